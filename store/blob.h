@@ -1,0 +1,46 @@
+/* blob.h — the blob codec: compress, then seal.
+ *
+ * Stored form:  nonce[24] || XChaCha20-Poly1305(codec[1] || payload)
+ * with the blob id and type as associated data.  codec 0 = raw, 1 = zstd;
+ * zstd is used only when it shrinks the data.  Opening authenticates,
+ * decompresses and re-computes the id: a blob either comes back exactly as
+ * stored or the call fails with STORE_ECORRUPT — never wrong data.
+ */
+#ifndef CKPTFS_STORE_BLOB_H
+#define CKPTFS_STORE_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/id.h"
+#include "store/keys.h"
+
+enum blob_type { BLOB_DATA = 1, BLOB_TREE = 2, BLOB_PACK_INDEX = 3 };
+
+#define BLOB_NONCE_BYTES 24
+#define BLOB_TAG_BYTES 16
+#define BLOB_OVERHEAD (BLOB_NONCE_BYTES + BLOB_TAG_BYTES + 1)
+#define BLOB_MAX_RAW (64u * 1024 * 1024) /* trees of huge files stay below this */
+#define BLOB_ZSTD_LEVEL 3
+
+/* Per-thread codec state (zstd contexts). */
+struct blob_codec;
+
+int blob_codec_new(const struct keys *k, int zstd_level, struct blob_codec **ret);
+void blob_codec_free(struct blob_codec *c);
+
+/* Upper bound of the sealed size of len plaintext bytes. */
+size_t blob_sealed_bound(size_t len);
+
+/* Seal plain[0..len) with id (its keyed hash) and type; out must hold
+ * blob_sealed_bound(len) bytes; *ret_len is the stored size. */
+int blob_seal(struct blob_codec *c, const blob_id *id, uint8_t type, const void *plain,
+	      size_t len, uint8_t *out, size_t *ret_len);
+
+/* Open a stored blob.  *ret_plain is malloc'd (caller frees).  expect_raw
+ * is the plaintext length recorded in the index (0 = unknown). */
+int blob_open(struct blob_codec *c, const blob_id *id, uint8_t type, const uint8_t *stored,
+	      size_t stored_len, size_t expect_raw, uint8_t **ret_plain, size_t *ret_len)
+	__attribute__((warn_unused_result));
+
+#endif

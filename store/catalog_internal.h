@@ -1,0 +1,38 @@
+/* catalog_internal.h — the catalog calls used inside the store (the blob
+ * index, packs, inserting snapshots).  Everything here takes repo->db_lock
+ * itself. */
+#ifndef CKPTFS_STORE_CATALOG_INTERNAL_H
+#define CKPTFS_STORE_CATALOG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/catalog.h"
+#include "store/pack.h"
+#include "store/writer.h"
+
+struct repo;
+
+/* Create the schema in a new catalog, or check/migrate an existing one. */
+int catalog_init(struct repo *repo);
+
+struct blob_loc {
+	char pack[PACK_NAME_LEN + 1];
+	uint64_t offset;
+	uint32_t length, raw_length;
+	uint8_t type;
+	uint64_t xxh;
+};
+
+/* -ENOENT if id is not indexed. */
+int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *ret);
+
+/* Record a finished (durable) pack and index its blobs, in one transaction.
+ * Blobs already indexed elsewhere keep their first location. */
+int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
+		     const struct pack_entry *entries, size_t n);
+
+/* Insert a snapshot row with a fresh name, in one transaction. */
+int catalog_snapshot_insert(struct repo *repo, const struct snapshot_new *s, struct snapshot *ret);
+
+#endif

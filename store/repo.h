@@ -1,0 +1,60 @@
+/* repo.h — opening a repository and reading blobs from it.
+ *
+ * A repository is a directory (mode 0700) holding:
+ *   format      "ckptfs repository" + format number; newer => STORE_ENEWER
+ *   key         the random master key (0600; checked at open)
+ *   catalog.db  SQLite (WAL): projects, snapshots, blob index, packs
+ *   packs/      immutable pack files of sealed blobs, each self-describing
+ *   tmp/        packs being written; leftovers are removed by the next writer
+ *   lock        flock()ed by the one writer
+ *
+ * A struct repo opened with REPO_READ may be used from many threads at once
+ * (the FUSE loop does); one opened with REPO_WRITE belongs to one thread.
+ */
+#ifndef CKPTFS_STORE_REPO_H
+#define CKPTFS_STORE_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/id.h"
+
+struct repo;
+
+enum repo_mode {
+	REPO_READ,  /* must exist; no lock; sees commits of writers as they land */
+	REPO_WRITE, /* created (0700) if missing; takes the writer lock */
+};
+
+/* The default repository path: $CKPTFS_REPO, else $XDG_DATA_HOME/ckptfs,
+ * else $HOME/.local/share/ckptfs.  *ret_path is malloc'd, caller frees. */
+int repo_default_path(char **ret_path);
+
+/* Open the repository at path.  REPO_WRITE waits up to lock_wait_ms for the
+ * writer lock, then fails with -EWOULDBLOCK ("repository PATH: locked by
+ * another ckptfs (pid N)"); it also removes leftovers of interrupted
+ * writers (tmp/).  REPO_READ fails with -ENOENT if there is no repository.
+ * A format newer than this build understands gives STORE_ENEWER.  A key file
+ * readable by group or others is refused with -EPERM naming the file. */
+int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct repo **ret_repo);
+
+/* Close; releases the lock.  repo_close(NULL) is a no-op. */
+void repo_close(struct repo *repo);
+
+/* The repository's directory (absolute), owned by repo. */
+const char *repo_path(const struct repo *repo);
+
+/* Keyed BLAKE2b-256 id of data (the id a blob with this plaintext has). */
+void repo_blob_id(const struct repo *repo, const void *data, size_t len, blob_id *ret_id);
+
+/* Read, authenticate, decompress and id-check the blob id.  On success
+ * *ret_data (malloc'd, caller frees) holds *ret_len plaintext bytes.
+ * -ENOENT if the id is not in the index; STORE_ECORRUPT if anything about
+ * the stored bytes is wrong (message names the pack and offset); -EIO etc.
+ * for read errors. */
+int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len);
+
+/* Bound the decoded-chunk cache used by content_read() (default 64 MiB). */
+void repo_set_cache_bytes(struct repo *repo, size_t bytes);
+
+#endif

@@ -1,0 +1,32 @@
+/* repo_internal.h — what store modules share about an open repository.
+ * Not for fs/, dumpers/ or src/: they use repo.h. */
+#ifndef CKPTFS_STORE_REPO_INTERNAL_H
+#define CKPTFS_STORE_REPO_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/blob.h"
+#include "store/cache.h"
+#include "store/keys.h"
+#include "store/pack.h"
+#include "store/repo.h"
+
+#define REPO_FORMAT_VERSION 1
+
+struct repo {
+	char *path;          /* absolute */
+	int dirfd;           /* O_DIRECTORY of path */
+	int lockfd;          /* -1 unless REPO_WRITE */
+	enum repo_mode mode;
+	struct keys keys;
+	sqlite3 *db;              /* catalog.db */
+	pthread_mutex_t db_lock;  /* serializes use of db and its statements */
+	struct chunk_cache *cache;
+	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
+};
+
+/* This thread's read codec (created on first use). NULL on ENOMEM. */
+struct blob_codec *repo_codec(struct repo *repo);
+
+#endif
