@@ -60,12 +60,20 @@ mount_ckpt() {
 	mountpoint -q "$mnt" || fail "$mnt is not a mount point after ckptfs mount"
 }
 
+# One line per entry: path, type, mode, size (not for directories, whose
+# size is a filesystem detail), mtime, symlink target, user xattrs.
+_meta() {
+	(cd "$1" && find . -mindepth 1 \( -type d -printf '%P|%y|%m|-|%T@|\n' \) -o \
+		-printf '%P|%y|%m|%s|%T@|%l\n' | LC_ALL=C sort)
+	(cd "$1" && getfattr -R -d -m '^user\.' --absolute-names . 2>/dev/null | grep -v '^$' || true)
+}
+
 # same_tree A B: contents and metadata (type, mode, size, mtime, symlink
 # target, user xattrs) of two trees are equal.
 same_tree() {
 	diff -r --no-dereference "$1" "$2" || fail "contents differ: $1 $2"
 	local a b
-	a=$(cd "$1" && find . -mindepth 1 -printf '%P|%y|%m|%s|%T@|%l\n' | sort)
-	b=$(cd "$2" && find . -mindepth 1 -printf '%P|%y|%m|%s|%T@|%l\n' | sort)
+	a=$(_meta "$1")
+	b=$(_meta "$2")
 	[ "$a" = "$b" ] || { diff <(echo "$a") <(echo "$b") | head -20 >&2; fail "metadata differs: $1 $2"; }
 }
