@@ -65,7 +65,8 @@ mount_ckpt() {
 _meta() {
 	(cd "$1" && find . -mindepth 1 \( -type d -printf '%P|%y|%m|-|%T@|\n' \) -o \
 		-printf '%P|%y|%m|%s|%T@|%l\n' | LC_ALL=C sort)
-	(cd "$1" && getfattr -R -d -m '^user\.' --absolute-names . 2>/dev/null | grep -v '^$' || true)
+	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		xargs -0 -r getfattr -h -d -m '^user\.' --absolute-names 2>/dev/null | grep -v '^$' || true)
 }
 
 # same_tree A B: contents and metadata (type, mode, size, mtime, symlink
