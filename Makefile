@@ -98,8 +98,8 @@ test-deps:
 unit: $(TEST_BINS)
 	@scripts/run-unit.sh $(TEST_BINS)
 
-e2e: $(BIN) test-deps
-	@CKPTFS=$(abspath $(BIN)) scripts/run-e2e.sh
+e2e: $(BIN) $(FAULTLIB) test-deps
+	@CKPTFS=$(abspath $(BIN)) CKPTFS_FAULTLIB=$(abspath $(FAULTLIB)) scripts/run-e2e.sh
 
 check-san:
 	$(MAKE) SANITIZE=address,undefined unit e2e
@@ -118,6 +118,14 @@ bench: $(BIN)
 
 demo: $(BIN)
 	@CKPTFS=$(abspath $(BIN)) scripts/demo.sh
+
+# ---- reliability: fault injection shim (tests/fault) ------------------------
+# Never sanitized (it is preloaded into the binary under test), and built
+# without _FILE_OFFSET_BITS=64 so it can define both pwrite and pwrite64.
+FAULTLIB := $(BUILD)/tests/fault/libfaultinject.so
+$(FAULTLIB): tests/fault/faultinject.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
 
 # ---- install -------------------------------------------------------------
 install: $(BIN)
