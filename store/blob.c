@@ -1,0 +1,198 @@
+/* blob.c — the blob codec: zstd, then XChaCha20-Poly1305 (see blob.h).
+ *
+ * Stored form:  nonce[24] || ciphertext of (codec[1] || payload) || tag[16]
+ * The associated data is id[32] || type[1], so a blob cannot be moved to
+ * another id or reinterpreted as another type without failing to open.
+ * The payload is compressed straight into the output buffer with a
+ * capacity of len - 1 bytes: zstd then fails exactly when compression
+ * would not shrink the data, and the blob is stored raw instead.  So a
+ * sealed blob is never larger than BLOB_OVERHEAD + len.
+ */
+#include "store/blob.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "store/err.h"
+
+#define CODEC_RAW 0
+#define CODEC_ZSTD 1
+#define AD_BYTES (ID_BYTES + 1)
+
+struct blob_codec {
+	struct keys keys;
+	int level;
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+};
+
+_Static_assert(BLOB_TAG_BYTES == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag size");
+_Static_assert(BLOB_NONCE_BYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce size");
+_Static_assert(KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key size");
+
+int blob_codec_new(const struct keys *k, int zstd_level, struct blob_codec **ret)
+{
+	if (sodium_init() < 0)
+		return store_fail(-ENOSYS, "libsodium: initialisation failed");
+	struct blob_codec *c = calloc(1, sizeof *c);
+	if (!c)
+		return store_fail(-ENOMEM, "blob codec: out of memory");
+	c->keys = *k;
+	c->level = zstd_level;
+	c->cctx = ZSTD_createCCtx();
+	c->dctx = ZSTD_createDCtx();
+	if (!c->cctx || !c->dctx) {
+		blob_codec_free(c);
+		return store_fail(-ENOMEM, "blob codec: cannot allocate zstd contexts");
+	}
+	*ret = c;
+	return 0;
+}
+
+void blob_codec_free(struct blob_codec *c)
+{
+	if (!c)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeDCtx(c->dctx);
+	keys_wipe(&c->keys);
+	free(c);
+}
+
+size_t blob_sealed_bound(size_t len)
+{
+	return BLOB_OVERHEAD + len;
+}
+
+static void make_ad(uint8_t ad[AD_BYTES], const blob_id *id, uint8_t type)
+{
+	memcpy(ad, id->b, ID_BYTES);
+	ad[ID_BYTES] = type;
+}
+
+int blob_seal(struct blob_codec *c, const blob_id *id, uint8_t type, const void *plain,
+	      size_t len, uint8_t *out, size_t *ret_len)
+{
+	char hex[ID_HEX_LEN + 1];
+	if (len > BLOB_MAX_RAW) {
+		id_to_hex(id, hex);
+		return store_fail(-EFBIG, "blob %s: %zu bytes is over the %u byte limit", hex, len,
+				  BLOB_MAX_RAW);
+	}
+	uint8_t *nonce = out, *msg = out + BLOB_NONCE_BYTES, *payload = msg + 1;
+	size_t plen = len;
+	msg[0] = CODEC_RAW;
+	if (len > 1) {
+		size_t z = ZSTD_compressCCtx(c->cctx, payload, len - 1, plain, len, c->level);
+		if (!ZSTD_isError(z)) {
+			msg[0] = CODEC_ZSTD;
+			plen = z;
+		}
+	}
+	if (msg[0] == CODEC_RAW && len > 0)
+		memcpy(payload, plain, len);
+
+	uint8_t ad[AD_BYTES];
+	make_ad(ad, id, type);
+	randombytes_buf(nonce, BLOB_NONCE_BYTES);
+	unsigned long long clen;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(msg, &clen, msg, 1 + plen, ad, sizeof ad, NULL,
+						   nonce, c->keys.seal_key);
+	*ret_len = BLOB_NONCE_BYTES + (size_t)clen;
+	return 0;
+}
+
+int blob_open(struct blob_codec *c, const blob_id *id, uint8_t type, const uint8_t *stored,
+	      size_t stored_len, size_t expect_raw, uint8_t **ret_plain, size_t *ret_len)
+{
+	char hex[ID_HEX_LEN + 1];
+	id_to_hex(id, hex);
+	if (stored_len < BLOB_OVERHEAD)
+		return store_fail(-STORE_ECORRUPT, "blob %s: truncated (%zu bytes)", hex, stored_len);
+	if (stored_len > BLOB_OVERHEAD + BLOB_MAX_RAW)
+		return store_fail(-STORE_ECORRUPT, "blob %s: impossible size %zu", hex, stored_len);
+	if (expect_raw > BLOB_MAX_RAW)
+		return store_fail(-STORE_ECORRUPT, "blob %s: impossible raw size %zu", hex,
+				  expect_raw);
+
+	size_t mlen_max = stored_len - BLOB_NONCE_BYTES - BLOB_TAG_BYTES;
+	uint8_t *msg = malloc(mlen_max);
+	if (!msg)
+		return store_fail(-ENOMEM, "blob %s: out of memory", hex);
+	uint8_t ad[AD_BYTES];
+	make_ad(ad, id, type);
+	unsigned long long mlen;
+	int r;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    msg, &mlen, NULL, stored + BLOB_NONCE_BYTES, stored_len - BLOB_NONCE_BYTES, ad,
+		    sizeof ad, stored, c->keys.seal_key) != 0) {
+		r = store_fail(-STORE_ECORRUPT, "blob %s: authentication failed", hex);
+		goto fail_msg;
+	}
+
+	const uint8_t *payload = msg + 1;
+	size_t plen = (size_t)mlen - 1;
+	uint8_t *plain;
+	size_t len;
+	if (msg[0] == CODEC_RAW) {
+		if (expect_raw && plen != expect_raw) {
+			r = store_fail(-STORE_ECORRUPT, "blob %s: %zu bytes, index says %zu", hex, plen,
+				       expect_raw);
+			goto fail_msg;
+		}
+		/* Reuse the decryption buffer for the result. */
+		memmove(msg, payload, plen);
+		plain = msg;
+		len = plen;
+		msg = NULL;
+	} else if (msg[0] == CODEC_ZSTD) {
+		unsigned long long fcs = ZSTD_getFrameContentSize(payload, plen);
+		if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN) {
+			r = store_fail(-STORE_ECORRUPT, "blob %s: bad zstd frame header", hex);
+			goto fail_msg;
+		}
+		if (fcs > BLOB_MAX_RAW || (expect_raw && fcs != expect_raw)) {
+			r = store_fail(-STORE_ECORRUPT, "blob %s: zstd frame of %llu bytes, expected %zu",
+				       hex, fcs, expect_raw);
+			goto fail_msg;
+		}
+		len = (size_t)fcs;
+		plain = malloc(len ? len : 1);
+		if (!plain) {
+			r = store_fail(-ENOMEM, "blob %s: out of memory", hex);
+			goto fail_msg;
+		}
+		size_t z = ZSTD_decompressDCtx(c->dctx, plain, len, payload, plen);
+		if (ZSTD_isError(z) || z != len) {
+			free(plain);
+			r = store_fail(-STORE_ECORRUPT, "blob %s: decompression failed (%s)", hex,
+				       ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
+			goto fail_msg;
+		}
+	} else {
+		r = store_fail(-STORE_ECORRUPT, "blob %s: unknown codec %u", hex, msg[0]);
+		goto fail_msg;
+	}
+	free(msg);
+
+	/* Pack indexes have no content id (id all zero); everything else must
+	 * hash back to its id, or the wrong data would be returned. */
+	if (type != BLOB_PACK_INDEX) {
+		blob_id got;
+		keys_blob_id(&c->keys, plain, len, &got);
+		if (!id_equal(&got, id)) {
+			free(plain);
+			return store_fail(-STORE_ECORRUPT, "blob %s: content does not match its id",
+					  hex);
+		}
+	}
+	*ret_plain = plain;
+	*ret_len = len;
+	return 0;
+
+fail_msg:
+	free(msg);
+	return r;
+}
