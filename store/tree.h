@@ -56,7 +56,10 @@ struct node {
 	uint32_t flags;
 	uint32_t mode; /* permission bits incl. setuid/setgid/sticky, no S_IFMT */
 	uint32_t uid, gid;
-	uint64_t size;  /* files: content length; symlinks: target length */
+	uint64_t size;  /* files: content length; symlinks: target length; other
+			 * types: not stored (0 after decode).  A file flagged
+			 * NODE_F_UNREADABLE has no chunks and may keep its stat
+			 * size; content_read of it fails with -EIO. */
 	int64_t mtime_ns, ctime_ns; /* ns since the epoch, UTC */
 	uint64_t dev, ino;          /* source identity, for the files cache */
 	uint64_t rdev;              /* devices only */
