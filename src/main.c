@@ -2,17 +2,76 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/commands.h"
+#include "src/output.h"
+
+/* One line per command; usage lists exactly these. */
+static const struct command commands[] = {
+	{NULL, NULL, NULL}, /* keeps the table non-empty; never listed */
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f)
 {
-	fputs("usage: ckptfs <command> [options]\n", f);
+	fputs("usage: ckptfs <command> [options]\n"
+	      "       ckptfs --help | --version\n"
+	      "       ckptfs help <command>\n"
+	      "\n"
+	      "Snapshots of developer project folders, deduplicated, in one repository\n"
+	      "($CKPTFS_REPO, else $XDG_DATA_HOME/ckptfs, else ~/.local/share/ckptfs).\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].name)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n'ckptfs <command> --help' describes a command; man ckptfs has it all.\n", f);
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].name && !strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	usage(stderr);
-	return 2;
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("ckptfs %s\n", CKPTFS_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "help")) {
+		if (argc < 3) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		const struct command *c = find(argv[2]);
+		if (!c) {
+			out_err("help: no command '%s' (see ckptfs --help)", argv[2]);
+			return EXIT_USAGE;
+		}
+		char *help_argv[] = {argv[2], (char *)"--help", NULL};
+		return c->run(2, help_argv);
+	}
+	const struct command *c = find(name);
+	if (!c) {
+		if (name[0] == '-')
+			out_err("%s: unknown option (see ckptfs --help)", name);
+		else
+			out_err("%s: no such command (see ckptfs --help)", name);
+		return EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
 }

@@ -1,0 +1,29 @@
+/* commands.h — the subcommands of ckptfs.
+ *
+ * Each command is one function in its own file, src/cmd_<name>.c, called
+ * with argv[0] = "<name>" and the command's own arguments.  It parses them
+ * with getopt_long, prints its usage for --help (on stdout, status 0) and
+ * for bad arguments (on stderr, status 2), and returns an exit status from
+ * output.h (EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_LOCKED).
+ *
+ * To add a command: declare it here and add one line to the table in
+ * src/main.c.
+ */
+#ifndef CKPTFS_SRC_COMMANDS_H
+#define CKPTFS_SRC_COMMANDS_H
+
+#define CKPTFS_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary; /* one line for `ckptfs --help` */
+};
+
+int cmd_snap(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_projects(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+
+#endif

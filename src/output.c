@@ -1,0 +1,307 @@
+/* output.c — formatting for humans and scripts (see output.h). */
+#include "src/output.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/err.h"
+
+#define NS 1000000000LL
+
+const char *out_size(uint64_t bytes, char buf[OUT_BUF])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (bytes < 1024) {
+		snprintf(buf, OUT_BUF, "%u B", (unsigned)bytes);
+		return buf;
+	}
+	/* Round to tenths in integer arithmetic first, so 1023.96 KiB prints
+	 * as "1.0 MiB" and not "1024.0 KiB". */
+	int u = 0;
+	long double v = (long double)bytes / 1024;
+	while (v * 10 + 0.5 >= 1024 * 10 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	unsigned long long tenths = (unsigned long long)(v * 10 + 0.5);
+	snprintf(buf, OUT_BUF, "%llu.%llu %s", tenths / 10, tenths % 10, units[u]);
+	return buf;
+}
+
+const char *out_count(uint64_t n, char buf[OUT_BUF])
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+	char *o = buf;
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			*o++ = ',';
+		*o++ = digits[i];
+	}
+	*o = '\0';
+	return buf;
+}
+
+const char *out_duration(int64_t ns, char buf[OUT_BUF])
+{
+	if (ns < 0)
+		ns = 0;
+	if (ns < 10 * NS) {
+		long long cs = (ns + NS / 200) / (NS / 100); /* hundredths, rounded */
+		snprintf(buf, OUT_BUF, "%lld.%02lld s", cs / 100, cs % 100);
+	} else if (ns < 60 * NS) {
+		long long ds = (ns + NS / 20) / (NS / 10);
+		snprintf(buf, OUT_BUF, "%lld.%lld s", ds / 10, ds % 10);
+	} else if (ns < 3600 * NS) {
+		long long s = (ns + NS / 2) / NS;
+		snprintf(buf, OUT_BUF, "%lld min %02lld s", s / 60, s % 60);
+	} else {
+		long long m = (ns + 30 * NS) / (60 * NS);
+		snprintf(buf, OUT_BUF, "%lld h %02lld min", m / 60, m % 60);
+	}
+	return buf;
+}
+
+const char *out_age(int64_t ago_ns, char buf[OUT_BUF])
+{
+	int64_t s = ago_ns / NS;
+	static const struct {
+		int64_t below, unit;
+		const char *one, *many;
+	} steps[] = {
+		{60, 1, "s", "s"},
+		{3600, 60, "min", "min"},
+		{86400, 3600, "h", "h"},
+		{14 * 86400, 86400, "day", "days"},
+		{61 * 86400, 7 * 86400, "week", "weeks"},
+		{730 * 86400, 30 * 86400, "month", "months"},
+		{INT64_MAX, 365 * 86400, "year", "years"},
+	};
+	if (s < 10) {
+		snprintf(buf, OUT_BUF, "just now");
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (s < steps[i].below) {
+			long long n = s / steps[i].unit;
+			snprintf(buf, OUT_BUF, "%lld %s ago", n, n == 1 ? steps[i].one : steps[i].many);
+			break;
+		}
+	return buf;
+}
+
+const char *out_local_time(int64_t ns, bool with_seconds, char buf[OUT_BUF])
+{
+	time_t t = (time_t)(ns / NS - (ns < 0 && ns % NS ? 1 : 0));
+	struct tm tm;
+	if (!localtime_r(&t, &tm) ||
+	    !strftime(buf, OUT_BUF, with_seconds ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, OUT_BUF, "?");
+	return buf;
+}
+
+const char *out_utc_iso(int64_t ns, char buf[OUT_BUF])
+{
+	int64_t sec = ns / NS, frac = ns % NS;
+	if (frac < 0) {
+		frac += NS;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	struct tm tm;
+	char day[32];
+	if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(day, sizeof day, "?");
+	snprintf(buf, OUT_BUF, "%s.%09lldZ", day, (long long)frac);
+	return buf;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the byte at s
+ * does not start one.  Rejects overlong forms, surrogates and > U+10FFFF. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+void out_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	const unsigned char *p = (const unsigned char *)s;
+	fputc('"', f);
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n == 0) {
+			fprintf(f, "\\udc%02x", *p++);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, f);
+			p += n;
+			continue;
+		}
+		unsigned c = *p++;
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				fprintf(f, "\\u%04x", c);
+			else
+				fputc((int)c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+char *out_printable(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = malloc(len * 4 + 1); /* worst case: every byte as \xNN */
+	if (!out)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)s;
+	char *o = out;
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n > 1) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+			continue;
+		}
+		unsigned c = *p++;
+		if (n == 0 || c < 0x20 || c == 0x7f) {
+			if (c == '\n')
+				o += sprintf(o, "\\n");
+			else if (c == '\t')
+				o += sprintf(o, "\\t");
+			else
+				o += sprintf(o, "\\x%02x", c);
+		} else if (c == '\\') {
+			o += sprintf(o, "\\\\");
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+void out_err(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* One write, so lines of concurrent processes do not interleave. */
+	fprintf(stderr, "ckptfs: %s\n", msg);
+}
+
+int out_store_err(int r, const char *what)
+{
+	const char *msg = store_error();
+	if (msg)
+		out_err("%s", msg);
+	else
+		out_err("%s: %s", what, strerror(-r));
+	return r == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_ERROR;
+}
+
+int64_t out_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+int64_t out_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+void out_progress_init(struct out_progress *p, bool quiet)
+{
+	p->enabled = !quiet && isatty(STDERR_FILENO);
+	p->shown = false;
+	p->start_ns = out_mono_ns();
+	p->last_ns = 0;
+}
+
+void out_progress_update(struct out_progress *p, const char *fmt, ...)
+{
+	if (!p->enabled)
+		return;
+	int64_t now = out_mono_ns();
+	if (now - p->start_ns < NS || now - p->last_ns < NS / 10)
+		return;
+	p->last_ns = now;
+	struct winsize ws;
+	size_t width = 80;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	/* Keep one column free so the cursor never wraps to a new line. */
+	if (width - 1 < sizeof line) {
+		size_t cut = width - 1;
+		while (cut > 0 && ((unsigned char)line[cut] & 0xc0) == 0x80)
+			cut--; /* not inside a UTF-8 sequence */
+		line[cut] = '\0';
+	}
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+	p->shown = true;
+}
+
+void out_progress_clear(struct out_progress *p)
+{
+	if (p->shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		p->shown = false;
+	}
+}
