@@ -48,7 +48,7 @@ uint64_t pack_writer_size(const struct pack_writer *pw);
 size_t pack_writer_count(const struct pack_writer *pw);
 
 /* Write the index and footer, fsync, rename into packs/ and fsync the
- * directories.  *ret_name gets the pack name; *ret_entries/*ret_n the
+ * directories.  *ret_name gets the pack name; *ret_entries and *ret_n the
  * entries (owned by the writer until pack_writer_free). */
 int pack_writer_finish(struct pack_writer *pw, char ret_name[PACK_NAME_LEN + 1],
 		       const struct pack_entry **ret_entries, size_t *ret_n,
