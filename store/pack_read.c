@@ -147,11 +147,12 @@ static int parse_index_named(const char *name, const uint8_t *plain, size_t len,
 			 e->length > index_off - e->offset)
 			why = "offset out of place";
 		if (why) {
+			store_fail(-STORE_ECORRUPT,
+				   "pack %s: index entry %u: %s (type %u, %llu+%u, raw %u)", name, i,
+				   why, e->type, (unsigned long long)e->offset, e->length,
+				   e->raw_length);
 			free(entries);
-			return store_fail(-STORE_ECORRUPT,
-					  "pack %s: index entry %u: %s (type %u, %llu+%u, raw %u)",
-					  name, i, why, e->type, (unsigned long long)e->offset,
-					  e->length, e->raw_length);
+			return -STORE_ECORRUPT;
 		}
 		prev_end = e->offset + e->length;
 	}
