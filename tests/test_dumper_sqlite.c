@@ -1,0 +1,411 @@
+/* test_dumper_sqlite.c — consistent SQLite copies and drills.
+ *
+ * Writers run in child processes (fcntl locks of our own process are not
+ * visible to our own lock probes, as for any real app).  Every test checks
+ * that the project directory is byte-for-byte and stat-for-stat unchanged
+ * after capturing (except where a live writer changes it by itself).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dumpers/sqlite.h"
+#include "store/err.h"
+
+struct fx {
+	char dir[64];  /* the "project" */
+	char tmp[64];  /* private temp dir */
+	char db[128];
+	pid_t child;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/ckptfs-tds-XXXXXX");
+	strcpy(f->tmp, "/tmp/ckptfs-tdt-XXXXXX");
+	if (!mkdtemp(f->dir) || !mkdtemp(f->tmp))
+		return -1;
+	snprintf(f->db, sizeof f->db, "%s/app.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f->child > 0) {
+		kill(f->child, SIGKILL);
+		waitpid(f->child, NULL, 0);
+	}
+	rm_rf(f->dir);
+	rm_rf(f->tmp);
+	free(f);
+	return 0;
+}
+
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "sql %s: %s\n", sql, err);
+		_exit(99);
+	}
+}
+
+/* A database with accounts whose balances add up to 1000 * n. */
+static void make_db(const char *path, const char *journal, int n, int pad)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char sql[256];
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", journal);
+	exec_sql(db, sql);
+	exec_sql(db, "CREATE TABLE acct(id INTEGER PRIMARY KEY, bal INTEGER, pad BLOB);"
+		     "CREATE INDEX acct_bal ON acct(bal); CREATE TABLE empty(x); BEGIN");
+	for (int i = 0; i < n; i++) {
+		snprintf(sql, sizeof sql, "INSERT INTO acct VALUES(%d, 1000, randomblob(%d))", i, pad);
+		exec_sql(db, sql);
+	}
+	exec_sql(db, "COMMIT");
+	sqlite3_close(db);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* name|size|mtime|hash of every file in dir, sorted by readdir+qsort. */
+static char *dir_state(const char *dir, bool with_content)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	char *lines[64];
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 64) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[512];
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		struct stat st;
+		assert_int_equal(lstat(p, &st), 0);
+		unsigned long long h = 1469598103934665603ull;
+		if (with_content) {
+			FILE *fp = fopen(p, "rb");
+			int c;
+			while (fp && (c = fgetc(fp)) != EOF)
+				h = (h ^ (unsigned)c) * 1099511628211ull;
+			if (fp)
+				fclose(fp);
+		}
+		char *l;
+		if (asprintf(&l, "%s|%lld|%ld.%09ld|%llx\n", e->d_name, (long long)st.st_size,
+			     (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, with_content ? h : 0ull) < 0)
+			fail();
+		lines[n++] = l;
+	}
+	closedir(d);
+	qsort(lines, n, sizeof *lines, cmp_str);
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(lines[i]);
+	char *out = calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		free(lines[i]);
+	}
+	return out;
+}
+
+static int64_t query_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *uri = dumper_sqlite_uri(path, "mode=ro&immutable=1");
+	assert_int_equal(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL), SQLITE_OK);
+	free(uri);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void capture_ok(struct fx *f, struct dumper_sqlite_copy *c)
+{
+	struct stat st;
+	assert_int_equal(stat(f->db, &st), 0);
+	struct dumper_sqlite_limits lim;
+	dumper_sqlite_limits_default(&lim);
+	int r = dumper_sqlite_capture(f->db, &st, f->tmp, &lim, c);
+	if (r < 0)
+		fprintf(stderr, "capture: %s\n", store_error());
+	assert_int_equal(r, 0);
+}
+
+static void header_detection(void **state)
+{
+	struct fx *f = *state;
+	make_db(f->db, "delete", 3, 10);
+	char txt[160];
+	snprintf(txt, sizeof txt, "%s/notes.txt", f->dir);
+	FILE *fp = fopen(txt, "w");
+	for (int i = 0; i < 100; i++)
+		fputs("SQLite format 2 is not this\n", fp);
+	fclose(fp);
+	struct stat st;
+	int fd = open(f->db, O_RDONLY);
+	fstat(fd, &st);
+	assert_true(dumper_sqlite_is_db(fd, &st));
+	close(fd);
+	fd = open(txt, O_RDONLY);
+	fstat(fd, &st);
+	assert_false(dumper_sqlite_is_db(fd, &st));
+	close(fd);
+}
+
+static void uri_escaping(void **state)
+{
+	(void)state;
+	char *u = dumper_sqlite_uri("/a b/c?d#e%f.db", "mode=ro");
+	assert_string_equal(u, "file:/a%20b/c%3Fd%23e%25f.db?mode=ro");
+	free(u);
+}
+
+static void rollback_quiet(void **state)
+{
+	struct fx *f = *state;
+	make_db(f->db, "delete", 500, 100);
+	char *before = dir_state(f->dir, true);
+	struct dumper_sqlite_copy c;
+	capture_ok(f, &c);
+	assert_string_equal(c.method, "backup");
+	assert_false(c.wal);
+	assert_int_equal(query_int(c.path, "SELECT sum(bal) FROM acct"), 500 * 1000);
+	struct dumper_drill d;
+	assert_int_equal(dumper_sqlite_drill(c.path, &d), 0);
+	assert_true(d.ok);
+	assert_string_equal(d.check, "ok");
+	assert_string_equal(d.how, "integrity_check");
+	assert_int_equal(d.ntables, 2);
+	assert_string_equal(d.tables[0].name, "acct");
+	assert_int_equal(d.tables[0].rows, 500);
+	assert_string_equal(d.tables[1].name, "empty");
+	assert_int_equal(d.tables[1].rows, 0);
+	dumper_drill_clear(&d);
+	dumper_sqlite_copy_clear(&c);
+	char *after = dir_state(f->dir, true);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void wal_quiet_immutable(void **state)
+{
+	struct fx *f = *state;
+	make_db(f->db, "wal", 200, 100);
+	char *before = dir_state(f->dir, true);
+	assert_null(strstr(before, "-wal"));
+	struct dumper_sqlite_copy c;
+	capture_ok(f, &c);
+	assert_string_equal(c.method, "immutable");
+	assert_true(c.wal);
+	assert_int_equal(query_int(c.path, "SELECT count(*) FROM acct"), 200);
+	dumper_sqlite_copy_clear(&c);
+	char *after = dir_state(f->dir, true);
+	assert_string_equal(before, after); /* no -wal, no -shm left behind */
+	free(before);
+	free(after);
+}
+
+/* A child writes committed rows into the WAL (no checkpoint) and then
+ * either stays (live) or dies without closing (crash leftover). */
+static pid_t wal_writer(const char *path, bool stay, int ready_fd)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		_exit(98);
+	exec_sql(db, "PRAGMA wal_autocheckpoint=0; INSERT INTO acct VALUES(100000, 7, NULL)");
+	if (write(ready_fd, "x", 1) != 1)
+		_exit(97);
+	if (stay)
+		pause();
+	_exit(0);
+}
+
+static void wal_live_and_leftover(void **state)
+{
+	struct fx *f = *state;
+	for (int stay = 1; stay >= 0; stay--) {
+		make_db(f->db, "wal", 200, 100);
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		f->child = wal_writer(f->db, stay, p[1]);
+		char x;
+		assert_int_equal(read(p[0], &x, 1), 1);
+		close(p[0]);
+		close(p[1]);
+		if (!stay) {
+			waitpid(f->child, NULL, 0);
+			f->child = 0;
+		}
+		char *before = dir_state(f->dir, true);
+		assert_non_null(strstr(before, "app.db-wal"));
+		struct dumper_sqlite_copy c;
+		capture_ok(f, &c);
+		assert_string_equal(c.method, stay ? "backup-held" : "private-recovery");
+		/* The committed row that lives only in the WAL is in the copy. */
+		assert_int_equal(query_int(c.path, "SELECT count(*) FROM acct"), 201);
+		dumper_sqlite_copy_clear(&c);
+		char *after = dir_state(f->dir, true);
+		assert_string_equal(before, after);
+		free(before);
+		free(after);
+		if (stay) {
+			kill(f->child, SIGKILL);
+			waitpid(f->child, NULL, 0);
+			f->child = 0;
+		}
+		unlink(f->db);
+		char s[200];
+		snprintf(s, sizeof s, "%s-wal", f->db);
+		unlink(s);
+		snprintf(s, sizeof s, "%s-shm", f->db);
+		unlink(s);
+	}
+}
+
+/* Move amounts between random accounts forever; the total never changes. */
+static pid_t transfer_writer(const char *path, int ready_fd, int think_us)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		_exit(98);
+	sqlite3_busy_timeout(db, 5000);
+	unsigned seed = (unsigned)getpid();
+	for (long i = 0;; i++) {
+		char sql[256];
+		int a = rand_r(&seed) % 2000, b = rand_r(&seed) % 2000, amt = rand_r(&seed) % 100;
+		snprintf(sql, sizeof sql,
+			 "BEGIN IMMEDIATE; UPDATE acct SET bal=bal-%d WHERE id=%d;"
+			 "UPDATE acct SET bal=bal+%d WHERE id=%d; COMMIT",
+			 amt, a, amt, b);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		if (i == 20 && write(ready_fd, "x", 1) != 1)
+			_exit(97);
+		if (think_us)
+			usleep((useconds_t)think_us);
+	}
+}
+
+static void concurrent(struct fx *f, const char *journal)
+{
+	int repeats = getenv("CKPTFS_LONG") ? 100 : 10;
+	make_db(f->db, journal, 2000, 1500);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	/* In rollback mode a writer that never pauses starves every reader
+	 * (its commit holds PENDING/EXCLUSIVE almost all the time); real apps
+	 * pause, so that writer does too.  In WAL mode it never pauses. */
+	f->child = transfer_writer(f->db, p[1], strcmp(journal, "wal") ? 500 : 0);
+	char x;
+	assert_int_equal(read(p[0], &x, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	int64_t worst = 0;
+	unsigned restarts = 0;
+	const char *method = "";
+	for (int i = 0; i < repeats; i++) {
+		struct dumper_sqlite_copy c;
+		capture_ok(f, &c);
+		if (c.max_step_us > worst)
+			worst = c.max_step_us;
+		restarts += c.restarts;
+		method = c.method;
+		struct dumper_drill d;
+		assert_int_equal(dumper_sqlite_drill(c.path, &d), 0);
+		if (!d.ok)
+			fprintf(stderr, "drill: %s\n", d.check);
+		assert_true(d.ok);
+		assert_int_equal(d.tables[0].rows, 2000);
+		dumper_drill_clear(&d);
+		assert_int_equal(query_int(c.path, "SELECT sum(bal) FROM acct"), 2000 * 1000);
+		dumper_sqlite_copy_clear(&c);
+	}
+	print_message("%s: %d consistent copies under a writer (%s, %u restarts), longest step %lld us\n",
+		      journal, repeats, method, restarts, (long long)worst);
+}
+
+static void concurrent_wal(void **state)
+{
+	concurrent(*state, "wal");
+}
+
+static void concurrent_rollback(void **state)
+{
+	concurrent(*state, "delete");
+}
+
+static void drill_finds_damage(void **state)
+{
+	struct fx *f = *state;
+	make_db(f->db, "delete", 3000, 50);
+	int64_t pgsz = query_int(f->db, "PRAGMA page_size");
+	int64_t npg = query_int(f->db, "PRAGMA page_count");
+	/* Scribble over a page in the middle (table or index b-tree). */
+	int fd = open(f->db, O_WRONLY);
+	char junk[512];
+	memset(junk, 0x5a, sizeof junk);
+	assert_int_equal(pwrite(fd, junk, sizeof junk, (npg / 2) * pgsz), (ssize_t)sizeof junk);
+	close(fd);
+	struct dumper_drill d;
+	assert_int_equal(dumper_sqlite_drill(f->db, &d), 0);
+	assert_false(d.ok);
+	assert_string_not_equal(d.check, "ok");
+	dumper_drill_clear(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(header_detection, setup, teardown),
+		cmocka_unit_test_setup_teardown(uri_escaping, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_quiet, setup, teardown),
+		cmocka_unit_test_setup_teardown(wal_quiet_immutable, setup, teardown),
+		cmocka_unit_test_setup_teardown(wal_live_and_leftover, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(drill_finds_damage, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
