@@ -94,7 +94,8 @@ int catalog_generation(struct repo *repo, uint64_t *ret_gen);
 
 /* Snapshot names: local time "YYYY-MM-DDTHH:MM"; if taken, "…:SS"; if that
  * is taken too, "…:SS.2", ".3", …  taken(ctx, name) says whether a name is
- * in use in the project.  out must hold NAME_MAX_LEN+1 bytes. */
+ * in use in the project (1 yes, 0 no, or a negative errno, which is
+ * returned).  out must hold SNAPNAME_MAX_LEN+1 bytes.  Honours TZ. */
 #define SNAPNAME_MAX_LEN 40
 int snapname_make(int64_t time_ns, int (*taken)(void *ctx, const char *name), void *ctx,
 		  char out[SNAPNAME_MAX_LEN + 1]);

@@ -13,8 +13,14 @@
 
 struct repo;
 
-/* Create the schema in a new catalog, or check/migrate an existing one. */
+/* Open repo->db (repo->path/catalog.db; read-only for REPO_READ, created
+ * for REPO_WRITE) and create the schema in a new catalog, or check/migrate
+ * an existing one.  STORE_ENEWER for a newer schema. */
 int catalog_init(struct repo *repo);
+
+/* Finalize the cached statements and close repo->db.  Safe on a repo whose
+ * catalog_init failed or never ran (repo->db NULL). */
+void catalog_close(struct repo *repo);
 
 struct blob_loc {
 	char pack[PACK_NAME_LEN + 1];

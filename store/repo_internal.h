@@ -22,6 +22,7 @@ struct repo {
 	struct keys keys;
 	sqlite3 *db;              /* catalog.db */
 	pthread_mutex_t db_lock;  /* serializes use of db and its statements */
+	struct catalog_stmts *stmts; /* prepared statements, private to catalog*.c */
 	struct chunk_cache *cache;
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
 };

@@ -1,0 +1,144 @@
+/* catalog_blobs.c — the blob index and the packs table. */
+#include <errno.h>
+#include <string.h>
+
+#include "store/catalog_db.h"
+#include "store/catalog_internal.h"
+#include "store/err.h"
+
+static bool is_pack_name(const char *s, size_t len)
+{
+	if (len != PACK_NAME_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *ret)
+{
+	sqlite3_stmt *st;
+	char hex[ID_HEX_LEN + 1];
+	cat_lock(repo);
+	int r = cat_stmt(repo, CAT_Q_BLOB_LOOKUP,
+			 "SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
+			 " FROM blobs b JOIN packs p ON p.id = b.pack_id WHERE b.id = ?1",
+			 &st);
+	if (r < 0)
+		goto out;
+	if (sqlite3_bind_blob(st, 1, id->b, ID_BYTES, SQLITE_STATIC) != SQLITE_OK) {
+		r = cat_fail(repo, SQLITE_NOMEM, "looking up a blob");
+		goto reset;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		id_to_hex(id, hex);
+		r = store_fail(-ENOENT, "blob %.16s: not in the index", hex);
+		goto reset;
+	}
+	if (rc != SQLITE_ROW) {
+		r = cat_fail(repo, rc, "looking up a blob");
+		goto reset;
+	}
+	/* Rows are checked before anything trusts them: a damaged or hostile
+	 * catalog must give an error, not a wild read. */
+	const char *pack = (const char *)sqlite3_column_text(st, 0);
+	int packlen = sqlite3_column_bytes(st, 0);
+	int64_t off = sqlite3_column_int64(st, 1);
+	int64_t len = sqlite3_column_int64(st, 2);
+	int64_t raw = sqlite3_column_int64(st, 3);
+	int64_t type = sqlite3_column_int64(st, 4);
+	if (!pack || !is_pack_name(pack, (size_t)packlen) || off < PACK_HEADER_SIZE ||
+	    len < (int64_t)BLOB_OVERHEAD || len > UINT32_MAX || raw < 0 || raw > BLOB_MAX_RAW ||
+	    type < BLOB_DATA || type > BLOB_TREE) {
+		id_to_hex(id, hex);
+		r = store_fail(STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row", repo->path,
+			       hex);
+		goto reset;
+	}
+	struct blob_loc loc = {
+		.offset = (uint64_t)off,
+		.length = (uint32_t)len,
+		.raw_length = (uint32_t)raw,
+		.type = (uint8_t)type,
+		.xxh = (uint64_t)sqlite3_column_int64(st, 5),
+	};
+	memcpy(loc.pack, pack, PACK_NAME_LEN + 1);
+	*ret = loc;
+reset:
+	sqlite3_reset(st);
+out:
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
+		     const struct pack_entry *entries, size_t n)
+{
+	sqlite3_stmt *st;
+	if (!is_pack_name(name, strlen(name)))
+		return store_fail(-EINVAL, "pack \"%s\": not a pack name", name);
+	cat_lock(repo);
+	int r = cat_begin(repo);
+	if (r < 0)
+		goto out;
+	/* Adding a pack twice (repair re-reading packs/) keeps the first row. */
+	r = cat_stmt(repo, CAT_Q_PACK_INSERT,
+		     "INSERT INTO packs(name, size, count, created_ns) VALUES(?1, ?2, ?3, ?4)"
+		     " ON CONFLICT(name) DO NOTHING",
+		     &st);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)size);
+	sqlite3_bind_int64(st, 3, (int64_t)n);
+	sqlite3_bind_int64(st, 4, cat_now_ns());
+	r = cat_run(repo, st, "recording a pack");
+	if (r < 0)
+		goto rollback;
+	r = cat_stmt(repo, CAT_Q_PACK_ID, "SELECT id FROM packs WHERE name = ?1", &st);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? store_fail(-EIO, "pack %s: not found after insert", name)
+				      : cat_fail(repo, rc, "recording a pack");
+		sqlite3_reset(st);
+		goto rollback;
+	}
+	int64_t pack_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	/* OR IGNORE: a blob already indexed keeps its first location (both
+	 * copies are valid; the first is the one readers may have cached). */
+	r = cat_stmt(repo, CAT_Q_BLOB_INSERT,
+		     "INSERT OR IGNORE INTO blobs(id, pack_id, offset, length, raw_length, type, xxh)"
+		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		     &st);
+	if (r < 0)
+		goto rollback;
+	for (size_t i = 0; i < n; i++) {
+		const struct pack_entry *e = &entries[i];
+		sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, pack_id);
+		sqlite3_bind_int64(st, 3, (int64_t)e->offset);
+		sqlite3_bind_int64(st, 4, e->length);
+		sqlite3_bind_int64(st, 5, e->raw_length);
+		sqlite3_bind_int64(st, 6, e->type);
+		sqlite3_bind_int64(st, 7, (int64_t)e->xxh);
+		r = cat_run(repo, st, "indexing a pack's blobs");
+		if (r < 0)
+			goto rollback;
+	}
+	r = cat_commit(repo);
+	if (r < 0)
+		goto rollback;
+	cat_unlock(repo);
+	return 0;
+rollback:
+	cat_rollback(repo);
+out:
+	cat_unlock(repo);
+	return r;
+}

@@ -1,0 +1,70 @@
+/* catalog_db.h — private to store/catalog*.c: SQLite helpers shared by the
+ * catalog's files (statement cache, error mapping, transactions).
+ *
+ * Every caller holds repo->db_lock (cat_lock/cat_unlock) around all use of
+ * repo->db, its statements and sqlite3_errmsg.
+ */
+#ifndef CKPTFS_STORE_CATALOG_DB_H
+#define CKPTFS_STORE_CATALOG_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/repo_internal.h"
+
+/* One slot per cached statement. */
+enum cat_q {
+	CAT_Q_PROJECTS,
+	CAT_Q_PROJECT_BY_NAME,
+	CAT_Q_PROJECT_BY_ROOT,
+	CAT_Q_PROJECT_INSERT,
+	CAT_Q_SNAPSHOTS,
+	CAT_Q_SNAP_BY_NAME,
+	CAT_Q_SNAP_LATEST,
+	CAT_Q_SNAP_AT_OR_BEFORE,
+	CAT_Q_SNAP_BY_TAG,
+	CAT_Q_SNAP_BY_ID,
+	CAT_Q_SNAP_NAME_TAKEN,
+	CAT_Q_SNAP_INSERT,
+	CAT_Q_BLOB_LOOKUP,
+	CAT_Q_PACK_INSERT,
+	CAT_Q_PACK_ID,
+	CAT_Q_BLOB_INSERT,
+	CAT_Q_DATA_VERSION,
+	CAT_Q_BEGIN_IMMEDIATE,
+	CAT_Q_COMMIT,
+	CAT_Q_ROLLBACK,
+	CAT_Q_COUNT
+};
+
+void cat_lock(struct repo *repo);
+void cat_unlock(struct repo *repo);
+
+/* The cached statement for slot q (prepared from sql on first use), reset
+ * and with no bindings.  Records the error on failure. */
+int cat_stmt(struct repo *repo, enum cat_q q, const char *sql, sqlite3_stmt **ret);
+
+/* Negative errno for a SQLite result code. */
+int cat_errno(int rc);
+
+/* Record "PATH/catalog.db: what: <sqlite message>" and return the errno. */
+int cat_fail(struct repo *repo, int rc, const char *what);
+
+/* Run a cached statement that returns no rows (or ignore its rows). */
+int cat_run(struct repo *repo, sqlite3_stmt *st, const char *what);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  cat_rollback is for unwinding:
+ * it records nothing and is a no-op outside a transaction. */
+int cat_begin(struct repo *repo);
+int cat_commit(struct repo *repo);
+void cat_rollback(struct repo *repo);
+
+/* Bind a string or NULL; text of a column or NULL, malloc'd copies. */
+int cat_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* *ret = strdup of column i (NULL for SQL NULL); -ENOMEM. */
+int cat_column_text(sqlite3_stmt *st, int i, char **ret);
+
+/* Wall-clock now in ns (created_ns columns). */
+int64_t cat_now_ns(void);
+
+#endif
