@@ -53,7 +53,7 @@ int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *r
 	    len < (int64_t)BLOB_OVERHEAD || len > UINT32_MAX || raw < 0 || raw > BLOB_MAX_RAW ||
 	    type < BLOB_DATA || type > BLOB_TREE) {
 		id_to_hex(id, hex);
-		r = store_fail(STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row", repo->path,
+		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row", repo->path,
 			       hex);
 		goto reset;
 	}

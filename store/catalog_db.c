@@ -54,7 +54,7 @@ int cat_errno(int rc)
 	case SQLITE_NOTADB:
 	case SQLITE_FORMAT:
 	case SQLITE_MISMATCH:
-		return STORE_ECORRUPT;
+		return -STORE_ECORRUPT;
 	case SQLITE_CONSTRAINT:
 		return -EEXIST;
 	case SQLITE_TOOBIG:

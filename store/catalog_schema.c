@@ -3,7 +3,7 @@
  * Schema version 1:
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
- *       'schema_version' -> "1".  A newer number is refused (STORE_ENEWER);
+ *       'schema_version' -> "1".  A newer number is refused (-STORE_ENEWER);
  *       older ones will be migrated here.
  *   projects(id INTEGER PRIMARY KEY, name TEXT UNIQUE, root TEXT UNIQUE,
  *            created_ns INTEGER)
@@ -112,7 +112,7 @@ static int check_version(struct repo *repo)
 	rc = sqlite3_step(st);
 	int r = 0;
 	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? store_fail(STORE_ECORRUPT, "%s/catalog.db: no schema version",
+		r = rc == SQLITE_DONE ? store_fail(-STORE_ECORRUPT, "%s/catalog.db: no schema version",
 						   repo->path)
 				      : cat_fail(repo, rc, "reading the schema version");
 		goto out;
@@ -121,12 +121,12 @@ static int check_version(struct repo *repo)
 	char *end;
 	long long n = v ? strtoll(v, &end, 10) : 0;
 	if (!v || end == v || *end || n < 1) {
-		r = store_fail(STORE_ECORRUPT, "%s/catalog.db: bad schema version \"%s\"", repo->path,
+		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: bad schema version \"%s\"", repo->path,
 			       v ? v : "");
 		goto out;
 	}
 	if (n > CATALOG_SCHEMA_VERSION)
-		r = store_fail(STORE_ENEWER,
+		r = store_fail(-STORE_ENEWER,
 			       "%s/catalog.db: schema %lld is newer than this ckptfs understands (%d)",
 			       repo->path, n, CATALOG_SCHEMA_VERSION);
 	/* n < CATALOG_SCHEMA_VERSION cannot happen yet: migrations go here. */
@@ -155,7 +155,7 @@ static int schema_create_or_check(struct repo *repo)
 		if (r < 0)
 			goto fail;
 	} else if (nmeta == 0) {
-		r = store_fail(STORE_ECORRUPT, "%s/catalog.db: not a ckptfs catalog (no meta table)",
+		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: not a ckptfs catalog (no meta table)",
 			       repo->path);
 		goto fail;
 	} else {

@@ -60,11 +60,11 @@ static int snap_from_row(struct repo *repo, sqlite3_stmt *st, struct snapshot *r
 	};
 	const void *root = sqlite3_column_blob(st, 9);
 	if (!root || sqlite3_column_bytes(st, 9) != ID_BYTES)
-		return store_fail(STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad root id",
+		return store_fail(-STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad root id",
 				  repo->path, (long long)s.id);
 	memcpy(s.root.b, root, ID_BYTES);
 	if ((unsigned)s.status > SNAP_DAMAGED)
-		return store_fail(STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad status %d",
+		return store_fail(-STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad status %d",
 				  repo->path, (long long)s.id, (int)s.status);
 	if (cat_column_text(st, 2, &s.project) < 0 || cat_column_text(st, 3, &s.name) < 0 ||
 	    cat_column_text(st, 5, &s.message) < 0 || cat_column_text(st, 6, &s.tag) < 0 ||

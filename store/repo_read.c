@@ -1,0 +1,85 @@
+/* repo_read.c — reading blobs back: index lookup, pack read, open. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/catalog_internal.h"
+#include "store/err.h"
+#include "store/repo_internal.h"
+
+void repo_blob_id(const struct repo *repo, const void *data, size_t len, blob_id *ret_id)
+{
+	keys_blob_id(&repo->keys, data, len, ret_id);
+}
+
+struct blob_codec *repo_codec(struct repo *repo)
+{
+	struct blob_codec *c = pthread_getspecific(repo->codec_key);
+	if (c)
+		return c;
+	if (blob_codec_new(&repo->keys, BLOB_ZSTD_LEVEL, &c) < 0)
+		return NULL;
+	if (pthread_setspecific(repo->codec_key, c) != 0) {
+		blob_codec_free(c);
+		store_fail(-ENOMEM, "repository %s: out of memory", repo->path);
+		return NULL;
+	}
+	return c;
+}
+
+void repo_set_cache_bytes(struct repo *repo, size_t bytes)
+{
+	chunk_cache_set_limit(repo->cache, bytes);
+}
+
+/* Re-record the message of a failed read so that it names where the blob
+ * lives: "blob <id> in pack <name> at <offset>: <why>".  The inner
+ * message's own "blob <id>: " / "pack <name>: " prefix is dropped. */
+static int blob_fail(int r, const blob_id *id, const struct blob_loc *loc)
+{
+	char hex[ID_HEX_LEN + 1], why[512], prefix[ID_HEX_LEN + 16];
+	id_to_hex(id, hex);
+	const char *e = store_error();
+	snprintf(why, sizeof why, "%s", e ? e : strerror(-r));
+	const char *w = why;
+	snprintf(prefix, sizeof prefix, "blob %s: ", hex);
+	if (strncmp(w, prefix, strlen(prefix)) == 0)
+		w += strlen(prefix);
+	snprintf(prefix, sizeof prefix, "pack %s: ", loc->pack);
+	if (strncmp(w, prefix, strlen(prefix)) == 0)
+		w += strlen(prefix);
+	return store_fail(r, "blob %.16s in pack %s at %llu: %s", hex, loc->pack,
+			  (unsigned long long)loc->offset, w);
+}
+
+int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len)
+{
+	struct blob_loc loc;
+	int r = catalog_blob_lookup(repo, id, &loc);
+	if (r < 0)
+		return r;
+	struct blob_codec *c = repo_codec(repo);
+	if (!c)
+		return -ENOMEM;
+	uint8_t *stored = malloc(loc.length);
+	if (!stored)
+		return store_fail(-ENOMEM, "repository %s: out of memory", repo->path);
+	r = pack_read_blob(repo->dirfd, loc.pack, loc.offset, loc.length, stored);
+	if (r < 0) {
+		r = blob_fail(r, id, &loc);
+		goto out;
+	}
+	uint8_t *plain;
+	size_t len;
+	r = blob_open(c, id, loc.type, stored, loc.length, loc.raw_length, &plain, &len);
+	if (r < 0) {
+		r = blob_fail(r, id, &loc);
+		goto out;
+	}
+	*ret_data = plain;
+	*ret_len = len;
+out:
+	free(stored);
+	return r;
+}
