@@ -1,0 +1,443 @@
+/* test_catalog.c — projects, snapshots and their lookups, the blob index,
+ * the change generation seen by a second connection, transactions. */
+#define _XOPEN_SOURCE 700
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/catalog_internal.h"
+#include "store/err.h"
+#include "store/repo_internal.h"
+
+#define NS 1000000000LL
+/* 2026-02-14T10:30:07 UTC */
+#define T0 (1771065007LL * NS)
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct repo *repo;
+	int64_t pid; /* a registered project */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	*state = f;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_catalog.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/repo", f->dir);
+	if (repo_open(f->path, REPO_WRITE, 0, &f->repo) < 0)
+		return -1;
+	struct project p;
+	if (catalog_project_register(f->repo, "myapp", "/home/u/myapp", &p) < 0)
+		return -1;
+	f->pid = p.id;
+	project_clear(&p);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	repo_close(f->repo);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void fill_id(blob_id *id, int seed)
+{
+	for (int i = 0; i < ID_BYTES; i++)
+		id->b[i] = (uint8_t)(seed * 31 + i * 7 + 1);
+}
+
+/* Insert a snapshot at time t with tag (or NULL); returns its name in out. */
+static int64_t insert(struct fixture *f, int64_t project_id, int64_t t, const char *tag,
+		      char out[SNAPNAME_MAX_LEN + 1])
+{
+	struct snapshot_new n = {.project_id = project_id, .time_ns = t, .tag = tag};
+	fill_id(&n.root, (int)(t / NS));
+	struct snapshot s;
+	assert_int_equal(catalog_snapshot_insert(f->repo, &n, &s), 0);
+	if (out)
+		snprintf(out, SNAPNAME_MAX_LEN + 1, "%s", s.name);
+	int64_t id = s.id;
+	snapshot_clear(&s);
+	return id;
+}
+
+static void projects_register_and_lookup(void **state)
+{
+	struct fixture *f = *state;
+	struct project p, q;
+	assert_true(f->pid > 0);
+	assert_int_equal(catalog_project_by_name(f->repo, "myapp", &p), 0);
+	assert_int_equal(p.id, f->pid);
+	assert_string_equal(p.root, "/home/u/myapp");
+	assert_int_equal(p.nsnapshots, 0);
+	assert_int_equal(p.last_time_ns, 0);
+	assert_true(p.created_ns > T0 - 3650 * 86400 * NS);
+	assert_int_equal(catalog_project_by_root(f->repo, "/home/u/myapp", &q), 0);
+	assert_int_equal(q.id, p.id);
+	project_clear(&q);
+
+	/* Registering again is idempotent. */
+	assert_int_equal(catalog_project_register(f->repo, "myapp", "/home/u/myapp", &q), 0);
+	assert_int_equal(q.id, p.id);
+	project_clear(&q);
+
+	/* A name clash names both roots and suggests --name. */
+	store_error_clear();
+	assert_int_equal(catalog_project_register(f->repo, "myapp", "/srv/myapp", &q), -EEXIST);
+	assert_non_null(strstr(store_error(), "/home/u/myapp"));
+	assert_non_null(strstr(store_error(), "/srv/myapp"));
+	assert_non_null(strstr(store_error(), "--name"));
+	/* The same root under another name is refused too. */
+	assert_int_equal(catalog_project_register(f->repo, "other", "/home/u/myapp", &q), -EEXIST);
+
+	assert_int_equal(catalog_project_by_name(f->repo, "nope", &q), -ENOENT);
+	assert_int_equal(catalog_project_by_root(f->repo, "/nope", &q), -ENOENT);
+
+	struct project b, a;
+	assert_int_equal(catalog_project_register(f->repo, "beta", "/b", &b), 0);
+	assert_int_equal(catalog_project_register(f->repo, "alpha", "/a", &a), 0);
+	assert_true(a.id != b.id && a.id != p.id);
+	struct project *all;
+	size_t n;
+	assert_int_equal(catalog_projects(f->repo, &all, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(all[0].name, "alpha");
+	assert_string_equal(all[1].name, "beta");
+	assert_string_equal(all[2].name, "myapp");
+	assert_string_equal(all[0].root, "/a");
+	projects_free(all, n);
+	project_clear(&a);
+	project_clear(&b);
+	project_clear(&p);
+}
+
+static void snapshot_row_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot_new n = {
+		.project_id = f->pid,
+		.time_ns = T0 + 123456789,
+		.message = "before migration",
+		.tag = "v1",
+		.git_commit = "0123456789abcdef0123456789abcdef01234567",
+		.git_branch = "main",
+		.status = SNAP_PARTIAL,
+		.stats = {.files = 12431, .dirs = 300, .bytes = 1288490188,
+			  .new_blobs = 17, .new_bytes = 40265318, .read_bytes = 999,
+			  .duration_ns = 410000000},
+		.notes = "{\"warnings\":[\"x\"]}",
+	};
+	fill_id(&n.root, 5);
+	struct snapshot s, g;
+	assert_int_equal(catalog_snapshot_insert(f->repo, &n, &s), 0);
+	assert_string_equal(s.name, "2026-02-14T10:30");
+	assert_string_equal(s.project, "myapp");
+	assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, "2026-02-14T10:30", &g), 0);
+	struct snapshot *v[2] = {&s, &g};
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(v[i]->id, s.id);
+		assert_int_equal(v[i]->project_id, f->pid);
+		assert_string_equal(v[i]->project, "myapp");
+		assert_int_equal(v[i]->time_ns, T0 + 123456789);
+		assert_string_equal(v[i]->message, "before migration");
+		assert_string_equal(v[i]->tag, "v1");
+		assert_string_equal(v[i]->git_commit, n.git_commit);
+		assert_string_equal(v[i]->git_branch, "main");
+		assert_true(id_equal(&v[i]->root, &n.root));
+		assert_int_equal(v[i]->status, SNAP_PARTIAL);
+		assert_memory_equal(&v[i]->stats, &n.stats, sizeof n.stats);
+		assert_string_equal(v[i]->notes, n.notes);
+	}
+	snapshot_clear(&g);
+	snapshot_clear(&s);
+
+	/* NULL strings stay NULL. */
+	struct snapshot_new m = {.project_id = f->pid, .time_ns = T0 + 5 * NS};
+	assert_int_equal(catalog_snapshot_insert(f->repo, &m, &s), 0);
+	assert_string_equal(s.name, "2026-02-14T10:30:12");
+	assert_null(s.message);
+	assert_null(s.tag);
+	assert_null(s.git_commit);
+	assert_null(s.git_branch);
+	assert_null(s.notes);
+	assert_int_equal(s.status, SNAP_COMPLETE);
+	snapshot_clear(&s);
+
+	struct project p;
+	assert_int_equal(catalog_project_by_name(f->repo, "myapp", &p), 0);
+	assert_int_equal(p.nsnapshots, 2);
+	assert_int_equal(p.last_time_ns, T0 + 5 * NS);
+	project_clear(&p);
+}
+
+static void snapshot_lookups(void **state)
+{
+	struct fixture *f = *state;
+	char name[6][SNAPNAME_MAX_LEN + 1];
+	int64_t id[6];
+	id[0] = insert(f, f->pid, T0, NULL, name[0]);
+	id[1] = insert(f, f->pid, T0 + 10 * NS, NULL, name[1]);
+	id[2] = insert(f, f->pid, T0 + 10 * NS, NULL, name[2]); /* same ns as [1] */
+	id[3] = insert(f, f->pid, T0 + 120 * NS, "v1", name[3]);
+	id[4] = insert(f, f->pid, T0 + 3600 * NS, "v1", name[4]);
+	id[5] = insert(f, f->pid, T0 - 3600 * NS, "old", name[5]); /* inserted last, oldest */
+	assert_string_equal(name[0], "2026-02-14T10:30");
+	assert_string_equal(name[1], "2026-02-14T10:30:17");
+	assert_string_equal(name[2], "2026-02-14T10:30:17.2");
+	assert_string_equal(name[3], "2026-02-14T10:32");
+	assert_string_equal(name[4], "2026-02-14T11:30");
+	assert_string_equal(name[5], "2026-02-14T09:30");
+
+	/* Another project has its own name space. */
+	struct project o;
+	assert_int_equal(catalog_project_register(f->repo, "other", "/o", &o), 0);
+	char oname[SNAPNAME_MAX_LEN + 1];
+	insert(f, o.id, T0 + 7200 * NS, "v1", oname);
+	assert_string_equal(oname, "2026-02-14T12:30");
+	int64_t oid = insert(f, o.id, T0, NULL, oname);
+	assert_string_equal(oname, "2026-02-14T10:30");
+
+	struct snapshot s;
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, name[i], &s), 0);
+		assert_int_equal(s.id, id[i]);
+		snapshot_clear(&s);
+	}
+	assert_int_equal(catalog_snapshot_by_name(f->repo, o.id, "2026-02-14T10:30", &s), 0);
+	assert_int_equal(s.id, oid);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, "2026-02-14T10:31", &s), -ENOENT);
+
+	assert_int_equal(catalog_snapshot_latest(f->repo, f->pid, &s), 0);
+	assert_int_equal(s.id, id[4]);
+	snapshot_clear(&s);
+
+	struct {
+		int64_t t;
+		int want; /* index, -1 = none */
+	} at[] = {
+		{T0 - 3600 * NS - 1, -1}, {T0 - 3600 * NS, 5}, {T0 - 1, 5},
+		{T0, 0},                  {T0 + 10 * NS - 1, 0}, {T0 + 10 * NS, 2}, /* tie: newer id */
+		{T0 + 120 * NS - 1, 2},   {T0 + 120 * NS, 3},  {INT64_MAX, 4},
+	};
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		int r = catalog_snapshot_at_or_before(f->repo, f->pid, at[i].t, &s);
+		if (at[i].want < 0) {
+			assert_int_equal(r, -ENOENT);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_int_equal(s.id, id[at[i].want]);
+		snapshot_clear(&s);
+	}
+
+	assert_int_equal(catalog_snapshot_by_tag(f->repo, f->pid, "v1", &s), 0);
+	assert_int_equal(s.id, id[4]); /* newest of two */
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_by_tag(f->repo, f->pid, "old", &s), 0);
+	assert_int_equal(s.id, id[5]);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_by_tag(f->repo, f->pid, "nope", &s), -ENOENT);
+
+	struct snapshot *all;
+	size_t n;
+	assert_int_equal(catalog_snapshots(f->repo, f->pid, &all, &n), 0);
+	assert_int_equal(n, 6);
+	int order[] = {4, 3, 2, 1, 0, 5};
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(all[i].id, id[order[i]]);
+	snapshots_free(all, n);
+
+	/* A project without snapshots. */
+	struct project e;
+	assert_int_equal(catalog_project_register(f->repo, "empty", "/e", &e), 0);
+	assert_int_equal(catalog_snapshots(f->repo, e.id, &all, &n), 0);
+	assert_int_equal(n, 0);
+	snapshots_free(all, n);
+	assert_int_equal(catalog_snapshot_latest(f->repo, e.id, &s), -ENOENT);
+	assert_int_equal(catalog_snapshot_at_or_before(f->repo, e.id, INT64_MAX, &s), -ENOENT);
+	project_clear(&e);
+	project_clear(&o);
+}
+
+static void second_connection_sees_commits(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *rd;
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
+	uint64_t g0, g1, w0, w1;
+	assert_int_equal(catalog_generation(rd, &g0), 0);
+	assert_int_equal(catalog_generation(rd, &g1), 0);
+	assert_int_equal(g0, g1); /* nothing happened */
+	assert_int_equal(catalog_generation(f->repo, &w0), 0);
+
+	struct snapshot s;
+	assert_int_equal(catalog_snapshot_latest(rd, f->pid, &s), -ENOENT);
+	char name[SNAPNAME_MAX_LEN + 1];
+	int64_t id = insert(f, f->pid, T0, NULL, name);
+
+	assert_int_equal(catalog_generation(rd, &g1), 0);
+	assert_true(g1 != g0);
+	assert_int_equal(catalog_generation(f->repo, &w1), 0);
+	assert_true(w1 != w0); /* the writer's own commit counts too */
+	assert_int_equal(catalog_snapshot_latest(rd, f->pid, &s), 0);
+	assert_int_equal(s.id, id);
+	assert_string_equal(s.name, name);
+	snapshot_clear(&s);
+
+	/* A project registered by the writer is a change as well. */
+	struct project p;
+	assert_int_equal(catalog_project_register(f->repo, "new", "/new", &p), 0);
+	project_clear(&p);
+	assert_int_equal(catalog_generation(rd, &g0), 0);
+	assert_true(g0 != g1);
+	assert_int_equal(catalog_project_by_name(rd, "new", &p), 0);
+	project_clear(&p);
+
+	/* The reader cannot write. */
+	assert_true(catalog_project_register(rd, "x", "/x", &p) < 0);
+	repo_close(rd);
+}
+
+static void entries_for(struct pack_entry *e, int n, int seed)
+{
+	for (int i = 0; i < n; i++) {
+		fill_id(&e[i].id, seed + i);
+		e[i].type = i % 3 ? BLOB_DATA : BLOB_TREE;
+		e[i].offset = PACK_HEADER_SIZE + (uint64_t)i * 1000;
+		e[i].length = 900 + (uint32_t)i;
+		e[i].raw_length = 2000 + (uint32_t)i;
+		e[i].xxh = 0xfedcba9876543210ull + (uint64_t)i; /* above INT64_MAX */
+	}
+}
+
+static void packs_and_blob_index(void **state)
+{
+	struct fixture *f = *state;
+	const char *pa = "00112233445566778899aabbccddeeff";
+	const char *pb = "ffeeddccbbaa99887766554433221100";
+	struct pack_entry a[5], b[3];
+	entries_for(a, 5, 100);
+	entries_for(b, 3, 103); /* b[0], b[1] duplicate a[3], a[4] */
+	assert_int_equal(catalog_pack_add(f->repo, pa, 123456, a, 5), 0);
+	assert_int_equal(catalog_pack_add(f->repo, pb, 999, b, 3), 0);
+
+	struct blob_loc loc;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(catalog_blob_lookup(f->repo, &a[i].id, &loc), 0);
+		assert_string_equal(loc.pack, pa); /* duplicates keep the first */
+		assert_int_equal(loc.offset, a[i].offset);
+		assert_int_equal(loc.length, a[i].length);
+		assert_int_equal(loc.raw_length, a[i].raw_length);
+		assert_int_equal(loc.type, a[i].type);
+		assert_true(loc.xxh == a[i].xxh);
+	}
+	assert_int_equal(catalog_blob_lookup(f->repo, &b[2].id, &loc), 0);
+	assert_string_equal(loc.pack, pb);
+	assert_int_equal(loc.offset, b[2].offset);
+
+	blob_id unknown;
+	fill_id(&unknown, 9999);
+	assert_int_equal(catalog_blob_lookup(f->repo, &unknown, &loc), -ENOENT);
+
+	/* Adding a pack again (repair) is harmless; bad names are refused. */
+	assert_int_equal(catalog_pack_add(f->repo, pa, 123456, a, 5), 0);
+	assert_int_equal(catalog_pack_add(f->repo, "../../etc", 1, a, 1), -EINVAL);
+	assert_int_equal(catalog_pack_add(f->repo, "00112233445566778899AABBCCDDEEFF", 1, a, 1),
+			 -EINVAL);
+
+	/* A damaged row is reported, not trusted. */
+	assert_int_equal(sqlite3_exec(f->repo->db, "UPDATE blobs SET offset = -5", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "bad index row"));
+}
+
+static void failed_insert_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot_new n = {.project_id = f->pid + 1000, .time_ns = T0};
+	struct snapshot s;
+	/* An unknown project is refused by the foreign key. */
+	assert_int_equal(catalog_snapshot_insert(f->repo, &n, &s), -ENOENT);
+
+	/* Make the row insert succeed and the transaction fail after it:
+	 * with deferred foreign keys the row goes in, then the read-back (and
+	 * the COMMIT) cannot succeed; the whole transaction must roll back. */
+	assert_int_equal(sqlite3_exec(f->repo->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	assert_true(catalog_snapshot_insert(f->repo, &n, &s) < 0);
+
+	struct repo *rd;
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(rd->db, "SELECT count(*) FROM snapshots", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	repo_close(rd);
+	assert_int_equal(sqlite3_get_autocommit(f->repo->db), 1); /* not left in a transaction */
+
+	/* The connection is still usable and the name still free. */
+	n.project_id = f->pid;
+	assert_int_equal(catalog_snapshot_insert(f->repo, &n, &s), 0);
+	assert_string_equal(s.name, "2026-02-14T10:30");
+	snapshot_clear(&s);
+
+	n.status = (enum snap_status)7;
+	assert_int_equal(catalog_snapshot_insert(f->repo, &n, &s), -EINVAL);
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(sqlite3_exec(f->repo->db,
+				      "UPDATE meta SET value = '2' WHERE key = 'schema_version'", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	repo_close(f->repo);
+	f->repo = NULL;
+	struct repo *r;
+	store_error_clear();
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), -STORE_ENEWER);
+	assert_non_null(strstr(store_error(), "schema 2 is newer"));
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ENEWER);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(projects_register_and_lookup), T(snapshot_row_round_trip),
+		T(snapshot_lookups),             T(second_connection_sees_commits),
+		T(packs_and_blob_index),         T(failed_insert_leaves_nothing),
+		T(newer_schema_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
