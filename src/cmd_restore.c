@@ -1,0 +1,431 @@
+/* cmd_restore.c — ckptfs restore: files of a snapshot back into the
+ * project (after a safety snapshot) or anywhere else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "src/cli.h"
+#include "src/commands.h"
+#include "src/output.h"
+#include "src/take.h"
+#include "store/catalog.h"
+#include "store/err.h"
+#include "store/repo.h"
+#include "store/restore.h"
+#include "store/tree.h"
+
+static const char usage_text[] =
+	"usage: ckptfs restore PATH [--from WHEN] [--to DEST] [--dry-run] [--project NAME]\n"
+	"\n"
+	"Bring PATH (a file or a directory; relative to the current directory inside\n"
+	"the project, or to the project root) back as it was in a snapshot.\n"
+	"\n"
+	"Without --to it is written into the project, over what is there now; a\n"
+	"safety snapshot of the project is taken first, so the restore can itself\n"
+	"be undone.  A directory is merged: files it held are replaced, files\n"
+	"created since are left alone.  Each file is written to a temporary name\n"
+	"and renamed, so no half-written file is ever left behind.\n"
+	"\n"
+	"  -f, --from WHEN      the snapshot (default: latest): a name, 'latest', a tag,\n"
+	"                       '2026-02-14', '2026-02-14T10:30', 'yesterday 14:00',\n"
+	"                       '3 days ago', '2h ago' (the newest at or before it)\n"
+	"  -t, --to DEST        write elsewhere (created if missing; no safety snapshot):\n"
+	"                       a directory becomes DEST; a file goes into DEST if DEST\n"
+	"                       is a directory or ends in '/', else it is written as DEST\n"
+	"  -n, --dry-run        list what would be written, write nothing\n"
+	"  -p, --project NAME   a project other than the current directory's\n"
+	"  -h, --help           this help\n";
+
+/* Append the components of path to out (a stack of components separated
+ * by '/'), resolving "." and ".." lexically.  -EINVAL if ".." would leave
+ * the root. */
+static int push_components(char *out, size_t cap, const char *path)
+{
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = strcspn(p, "/");
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = strrchr(out, '/');
+			if (!*out)
+				return -EINVAL;
+			if (slash)
+				*slash = '\0';
+			else
+				*out = '\0';
+		} else {
+			size_t n = strlen(out);
+			if (n + len + 2 > cap)
+				return -ENAMETOOLONG;
+			if (n)
+				out[n++] = '/';
+			memcpy(out + n, p, len);
+			out[n + len] = '\0';
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/* rel (inside root) of path, which is absolute, or relative to base (a
+ * path relative to root, "" for root itself). */
+static int project_relpath(const char *root, const char *base, const char *path, char *out,
+			   size_t cap)
+{
+	out[0] = '\0';
+	if (path[0] == '/') {
+		char abs[PATH_MAX] = "";
+		int r = push_components(abs, sizeof abs, path);
+		if (r < 0)
+			return r;
+		/* abs has no leading slash; root has one. */
+		size_t n = strlen(root + 1);
+		if (strncmp(abs, root + 1, n) != 0 || (abs[n] && abs[n] != '/' && n))
+			return -EXDEV;
+		return push_components(out, cap, abs + n);
+	}
+	int r = push_components(out, cap, base);
+	return r < 0 ? r : push_components(out, cap, path);
+}
+
+/* mkdir -p of rel below dirfd without following symlinks; returns an fd
+ * of the innermost directory. */
+static int open_dirs_below(int dirfd, const char *rel)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	char part[NAME_MAX + 1];
+	const char *p = rel;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(part, p, len);
+		part[len] = '\0';
+		p += len;
+		while (*p == '/')
+			p++;
+		if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = -errno;
+		close(fd);
+		if (next < 0)
+			return e;
+		fd = next;
+	}
+	return fd;
+}
+
+/* mkdir -p of an ordinary path chosen by the user (symlinks followed). */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -ENAMETOOLONG;
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Split path into an open parent directory and the last component. */
+static int open_parent(const char *path, char *name_out)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -ENAMETOOLONG;
+	size_t n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	char *slash = strrchr(buf, '/');
+	const char *name = slash ? slash + 1 : buf;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > NAME_MAX)
+		return -EINVAL;
+	strcpy(name_out, name);
+	const char *parent = ".";
+	if (slash == buf)
+		parent = "/";
+	else if (slash) {
+		*slash = '\0';
+		parent = buf;
+	}
+	int r = mkdir_p(parent);
+	if (r < 0)
+		return r;
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+struct report_ctx {
+	bool dry_run;
+	const char *prefix; /* shown before each dry-run path */
+};
+
+static void on_report(void *ctx, const char *relpath, const struct node *n)
+{
+	struct report_ctx *c = ctx;
+	if (!c->dry_run)
+		return;
+	char *p = out_printable(relpath);
+	printf("  %s%s%s\n", c->prefix, p ? p : relpath, n->type == NODE_DIR ? "/" : "");
+	free(p);
+}
+
+static void on_warn(void *ctx, const char *relpath, int err, const char *what)
+{
+	(void)ctx;
+	char *p = out_printable(relpath);
+	if (err)
+		out_err("%s: %s: %s", p ? p : relpath, what, strerror(-err));
+	else
+		out_err("%s: %s", p ? p : relpath, what);
+	free(p);
+}
+
+static void print_summary(bool dry_run, const char *what, const struct snapshot *s,
+			  const char *dest, const struct restore_stats *st)
+{
+	char a[OUT_BUF], b[OUT_BUF];
+	char *w = out_printable(what), *d = out_printable(dest);
+	printf("%s %s from %s %s into %s: %s %s", dry_run ? "would restore" : "restored",
+	       w ? w : what, s->project, s->name, d ? d : dest, out_count(st->files, a),
+	       st->files == 1 ? "file" : "files");
+	if (st->dirs)
+		printf(", %s %s", out_count(st->dirs, a), st->dirs == 1 ? "directory" : "directories");
+	if (st->symlinks)
+		printf(", %s %s", out_count(st->symlinks, a), st->symlinks == 1 ? "symlink" : "symlinks");
+	if (st->other)
+		printf(", %s other", out_count(st->other, a));
+	printf(", %s", out_size(st->bytes, b));
+	if (st->errors)
+		printf(", %s failed", out_count(st->errors, a));
+	putchar('\n');
+	free(w);
+	free(d);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"project", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *from = NULL, *to = NULL, *project = NULL;
+	bool dry_run = false;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:t:np:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'n': dry_run = true; break;
+		case 'p': project = optarg; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: return cli_bad_option("restore", c, optopt, argv, optind);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("restore", argc == optind ? "which PATH?" : "one PATH at a time");
+	if (to && !*to)
+		return cli_usage_error("restore", "--to: empty");
+	const char *path = argv[optind];
+	bool into_project = !to;
+
+	struct repo *repo = NULL;
+	struct project p = {0};
+	struct snapshot s = {0};
+	struct node node = {0};
+	struct take_result safety = {0};
+	char *cwd = NULL;
+	int dirfd = -1, status = EXIT_ERROR, r;
+	char rel[PATH_MAX], rel_root[PATH_MAX], dest_name[NAME_MAX + 1], dest_show[PATH_MAX];
+
+	/* Only a restore into the project writes to the repository (the safety
+	 * snapshot); the others read alongside a running snap. */
+	r = cli_open_repo(into_project && !dry_run ? REPO_WRITE : REPO_READ, &repo);
+	if (r < 0)
+		return out_store_err(r, "repository");
+	if ((r = cli_find_project(repo, NULL, project, &p)) < 0) {
+		status = out_store_err(r, "restore");
+		goto out;
+	}
+	/* PATH relative to the current directory when that is inside the
+	 * project, and to the project root as a fallback. */
+	const char *base = "";
+	cwd = realpath(".", NULL);
+	size_t rootlen = strlen(p.root);
+	if (cwd && !strncmp(cwd, p.root, rootlen) && (cwd[rootlen] == '/' || !cwd[rootlen]))
+		base = cwd + rootlen;
+	r = project_relpath(p.root, base, path, rel, sizeof rel);
+	if (r == 0 && *base)
+		r = project_relpath(p.root, "", path, rel_root, sizeof rel_root);
+	else
+		rel_root[0] = '\0';
+	if (r < 0) {
+		out_err("restore: %s: %s", path,
+			r == -EXDEV ? "not inside the project" : r == -EINVAL ? "leads outside the project" : strerror(-r));
+		goto out;
+	}
+	if ((r = cli_resolve_when(repo, &p, from, out_now_ns(), &s)) < 0) {
+		status = out_store_err(r, "restore");
+		goto out;
+	}
+	r = tree_resolve(repo, &s.root, rel, &node);
+	if (r == -ENOENT && *base && path[0] != '/' && strcmp(rel, rel_root) != 0) {
+		store_error_clear();
+		if ((r = tree_resolve(repo, &s.root, rel_root, &node)) == 0)
+			strcpy(rel, rel_root);
+	}
+	if (r == -ENOENT || r == -ENOTDIR) {
+		out_err("restore: %s: not in snapshot %s %s", *rel ? rel : ".", p.name, s.name);
+		goto out;
+	}
+	if (r < 0) {
+		status = out_store_err(r, "restore");
+		goto out;
+	}
+	const char *what = *rel ? rel : ".";
+
+	if (into_project) {
+		struct stat st;
+		bool root_exists = stat(p.root, &st) == 0;
+		if (!dry_run && root_exists) {
+			char msg[PATH_MAX + 32];
+			snprintf(msg, sizeof msg, "before restore of %s", what);
+			struct take_req req = {.root = p.root, .message = msg};
+			r = take_snapshot(repo, &req, &safety);
+			if (r < 0) {
+				out_store_err(r, "restore: safety snapshot");
+				out_err("restore: nothing restored (the safety snapshot failed)");
+				goto out;
+			}
+			printf("safety snapshot %s %s (%s)\n", p.name, safety.snap.name, msg);
+		}
+		if (!*rel) {
+			/* The whole project: merge into the root itself. */
+			if ((dirfd = open_parent(p.root, dest_name)) < 0) {
+				out_err("restore: %s: %s", p.root, strerror(-dirfd));
+				goto out;
+			}
+		} else {
+			if (!root_exists && !dry_run && (r = mkdir_p(p.root)) < 0) {
+				out_err("restore: %s: %s", p.root, strerror(-r));
+				goto out;
+			}
+			char parent[PATH_MAX];
+			snprintf(parent, sizeof parent, "%s", rel);
+			char *slash = strrchr(parent, '/');
+			const char *last = slash ? slash + 1 : parent;
+			if (strlen(last) > NAME_MAX) {
+				out_err("restore: %s: name too long", what);
+				goto out;
+			}
+			memcpy(dest_name, last, strlen(last) + 1);
+			if (slash)
+				*slash = '\0';
+			else
+				parent[0] = '\0';
+			int rootfd = open(p.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd < 0 && !(dry_run && errno == ENOENT)) {
+				out_err("restore: %s: %s", p.root, strerror(errno));
+				goto out;
+			}
+			if (rootfd >= 0) {
+				/* A dry run must not create the parents either. */
+				dirfd = dry_run ? openat(rootfd, *parent ? parent : ".",
+							 O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+						: open_dirs_below(rootfd, parent);
+				if (dry_run && dirfd < 0)
+					dirfd = dup(rootfd);
+				close(rootfd);
+				if (dirfd < 0) {
+					out_err("restore: %s/%s: %s", p.root, parent, strerror(-dirfd));
+					goto out;
+				}
+			}
+		}
+		snprintf(dest_show, sizeof dest_show, "%s", p.root);
+	} else {
+		size_t tl = strlen(to);
+		struct stat st;
+		bool into_dir = node.type != NODE_DIR &&
+				((tl && to[tl - 1] == '/') || (stat(to, &st) == 0 && S_ISDIR(st.st_mode)));
+		if (into_dir) {
+			if (!dry_run && (r = mkdir_p(to)) < 0) {
+				out_err("restore: %s: %s", to, strerror(-r));
+				goto out;
+			}
+			dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dirfd < 0 && dry_run)
+				dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dirfd < 0) {
+				out_err("restore: %s: %s", to, strerror(errno));
+				goto out;
+			}
+			const char *slash = strrchr(rel, '/');
+			const char *base_name = slash ? slash + 1 : rel;
+			if (!*base_name || strlen(base_name) > NAME_MAX) {
+				out_err("restore: %s: give a DEST path for the whole project", to);
+				goto out;
+			}
+			memcpy(dest_name, base_name, strlen(base_name) + 1);
+		} else if ((dirfd = open_parent(to, dest_name)) < 0) {
+			out_err("restore: %s: %s", to,
+				dirfd == -EINVAL ? "not usable as a destination" : strerror(-dirfd));
+			goto out;
+		}
+		snprintf(dest_show, sizeof dest_show, "%s", to);
+	}
+
+	struct report_ctx rc = {.dry_run = dry_run, .prefix = ""};
+	struct restore_opts ro = {.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn};
+	struct restore_stats rs = {0};
+	r = restore_node(repo, &node, dirfd, dest_name, &ro, &rs);
+	print_summary(dry_run, what, &s, dest_show, &rs);
+	if (r < 0) {
+		if (!rs.errors)
+			out_store_err(r, "restore");
+		goto out;
+	}
+	status = EXIT_OK;
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	take_result_clear(&safety);
+	free(cwd);
+	node_clear(&node);
+	snapshot_clear(&s);
+	project_clear(&p);
+	repo_close(repo);
+	return status;
+}

@@ -1,0 +1,208 @@
+/* take.c — one snapshot of a project (see take.h). */
+#include "src/take.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/output.h"
+#include "src/project.h"
+#include "store/err.h"
+#include "store/walk.h"
+#include "store/writer.h"
+
+/* Paths kept in the snapshot's notes; the count says how many there were. */
+#define NOTES_MAX_PATHS 20
+
+struct take_ctx {
+	struct out_progress progress;
+	char *notes_paths; /* JSON array items, comma-separated */
+	size_t notes_len, notes_cap;
+	uint64_t nwarn;
+};
+
+static void append(struct take_ctx *c, const char *s, size_t n)
+{
+	if (c->notes_len + n + 1 > c->notes_cap) {
+		size_t cap = (c->notes_cap + n + 1) * 2;
+		char *p = realloc(c->notes_paths, cap);
+		if (!p)
+			return; /* notes are best effort; the warning was printed */
+		c->notes_paths = p;
+		c->notes_cap = cap;
+	}
+	memcpy(c->notes_paths + c->notes_len, s, n);
+	c->notes_len += n;
+	c->notes_paths[c->notes_len] = '\0';
+}
+
+static void hook_warn(void *ctx, const char *relpath, int err, const char *what)
+{
+	struct take_ctx *c = ctx;
+	out_progress_clear(&c->progress);
+	char *p = out_printable(relpath);
+	if (err)
+		out_err("%s: %s: %s", p ? p : relpath, what, strerror(-err));
+	else
+		out_err("%s: %s", p ? p : relpath, what);
+	free(p);
+	if (c->nwarn++ < NOTES_MAX_PATHS) {
+		char *item = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&item, &len);
+		if (f) {
+			fputs(c->nwarn > 1 ? ", {\"path\": " : "{\"path\": ", f);
+			out_json_str(f, relpath);
+			fputs(", \"what\": ", f);
+			out_json_str(f, what);
+			fputs(", \"error\": ", f);
+			out_json_str(f, err ? strerror(-err) : NULL);
+			fputs("}", f);
+			fclose(f);
+			append(c, item, len);
+		}
+		free(item);
+	}
+}
+
+static void hook_progress(void *ctx, const struct walk_progress *p)
+{
+	struct take_ctx *c = ctx;
+	if (!c->progress.enabled)
+		return;
+	char files[OUT_BUF], bytes[OUT_BUF], read[OUT_BUF];
+	char *cur = p->current ? out_printable(p->current) : NULL;
+	out_progress_update(&c->progress, "%s files  %s  (%s read)  %s", out_count(p->files, files),
+			    out_size(p->bytes, bytes), out_size(p->read_bytes, read), cur ? cur : "");
+	free(cur);
+}
+
+/* Folder name of root, the default project name. */
+static const char *base_name(const char *root)
+{
+	const char *b = strrchr(root, '/');
+	return b && b[1] ? b + 1 : "root";
+}
+
+static int find_or_register(struct repo *repo, const struct take_req *req, struct project *ret)
+{
+	int r = catalog_project_by_root(repo, req->root, ret);
+	if (r == 0) {
+		if (req->name && strcmp(req->name, ret->name) != 0) {
+			r = store_fail(-EEXIST, "%s: already registered as project '%s'", req->root,
+				       ret->name);
+			project_clear(ret);
+		}
+		return r;
+	}
+	if (r != -ENOENT)
+		return r;
+	return catalog_project_register(repo, req->name ? req->name : base_name(req->root),
+					req->root, ret);
+}
+
+int take_snapshot(struct repo *repo, const struct take_req *req, struct take_result *ret)
+{
+	struct take_ctx ctx = {0};
+	struct project proj = {0};
+	struct snapshot parent = {0}, snap = {0};
+	struct writer *w = NULL;
+	char *commit = NULL, *branch = NULL, *notes = NULL;
+	bool have_parent = false;
+	int64_t t0 = out_mono_ns();
+	int64_t start = out_now_ns();
+	int r;
+
+	out_progress_init(&ctx.progress, req->quiet);
+	if ((r = find_or_register(repo, req, &proj)) < 0)
+		goto out;
+	r = catalog_snapshot_latest(repo, proj.id, &parent);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	have_parent = r == 0;
+	/* Git HEAD is a nice-to-have: a confusing .git must not stop a backup. */
+	if (proj_git_head(req->root, &commit, &branch) < 0) {
+		commit = branch = NULL;
+		store_error_clear();
+	}
+	if ((r = writer_open(repo, &w)) < 0)
+		goto out;
+
+	struct walk_hooks hooks = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress};
+	struct walk_opts opts = {
+		.root = req->root,
+		.parent_root = have_parent ? &parent.root : NULL,
+		.parent_time_ns = have_parent ? parent.time_ns : 0,
+		.excludes = req->excludes,
+		.nexcludes = req->nexcludes,
+		.hooks = &hooks,
+	};
+	struct walk_result wr = {0};
+	r = walk_run(w, &opts, &wr);
+	out_progress_clear(&ctx.progress);
+	if (r < 0)
+		goto out;
+
+	if (ctx.nwarn) {
+		if (asprintf(&notes, "{\"warnings\": %llu, \"paths\": [%s]}",
+			     (unsigned long long)ctx.nwarn,
+			     ctx.notes_paths ? ctx.notes_paths : "") < 0) {
+			r = -ENOMEM;
+			notes = NULL;
+			goto out;
+		}
+	}
+	struct snapshot_new sn = {
+		.project_id = proj.id,
+		.time_ns = start,
+		.message = req->message,
+		.tag = req->tag,
+		.git_commit = commit,
+		.git_branch = branch,
+		.root = wr.root,
+		.status = wr.partial ? SNAP_PARTIAL : SNAP_COMPLETE,
+		.stats = {.files = wr.files, .dirs = wr.dirs, .bytes = wr.bytes,
+			  .read_bytes = wr.read_bytes, .duration_ns = out_mono_ns() - t0},
+		.notes = notes,
+	};
+	if ((r = writer_commit(w, &sn, &snap)) < 0)
+		goto out;
+
+	ret->project = proj;
+	ret->snap = snap;
+	ret->wall_ns = out_mono_ns() - t0;
+	ret->warnings = ctx.nwarn;
+	ret->partial = wr.partial;
+	memset(&proj, 0, sizeof proj);
+	r = 0;
+out:
+	out_progress_clear(&ctx.progress);
+	writer_free(w);
+	free(notes);
+	free(commit);
+	free(branch);
+	free(ctx.notes_paths);
+	snapshot_clear(&parent);
+	project_clear(&proj);
+	return r;
+}
+
+void take_result_clear(struct take_result *r)
+{
+	project_clear(&r->project);
+	snapshot_clear(&r->snap);
+}
+
+void take_print_summary(const struct take_result *r)
+{
+	char files[OUT_BUF], size[OUT_BUF], added[OUT_BUF], dur[OUT_BUF];
+	const struct snapshot *s = &r->snap;
+	printf("%s %s  %s files  %s  +%s new  %s", s->project ? s->project : r->project.name,
+	       s->name, out_count(s->stats.files, files), out_size(s->stats.bytes, size),
+	       out_size(s->stats.new_bytes, added), out_duration(r->wall_ns, dur));
+	if (r->partial)
+		printf("  partial: %llu %s not stored as they are", (unsigned long long)r->warnings,
+		       r->warnings == 1 ? "path" : "paths");
+	putchar('\n');
+}

@@ -1,0 +1,48 @@
+/* take.h — taking one snapshot of a project: the code path behind
+ * `ckptfs snap` and the safety snapshot `ckptfs restore` takes before it
+ * writes into a project.
+ */
+#ifndef CKPTFS_SRC_TAKE_H
+#define CKPTFS_SRC_TAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/catalog.h"
+
+struct repo;
+
+struct take_req {
+	const char *root;    /* canonical project root (proj_find_root) */
+	const char *name;    /* --name: the project name to register, or NULL */
+	const char *message; /* -m, or NULL */
+	const char *tag;     /* -t, or NULL */
+	const char *const *excludes; /* --exclude patterns */
+	size_t nexcludes;
+	bool quiet; /* no progress line (warnings are still printed) */
+};
+
+struct take_result {
+	struct project project;
+	struct snapshot snap;
+	int64_t wall_ns;   /* start to commit, as the user waited */
+	uint64_t warnings; /* paths reported as not stored as they are */
+	bool partial;
+};
+
+/* Register the project if new (under req->name or the root's folder
+ * name), take a snapshot of it with the latest snapshot as parent (files
+ * cache), record git HEAD, and commit.  repo must be open REPO_WRITE.
+ * Warnings are printed as they come ("ckptfs: <path>: <why>").  On
+ * success *ret is filled (take_result_clear it).  A project name that
+ * belongs to another root gives the catalog's -EEXIST message. */
+int take_snapshot(struct repo *repo, const struct take_req *req, struct take_result *ret);
+
+void take_result_clear(struct take_result *r);
+
+/* The one-line summary: "myapp 2026-02-14T10:30  12,431 files  1.2 GiB
+ * +38.4 MiB new  0.41 s", plus "  partial: N warnings" when partial. */
+void take_print_summary(const struct take_result *r);
+
+#endif
