@@ -7,7 +7,8 @@
 
 /* One line per command; usage lists exactly these. */
 static const struct command commands[] = {
-	{NULL, NULL, NULL}, /* keeps the table non-empty; never listed */
+	{"log", cmd_log, "list the snapshots of a project, newest first"},
+	{"projects", cmd_projects, "list every registered project"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
