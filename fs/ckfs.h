@@ -1,0 +1,58 @@
+/* ckfs.h — the state of one mount, handed to every FUSE request as its
+ * userdata.  There is no process-wide state: two mounts in one process
+ * would each have their own.  Internal to fs/.
+ */
+#ifndef CKPTFS_FS_CKFS_H
+#define CKPTFS_FS_CKFS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fs/inode.h"
+#include "fs/tcache.h"
+#include "fs/view.h"
+
+struct repo;
+struct fuse_session;
+
+/* Timeouts the kernel may cache answers for (seconds). */
+#define CKFS_DYNAMIC_TIMEOUT 1.0     /* root and project folders: lists change */
+#define CKFS_IMMUTABLE_TIMEOUT 86400.0 /* inside a snapshot: never changes */
+
+struct ckfs {
+	struct repo *repo;
+	struct inode_table *inodes;
+	struct view *view;
+	struct tcache *trees;
+	struct fuse_session *se;
+	uid_t uid;       /* the mounting user owns the synthetic folders */
+	gid_t gid;
+	bool foreground; /* log to stderr, else syslog */
+	bool prefetch;   /* read-ahead of the next chunk */
+
+	/* statfs figures, recomputed at most every few seconds */
+	pthread_mutex_t usage_lock;
+	int64_t usage_at_ns;
+	uint64_t usage_bytes, usage_files;
+};
+
+/* Log one line: to stderr as "ckptfs: ..." in the foreground, else to
+ * syslog at priority prio. */
+void ckfs_log(struct ckfs *fs, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Bytes of pack files in the repository and the number of projects and
+ * snapshots (for statfs; cached a few seconds: file managers ask often). */
+void ckfs_usage(struct ckfs *fs, uint64_t *ret_bytes, uint64_t *ret_files);
+
+/* Set up fs around an open repository (REPO_READ).  tree_cache_bytes
+ * bounds the decoded-tree cache. */
+int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool foreground);
+
+/* Free what ckfs_init made (not the repository). */
+void ckfs_clear(struct ckfs *fs);
+
+#endif

@@ -1,0 +1,90 @@
+/* ops_internal.h — what the ops_*.c files share.  Internal to fs/. */
+#ifndef CKPTFS_FS_OPS_INTERNAL_H
+#define CKPTFS_FS_OPS_INTERNAL_H
+
+#include <fuse_lowlevel.h>
+#include <stdatomic.h>
+
+#include "fs/ckfs.h"
+#include "fs/inode.h"
+#include "store/tree.h"
+
+/* Names of the fixed entries of a project folder. */
+#define OPS_LATEST "latest"
+#define OPS_TAGDIR "@tags"
+
+static inline struct ckfs *ops_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The entry for ino, or NULL (the caller replies ESTALE). */
+struct inode *ops_inode(struct ckfs *fs, fuse_ino_t ino);
+
+/* Resolve name in parent into *tmpl (zeroed first).  0, -ENOENT (with
+ * *neg_timeout how long the kernel may cache the absence, 0 for not at
+ * all), or another negative errno after logging it.  tmpl may point into
+ * a cached tree: release *ret_ref (maybe NULL) after inode_get. */
+int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
+		double *neg_timeout, struct tcache_entry **ret_ref);
+
+/* *tmpl for node n of parent's tree (a folder's link count needs its own
+ * tree).  tmpl->target points into n. */
+int ops_tmpl_from_node(struct ckfs *fs, struct inode *parent, const struct node *n,
+		       struct inode *tmpl);
+
+/* Current attributes of e and how long they may be cached.  0, -ENOENT
+ * (a project or snapshot that went away), or another negative errno. */
+int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *timeout);
+
+/* How long the kernel may cache a name in parent. */
+double ops_entry_timeout(const struct inode *parent);
+
+/* Fill e for a counted entry (inode_get) and its attributes. */
+int ops_entry_param(struct ckfs *fs, struct inode *parent, struct inode *child,
+		    struct fuse_entry_param *e);
+
+/* The recorded node of an entry inside a snapshot (DIR or LEAF), from its
+ * parent's tree: *ret_ref must be released with tcache_release.  0 or a
+ * negative errno (logged). */
+int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
+		const struct node **ret_node);
+
+/* Turn a store error about entry e (or its child named child, if not NULL)
+ * into what the kernel gets: log it with the path and the store message;
+ * ENOMEM stays, everything else (corruption, a missing blob, I/O) becomes
+ * EIO — never ENOENT.  what says what was being done ("read", "list"). */
+int ops_fail(struct ckfs *fs, const struct inode *e, const char *child, const char *what, int err);
+
+/* The open file: a private copy of its node (with the chunk list). */
+struct ops_file {
+	struct node node;
+	struct inode *inode; /* held by the kernel while open */
+	_Atomic size_t prefetched; /* chunk index last read ahead + 1 */
+};
+
+/* The project list, the index of project_id in it and (if ret_s) its
+ * snapshot list, all referenced.  -ENOENT if the project is gone. */
+int ops_project_snaps(struct ckfs *fs, int64_t project_id, struct view_projects **ret_p,
+		      size_t *ret_i, struct view_snaps **ret_s);
+
+/* Ops by family. */
+void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_readlink(fuse_req_t req, fuse_ino_t ino);
+void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void ops_statfs(fuse_req_t req, fuse_ino_t ino);
+
+#endif

@@ -1,0 +1,221 @@
+/* ops_read.c — open, read, release and extended attributes of files
+ * inside snapshots.
+ *
+ * An open file keeps a private copy of its node (the chunk list), so reads
+ * need no tree.  Reads go through content_read (binary search for the
+ * chunk, shared LRU of decoded chunks).  When a read ends in the second
+ * half of a chunk, the next chunk is decoded right after replying, on the
+ * same worker thread, so a sequential reader finds it ready.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fs/ops_internal.h"
+#include "store/content.h"
+#include "store/err.h"
+
+int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
+		const struct node **ret_node)
+{
+	if (!inode_kind_immutable(e->kind) || e->kind == INODE_SNAPSHOT || !e->parent)
+		return -ENODATA;
+	struct tcache_entry *ref;
+	store_error_clear();
+	int r = tcache_get(fs->trees, &e->parent->tree, &ref);
+	if (r < 0)
+		return ops_fail(fs, e->parent, NULL, "list", r);
+	const struct node *n = tree_lookup(ref->tree, e->name);
+	if (!n) {
+		/* The tree is immutable: this cannot happen unless memory is bad. */
+		tcache_release(fs->trees, ref);
+		ckfs_log(fs, LOG_ERR, "%s: vanished from its folder's tree", e->name);
+		return -EIO;
+	}
+	*ret_ref = ref;
+	*ret_node = n;
+	return 0;
+}
+
+void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ckfs *fs = ops_fs(req);
+	struct inode *e = ops_inode(fs, ino);
+	if (!e) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (e->kind != INODE_LEAF || !S_ISREG(e->st.st_mode)) {
+		fuse_reply_err(req, e->kind == INODE_LEAF ? EINVAL : EISDIR);
+		return;
+	}
+	struct ops_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	struct tcache_entry *ref;
+	const struct node *n;
+	int r = ops_node_of(fs, e, &ref, &n);
+	if (r < 0) {
+		free(f);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	r = node_copy(n, &f->node);
+	tcache_release(fs->trees, ref);
+	if (r < 0) {
+		free(f);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	f->inode = e;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = 1; /* contents never change: keep the page cache */
+	if (fuse_reply_open(req, fi) != 0) {
+		node_clear(&f->node);
+		free(f);
+	}
+}
+
+void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ops_file *f = (struct ops_file *)(uintptr_t)fi->fh;
+	if (f) {
+		node_clear(&f->node);
+		free(f);
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* After a read of [off, end): if it reached the second half of its last
+ * chunk, decode the following chunk (once per chunk and file handle). */
+static void read_ahead(struct ckfs *fs, struct ops_file *f, uint64_t end)
+{
+	const struct node *n = &f->node;
+	if (end == 0 || end >= n->size)
+		return;
+	size_t i = node_chunk_at(n, end - 1);
+	if (i + 1 >= n->nchunks)
+		return;
+	const struct node_chunk *c = &n->chunks[i];
+	if (end - c->off < c->len / 2)
+		return;
+	size_t want = i + 2; /* "next chunk index + 1" */
+	size_t had = atomic_load(&f->prefetched);
+	while (had < want) {
+		if (atomic_compare_exchange_weak(&f->prefetched, &had, want)) {
+			content_prefetch(fs->repo, n, n->chunks[i + 1].off);
+			return;
+		}
+	}
+}
+
+void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct ckfs *fs = ops_fs(req);
+	struct ops_file *f = (struct ops_file *)(uintptr_t)fi->fh;
+	if (!f || off < 0) {
+		fuse_reply_err(req, f ? EINVAL : EBADF);
+		return;
+	}
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	store_error_clear();
+	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
+	if (n < 0) {
+		int err = ops_fail(fs, f->inode, NULL, "read", (int)n);
+		free(buf);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+	if (fs->prefetch && n > 0)
+		read_ahead(fs, f, (uint64_t)off + (uint64_t)n);
+}
+
+/* Reply to an xattr request with len bytes of data: the size probe
+ * (size 0), ERANGE if it does not fit, else the data. */
+static void reply_xattr(fuse_req_t req, size_t size, const void *data, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, data, len);
+}
+
+void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct ckfs *fs = ops_fs(req);
+	struct inode *e = ops_inode(fs, ino);
+	if (!e) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	struct tcache_entry *ref;
+	const struct node *n;
+	int r = ops_node_of(fs, e, &ref, &n);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	const struct node_xattr *x = NULL;
+	for (size_t i = 0; i < n->nxattrs && !x; i++)
+		if (strcmp(n->xattrs[i].name, name) == 0)
+			x = &n->xattrs[i];
+	if (x)
+		reply_xattr(req, size, x->value, x->value_len);
+	else
+		fuse_reply_err(req, ENODATA);
+	tcache_release(fs->trees, ref);
+}
+
+void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ckfs *fs = ops_fs(req);
+	struct inode *e = ops_inode(fs, ino);
+	if (!e) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	struct tcache_entry *ref;
+	const struct node *n;
+	int r = ops_node_of(fs, e, &ref, &n);
+	if (r == -ENODATA) {
+		reply_xattr(req, size, "", 0);
+		return;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	size_t len = 0;
+	for (size_t i = 0; i < n->nxattrs; i++)
+		len += strlen(n->xattrs[i].name) + 1;
+	char *buf = malloc(len ? len : 1);
+	if (!buf) {
+		tcache_release(fs->trees, ref);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t pos = 0;
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		size_t l = strlen(n->xattrs[i].name) + 1;
+		memcpy(buf + pos, n->xattrs[i].name, l);
+		pos += l;
+	}
+	tcache_release(fs->trees, ref);
+	reply_xattr(req, size, buf, len);
+	free(buf);
+}
