@@ -219,8 +219,10 @@ static int busy_wait(struct backup_state *bs, const char *path)
 	if (now_us() >= bs->deadline_us)
 		return store_fail(-EAGAIN, "%s: still locked by another process after %d ms", path,
 				  bs->lim->busy_ms);
+	/* Short sleeps: in rollback mode a busy writer leaves only brief
+	 * gaps between its commits, and a long sleep misses most of them. */
 	sleep_ms(bs->backoff_ms);
-	if (bs->backoff_ms < 50)
+	if (bs->backoff_ms < 4)
 		bs->backoff_ms *= 2;
 	return 0;
 }

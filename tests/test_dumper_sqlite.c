@@ -337,7 +337,7 @@ static void concurrent(struct fx *f, const char *journal)
 	/* In rollback mode a writer that never pauses starves every reader
 	 * (its commit holds PENDING/EXCLUSIVE almost all the time); real apps
 	 * pause, so that writer does too.  In WAL mode it never pauses. */
-	f->child = transfer_writer(f->db, p[1], strcmp(journal, "wal") ? 500 : 0);
+	f->child = transfer_writer(f->db, p[1], strcmp(journal, "wal") ? 1000 : 0);
 	char x;
 	assert_int_equal(read(p[0], &x, 1), 1);
 	close(p[0]);
