@@ -66,7 +66,7 @@ BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all check unit e2e check-san check-long bench install uninstall clean \
-        distclean style fuzz demo test-deps
+        distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo test-deps
 all: $(BIN)
 
 # Keep objects of test binaries (make would delete them as intermediates).
@@ -102,11 +102,11 @@ e2e: $(BIN) $(FAULTLIB) test-deps
 	@CKPTFS=$(abspath $(BIN)) CKPTFS_FAULTLIB=$(abspath $(FAULTLIB)) scripts/run-e2e.sh
 
 check-san:
-	$(MAKE) SANITIZE=address,undefined unit e2e
+	$(MAKE) SANITIZE=address,undefined unit fuzz-replay e2e
 
 # The README's test command: everything, plain and under sanitizers.
 check: test-deps
-	$(MAKE) unit e2e
+	$(MAKE) unit fuzz-replay e2e
 	$(MAKE) check-san
 
 check-long: test-deps
@@ -126,6 +126,37 @@ FAULTLIB := $(BUILD)/tests/fault/libfaultinject.so
 $(FAULTLIB): tests/fault/faultinject.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
+
+# ---- reliability: fuzz targets (tests/fuzz) --------------------------------
+# Each tests/fuzz/fuzz_<name>.c is linked two ways: replay_<name> (the
+# normal compiler, run over the committed corpus by `make check`) and, in
+# build/fuzz with clang, lf_<name> (libFuzzer + ASan/UBSan, `make fuzz`).
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/tests/fuzz/replay_%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tests/fuzz/lf_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBSTORE)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@tests/fuzz/run.sh replay $(BUILD)/tests/fuzz $(FUZZ_NAMES)
+
+# Regenerate the committed seed corpora (after a format change).
+$(BUILD)/tests/fuzz/mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+fuzz-seeds: $(BUILD)/tests/fuzz/mkseeds
+	$< tests/fuzz/corpus
+
+fuzz-bins: $(patsubst %,$(BUILD)/tests/fuzz/lf_%,$(FUZZ_NAMES))
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	$(MAKE) BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-error" fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh fuzz build/fuzz/tests/fuzz $(FUZZ_NAMES)
 
 # ---- install -------------------------------------------------------------
 install: $(BIN)

@@ -3,6 +3,7 @@
 #   install-deps.sh build   compiler libraries (what `make` needs)
 #   install-deps.sh test    + tools the end-to-end tests drive for real
 #   install-deps.sh bench   + restic, for the comparison in `make bench`
+#   install-deps.sh fuzz    + clang and libFuzzer, for `make fuzz`
 # Idempotent and quiet when everything is present.
 set -eu
 mode=${1:-build}
@@ -14,7 +15,8 @@ build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
              postgresql mariadb-server mariadb-client procps util-linux file" ;;
 bench) pkgs="$pkgs restic sqlite3 attr" ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
+*) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=

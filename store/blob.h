@@ -15,7 +15,8 @@
 #include "store/id.h"
 #include "store/keys.h"
 
-enum blob_type { BLOB_DATA = 1, BLOB_TREE = 2, BLOB_PACK_INDEX = 3 };
+/* BLOB_SNAPSHOT: a snapshot record (snaprec.h), so the catalog can be rebuilt. */
+enum blob_type { BLOB_DATA = 1, BLOB_TREE = 2, BLOB_PACK_INDEX = 3, BLOB_SNAPSHOT = 4 };
 
 #define BLOB_NONCE_BYTES 24
 #define BLOB_TAG_BYTES 16

@@ -136,7 +136,7 @@ static int parse_index_named(const char *name, const uint8_t *plain, size_t len,
 		e->raw_length = get32(p + 45);
 		e->xxh = get64(p + 49);
 		const char *why = NULL;
-		if (e->type != BLOB_DATA && e->type != BLOB_TREE)
+		if (e->type != BLOB_DATA && e->type != BLOB_TREE && e->type != BLOB_SNAPSHOT)
 			why = "unknown blob type";
 		else if (e->length < BLOB_OVERHEAD || e->raw_length > BLOB_MAX_RAW ||
 			 e->length > (uint64_t)e->raw_length + BLOB_OVERHEAD)

@@ -171,7 +171,7 @@ int pack_writer_add(struct pack_writer *pw, const blob_id *id, uint8_t type,
 		return sticky_error(pw);
 	if (pw->finished)
 		return store_fail(-EINVAL, "pack %s: add after finish", pw->name);
-	if (type != BLOB_DATA && type != BLOB_TREE)
+	if (type != BLOB_DATA && type != BLOB_TREE && type != BLOB_SNAPSHOT)
 		return store_fail(-EINVAL, "pack %s: cannot hold a blob of type %u", pw->tmp_path,
 				  type);
 	if (len < BLOB_OVERHEAD || len > BLOB_MAX_RAW + BLOB_OVERHEAD || raw_len > BLOB_MAX_RAW)
