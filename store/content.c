@@ -1,0 +1,121 @@
+/* content.c — reading file contents out of a snapshot (see content.h).
+ *
+ * Every decoded chunk goes through the repository's chunk cache, and its
+ * length is checked against the length the tree records: a tree that
+ * lies about its chunks (hostile or damaged) makes the read fail with
+ * STORE_ECORRUPT instead of returning short or shifted data.
+ */
+#include "store/content.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/catalog_internal.h"
+#include "store/err.h"
+#include "store/repo_internal.h"
+#include "store/tree.h"
+
+/* Where a chunk's bytes are while they are copied. */
+struct chunk_ref {
+	struct cached_chunk *e; /* from the cache, or NULL */
+	uint8_t *own;           /* loaded without a cache: freed by release */
+	const uint8_t *data;
+};
+
+static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk_ref *ret)
+{
+	char hex[ID_HEX_LEN + 1];
+	uint8_t *data;
+	size_t len;
+	int r;
+
+	if (repo->cache) {
+		struct cached_chunk *e = chunk_cache_get(repo->cache, &c->id);
+		if (e) {
+			*ret = (struct chunk_ref){ .e = e, .data = e->data };
+			return 0;
+		}
+	}
+	r = repo_load_blob(repo, &c->id, &data, &len);
+	if (r == -ENOENT) {
+		id_to_hex(&c->id, hex);
+		return store_fail(-STORE_ECORRUPT, "chunk %s: missing from the repository", hex);
+	}
+	if (r < 0)
+		return r;
+	if (len != c->len) {
+		struct blob_loc loc;
+		id_to_hex(&c->id, hex);
+		free(data);
+		if (catalog_blob_lookup(repo, &c->id, &loc) < 0)
+			loc.pack[0] = '\0';
+		return store_fail(-STORE_ECORRUPT, "chunk %s (pack %s): holds %zu bytes, the tree says %u",
+				  hex, loc.pack[0] ? loc.pack : "?", len, c->len);
+	}
+	if (!repo->cache) {
+		*ret = (struct chunk_ref){ .own = data, .data = data };
+		return 0;
+	}
+	struct cached_chunk *e = chunk_cache_put(repo->cache, &c->id, data, len);
+	if (!e) /* the cache could not take it: keep our copy */
+		*ret = (struct chunk_ref){ .own = data, .data = data };
+	else
+		*ret = (struct chunk_ref){ .e = e, .data = e->data };
+	return 0;
+}
+
+static void chunk_release(struct repo *repo, struct chunk_ref *ref)
+{
+	if (ref->e)
+		chunk_cache_release(repo->cache, ref->e);
+	free(ref->own);
+}
+
+ssize_t content_read(struct repo *repo, const struct node *file, uint64_t off, void *buf,
+		     size_t len)
+{
+	if (file->type != NODE_FILE)
+		return store_fail(-EINVAL, "%s: not a regular file", file->name);
+	if (off >= file->size || len == 0)
+		return 0;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (len > file->size - off)
+		len = (size_t)(file->size - off);
+
+	size_t i = node_chunk_at(file, off);
+	if (i >= file->nchunks)
+		/* Only a file recorded as unreadable has a size without chunks. */
+		return store_fail(-EIO, "%s: content was not captured (unreadable when snapshotted)",
+				  file->name);
+	size_t done = 0;
+	while (done < len && i < file->nchunks) {
+		const struct node_chunk *c = &file->chunks[i];
+		struct chunk_ref ref;
+		int r = chunk_get(repo, c, &ref);
+		if (r < 0)
+			return r;
+		uint64_t in = off + done - c->off;
+		size_t n = c->len - (size_t)in;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)buf + done, ref.data + in, n);
+		chunk_release(repo, &ref);
+		done += n;
+		i++;
+	}
+	return (ssize_t)done;
+}
+
+void content_prefetch(struct repo *repo, const struct node *file, uint64_t off)
+{
+	if (file->type != NODE_FILE || !repo->cache)
+		return;
+	size_t i = node_chunk_at(file, off);
+	if (i >= file->nchunks)
+		return;
+	struct chunk_ref ref;
+	if (chunk_get(repo, &file->chunks[i], &ref) == 0)
+		chunk_release(repo, &ref);
+}

@@ -1,0 +1,240 @@
+/* writer.c — deduplicating, sealing and packing blobs; committing a
+ * snapshot (see writer.h).
+ *
+ * Dedup asks two places: the set of ids in the pack being written (not in
+ * the catalog until the pack is durable) and the catalog's blob index.
+ * Each full pack is finished (fsync, rename) and indexed at once, so a run
+ * that dies later still leaves its finished packs reusable.
+ */
+#include "store/writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/catalog_internal.h"
+#include "store/err.h"
+#include "store/pack.h"
+#include "store/repo_internal.h"
+#include "store/writer_internal.h"
+
+/* ---- the pending id set --------------------------------------------------- */
+
+static uint64_t id_key(const blob_id *id)
+{
+	uint64_t k;
+	memcpy(&k, id->b, sizeof k);
+	return k;
+}
+
+static size_t idset_slot(const struct idset *s, const blob_id *id)
+{
+	size_t mask = s->cap - 1;
+	size_t i = (size_t)id_key(id) & mask;
+	while (!id_is_zero(&s->slots[i]) && !id_equal(&s->slots[i], id))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static bool idset_has(const struct idset *s, const blob_id *id)
+{
+	return s->n && !id_is_zero(&s->slots[idset_slot(s, id)]);
+}
+
+static int idset_add(struct idset *s, const blob_id *id)
+{
+	if (id_is_zero(id))
+		return 0; /* cannot be stored; only costs a catalog lookup */
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		blob_id *old = s->slots;
+		size_t oldcap = s->cap;
+		s->slots = calloc(cap, sizeof *s->slots);
+		if (!s->slots) {
+			s->slots = old;
+			return store_fail(-ENOMEM, "writer: out of memory");
+		}
+		s->cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (!id_is_zero(&old[i]))
+				s->slots[idset_slot(s, &old[i])] = old[i];
+		free(old);
+	}
+	size_t i = idset_slot(s, id);
+	if (id_is_zero(&s->slots[i])) {
+		s->slots[i] = *id;
+		s->n++;
+	}
+	return 0;
+}
+
+static void idset_clear(struct idset *s)
+{
+	if (s->n)
+		memset(s->slots, 0, s->cap * sizeof *s->slots);
+	s->n = 0;
+}
+
+/* ---- packs ----------------------------------------------------------------- */
+
+/* Finish the open pack, make it durable and index its blobs. */
+static int flush_pack(struct writer *w)
+{
+	char name[PACK_NAME_LEN + 1];
+	const struct pack_entry *entries;
+	size_t n;
+	uint64_t size;
+	int r;
+
+	if (!w->pack)
+		return 0;
+	if (pack_writer_count(w->pack) == 0) {
+		pack_writer_free(w->pack);
+		w->pack = NULL;
+		return 0;
+	}
+	r = pack_writer_finish(w->pack, name, &entries, &n, &size);
+	if (r < 0)
+		return w->failed = r;
+	r = catalog_pack_add(w->repo, name, size, entries, n);
+	pack_writer_free(w->pack);
+	w->pack = NULL;
+	if (r < 0)
+		/* The pack is durable but not indexed (check --repair indexes
+		 * it); its ids must not be deduplicated against any more. */
+		return w->failed = r;
+	idset_clear(&w->pending);
+	return 0;
+}
+
+static int refuse(const struct writer *w)
+{
+	return store_fail(w->failed, "writer: unusable after an earlier error");
+}
+
+int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
+		    blob_id *ret_id)
+{
+	struct blob_loc loc;
+	struct pack_entry entry;
+	blob_id id;
+	size_t slen;
+	int r;
+
+	if (w->failed)
+		return refuse(w);
+	repo_blob_id(w->repo, data, len, &id);
+	if (ret_id)
+		*ret_id = id;
+	if (idset_has(&w->pending, &id))
+		return 0;
+	r = catalog_blob_lookup(w->repo, &id, &loc);
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT)
+		return r;
+
+	size_t need = blob_sealed_bound(len);
+	if (need > w->seal_cap) {
+		uint8_t *b = realloc(w->seal_buf, need);
+		if (!b)
+			return store_fail(-ENOMEM, "writer: out of memory");
+		w->seal_buf = b;
+		w->seal_cap = need;
+	}
+	r = blob_seal(w->codec, &id, type, data, len, w->seal_buf, &slen);
+	if (r < 0)
+		return r;
+	if (!w->pack) {
+		r = pack_writer_open(w->repo->dirfd, w->codec, &w->pack);
+		if (r < 0)
+			return r;
+	}
+	r = pack_writer_add(w->pack, &id, type, w->seal_buf, slen, (uint32_t)len, &entry);
+	if (r < 0)
+		return w->failed = r;
+	r = idset_add(&w->pending, &id);
+	if (r < 0)
+		return r;
+	w->new_blobs++;
+	w->new_bytes += slen;
+	if (pack_writer_size(w->pack) >= PACK_TARGET_SIZE)
+		return flush_pack(w);
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+int writer_open(struct repo *repo, struct writer **ret_writer)
+{
+	struct writer *w;
+	int r;
+
+	if (repo->mode != REPO_WRITE)
+		return store_fail(-EBADF, "repository %s: opened read-only, cannot write",
+				  repo->path);
+	w = calloc(1, sizeof *w);
+	if (!w)
+		return store_fail(-ENOMEM, "writer: out of memory");
+	w->repo = repo;
+	r = blob_codec_new(&repo->keys, BLOB_ZSTD_LEVEL, &w->codec);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	*ret_writer = w;
+	return 0;
+}
+
+void writer_free(struct writer *w)
+{
+	if (!w)
+		return;
+	pack_writer_free(w->pack); /* removes the unfinished temp pack */
+	blob_codec_free(w->codec);
+	free(w->pending.slots);
+	free(w->seal_buf);
+	free(w->read_buf);
+	free(w);
+}
+
+int writer_put_tree(struct writer *w, const struct tree *t, blob_id *ret_id)
+{
+	uint8_t *buf;
+	size_t len;
+	blob_id id;
+	int r = tree_encode(t, &buf, &len);
+	if (r < 0)
+		return r;
+	r = writer_put_blob(w, BLOB_TREE, buf, len, &id);
+	free(buf);
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
+void writer_stats(const struct writer *w, uint64_t *ret_new_blobs, uint64_t *ret_new_bytes)
+{
+	if (ret_new_blobs)
+		*ret_new_blobs = w->new_blobs;
+	if (ret_new_bytes)
+		*ret_new_bytes = w->new_bytes;
+}
+
+int writer_commit(struct writer *w, const struct snapshot_new *s, struct snapshot *ret)
+{
+	struct snapshot_new sn = *s;
+	if (w->failed)
+		return refuse(w);
+	int r = flush_pack(w);
+	if (r < 0)
+		return r;
+	sn.stats.new_blobs = w->new_blobs;
+	sn.stats.new_bytes = w->new_bytes;
+	r = catalog_snapshot_insert(w->repo, &sn, ret);
+	if (r < 0)
+		return r;
+	w->new_blobs = 0;
+	w->new_bytes = 0;
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* writer_stream.c — chunking a byte stream into stored chunks.
+ *
+ * The stream is read into one buffer of STREAM_BUF bytes; chunks are cut
+ * and stored straight out of it (no copy), and only the tail shorter than
+ * CHUNKER_MAX is moved to the front before the next refill.  chunker_cut
+ * needs CHUNKER_MAX bytes or the end of the stream, which the loop
+ * guarantees.
+ */
+#include "store/writer.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/chunker.h"
+#include "store/err.h"
+#include "store/writer_internal.h"
+
+#define STREAM_BUF (16 * (size_t)CHUNKER_MAX) /* 4 MiB */
+
+struct chunk_list {
+	struct node_chunk *v;
+	size_t n, cap;
+	uint64_t size;
+};
+
+static int list_add(struct chunk_list *l, const blob_id *id, size_t len)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct node_chunk *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return store_fail(-ENOMEM, "writer: out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].id = *id;
+	l->v[l->n].off = l->size;
+	l->v[l->n].len = (uint32_t)len;
+	l->n++;
+	l->size += len;
+	return 0;
+}
+
+/* Fill buf[*fill..cap) unless the stream ends first. */
+static int refill(writer_read_fn read, void *ctx, uint8_t *buf, size_t cap, size_t *fill,
+		  bool *eof)
+{
+	while (*fill < cap) {
+		size_t n = 0;
+		int r = read(ctx, buf + *fill, cap - *fill, &n);
+		if (r < 0)
+			return r;
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		if (n > cap - *fill)
+			return store_fail(-EINVAL, "writer: reader returned more than asked");
+		*fill += n;
+	}
+	return 0;
+}
+
+int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct node *file)
+{
+	struct chunk_list l = { 0 };
+	size_t fill = 0;
+	bool eof = false;
+	int r;
+
+	if (!w->read_buf) {
+		w->read_buf = malloc(STREAM_BUF);
+		if (!w->read_buf)
+			return store_fail(-ENOMEM, "writer: out of memory");
+	}
+	uint8_t *buf = w->read_buf;
+	for (;;) {
+		r = refill(read, ctx, buf, STREAM_BUF, &fill, &eof);
+		if (r < 0)
+			goto fail;
+		size_t pos = 0;
+		while (fill - pos >= CHUNKER_MAX || (eof && pos < fill)) {
+			size_t c = chunker_cut(buf + pos, fill - pos);
+			blob_id id;
+			r = writer_put_blob(w, BLOB_DATA, buf + pos, c, &id);
+			if (r < 0)
+				goto fail;
+			r = list_add(&l, &id, c);
+			if (r < 0)
+				goto fail;
+			pos += c;
+		}
+		if (eof)
+			break;
+		memmove(buf, buf + pos, fill - pos);
+		fill -= pos;
+	}
+	free(file->chunks);
+	file->chunks = l.v;
+	file->nchunks = l.n;
+	file->size = l.size;
+	return 0;
+fail:
+	free(l.v);
+	return r;
+}
+
+static int read_fd(void *ctx, void *buf, size_t cap, size_t *ret_n)
+{
+	int fd = *(int *)ctx;
+	for (;;) {
+		ssize_t n = read(fd, buf, cap);
+		if (n >= 0) {
+			*ret_n = (size_t)n;
+			return 0;
+		}
+		if (errno != EINTR)
+			return store_failp(-errno, "reading file");
+	}
+}
+
+int writer_put_fd(struct writer *w, int fd, struct node *file)
+{
+	return writer_put_stream(w, read_fd, &fd, file);
+}
