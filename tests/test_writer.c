@@ -1,0 +1,371 @@
+/* test_writer.c — storing streams and trees, dedup, commit and abort,
+ * tree_load and tree_resolve against a real repository. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+
+#include "repo_fixture.h"
+#include "store/chunker.h"
+#include "store/content.h"
+
+#define MiB (1024u * 1024)
+
+static void put_stream_chunks(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 5 * MiB;
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 1);
+	struct node n = file_node("f");
+	put_mem(f, data, len, &n);
+	assert_int_equal(n.size, len);
+	assert_true(n.nchunks >= len / CHUNKER_MAX);
+	uint64_t off = 0;
+	for (size_t i = 0; i < n.nchunks; i++) {
+		assert_int_equal(n.chunks[i].off, off);
+		if (i + 1 < n.nchunks) {
+			assert_true(n.chunks[i].len >= CHUNKER_MIN);
+			assert_true(n.chunks[i].len <= CHUNKER_MAX);
+		}
+		off += n.chunks[i].len;
+	}
+	assert_int_equal(off, len);
+
+	/* Chunking is a function of the content: another reader step gives
+	 * the same chunks. */
+	struct node n2 = file_node("f");
+	struct mem_reader m = { .p = data, .len = len, .step = 1 << 20 };
+	CHECK(writer_put_stream(f->w, mem_read, &m, &n2));
+	assert_int_equal(n2.nchunks, n.nchunks);
+	for (size_t i = 0; i < n.nchunks; i++)
+		assert_true(id_equal(&n.chunks[i].id, &n2.chunks[i].id));
+	node_clear(&n);
+	node_clear(&n2);
+	free(data);
+}
+
+static void dedup_within_and_across_commits(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 5 * MiB;
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 2);
+	struct node n = file_node("f");
+	uint64_t b1, s1, b2, s2;
+
+	put_mem(f, data, len, &n);
+	writer_stats(f->w, &b1, &s1);
+	assert_true(b1 > 0 && b1 <= n.nchunks);
+	assert_true(s1 > 0 && s1 < len + b1 * 64);
+	put_mem(f, data, len, &n); /* pending (open pack) */
+	writer_stats(f->w, &b2, &s2);
+	assert_int_equal(b1, b2);
+	assert_int_equal(s1, s2);
+
+	blob_id root;
+	put_tree(f, &n, 1, &root);
+	struct snapshot snap;
+	fixture_commit(f, &root, 1000, &snap);
+	assert_int_equal(snap.stats.new_blobs, b1 + 1); /* chunks + the tree */
+	assert_true(snap.stats.new_bytes > s1);
+	snapshot_clear(&snap);
+
+	/* After commit the counters restart and the catalog dedups. */
+	writer_stats(f->w, &b2, &s2);
+	assert_int_equal(b2, 0);
+	struct node again = file_node("f");
+	put_mem(f, data, len, &again);
+	writer_stats(f->w, &b2, &s2);
+	assert_int_equal(b2, 0);
+	assert_int_equal(s2, 0);
+	node_clear(&again);
+
+	/* One changed byte in the middle adds one or two chunks, not five MiB. */
+	data[len / 2] ^= 0x55;
+	struct node changed = file_node("f");
+	put_mem(f, data, len, &changed);
+	writer_stats(f->w, &b2, &s2);
+	assert_true(b2 >= 1 && b2 <= 3);
+	node_clear(&changed);
+	free(data);
+}
+
+static void empty_and_tiny_streams(void **state)
+{
+	struct fixture *f = *state;
+	struct node n = file_node("e");
+	put_mem(f, (const uint8_t *)"", 0, &n);
+	assert_int_equal(n.size, 0);
+	assert_int_equal(n.nchunks, 0);
+	put_mem(f, (const uint8_t *)"x", 1, &n);
+	assert_int_equal(n.size, 1);
+	assert_int_equal(n.nchunks, 1);
+	assert_int_equal(n.chunks[0].len, 1);
+	node_clear(&n);
+}
+
+static void put_fd_reads_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	size_t len = 700 * 1024 + 3;
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 3);
+	snprintf(path, sizeof path, "%s/file", f->dir);
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	struct node a = file_node("a"), b = file_node("b");
+	CHECK(writer_put_fd(f->w, fd, &a));
+	close(fd);
+	put_mem(f, data, len, &b);
+	assert_int_equal(a.size, len);
+	assert_int_equal(a.nchunks, b.nchunks);
+	for (size_t i = 0; i < a.nchunks; i++)
+		assert_true(id_equal(&a.chunks[i].id, &b.chunks[i].id));
+	node_clear(&a);
+	node_clear(&b);
+	free(data);
+
+	fd = open(f->dir, O_RDONLY | O_DIRECTORY); /* read() fails: EISDIR */
+	struct node d = file_node("d");
+	assert_int_equal(writer_put_fd(f->w, fd, &d), -EISDIR);
+	assert_non_null(strstr(store_error(), "reading"));
+	close(fd);
+	node_clear(&d);
+}
+
+static int failing_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
+{
+	int *calls = ctx;
+	if ((*calls)++ == 3)
+		return store_fail(-EIO, "test source: broken");
+	memset(buf, 'z', cap < 1000 ? cap : 1000);
+	*ret_n = cap < 1000 ? cap : 1000;
+	return 0;
+}
+
+static void reader_error_is_returned(void **state)
+{
+	struct fixture *f = *state;
+	int calls = 0;
+	struct node n = file_node("f");
+	assert_int_equal(writer_put_stream(f->w, failing_read, &calls, &n), -EIO);
+	assert_string_equal(store_error(), "test source: broken");
+	assert_null(n.chunks); /* untouched on failure */
+	node_clear(&n);
+}
+
+static void commit_makes_snapshot_visible(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 300000;
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 4);
+
+	struct node inner[2] = { file_node("data.bin"), { 0 } };
+	put_mem(f, data, len, &inner[0]);
+	inner[1] = file_node("empty");
+	blob_id sub, root;
+	put_tree(f, inner, 2, &sub);
+	struct node top[2] = { dir_node("src", &sub), { 0 } };
+	top[1] = file_node("README");
+	put_mem(f, (const uint8_t *)"hello\n", 6, &top[1]);
+	put_tree(f, top, 2, &root);
+
+	struct snapshot latest;
+	assert_int_equal(catalog_snapshot_latest(f->repo, f->project_id, &latest), -ENOENT);
+	struct snapshot snap;
+	fixture_commit(f, &root, 1771065000000000000, &snap);
+	assert_non_null(snap.name);
+	CHECK(catalog_snapshot_latest(f->repo, f->project_id, &latest));
+	assert_true(id_equal(&latest.root, &root));
+	assert_int_equal(latest.stats.new_blobs, snap.stats.new_blobs);
+	assert_true(latest.stats.new_blobs >= 4);
+	snapshot_clear(&latest);
+	snapshot_clear(&snap);
+
+	/* A separate reader sees it all. */
+	struct repo *rd;
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, &rd));
+	struct tree *t;
+	CHECK(tree_load(rd, &root, &t));
+	assert_int_equal(t->n, 2);
+	assert_string_equal(t->nodes[0].name, "README");
+	assert_string_equal(t->nodes[1].name, "src");
+	assert_true(id_equal(&t->nodes[1].subtree, &sub));
+	tree_free(t);
+
+	struct node n;
+	CHECK(tree_resolve(rd, &root, "src/data.bin", &n));
+	assert_int_equal(n.size, len);
+	uint8_t *back = malloc(len);
+	assert_int_equal(content_read(rd, &n, 0, back, len), (ssize_t)len);
+	assert_memory_equal(back, data, len);
+	node_clear(&n);
+	free(back);
+	free(data);
+	repo_close(rd);
+}
+
+static void resolve_paths(void **state)
+{
+	struct fixture *f = *state;
+	blob_id c, b, root;
+	struct node leaf[1] = { file_node("c") };
+	put_mem(f, (const uint8_t *)"content", 7, &leaf[0]);
+	put_tree(f, leaf, 1, &c);
+	struct node mid[2] = { dir_node("b", &c), { 0 } };
+	mid[1] = file_node("file");
+	put_tree(f, mid, 2, &b);
+	struct node top[1] = { dir_node("a", &b) };
+	put_tree(f, top, 1, &root);
+	struct snapshot snap;
+	fixture_commit(f, &root, 5, &snap);
+	snapshot_clear(&snap);
+
+	struct node n;
+	static const char *const to_c[] = { "a/b/c", "./a//b/c", "a/b/c/", "/a/./b//c" };
+	for (size_t i = 0; i < 4; i++) {
+		CHECK(tree_resolve(f->repo, &root, to_c[i], &n));
+		assert_string_equal(n.name, "c");
+		assert_int_equal(n.size, 7);
+		node_clear(&n);
+	}
+	CHECK(tree_resolve(f->repo, &root, "./a//b/", &n));
+	assert_string_equal(n.name, "b");
+	assert_int_equal(n.type, NODE_DIR);
+	assert_true(id_equal(&n.subtree, &c));
+	node_clear(&n);
+	static const char *const to_root[] = { "", ".", "./", "//" };
+	for (size_t i = 0; i < 4; i++) {
+		CHECK(tree_resolve(f->repo, &root, to_root[i], &n));
+		assert_string_equal(n.name, "");
+		assert_int_equal(n.type, NODE_DIR);
+		assert_true(id_equal(&n.subtree, &root));
+		node_clear(&n);
+	}
+	assert_int_equal(tree_resolve(f->repo, &root, "a/../a", &n), -EINVAL);
+	assert_int_equal(tree_resolve(f->repo, &root, "..", &n), -EINVAL);
+	assert_int_equal(tree_resolve(f->repo, &root, "a/x", &n), -ENOENT);
+	assert_string_equal(store_error(), "a/x: no such file or directory in the snapshot");
+	assert_int_equal(tree_resolve(f->repo, &root, "a/b/c/d", &n), -ENOTDIR);
+	assert_string_equal(store_error(), "a/b/c: not a directory");
+	assert_int_equal(tree_resolve(f->repo, &root, "a/file/x", &n), -ENOTDIR);
+
+	/* A subtree id that is not in the repository is damage, not ENOENT. */
+	blob_id bogus;
+	memset(&bogus, 0x42, sizeof bogus);
+	assert_int_equal(tree_resolve(f->repo, &bogus, "a", &n), -STORE_ECORRUPT);
+	struct tree *t;
+	assert_int_equal(tree_load(f->repo, &bogus, &t), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "missing"));
+}
+
+static uint64_t distinct_chunks(const struct node *n)
+{
+	uint64_t d = 0;
+	for (size_t i = 0; i < n->nchunks; i++) {
+		size_t j = 0;
+		while (j < i && !id_equal(&n->chunks[j].id, &n->chunks[i].id))
+			j++;
+		d += j == i;
+	}
+	return d;
+}
+
+static void free_without_commit_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 2 * MiB;
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 5);
+	struct node n = file_node("f");
+	put_mem(f, data, len, &n);
+	blob_id root;
+	put_tree(f, &n, 1, &root);
+	char tmp[160];
+	snprintf(tmp, sizeof tmp, "%s/tmp", f->repo_path);
+	assert_true(count_entries(tmp) >= 1); /* the open pack */
+	writer_free(f->w);
+	f->w = NULL;
+	assert_int_equal(count_entries(tmp), 0);
+	struct snapshot s;
+	assert_int_equal(catalog_snapshot_latest(f->repo, f->project_id, &s), -ENOENT);
+	/* Nothing was indexed: a new writer stores everything again. */
+	CHECK(writer_open(f->repo, &f->w));
+	struct node again = file_node("f");
+	put_mem(f, data, len, &again);
+	uint64_t blobs;
+	writer_stats(f->w, &blobs, NULL);
+	assert_int_equal(blobs, distinct_chunks(&again));
+	node_clear(&again);
+	free(data);
+}
+
+static void full_packs_are_indexed_at_once(void **state)
+{
+	struct fixture *f = *state;
+	/* Incompressible data past PACK_TARGET_SIZE finishes a pack midway;
+	 * it is indexed at once, so an abort keeps it reusable. */
+	size_t len = 34 * MiB;
+	uint8_t *data = malloc(len);
+	uint64_t s = 99;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = rng_next(&s);
+		memcpy(data + i, &v, 8);
+	}
+	struct node n = file_node("big");
+	put_mem(f, data, len, &n);
+	writer_free(f->w);
+	f->w = NULL;
+	CHECK(writer_open(f->repo, &f->w));
+	struct node again = file_node("big");
+	put_mem(f, data, len, &again);
+	uint64_t blobs;
+	writer_stats(f->w, &blobs, NULL);
+	assert_true(blobs < n.nchunks / 2); /* most came from the finished pack */
+	assert_true(blobs > 0);             /* the tail was in the aborted pack */
+	node_clear(&n);
+	node_clear(&again);
+	free(data);
+}
+
+static void rejects_read_only_repo(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *rd;
+	struct writer *w = NULL;
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, &rd));
+	assert_true(writer_open(rd, &w) < 0);
+	assert_null(w);
+	repo_close(rd);
+	writer_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(put_stream_chunks, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(dedup_within_and_across_commits, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(empty_and_tiny_streams, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(put_fd_reads_file, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(reader_error_is_returned, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(commit_makes_snapshot_visible, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(resolve_paths, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(free_without_commit_leaves_nothing, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(full_packs_are_indexed_at_once, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(rejects_read_only_repo, fixture_setup,
+						fixture_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
