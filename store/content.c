@@ -23,6 +23,17 @@ struct chunk_ref {
 	const uint8_t *data;
 };
 
+static int length_mismatch(struct repo *repo, const struct node_chunk *c, size_t len)
+{
+	char hex[ID_HEX_LEN + 1];
+	struct blob_loc loc;
+	id_to_hex(&c->id, hex);
+	if (catalog_blob_lookup(repo, &c->id, &loc) < 0)
+		loc.pack[0] = '\0';
+	return store_fail(-STORE_ECORRUPT, "chunk %s (pack %s): holds %zu bytes, the tree says %u",
+			  hex, loc.pack[0] ? loc.pack : "?", len, c->len);
+}
+
 static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk_ref *ret)
 {
 	char hex[ID_HEX_LEN + 1];
@@ -33,6 +44,13 @@ static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk
 	if (repo->cache) {
 		struct cached_chunk *e = chunk_cache_get(repo->cache, &c->id);
 		if (e) {
+			/* The same chunk may be listed by another (lying) tree
+			 * with another length: check on every use. */
+			if (e->len != c->len) {
+				len = e->len;
+				chunk_cache_release(repo->cache, e);
+				return length_mismatch(repo, c, len);
+			}
 			*ret = (struct chunk_ref){ .e = e, .data = e->data };
 			return 0;
 		}
@@ -45,23 +63,17 @@ static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk
 	if (r < 0)
 		return r;
 	if (len != c->len) {
-		struct blob_loc loc;
-		id_to_hex(&c->id, hex);
 		free(data);
-		if (catalog_blob_lookup(repo, &c->id, &loc) < 0)
-			loc.pack[0] = '\0';
-		return store_fail(-STORE_ECORRUPT, "chunk %s (pack %s): holds %zu bytes, the tree says %u",
-				  hex, loc.pack[0] ? loc.pack : "?", len, c->len);
+		return length_mismatch(repo, c, len);
 	}
 	if (!repo->cache) {
 		*ret = (struct chunk_ref){ .own = data, .data = data };
 		return 0;
 	}
 	struct cached_chunk *e = chunk_cache_put(repo->cache, &c->id, data, len);
-	if (!e) /* the cache could not take it: keep our copy */
-		*ret = (struct chunk_ref){ .own = data, .data = data };
-	else
-		*ret = (struct chunk_ref){ .e = e, .data = e->data };
+	if (!e) /* data was freed */
+		return store_fail(-ENOMEM, "chunk cache: out of memory");
+	*ret = (struct chunk_ref){ .e = e, .data = e->data };
 	return 0;
 }
 

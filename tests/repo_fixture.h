@@ -25,7 +25,7 @@ struct fixture {
 	int64_t project_id;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static __attribute__((unused)) int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -33,12 +33,12 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-static void rm_rf(const char *dir)
+static __attribute__((unused)) void rm_rf(const char *dir)
 {
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void fail_store(const char *what, int r)
+static __attribute__((unused)) void fail_store(const char *what, int r)
 {
 	fail_msg("%s: %d (%s)", what, r, store_error() ? store_error() : "no message");
 }
@@ -50,7 +50,7 @@ static void fail_store(const char *what, int r)
 			fail_store(#call, check_r_);                                      \
 	} while (0)
 
-static int fixture_setup(void **state)
+static __attribute__((unused)) int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	struct project p;
@@ -74,7 +74,7 @@ static int fixture_setup(void **state)
 	return 0;
 }
 
-static int fixture_teardown(void **state)
+static __attribute__((unused)) int fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
 	writer_free(f->w);
@@ -85,7 +85,7 @@ static int fixture_teardown(void **state)
 }
 
 /* Commit root as a snapshot of the fixture's project. */
-static void fixture_commit(struct fixture *f, const blob_id *root, int64_t time_ns,
+static __attribute__((unused)) void fixture_commit(struct fixture *f, const blob_id *root, int64_t time_ns,
 			   struct snapshot *ret)
 {
 	struct snapshot_new sn = { 0 };
@@ -98,7 +98,7 @@ static void fixture_commit(struct fixture *f, const blob_id *root, int64_t time_
 
 /* Deterministic mixed data: stretches of random bytes, of repeated text
  * and of zeros, so chunks compress differently and some dedup. */
-static uint64_t rng_next(uint64_t *s)
+static __attribute__((unused)) uint64_t rng_next(uint64_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -106,7 +106,7 @@ static uint64_t rng_next(uint64_t *s)
 	return *s;
 }
 
-static void fill_mixed(uint8_t *buf, size_t len, uint64_t seed)
+static __attribute__((unused)) void fill_mixed(uint8_t *buf, size_t len, uint64_t seed)
 {
 	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
 	static const char text[] = "int main(void) { return printf(\"hello, world\\n\"); }\n";
@@ -138,7 +138,7 @@ struct mem_reader {
 	size_t len, pos, step;
 };
 
-static int mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
+static __attribute__((unused)) int mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
 {
 	struct mem_reader *m = ctx;
 	size_t n = m->len - m->pos;
@@ -152,13 +152,13 @@ static int mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
 	return 0;
 }
 
-static void put_mem(struct fixture *f, const uint8_t *data, size_t len, struct node *n)
+static __attribute__((unused)) void put_mem(struct fixture *f, const uint8_t *data, size_t len, struct node *n)
 {
 	struct mem_reader m = { .p = data, .len = len, .step = 123457 };
 	CHECK(writer_put_stream(f->w, mem_read, &m, n));
 }
 
-static struct node file_node(const char *name)
+static __attribute__((unused)) struct node file_node(const char *name)
 {
 	struct node n = { 0 };
 	n.name = strdup(name);
@@ -167,7 +167,7 @@ static struct node file_node(const char *name)
 	return n;
 }
 
-static struct node dir_node(const char *name, const blob_id *subtree)
+static __attribute__((unused)) struct node dir_node(const char *name, const blob_id *subtree)
 {
 	struct node n = { 0 };
 	n.name = strdup(name);
@@ -178,7 +178,7 @@ static struct node dir_node(const char *name, const blob_id *subtree)
 }
 
 /* Store a tree of the given nodes (taking ownership of them). */
-static void put_tree(struct fixture *f, struct node *nodes, size_t n, blob_id *ret)
+static __attribute__((unused)) void put_tree(struct fixture *f, struct node *nodes, size_t n, blob_id *ret)
 {
 	struct tree t = { .nodes = nodes, .n = n };
 	tree_sort(&t);
@@ -188,7 +188,7 @@ static void put_tree(struct fixture *f, struct node *nodes, size_t n, blob_id *r
 }
 
 /* Names in dir (relative to the fixture dir), excluding . and .. */
-static int count_entries(const char *dir)
+static __attribute__((unused)) int count_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
 	int n = 0;
