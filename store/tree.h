@@ -83,7 +83,8 @@ int tree_encode(const struct tree *t, uint8_t **ret_buf, size_t *ret_len);
  * (tree_free). */
 int tree_decode(const uint8_t *buf, size_t len, struct tree **ret_tree);
 
-/* Load (repo_load_blob + tree_decode) the tree with the given id. */
+/* Load (repo_load_blob + tree_decode) the tree with the given id.  A tree
+ * missing from the repository is -STORE_ECORRUPT (damage), not -ENOENT. */
 int tree_load(struct repo *repo, const blob_id *id, struct tree **ret_tree);
 
 /* Binary search for name; NULL if absent. */
