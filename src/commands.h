@@ -25,5 +25,7 @@ int cmd_log(int argc, char **argv);
 int cmd_projects(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 #endif
