@@ -67,6 +67,16 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -r);
 		return;
 	}
+	if (n->flags & NODE_F_UNREADABLE) {
+		/* Recorded as metadata only: there is no content to give. */
+		char path[1024];
+		ckfs_log(fs, LOG_NOTICE, "open %s: not captured (unreadable when the snapshot was taken)",
+			 inode_path(fs->inodes, e, path, sizeof(path)));
+		tcache_release(fs->trees, ref);
+		free(f);
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	r = node_copy(n, &f->node);
 	tcache_release(fs->trees, ref);
 	if (r < 0) {
