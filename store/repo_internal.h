@@ -27,7 +27,10 @@ struct repo {
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
 };
 
-/* This thread's read codec (created on first use). NULL on ENOMEM. */
+/* This thread's read codec (created on first use). NULL on ENOMEM.  It is
+ * freed when the thread exits, or by repo_close for the closing thread;
+ * so close the repo only after its other threads have ended (the FUSE
+ * loop joins its workers before returning). */
 struct blob_codec *repo_codec(struct repo *repo);
 
 #endif

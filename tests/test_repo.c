@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -511,6 +512,77 @@ static void load_blob_and_detect_corruption(void **state)
 	free(plain);
 }
 
+#define NTHREADS 4
+#define NBLOBS 3
+
+struct reader_arg {
+	struct repo *repo;
+	blob_id ids[NBLOBS];
+	uint8_t *plain[NBLOBS];
+	size_t len[NBLOBS];
+	int errors;
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	for (int round = 0; round < 40; round++)
+		for (int i = 0; i < NBLOBS; i++) {
+			uint8_t *got;
+			size_t len;
+			uint64_t gen;
+			if (repo_load_blob(a->repo, &a->ids[i], &got, &len) < 0) {
+				__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (len != a->len[i] || memcmp(got, a->plain[i], len) != 0)
+				__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+			free(got);
+			if (catalog_generation(a->repo, &gen) < 0)
+				__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+		}
+	return NULL;
+}
+
+/* A REPO_READ repo is used by many threads at once (the mount does):
+ * each gets its own codec (freed at thread exit), the catalog is shared. */
+static void concurrent_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *w, *rd;
+	struct reader_arg a = {0};
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &w), 0);
+	for (int i = 0; i < NBLOBS; i++) {
+		a.len[i] = 5000 + (size_t)i * 30000;
+		a.plain[i] = malloc(a.len[i]);
+		for (size_t j = 0; j < a.len[i]; j++)
+			a.plain[i][j] = (uint8_t)(j * (size_t)(i + 3) >> 4);
+		char pack[PACK_NAME_LEN + 1];
+		struct pack_entry e;
+		store_in_pack(w, a.plain[i], a.len[i], &a.ids[i], pack, &e);
+	}
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
+	a.repo = rd;
+	pthread_t t[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, reader_thread, &a), 0);
+	/* The writer keeps committing meanwhile. */
+	for (int i = 0; i < 10; i++) {
+		struct project p;
+		char name[16];
+		snprintf(name, sizeof name, "p%d", i);
+		assert_int_equal(catalog_project_register(w, name, name, &p), 0);
+		project_clear(&p);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(a.errors, 0);
+	repo_close(rd);
+	repo_close(w);
+	for (int i = 0; i < NBLOBS; i++)
+		free(a.plain[i]);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -529,6 +601,7 @@ int main(void)
 		T(tmp_leftovers_removed_by_writer),
 		T(default_path),
 		T(load_blob_and_detect_corruption),
+		T(concurrent_readers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
