@@ -50,8 +50,9 @@ int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *r
 	int64_t raw = sqlite3_column_int64(st, 3);
 	int64_t type = sqlite3_column_int64(st, 4);
 	if (!pack || !is_pack_name(pack, (size_t)packlen) || off < PACK_HEADER_SIZE ||
-	    len < (int64_t)BLOB_OVERHEAD || len > UINT32_MAX || raw < 0 || raw > BLOB_MAX_RAW ||
-	    type < BLOB_DATA || type > BLOB_TREE) {
+	    len < (int64_t)BLOB_OVERHEAD || len > (int64_t)BLOB_OVERHEAD + BLOB_MAX_RAW ||
+	    raw < 0 || raw > BLOB_MAX_RAW ||
+	    (type != BLOB_DATA && type != BLOB_TREE && type != BLOB_SNAPSHOT)) {
 		id_to_hex(id, hex);
 		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row", repo->path,
 			       hex);

@@ -24,6 +24,12 @@ struct repo;
 enum repo_mode {
 	REPO_READ,  /* must exist; no lock; sees commits of writers as they land */
 	REPO_WRITE, /* created (0700) if missing; takes the writer lock */
+	/* For check --repair only: like REPO_WRITE on an existing repository,
+	 * but a missing catalog.db is created empty and a damaged one (not
+	 * readable as a catalog) is moved aside to catalog.db.damaged and
+	 * replaced by an empty one, for the caller to rebuild from packs/.
+	 * The opened repo's mode is REPO_WRITE. */
+	REPO_REPAIR,
 };
 
 /* The default repository path: $CKPTFS_REPO, else $XDG_DATA_HOME/ckptfs,

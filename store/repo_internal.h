@@ -4,6 +4,7 @@
 #define CKPTFS_STORE_REPO_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "store/blob.h"
@@ -25,6 +26,7 @@ struct repo {
 	struct catalog_stmts *stmts; /* prepared statements, private to catalog*.c */
 	struct chunk_cache *cache;
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
+	bool catalog_fresh;  /* REPO_REPAIR made a new, empty catalog.db */
 };
 
 /* This thread's read codec (created on first use). NULL on ENOMEM.  It is

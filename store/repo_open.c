@@ -350,7 +350,34 @@ static int create_repo(struct repo *repo)
 	return write_format(repo);
 }
 
-static int open_existing(struct repo *repo)
+/* REPO_REPAIR: move a damaged catalog, and its WAL (which must never be
+ * replayed into a new database), aside under the first free
+ * catalog.db.damaged[.N] name; remove its -shm.  A missing part is fine. */
+static int move_catalog_aside(struct repo *repo)
+{
+	char name[64], wal[80];
+	struct stat st;
+	int i;
+	for (i = 1; i <= 100; i++) {
+		snprintf(name, sizeof name, i == 1 ? "catalog.db.damaged" : "catalog.db.damaged.%d", i);
+		snprintf(wal, sizeof wal, "%s-wal", name);
+		if (fstatat(repo->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    fstatat(repo->dirfd, wal, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			break;
+	}
+	if (i > 100)
+		return store_fail(-EEXIST, "repository %s: too many catalog.db.damaged files",
+				  repo->path);
+	if (renameat(repo->dirfd, "catalog.db", repo->dirfd, name) < 0 && errno != ENOENT)
+		return store_failp(-errno, "repository %s: moving catalog.db aside", repo->path);
+	if (renameat(repo->dirfd, "catalog.db-wal", repo->dirfd, wal) < 0 && errno != ENOENT)
+		return store_failp(-errno, "repository %s: moving catalog.db-wal aside", repo->path);
+	if (unlinkat(repo->dirfd, "catalog.db-shm", 0) < 0 && errno != ENOENT)
+		return store_failp(-errno, "repository %s: removing catalog.db-shm", repo->path);
+	return 0;
+}
+
+static int open_existing(struct repo *repo, bool repair)
 {
 	int r = keyfile_load(repo->dirfd, "key", &repo->keys);
 	if (r < 0)
@@ -360,18 +387,32 @@ static int open_existing(struct repo *repo)
 		    (r = clean_tmp(repo)) < 0)
 			return r;
 	}
-	/* Never make a fresh catalog beside existing packs: that would hide
-	 * every snapshot.  Rebuilding it is check --repair's job. */
+	/* Never make a fresh catalog beside existing packs unless repairing:
+	 * that would hide every snapshot.  Rebuilding it is check --repair's
+	 * job. */
 	struct stat st;
 	if (fstatat(repo->dirfd, "catalog.db", &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
+		if (errno != ENOENT)
+			return store_failp(-errno, "repository %s: catalog.db", repo->path);
+		if (!repair)
 			return store_fail(-STORE_ECORRUPT,
 					  "repository %s: catalog.db is missing (ckptfs check --repair "
 					  "rebuilds it)",
 					  repo->path);
-		return store_failp(-errno, "repository %s: catalog.db", repo->path);
+		/* A WAL left without its database must not be replayed. */
+		if ((r = move_catalog_aside(repo)) < 0)
+			return r;
+		repo->catalog_fresh = true;
+		return catalog_init(repo);
 	}
-	return catalog_init(repo);
+	r = catalog_init(repo);
+	if (r == -STORE_ECORRUPT && repair) {
+		if ((r = move_catalog_aside(repo)) < 0)
+			return r;
+		repo->catalog_fresh = true;
+		r = catalog_init(repo);
+	}
+	return r;
 }
 
 static void codec_destroy(void *c)
@@ -400,13 +441,16 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		return store_fail(-ENOMEM, "repository %s: out of memory", path);
 	repo->dirfd = -1;
 	repo->lockfd = -1;
+	bool repair = mode == REPO_REPAIR;
+	if (repair)
+		mode = REPO_WRITE;
 	repo->mode = mode;
 	pthread_mutex_init(&repo->db_lock, NULL);
 	int r = absolute_path(path, &repo->path);
 	if (r < 0)
 		goto fail;
 	bool created = false;
-	if (mode == REPO_WRITE && (r = make_dirs(repo->path, &created)) < 0)
+	if (mode == REPO_WRITE && !repair && (r = make_dirs(repo->path, &created)) < 0)
 		goto fail;
 	repo->dirfd = open(repo->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (repo->dirfd < 0) {
@@ -424,7 +468,10 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 	if (mode == REPO_WRITE) {
 		r = read_format(repo);
 		if (r == -ENOENT)
-			r = check_not_foreign(repo);
+			r = repair ? store_fail(-ENOENT,
+						"repository %s: no such repository (no format file)",
+						repo->path)
+				   : check_not_foreign(repo);
 		if (r < 0)
 			goto fail;
 		if ((r = take_lock(repo, lock_wait_ms)) < 0)
@@ -433,14 +480,14 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 	/* Read again under the lock: a concurrent creator may have finished. */
 	r = read_format(repo);
 	if (r == -ENOENT) {
-		if (mode == REPO_READ) {
+		if (mode == REPO_READ || repair) {
 			r = store_fail(-ENOENT, "repository %s: no such repository (no format file)",
 				       repo->path);
 			goto fail;
 		}
 		r = create_repo(repo);
 	} else if (r == 0) {
-		r = open_existing(repo);
+		r = open_existing(repo, repair);
 	}
 	if (r < 0)
 		goto fail;

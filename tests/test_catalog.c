@@ -326,7 +326,7 @@ static void entries_for(struct pack_entry *e, int n, int seed)
 {
 	for (int i = 0; i < n; i++) {
 		fill_id(&e[i].id, seed + i);
-		e[i].type = i % 3 ? BLOB_DATA : BLOB_TREE;
+		e[i].type = i % 3 == 0 ? BLOB_DATA : i % 3 == 1 ? BLOB_TREE : BLOB_SNAPSHOT;
 		e[i].offset = PACK_HEADER_SIZE + (uint64_t)i * 1000;
 		e[i].length = 900 + (uint32_t)i;
 		e[i].raw_length = 2000 + (uint32_t)i;
@@ -369,11 +369,28 @@ static void packs_and_blob_index(void **state)
 	assert_int_equal(catalog_pack_add(f->repo, "00112233445566778899AABBCCDDEEFF", 1, a, 1),
 			 -EINVAL);
 
-	/* A damaged row is reported, not trusted. */
-	assert_int_equal(sqlite3_exec(f->repo->db, "UPDATE blobs SET offset = -5", NULL, NULL, NULL),
-			 SQLITE_OK);
-	assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), -STORE_ECORRUPT);
-	assert_non_null(strstr(store_error(), "bad index row"));
+	/* Damaged rows are reported, not trusted. */
+	const char *bad[] = {
+		"UPDATE blobs SET offset = -5",          /* e.g. UINT64_MAX - 4 */
+		"UPDATE blobs SET offset = 3",           /* inside the header */
+		"UPDATE blobs SET length = 4294967295",  /* would allocate 4 GiB */
+		"UPDATE blobs SET length = 10",          /* shorter than any sealed blob */
+		"UPDATE blobs SET raw_length = -1",
+		"UPDATE blobs SET type = 3",             /* a pack index is never indexed */
+		"UPDATE blobs SET type = 'x'",
+		"UPDATE packs SET name = '../../../../etc/passwd' WHERE id = 1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(sqlite3_exec(f->repo->db, "SAVEPOINT s", NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(f->repo->db, bad[i], NULL, NULL, NULL), SQLITE_OK);
+		store_error_clear();
+		assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), -STORE_ECORRUPT);
+		assert_non_null(strstr(store_error(), "bad index row"));
+		assert_int_equal(sqlite3_exec(f->repo->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
+					      NULL),
+				 SQLITE_OK);
+		assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), 0);
+	}
 }
 
 static void failed_insert_leaves_nothing(void **state)

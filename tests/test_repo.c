@@ -272,6 +272,56 @@ static void missing_catalog_is_refused(void **state)
 	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), -STORE_ECORRUPT);
 }
 
+static void repair_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *r;
+	struct project p;
+	/* Only for existing repositories. */
+	assert_int_equal(repo_open(f->path, REPO_REPAIR, 0, &r), -ENOENT);
+	assert_false(exists(f->path));
+
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), 0);
+	assert_int_equal(catalog_project_register(r, "x", "/x", &p), 0);
+	project_clear(&p);
+	repo_close(r);
+	/* A healthy repository is opened as it is. */
+	assert_int_equal(repo_open(f->path, REPO_REPAIR, 0, &r), 0);
+	assert_int_equal(r->mode, REPO_WRITE);
+	assert_false(r->catalog_fresh);
+	assert_int_equal(catalog_project_by_name(r, "x", &p), 0);
+	project_clear(&p);
+	repo_close(r);
+
+	/* Deleted catalog (with a stale WAL beside it): a fresh one. */
+	assert_int_equal(unlink(in_repo(f, "catalog.db")), 0);
+	write_file(in_repo(f, "catalog.db-wal"), "stale wal");
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ECORRUPT);
+	assert_int_equal(repo_open(f->path, REPO_REPAIR, 0, &r), 0);
+	assert_true(r->catalog_fresh);
+	assert_int_equal(catalog_project_by_name(r, "x", &p), -ENOENT);
+	assert_int_equal(catalog_project_register(r, "y", "/y", &p), 0);
+	project_clear(&p);
+	repo_close(r);
+	assert_true(exists(in_repo(f, "catalog.db.damaged-wal")));
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), 0);
+	assert_int_equal(catalog_project_by_name(r, "y", &p), 0);
+	project_clear(&p);
+	repo_close(r);
+
+	/* A catalog that is not a database is moved aside, not overwritten. */
+	write_file(in_repo(f, "catalog.db"), "this is not an SQLite database, just junk text......"
+					     "................................................");
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), -STORE_ECORRUPT);
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ECORRUPT);
+	assert_int_equal(repo_open(f->path, REPO_REPAIR, 0, &r), 0);
+	assert_true(r->catalog_fresh);
+	repo_close(r);
+	assert_true(exists(in_repo(f, "catalog.db.damaged.2"))); /* .damaged-wal is taken */
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), 0);
+	repo_close(r);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -597,6 +647,7 @@ int main(void)
 		T(foreign_directory_is_not_touched),
 		T(lost_format_with_packs_is_refused),
 		T(missing_catalog_is_refused),
+		T(repair_mode),
 		T(writer_lock),
 		T(tmp_leftovers_removed_by_writer),
 		T(default_path),
