@@ -4,6 +4,7 @@
 # mounts, and cleans them up on exit (see tests/e2e/lib.sh).
 # CKPTFS_E2E_FILTER=regex runs only the matching scripts.
 set -u
+shopt -s nullglob
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 export CKPTFS
 here=$(cd "$(dirname "$0")/.." && pwd)
