@@ -1,0 +1,404 @@
+/* server_cmd.c — building dump and restore commands (see server.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dumpers/server.h"
+#include "store/err.h"
+
+extern char **environ;
+
+struct vec {
+	char **v;
+	size_t n;
+	int err;
+};
+
+static void vpush(struct vec *a, const char *s)
+{
+	if (a->err)
+		return;
+	char **v = realloc(a->v, (a->n + 2) * sizeof *v);
+	char *d = s ? strdup(s) : NULL;
+	if (!v || (s && !d)) {
+		free(d);
+		if (v)
+			a->v = v;
+		a->err = -ENOMEM;
+		return;
+	}
+	a->v = v;
+	v[a->n++] = d;
+	v[a->n] = NULL;
+}
+
+static void vpushf(struct vec *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vpushf(struct vec *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0) {
+		a->err = -ENOMEM;
+	} else {
+		vpush(a, s);
+		free(s);
+	}
+	va_end(ap);
+}
+
+static void vfree(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void dumper_cmd_clear(struct dumper_cmd *c)
+{
+	if (c->secret_file) {
+		unlink(c->secret_file);
+		free(c->secret_file);
+	}
+	vfree(c->argv);
+	for (size_t i = 0; c->envp && c->envp[i]; i++)
+		memset(c->envp[i], 0, strlen(c->envp[i])); /* may hold a password */
+	vfree(c->envp);
+	memset(c, 0, sizeof *c);
+}
+
+/* The environment, minus variables we set, plus extra (may be NULL). */
+static void env_with(struct vec *e, const char *name, const char *value)
+{
+	size_t nl = name ? strlen(name) : 0;
+	for (char **p = environ; p && *p; p++)
+		if (!name || strncmp(*p, name, nl) || (*p)[nl] != '=')
+			vpush(e, *p);
+	if (name && value)
+		vpushf(e, "%s=%s", name, value);
+}
+
+static bool in_path(const char *tool)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, tool);
+		if (access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+/* A 0600 file in tmpdir holding text; *ret_path malloc'd. */
+static int secret_file(const char *tmpdir, const char *text, char **ret_path)
+{
+	char *p;
+	if (asprintf(&p, "%s/secret-XXXXXX", tmpdir) < 0)
+		return -ENOMEM;
+	int fd = mkstemp(p); /* 0600 */
+	if (fd < 0) {
+		int r = store_failp(-errno, "%s", p);
+		free(p);
+		return r;
+	}
+	size_t n = strlen(text);
+	bool ok = write(fd, text, n) == (ssize_t)n;
+	close(fd);
+	if (!ok) {
+		unlink(p);
+		free(p);
+		return store_fail(-EIO, "%s: cannot write", tmpdir);
+	}
+	*ret_path = p;
+	return 0;
+}
+
+/* Quote for an option file / YAML double-quoted string. */
+static char *dq(const char *s)
+{
+	size_t n = strlen(s);
+	char *o = malloc(2 * n + 3), *p = o;
+	if (!o)
+		return NULL;
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return o;
+}
+
+
+static const char *mysql_tool(void)
+{
+	return in_path("mariadb-dump") ? "mariadb-dump" : "mysqldump";
+}
+
+static const char *mysql_client(void)
+{
+	return in_path("mariadb") ? "mariadb" : "mysql";
+}
+
+/* [client] option file for mysqldump/mysql: user, password, host/socket. */
+static int mysql_defaults(const struct dumper_target *t, const char *tmpdir, char **ret_path)
+{
+	char *text = NULL, *pw = t->password ? dq(t->password) : NULL, *user = t->user ? dq(t->user) : NULL;
+	char *host = t->host ? dq(t->host) : NULL;
+	int r = -ENOMEM;
+	if ((t->password && !pw) || (t->user && !user) || (t->host && !host))
+		goto out;
+	bool sock = t->host && t->host[0] == '/';
+	char port[32] = "";
+	if (t->port)
+		snprintf(port, sizeof port, "port=%d\n", t->port);
+	if (asprintf(&text, "[client]\n%s%s\n%s%s\n%s%s\n%s", user ? "user=" : "#", user ? user : "",
+		     pw ? "password=" : "#", pw ? pw : "", host ? (sock ? "socket=" : "host=") : "#",
+		     host ? host : "", port) < 0) {
+		text = NULL;
+		goto out;
+	}
+	r = secret_file(tmpdir, text, ret_path);
+out:
+	if (text)
+		memset(text, 0, strlen(text));
+	if (pw)
+		memset(pw, 0, strlen(pw));
+	free(text);
+	free(pw);
+	free(user);
+	free(host);
+	return r;
+}
+
+/* docker exec / docker compose exec prefix, running `sh -c SCRIPT sh ARGS`
+ * inside the container (secrets come from the container's environment). */
+static void container_prefix(struct vec *a, const struct dumper_target *t, bool input)
+{
+	vpush(a, "docker");
+	if (t->container) {
+		vpush(a, "exec");
+		if (input)
+			vpush(a, "-i");
+		vpush(a, t->container);
+	} else {
+		vpush(a, "compose");
+		if (t->compose) {
+			vpush(a, "-f");
+			vpush(a, t->compose);
+		}
+		vpush(a, "exec");
+		vpush(a, "-T");
+		vpush(a, t->service);
+	}
+	vpush(a, "sh");
+	vpush(a, "-c");
+}
+
+static const char *db_or(const struct dumper_target *t, const char *into)
+{
+	return into ? into : t->dbname;
+}
+
+/* Postgres host options (no password: that is PGPASSWORD). */
+static void pg_conn(struct vec *a, const struct dumper_target *t)
+{
+	vpush(a, "--no-password");
+	if (t->host)
+		vpushf(a, "--host=%s", t->host);
+	if (t->port)
+		vpushf(a, "--port=%d", t->port);
+	if (t->user)
+		vpushf(a, "--username=%s", t->user);
+}
+
+static int build(const struct dumper_target *t, const char *tmpdir, bool restore, const char *into,
+		 struct dumper_cmd *ret)
+{
+	struct vec a = {0}, e = {0};
+	struct dumper_cmd c = {0};
+	int r;
+	bool in_container = t->container || t->service;
+	const char *db = db_or(t, into);
+
+	if (in_container) {
+		container_prefix(&a, t, restore);
+		env_with(&e, NULL, NULL);
+		switch (t->kind) {
+		case DUMPER_POSTGRES:
+			c.tool = restore ? "pg_restore" : "pg_dump";
+			vpush(&a, restore ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_restore --clean "
+					    "--if-exists --no-owner -U \"$1\" -d \"$2\""
+					  : "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_dump --format=custom "
+					    "-U \"$1\" \"$2\"");
+			vpush(&a, "sh");
+			vpush(&a, t->user ? t->user : "postgres");
+			vpush(&a, db ? db : (t->user ? t->user : "postgres"));
+			break;
+		case DUMPER_MYSQL:
+			c.tool = restore ? "mysql" : "mysqldump";
+			vpush(&a, restore ? "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+					    " exec \"$(command -v mariadb || command -v mysql)\" -uroot \"$1\""
+					  : "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+					    " exec \"$(command -v mariadb-dump || command -v mysqldump)\" -uroot"
+					    " --single-transaction --routines --triggers --events \"$1\"");
+			vpush(&a, "sh");
+			vpush(&a, db ? db : "");
+			break;
+		case DUMPER_MONGO:
+			c.tool = restore ? "mongorestore" : "mongodump";
+			vpush(&a, restore ? "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
+					    "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
+					    "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
+					    "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
+					    "else set --; fi; mongorestore --archive --drop \"$@\"; rc=$?; rm -f \"$f\"; "
+					    "exit $rc"
+					  : "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
+					    "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
+					    "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
+					    "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
+					    "else set --; fi; mongodump --archive \"$@\"; rc=$?; rm -f \"$f\"; exit $rc");
+			break;
+		default:
+			r = store_fail(-EINVAL, "database %s: unknown kind", t->name);
+			goto fail;
+		}
+	} else {
+		switch (t->kind) {
+		case DUMPER_POSTGRES:
+			c.tool = restore ? "pg_restore" : "pg_dump";
+			vpush(&a, c.tool);
+			if (restore) {
+				vpush(&a, "--clean");
+				vpush(&a, "--if-exists");
+				vpush(&a, "--no-owner");
+			} else {
+				vpush(&a, "--format=custom");
+			}
+			pg_conn(&a, t);
+			vpushf(&a, "--dbname=%s", db ? db : "postgres");
+			env_with(&e, "PGPASSWORD", t->password);
+			break;
+		case DUMPER_MYSQL:
+			c.tool = restore ? mysql_client() : mysql_tool();
+			if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+				goto fail;
+			vpush(&a, c.tool);
+			/* Must be the first option. */
+			vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
+			if (!restore) {
+				vpush(&a, "--single-transaction");
+				vpush(&a, "--routines");
+				vpush(&a, "--triggers");
+				vpush(&a, "--events");
+			}
+			vpush(&a, db ? db : "");
+			env_with(&e, "MYSQL_PWD", NULL);
+			break;
+		case DUMPER_MONGO: {
+			c.tool = restore ? "mongorestore" : "mongodump";
+			if (t->password) {
+				char *pw = dq(t->password), *text = NULL;
+				if (!pw || asprintf(&text, "password: %s\n", pw) < 0) {
+					free(pw);
+					r = -ENOMEM;
+					goto fail;
+				}
+				r = secret_file(tmpdir, text, &c.secret_file);
+				memset(text, 0, strlen(text));
+				memset(pw, 0, strlen(pw));
+				free(text);
+				free(pw);
+				if (r < 0)
+					goto fail;
+			}
+			vpush(&a, c.tool);
+			vpush(&a, "--archive");
+			if (restore)
+				vpush(&a, "--drop");
+			if (t->uri)
+				vpushf(&a, "--uri=%s", t->uri);
+			if (c.secret_file)
+				vpushf(&a, "--config=%s", c.secret_file);
+			if (restore && into && t->dbname) {
+				vpushf(&a, "--nsFrom=%s.*", t->dbname);
+				vpushf(&a, "--nsTo=%s.*", into);
+			}
+			env_with(&e, NULL, NULL);
+			break;
+		}
+		default:
+			r = store_fail(-EINVAL, "database %s: unknown kind", t->name);
+			goto fail;
+		}
+	}
+	if ((r = a.err ? a.err : e.err) < 0)
+		goto fail;
+	c.argv = a.v;
+	c.envp = e.v;
+	*ret = c;
+	return 0;
+fail:
+	vfree(a.v);
+	vfree(e.v);
+	dumper_cmd_clear(&c);
+	return r;
+}
+
+int dumper_dump_cmd(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *ret)
+{
+	return build(t, tmpdir, false, NULL, ret);
+}
+
+int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
+		       struct dumper_cmd *ret)
+{
+	return build(t, tmpdir, true, into, ret);
+}
+
+char *dumper_restore_hint(const struct dumper_target *t, const char *file)
+{
+	char pre[512] = "", conn[512] = "";
+	size_t n = 0;
+	if (t->container)
+		snprintf(pre, sizeof pre, "docker exec -i %s ", t->container);
+	else if (t->service)
+		snprintf(pre, sizeof pre, "docker compose%s%s exec -T %s ", t->compose ? " -f " : "",
+			 t->compose ? t->compose : "", t->service);
+	bool my = t->kind == DUMPER_MYSQL, ctn = t->container || t->service;
+	if (t->host && !ctn)
+		n += (size_t)snprintf(conn + n, sizeof conn - n, " %s%s",
+				      my && t->host[0] == '/' ? "--socket=" : "-h ", t->host);
+	if (t->port && !ctn && n < sizeof conn)
+		n += (size_t)snprintf(conn + n, sizeof conn - n, " %s %d", my ? "-P" : "-p", t->port);
+	if (t->user && n < sizeof conn)
+		snprintf(conn + n, sizeof conn - n, " %s %s", my ? "-u" : "-U", t->user);
+	const char *db = t->dbname ? t->dbname : "";
+	char *s = NULL;
+	int r = -1;
+	switch (t->kind) {
+	case DUMPER_POSTGRES:
+		r = asprintf(&s, "%spg_restore --clean --if-exists --no-owner%s -d %s < %s", pre, conn, db,
+			     file);
+		break;
+	case DUMPER_MYSQL:
+		r = asprintf(&s, "%smysql%s -p %s < %s", pre, conn, db, file);
+		break;
+	case DUMPER_MONGO:
+		r = asprintf(&s, "%smongorestore --archive --drop%s%s < %s", pre,
+			     t->uri && !ctn ? " --uri=" : "", t->uri && !ctn ? t->uri : "", file);
+		break;
+	default:
+		break;
+	}
+	return r < 0 ? NULL : s;
+}
