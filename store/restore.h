@@ -37,7 +37,18 @@ struct restore_stats {
 
 /* Restore node n as dest_name inside the directory dest_dirfd (a directory
  * node recursively, merging into an existing directory: files it holds are
- * replaced, files it does not hold are left alone). */
+ * replaced, files it does not hold are left alone).  dest_name must be one
+ * component (-EINVAL otherwise).  An existing entry of another kind where a
+ * file or directory must go (a directory where a file goes, a file or a
+ * symlink where a directory goes) is never removed: that path fails
+ * (warn) and is left alone.  The snapshot root as tree_resolve returns it
+ * (a directory node named "") restores its contents only: the destination
+ * directory keeps its own mode and mtime.  A file recorded as
+ * NODE_F_UNREADABLE is not restored (an error for that path).  Device nodes
+ * without allow_special, and sockets, are skipped and reported through warn
+ * but are not errors.  Returns 0, the first path's error (message "PATH:
+ * what") after restoring everything else, or -ENOMEM.  *ret_stats (may be
+ * NULL) is filled whenever the restore ran to the end, errors included. */
 int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const char *dest_name,
 		 const struct restore_opts *opts, struct restore_stats *ret_stats);
 

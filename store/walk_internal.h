@@ -5,8 +5,67 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "store/walk.h"
+
+/* Racy-entry windows of the files cache (see walk_file.c). */
+#define WALK_RACY_NS (100 * 1000 * 1000LL)         /* fine-grained timestamps */
+#define WALK_RACY_COARSE_NS (2 * 1000 * 1000 * 1000LL) /* whole-second filesystems */
+#define WALK_READ_TRIES 3 /* reads of a file that keeps changing */
+
+/* State of one walk_run. */
+struct walk_ctx {
+	struct writer *w;
+	struct repo *repo;
+	const struct walk_opts *opts;
+	const struct walk_hooks *hooks; /* never NULL (an empty one if none) */
+	struct ignore *ig;
+	dev_t root_dev;
+	bool have_repo_id;
+	dev_t repo_dev;
+	ino_t repo_ino;
+	blob_id empty_tree; /* id of a tree with no entries, made on demand */
+	bool have_empty_tree;
+	struct walk_result res;
+	struct walk_progress prog;
+	char *path; /* relative path of the entry being handled */
+	size_t pathlen, pathcap;
+};
+
+/* Record a warning about the current path (c->path). */
+void walk_warn(struct walk_ctx *c, int err, const char *what);
+
+/* Id of the empty tree (for directories that could not be read). */
+int walk_empty_tree(struct walk_ctx *c, blob_id *ret_id);
+
+/* Fill n (name already set) from st and store a regular file; prev is the
+ * entry of the same name in the parent snapshot or NULL.  Returns 0 when
+ * n is complete, 1 when the entry vanished or changed type and is to be
+ * left out, or a negative errno that fails the walk. */
+int walk_file(struct walk_ctx *c, int dirfd, const struct stat *st, const struct node *prev,
+	      struct node *n);
+
+/* The same for a symlink, FIFO, device or socket (never opened). */
+int walk_special(struct walk_ctx *c, int dirfd, const struct stat *st, struct node *n);
+
+/* Read fd's user.* xattrs into n (sorted).  0, or a negative errno for
+ * which the caller warns. */
+int walk_read_xattrs(int fd, struct node *n);
+
+/* Whether a files-cache entry with these times was written too close to
+ * the parent snapshot's start to be trusted. */
+bool walk_racy(const struct walk_ctx *c, int64_t mtime_ns, int64_t ctime_ns);
+
+/* Metadata common to every type, from st. */
+void walk_fill_meta(struct node *n, const struct stat *st);
+
+/* Walk the directory open as fd (ownership passes), whose entry in the
+ * parent snapshot has tree prev (or NULL), and store it: *ret_id gets the
+ * tree's id.  extras are merged in at the root only. */
+int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct node *extras,
+	     size_t nextras, blob_id *ret_id);
 
 /* Decide one entry whose parent directories are known not to be excluded
  * (the walk asks in depth-first order).  relpath is relative to the root,

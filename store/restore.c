@@ -1,0 +1,239 @@
+/* restore.c — restore_node: walking a snapshot's node and its subtree into a
+ * destination directory.
+ *
+ * Safety rules (issue 5: a restore must not be turned against the user):
+ * every destination component is opened relative to its parent fd with
+ * O_NOFOLLOW, so neither a symlink in the snapshot nor one planted in the
+ * destination is ever followed; names from the snapshot are re-checked to
+ * be single components; an existing entry of another kind where a file or
+ * a directory must go (a directory where a file goes, a file or symlink
+ * where a directory goes) is left alone and reported, never deleted — the
+ * user's data wins over the snapshot's; a directory's mode and mtime are
+ * set after its contents.  setuid/setgid bits (also on directories) and
+ * device nodes are restored only with allow_special.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/repo.h"
+#include "store/restore_internal.h"
+
+void rs_fail(struct rs_ctx *c, int err, const char *what)
+{
+	c->stats.errors++;
+	if (c->opts->warn)
+		c->opts->warn(c->opts->ctx, c->path, err, what);
+	if (!c->first_err) {
+		c->first_err = err;
+		if (asprintf(&c->first_msg, "%s: %s", c->path, what) < 0)
+			c->first_msg = NULL;
+	}
+}
+
+void rs_report(struct rs_ctx *c, const struct node *n)
+{
+	if (c->opts->report)
+		c->opts->report(c->opts->ctx, c->path, n);
+}
+
+bool rs_name_ok(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0 || len > 255 || strchr(name, '/'))
+		return false;
+	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+uint32_t rs_mode(const struct rs_ctx *c, const struct node *n)
+{
+	uint32_t mode = n->mode & 07777;
+	if (!c->opts->allow_special)
+		mode &= ~(uint32_t)(S_ISUID | S_ISGID);
+	return mode;
+}
+
+static int path_push(struct rs_ctx *c, const char *name)
+{
+	size_t l = strlen(name);
+	size_t need = c->pathlen + 1 + l + 1;
+	if (need > c->pathcap) {
+		size_t cap = c->pathcap ? 2 * c->pathcap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(c->path, cap);
+		if (!p)
+			return -ENOMEM;
+		c->path = p;
+		c->pathcap = cap;
+	}
+	if (c->pathlen)
+		c->path[c->pathlen++] = '/';
+	memcpy(c->path + c->pathlen, name, l + 1);
+	c->pathlen += l;
+	return 0;
+}
+
+static void path_pop(struct rs_ctx *c, size_t len)
+{
+	c->pathlen = len;
+	c->path[len] = '\0';
+}
+
+static int rs_node(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
+
+/* Restore the entries of directory node n into fd (-1 in a dry run). */
+static int rs_children(struct rs_ctx *c, const struct node *n, int fd)
+{
+	struct tree *t;
+	int r = tree_load(c->repo, &n->subtree, &t);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		char what[512];
+		snprintf(what, sizeof(what), "cannot load its directory: %s",
+			 store_error() ? store_error() : strerror(-r));
+		rs_fail(c, r, what);
+		return 0;
+	}
+	size_t base = c->pathlen;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct node *child = &t->nodes[i];
+		if ((r = path_push(c, child->name ? child->name : "?")) < 0)
+			break;
+		if (!rs_name_ok(child->name))
+			rs_fail(c, -EINVAL, "invalid name in the snapshot: not restored");
+		else
+			r = rs_node(c, child, fd, child->name);
+		path_pop(c, base);
+		if (r < 0)
+			break;
+	}
+	tree_free(t);
+	return r;
+}
+
+static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
+{
+	if (c->opts->dry_run) {
+		rs_report(c, n);
+		c->stats.dirs++;
+		return rs_children(c, n, -1);
+	}
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			rs_fail(c, -EEXIST, "exists and is not a directory: left alone");
+			return 0;
+		}
+	} else if (errno != ENOENT) {
+		rs_fail(c, -errno, "cannot stat");
+		return 0;
+	} else if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST) {
+		rs_fail(c, -errno, "cannot create directory");
+		return 0;
+	}
+	/* O_NOFOLLOW: if name was swapped for a symlink since, this fails. */
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rs_fail(c, -errno, errno == ELOOP || errno == ENOTDIR
+					   ? "exists and is not a directory: left alone"
+					   : "cannot open directory");
+		return 0;
+	}
+	rs_report(c, n);
+	int r = rs_children(c, n, fd);
+	if (r < 0)
+		goto out;
+	if (fsync(fd) < 0)
+		rs_fail(c, -errno, "cannot sync directory");
+	/* The snapshot root (tree_resolve's node named "") carries no
+	 * metadata of its own: the destination keeps its own. */
+	if (!n->name || !n->name[0]) {
+		c->stats.dirs++;
+		goto out;
+	}
+	/* Metadata last: a read-only mode must not stop the contents, and
+	 * writing the contents would move the mtime. */
+	if (c->as_root && fchown(fd, n->uid, n->gid) < 0)
+		rs_fail(c, -errno, "cannot set owner");
+	if (fchmod(fd, rs_mode(c, n)) < 0)
+		rs_fail(c, -errno, "cannot set mode");
+	int xr = rs_set_xattrs(fd, n);
+	if (xr < 0)
+		rs_fail(c, xr, "cannot set xattrs");
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+				 {.tv_sec = n->mtime_ns / 1000000000LL,
+				  .tv_nsec = n->mtime_ns % 1000000000LL}};
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_nsec += 1000000000LL;
+		ts[1].tv_sec--;
+	}
+	if (futimens(fd, ts) < 0)
+		rs_fail(c, -errno, "cannot set mtime");
+	c->stats.dirs++;
+out:
+	close(fd);
+	return r;
+}
+
+static int rs_node(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
+{
+	switch (n->type) {
+	case NODE_DIR:
+		return rs_dir(c, n, dirfd, name);
+	case NODE_FILE:
+		return rs_file(c, n, dirfd, name);
+	case NODE_SYMLINK:
+		return rs_symlink(c, n, dirfd, name);
+	case NODE_FIFO:
+	case NODE_CHR:
+	case NODE_BLK:
+	case NODE_SOCK:
+		return rs_special(c, n, dirfd, name);
+	default:
+		rs_fail(c, -EINVAL, "unknown entry type in the snapshot: not restored");
+		return 0;
+	}
+}
+
+int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const char *dest_name,
+		 const struct restore_opts *opts, struct restore_stats *ret_stats)
+{
+	static const struct restore_opts no_opts;
+	struct rs_ctx c = {
+		.repo = repo,
+		.opts = opts ? opts : &no_opts,
+		.as_root = geteuid() == 0,
+	};
+	if (!rs_name_ok(dest_name))
+		return store_fail(-EINVAL, "restore: invalid destination name \"%s\"",
+				  dest_name ? dest_name : "");
+	int r = path_push(&c, dest_name);
+	if (r < 0)
+		goto out;
+	c.buf = malloc(RESTORE_PIECE);
+	if (!c.buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = rs_node(&c, n, dest_dirfd, dest_name);
+out:
+	if (r == -ENOMEM)
+		store_fail(r, "restore %s: out of memory", dest_name);
+	else if (r == 0 && c.first_err)
+		r = store_fail(c.first_err, "%s", c.first_msg ? c.first_msg : "restore failed");
+	if (r >= 0 || c.first_err) {
+		if (ret_stats)
+			*ret_stats = c.stats;
+	}
+	free(c.first_msg);
+	free(c.buf);
+	free(c.path);
+	return r;
+}

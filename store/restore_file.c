@@ -1,0 +1,356 @@
+/* restore_file.c — restoring files, symlinks, FIFOs and devices.
+ *
+ * Each is made under a temp name ".<name>.ckptfs-XXXXXX" in its target
+ * directory (O_EXCL, mode 0600), completed (content, fsync, owner, mode,
+ * xattrs, mtime) and renamed over the target, so the target holds either
+ * its old or its new version, never a torn one; on failure the temp entry
+ * is removed.  Metadata is set through the temp entry's own fd (or, for
+ * devices, an O_PATH fd via /proc/self/fd), never by name, so an entry
+ * swapped in by someone else meanwhile is not touched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "store/content.h"
+#include "store/err.h"
+#include "store/restore_internal.h"
+#include "store/tree.h"
+
+#define TEMP_NAME_KEEP 240 /* bytes of the name kept in the temp name (<= 255 total) */
+
+int rs_set_xattrs(int fd, const struct node *n)
+{
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		const struct node_xattr *x = &n->xattrs[i];
+		/* The snapshot is untrusted: only user.* names are ever set. */
+		if (!x->name || strncmp(x->name, "user.", 5) != 0)
+			continue;
+		if (fsetxattr(fd, x->name, x->value, x->value_len, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Write ".<name>.ckptfs-XXXXXX" with a fresh random suffix into out. */
+static void temp_name(const char *name, char out[256])
+{
+	static const char alphabet[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[6];
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		/* No entropy yet: O_EXCL still makes the name unique. */
+		static unsigned counter;
+		unsigned v = (unsigned)getpid() * 2654435761u + ++counter;
+		for (size_t i = 0; i < sizeof(rnd); i++, v >>= 5)
+			rnd[i] = (unsigned char)v;
+	}
+	char suffix[7];
+	for (size_t i = 0; i < 6; i++)
+		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	suffix[6] = '\0';
+	int keep = (int)strnlen(name, TEMP_NAME_KEEP);
+	snprintf(out, 256, ".%.*s.ckptfs-%s", keep, name, suffix);
+}
+
+/* Fail the path unless name is absent or an entry a non-directory may
+ * replace (a directory of the user's is never replaced). */
+static bool target_ok(struct rs_ctx *c, int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			rs_fail(c, -EISDIR, "exists and is a directory: left alone");
+			return false;
+		}
+		return true;
+	}
+	if (errno == ENOENT)
+		return true;
+	rs_fail(c, -errno, "cannot stat");
+	return false;
+}
+
+static struct timespec mtime_ts(const struct node *n)
+{
+	struct timespec ts = {.tv_sec = n->mtime_ns / 1000000000LL,
+			      .tv_nsec = n->mtime_ns % 1000000000LL};
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000LL;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+/* Owner, mode, xattrs and mtime through fd.  NULL or a failure text. */
+static const char *set_meta(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
+{
+	/* chown first: it clears setuid/setgid, which fchmod then sets. */
+	if (c->as_root && fchown(fd, n->uid, n->gid) < 0)
+		return *ret_err = -errno, "cannot set owner";
+	if (fchmod(fd, rs_mode(c, n)) < 0)
+		return *ret_err = -errno, "cannot set mode";
+	int r = rs_set_xattrs(fd, n);
+	if (r < 0)
+		return *ret_err = r, "cannot set xattrs";
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, mtime_ts(n)};
+	if (futimens(fd, ts) < 0)
+		return *ret_err = -errno, "cannot set mtime";
+	return NULL;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Copy n's content into fd: chunk by chunk, all-zero pieces as holes. */
+static const char *write_content(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
+{
+	char *what = c->msg;
+	uint64_t off = 0;
+	for (size_t i = 0; i < n->nchunks; i++) {
+		uint64_t end = off + n->chunks[i].len;
+		while (off < end) {
+			size_t piece = end - off < RESTORE_PIECE ? (size_t)(end - off) : RESTORE_PIECE;
+			size_t got = 0;
+			while (got < piece) {
+				ssize_t r = content_read(c->repo, n, off + got, c->buf + got, piece - got);
+				if (r <= 0) {
+					*ret_err = r < 0 ? (int)r : -STORE_ECORRUPT;
+					snprintf(what, sizeof(c->msg), "cannot read from the repository: %s",
+						 r < 0 && store_error() ? store_error()
+									: "content shorter than its size");
+					return what;
+				}
+				got += (size_t)r;
+			}
+			if (all_zero(c->buf, piece)) {
+				if (lseek(fd, (off_t)piece, SEEK_CUR) < 0)
+					return *ret_err = -errno, "cannot write";
+			} else {
+				int r = write_all(fd, c->buf, piece);
+				if (r < 0)
+					return *ret_err = r, "cannot write";
+			}
+			off += piece;
+		}
+	}
+	if (off != n->size) {
+		*ret_err = -STORE_ECORRUPT;
+		return "size disagrees with its chunks in the snapshot";
+	}
+	/* Sets the size when the file ends in a hole. */
+	if (ftruncate(fd, (off_t)n->size) < 0)
+		return *ret_err = -errno, "cannot write";
+	return NULL;
+}
+
+int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
+{
+	if (n->flags & NODE_F_UNREADABLE) {
+		rs_fail(c, -ENODATA, "could not be read when the snapshot was taken: not restored");
+		return 0;
+	}
+	if (c->opts->dry_run) {
+		rs_report(c, n);
+		c->stats.files++;
+		c->stats.bytes += n->size;
+		return 0;
+	}
+	if (!target_ok(c, dirfd, name))
+		return 0;
+	char tmp[256];
+	int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		temp_name(name, tmp);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		rs_fail(c, -errno, "cannot create a temp file");
+		return 0;
+	}
+	int err = 0;
+	const char *what = write_content(c, fd, n, &err);
+	if (!what && fsync(fd) < 0) {
+		err = -errno;
+		what = "cannot sync";
+	}
+	if (!what)
+		what = set_meta(c, fd, n, &err);
+	if (close(fd) < 0 && !what) {
+		err = -errno;
+		what = "cannot write";
+	}
+	if (!what && renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = -errno;
+		what = errno == EISDIR ? "exists and is a directory: left alone" : "cannot rename";
+	}
+	if (what) {
+		unlinkat(dirfd, tmp, 0);
+		rs_fail(c, err, what);
+		return 0;
+	}
+	rs_report(c, n);
+	c->stats.files++;
+	c->stats.bytes += n->size;
+	return 0;
+}
+
+int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
+{
+	if (!n->target || !n->target[0]) {
+		rs_fail(c, -EINVAL, "symlink without a target in the snapshot: not restored");
+		return 0;
+	}
+	if (c->opts->dry_run) {
+		rs_report(c, n);
+		c->stats.symlinks++;
+		return 0;
+	}
+	if (!target_ok(c, dirfd, name))
+		return 0;
+	char tmp[256];
+	int r = -1;
+	for (int tries = 0; r < 0 && tries < 100; tries++) {
+		temp_name(name, tmp);
+		r = symlinkat(n->target, dirfd, tmp);
+		if (r < 0 && errno != EEXIST)
+			break;
+	}
+	if (r < 0) {
+		rs_fail(c, -errno, "cannot create symlink");
+		return 0;
+	}
+	/* AT_SYMLINK_NOFOLLOW: these act on the link itself, whatever it
+	 * points to (a symlink's own mode does not exist on Linux). */
+	const char *what = NULL;
+	int err = 0;
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, mtime_ts(n)};
+	if (c->as_root && fchownat(dirfd, tmp, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno, what = "cannot set owner";
+	else if (utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno, what = "cannot set mtime";
+	else if (renameat(dirfd, tmp, dirfd, name) < 0)
+		err = -errno, what = "cannot rename";
+	if (what) {
+		unlinkat(dirfd, tmp, 0);
+		rs_fail(c, err, what);
+		return 0;
+	}
+	rs_report(c, n);
+	c->stats.symlinks++;
+	return 0;
+}
+
+/* Open the special file just made as tmp for setting its metadata: a FIFO
+ * for reading without blocking (opening it has no side effect), a device
+ * as O_PATH (opening a device can act on it). */
+static int open_special(int dirfd, const char *tmp, uint8_t type, char proc[64])
+{
+	int fd = openat(dirfd, tmp,
+			(type == NODE_FIFO ? O_RDONLY | O_NONBLOCK : O_PATH) | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		snprintf(proc, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
+{
+	mode_t fmt;
+	switch (n->type) {
+	case NODE_FIFO:
+		fmt = S_IFIFO;
+		break;
+	case NODE_CHR:
+	case NODE_BLK:
+		if (!c->opts->allow_special) {
+			/* Policy, not a failure: reported, not counted as an error. */
+			if (c->opts->warn)
+				c->opts->warn(c->opts->ctx, c->path, -EPERM,
+					      "device node skipped (allowed only with special files)");
+			return 0;
+		}
+		fmt = n->type == NODE_CHR ? S_IFCHR : S_IFBLK;
+		break;
+	default:
+		/* A socket is made by the program that binds it. */
+		if (c->opts->warn)
+			c->opts->warn(c->opts->ctx, c->path, -EOPNOTSUPP, "socket skipped");
+		return 0;
+	}
+	if (c->opts->dry_run) {
+		rs_report(c, n);
+		c->stats.other++;
+		return 0;
+	}
+	if (!target_ok(c, dirfd, name))
+		return 0;
+	char tmp[256];
+	int r = -1;
+	for (int tries = 0; r < 0 && tries < 100; tries++) {
+		temp_name(name, tmp);
+		r = mknodat(dirfd, tmp, fmt | 0600, fmt == S_IFIFO ? 0 : (dev_t)n->rdev);
+		if (r < 0 && errno != EEXIST)
+			break;
+	}
+	if (r < 0) {
+		rs_fail(c, -errno, "cannot create");
+		return 0;
+	}
+	char proc[64];
+	const char *what = NULL;
+	int err = 0;
+	int fd = open_special(dirfd, tmp, n->type, proc);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != fmt) {
+		err = fd < 0 ? -errno : -EEXIST;
+		what = "cannot open what was created";
+	} else if (fmt == S_IFIFO) {
+		what = set_meta(c, fd, n, &err);
+	} else {
+		/* Through the fd's /proc link: the very inode, not a name. */
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, mtime_ts(n)};
+		if (c->as_root && chown(proc, n->uid, n->gid) < 0)
+			err = -errno, what = "cannot set owner";
+		else if (chmod(proc, rs_mode(c, n)) < 0)
+			err = -errno, what = "cannot set mode";
+		else if (utimensat(AT_FDCWD, proc, ts, 0) < 0)
+			err = -errno, what = "cannot set mtime";
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!what && renameat(dirfd, tmp, dirfd, name) < 0)
+		err = -errno, what = "cannot rename";
+	if (what) {
+		unlinkat(dirfd, tmp, 0);
+		rs_fail(c, err, what);
+		return 0;
+	}
+	rs_report(c, n);
+	c->stats.other++;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* restore_internal.h — what restore.c and restore_file.c share. */
+#ifndef CKPTFS_STORE_RESTORE_INTERNAL_H
+#define CKPTFS_STORE_RESTORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/restore.h"
+
+#define RESTORE_PIECE (1u << 20) /* content is copied in pieces of at most this */
+
+struct rs_ctx {
+	struct repo *repo;
+	const struct restore_opts *opts;
+	struct restore_stats stats;
+	bool as_root; /* restore owners */
+	char *path;   /* relative path of the node being restored */
+	size_t pathlen, pathcap;
+	uint8_t *buf; /* RESTORE_PIECE bytes */
+	char msg[512]; /* room for a composed failure text */
+	int first_err;
+	char *first_msg; /* "PATH: what" of first_err */
+};
+
+/* A path that could not be restored: warn, count, remember the first. */
+void rs_fail(struct rs_ctx *c, int err, const char *what);
+
+/* Report c->path as written (or to be written). */
+void rs_report(struct rs_ctx *c, const struct node *n);
+
+/* A name that is safe to use with *at() calls: one component. */
+bool rs_name_ok(const char *name);
+
+/* Mode bits to restore: setuid/setgid only with allow_special. */
+uint32_t rs_mode(const struct rs_ctx *c, const struct node *n);
+
+/* Set user.* xattrs of n on fd.  0 or a negative errno. */
+int rs_set_xattrs(int fd, const struct node *n);
+
+/* Restore a non-directory node as name in dirfd (see restore_file.c).
+ * Failures of the path are reported with rs_fail and return 0; a negative
+ * return (-ENOMEM) stops the whole restore. */
+int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
+int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
+int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
+
+#endif

@@ -1,0 +1,115 @@
+/* walk.c — walk_run: set up a walk of a project root and run it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/repo.h"
+#include "store/writer.h"
+#include "store/writer_internal.h"
+#include "store/walk_internal.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+void walk_warn(struct walk_ctx *c, int err, const char *what)
+{
+	c->res.warnings++;
+	if (c->hooks->warn)
+		c->hooks->warn(c->hooks->ctx, c->path ? c->path : "", err, what);
+}
+
+int walk_empty_tree(struct walk_ctx *c, blob_id *ret_id)
+{
+	if (!c->have_empty_tree) {
+		struct tree empty = {0};
+		int r = writer_put_tree(c->w, &empty, &c->empty_tree);
+		if (r < 0)
+			return r;
+		c->have_empty_tree = true;
+	}
+	*ret_id = c->empty_tree;
+	return 0;
+}
+
+int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result *ret)
+{
+	static const struct walk_hooks no_hooks;
+	struct walk_ctx c = {
+		.w = w,
+		.repo = w->repo,
+		.opts = opts,
+		.hooks = opts->hooks ? opts->hooks : &no_hooks,
+	};
+	struct tree *prev = NULL;
+	int r;
+	if (!opts->root || opts->root[0] != '/')
+		return store_fail(-EINVAL, "walk: the project root must be an absolute path");
+	for (size_t i = 0; i < opts->nextra; i++) {
+		const char *name = opts->extra_root[i].name;
+		if (!name || !name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+			return store_fail(-EINVAL, "walk: invalid extra root entry name");
+	}
+
+	int fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return store_failp(-errno, "%s", opts->root);
+	struct stat st;
+	struct statfs sfs;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+		r = store_failp(-errno, "%s", opts->root);
+		close(fd);
+		return r;
+	}
+	/* A project on FUSE could be a ckptfs mount (snapshots of snapshots)
+	 * or a network filesystem that would make the walk crawl: refused. */
+	if (sfs.f_type == FUSE_SUPER_MAGIC) {
+		close(fd);
+		return store_fail(-EXDEV, "%s: is on a FUSE filesystem (a ckptfs mount?); not walking it",
+				  opts->root);
+	}
+	c.root_dev = st.st_dev;
+	struct stat rst;
+	if (c.repo && stat(repo_path(c.repo), &rst) == 0) {
+		c.have_repo_id = true;
+		c.repo_dev = rst.st_dev;
+		c.repo_ino = rst.st_ino;
+	}
+	if ((r = ignore_open(opts->root, opts->excludes, opts->nexcludes, &c.ig)) < 0) {
+		close(fd);
+		return r;
+	}
+	if (opts->parent_root && c.repo) {
+		r = tree_load(c.repo, opts->parent_root, &prev);
+		if (r == -ENOMEM) {
+			close(fd);
+			goto out;
+		}
+		/* Without the parent's tree everything is read: slower, same result. */
+		if (r < 0) {
+			prev = NULL;
+			store_error_clear();
+		}
+	}
+	c.path = calloc(1, 256);
+	if (!c.path) {
+		close(fd);
+		r = -ENOMEM;
+		goto out;
+	}
+	c.pathcap = 256;
+	r = walk_dir(&c, fd, prev, opts->extra_root, opts->nextra, &c.res.root);
+	if (r < 0)
+		goto out;
+	*ret = c.res;
+out:
+	tree_free(prev);
+	free(c.path);
+	ignore_free(c.ig);
+	return r;
+}

@@ -1,0 +1,325 @@
+/* walk_dir.c — one directory of the walk: list, sort, decide each entry,
+ * recurse into subdirectories (post-order) and store the directory's tree.
+ *
+ * Memory is proportional to the depth times the width of a directory: a
+ * directory's tree is stored and freed as soon as its last entry is done,
+ * and the parent snapshot's tree of the same directory is loaded when the
+ * walk enters it and freed when it leaves.  One fd (the DIR) is open per
+ * level; a tree nested deeper than the fd limit gets EMFILE, which is
+ * reported as an unreadable directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/writer.h"
+#include "store/walk_internal.h"
+
+/* The names of one directory, sorted (strcmp is memcmp order on bytes). */
+struct names {
+	char *buf;
+	size_t len, cap;
+	size_t *off;
+	size_t n, capn;
+};
+
+static int names_add(struct names *ns, const char *name)
+{
+	size_t l = strlen(name) + 1;
+	if (ns->len + l > ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 4096;
+		while (cap < ns->len + l)
+			cap *= 2;
+		char *b = realloc(ns->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		ns->buf = b;
+		ns->cap = cap;
+	}
+	if (ns->n == ns->capn) {
+		size_t capn = ns->capn ? 2 * ns->capn : 64;
+		size_t *o = realloc(ns->off, capn * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		ns->off = o;
+		ns->capn = capn;
+	}
+	memcpy(ns->buf + ns->len, name, l);
+	ns->off[ns->n++] = ns->len;
+	ns->len += l;
+	return 0;
+}
+
+static int off_cmp(const void *a, const void *b, void *base)
+{
+	return strcmp((const char *)base + *(const size_t *)a, (const char *)base + *(const size_t *)b);
+}
+
+static int path_push(struct walk_ctx *c, const char *name)
+{
+	size_t l = strlen(name);
+	size_t need = c->pathlen + (c->pathlen ? 1 : 0) + l + 1;
+	if (need > c->pathcap) {
+		size_t cap = c->pathcap ? 2 * c->pathcap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(c->path, cap);
+		if (!p)
+			return -ENOMEM;
+		c->path = p;
+		c->pathcap = cap;
+	}
+	if (c->pathlen)
+		c->path[c->pathlen++] = '/';
+	memcpy(c->path + c->pathlen, name, l + 1);
+	c->pathlen += l;
+	return 0;
+}
+
+static void path_pop(struct walk_ctx *c, size_t len)
+{
+	c->pathlen = len;
+	c->path[len] = '\0';
+}
+
+static int open_dir_noatime(int dirfd, const char *name)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dirfd, name, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags);
+	return fd;
+}
+
+static int unreadable_dir(struct walk_ctx *c, struct node *n, int err)
+{
+	walk_warn(c, err, "cannot read directory");
+	c->res.partial = true;
+	n->flags |= NODE_F_UNREADABLE;
+	return walk_empty_tree(c, &n->subtree);
+}
+
+/* Copy prev's xattrs into n. */
+static int copy_xattrs(const struct node *prev, struct node *n)
+{
+	struct node tmp;
+	int r = node_copy(prev, &tmp);
+	if (r < 0)
+		return r;
+	n->xattrs = tmp.xattrs;
+	n->nxattrs = tmp.nxattrs;
+	tmp.xattrs = NULL;
+	tmp.nxattrs = 0;
+	node_clear(&tmp);
+	return 0;
+}
+
+static int enter_dir(struct walk_ctx *c, int dirfd, const struct stat *st0,
+		     const struct node *prev, struct node *n)
+{
+	n->type = NODE_DIR;
+	walk_fill_meta(n, st0);
+	int fd = open_dir_noatime(dirfd, n->name);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return 1; /* gone or replaced since fstatat */
+		return unreadable_dir(c, n, -errno);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+		close(fd);
+		return unreadable_dir(c, n, err);
+	}
+	if (st.st_dev != c->root_dev) {
+		close(fd); /* became a mount point meanwhile */
+		return 1;
+	}
+	walk_fill_meta(n, &st);
+	if (prev && prev->type != NODE_DIR)
+		prev = NULL;
+
+	/* A changed xattr moves ctime, so an unchanged, non-racy ctime lets
+	 * the parent snapshot's xattrs stand without asking. */
+	int r;
+	if (prev && prev->dev == n->dev && prev->ino == n->ino && prev->ctime_ns == n->ctime_ns &&
+	    !walk_racy(c, prev->mtime_ns, prev->ctime_ns)) {
+		r = copy_xattrs(prev, n);
+	} else {
+		r = walk_read_xattrs(fd, n);
+		if (r < 0 && r != -ENOMEM) {
+			walk_warn(c, r, "cannot read xattrs");
+			c->res.partial = true;
+			r = 0;
+		}
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+
+	struct tree *pt = NULL;
+	if (prev && c->repo) {
+		r = tree_load(c->repo, &prev->subtree, &pt);
+		if (r == -ENOMEM) {
+			close(fd);
+			return r;
+		}
+		/* A parent tree that cannot be loaded only costs the cache. */
+		if (r < 0)
+			pt = NULL;
+	}
+	r = walk_dir(c, fd, pt, NULL, 0, &n->subtree);
+	tree_free(pt);
+	return r;
+}
+
+static void progress(struct walk_ctx *c)
+{
+	if (!c->hooks->progress)
+		return;
+	c->prog.files = c->res.files;
+	c->prog.dirs = c->res.dirs;
+	c->prog.bytes = c->res.bytes;
+	c->prog.read_bytes = c->res.read_bytes;
+	c->prog.current = c->path;
+	c->hooks->progress(c->hooks->ctx, &c->prog);
+}
+
+/* Decide and build the entry name of the directory dirfd; c->path is its
+ * relative path, dirlen the length of the parent part.  0 = n filled,
+ * 1 = left out, negative = fail. */
+static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t dirlen,
+		      const struct tree *prev, const struct node *extras, size_t nextras,
+		      struct node *n)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0) {
+		if (errno == ENOENT)
+			return 1; /* vanished since readdir */
+		walk_warn(c, -errno, "cannot stat");
+		c->res.partial = true;
+		return 1;
+	}
+	for (size_t i = 0; i < nextras; i++) {
+		if (strcmp(extras[i].name, name) == 0) {
+			walk_warn(c, -EEXIST, "left out: the name is reserved for ckptfs");
+			return 1;
+		}
+	}
+	bool is_dir = S_ISDIR(st.st_mode);
+	if (is_dir) {
+		/* One filesystem: a mount point below the root is left out
+		 * entirely, not recorded as an empty directory — a restore
+		 * must not create a directory that was never the project's.
+		 * This also skips every FUSE mount (a ckptfs mount included). */
+		if (st.st_dev != c->root_dev)
+			return 1;
+		/* Never the repository itself (when it lives in the project). */
+		if (c->have_repo_id && st.st_dev == c->repo_dev && st.st_ino == c->repo_ino)
+			return 1;
+	}
+	int r = ignore_entry(c->ig, dirfd, c->path, dirlen, is_dir);
+	if (r != 0)
+		return r;
+	if (c->hooks->skip && c->hooks->skip(c->hooks->ctx, c->path, &st))
+		return 1;
+
+	*n = (struct node){0};
+	n->name = strdup(name);
+	if (!n->name)
+		return -ENOMEM;
+	const struct node *p = prev ? tree_lookup(prev, name) : NULL;
+	if (S_ISREG(st.st_mode))
+		r = walk_file(c, dirfd, &st, p, n);
+	else if (is_dir)
+		r = enter_dir(c, dirfd, &st, p, n);
+	else
+		r = walk_special(c, dirfd, &st, n);
+	if (r != 0) {
+		node_clear(n);
+		return r;
+	}
+	if (n->type == NODE_FILE) {
+		c->res.files++;
+		c->res.bytes += n->size;
+		progress(c);
+	} else if (n->type == NODE_DIR) {
+		c->res.dirs++;
+	}
+	return 0;
+}
+
+int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct node *extras,
+	     size_t nextras, blob_id *ret_id)
+{
+	struct names ns = {0};
+	struct tree t = {0};
+	size_t base = c->pathlen;
+	int r = 0;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		r = store_failp(-errno, "%s", c->pathlen ? c->path : c->opts->root);
+		close(fd);
+		return r;
+	}
+	struct dirent *de;
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if ((r = names_add(&ns, de->d_name)) < 0)
+			goto out;
+	}
+	if (errno) {
+		/* Keep what could be listed; the snapshot says it is partial. */
+		walk_warn(c, -errno, "cannot list directory");
+		c->res.partial = true;
+	}
+	if (ns.n > 1)
+		qsort_r(ns.off, ns.n, sizeof(*ns.off), off_cmp, ns.buf);
+
+	t.nodes = calloc(ns.n + nextras + 1, sizeof(*t.nodes));
+	if (!t.nodes) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ns.n; i++) {
+		const char *name = ns.buf + ns.off[i];
+		if ((r = path_push(c, name)) < 0)
+			goto out;
+		r = walk_entry(c, dirfd(d), name, base, prev, extras, nextras, &t.nodes[t.n]);
+		path_pop(c, base);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			t.n++;
+	}
+	for (size_t i = 0; i < nextras; i++) {
+		if ((r = node_copy(&extras[i], &t.nodes[t.n])) < 0)
+			goto out;
+		t.n++;
+	}
+	if (nextras)
+		tree_sort(&t);
+	r = writer_put_tree(c->w, &t, ret_id);
+out:
+	if (r == -ENOMEM)
+		store_fail(r, "walking %s: out of memory", c->pathlen ? c->path : c->opts->root);
+	for (size_t i = 0; i < t.n; i++)
+		node_clear(&t.nodes[i]);
+	free(t.nodes);
+	free(ns.buf);
+	free(ns.off);
+	closedir(d);
+	return r < 0 ? r : 0;
+}

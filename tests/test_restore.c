@@ -1,0 +1,434 @@
+/* test_restore.c — restoring walked trees from a real repository: a round
+ * trip of every file type compared byte for byte with its metadata, merging
+ * into existing directories, the safety rules (planted symlinks are not
+ * followed, a user's directory is not replaced, setuid and devices need
+ * allow_special), no temp file left after a failed restore, dry runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <sys/sysmacros.h>
+
+#include "store/restore.h"
+#include "tests/walk_fixture.h"
+
+static struct fx *cur; /* for the nftw callbacks */
+static char cmp_dst[256];
+static bool cmp_xattrs;
+static int compared;
+
+static void read_all(const char *path, uint8_t **ret, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(fd, buf + len, (size_t)st.st_size + 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	*ret = buf;
+	*ret_len = len;
+}
+
+static void same_xattrs(const char *a, const char *b)
+{
+	char la[4096], lb[4096];
+	ssize_t na = listxattr(a, la, sizeof(la)), nb = listxattr(b, lb, sizeof(lb));
+	assert_true(na >= 0 && nb >= 0);
+	/* Only user.* are restored; compare those. */
+	for (ssize_t off = 0; off < na; off += (ssize_t)strlen(la + off) + 1) {
+		const char *name = la + off;
+		if (strncmp(name, "user.", 5) != 0)
+			continue;
+		char va[4096], vb[4096];
+		ssize_t sa = getxattr(a, name, va, sizeof(va));
+		ssize_t sb = getxattr(b, name, vb, sizeof(vb));
+		if (sa != sb || memcmp(va, vb, (size_t)sa) != 0)
+			fail_msg("xattr %s of %s differs", name, b);
+	}
+}
+
+static int compare_cb(const char *path, const struct stat *a, int flag, struct FTW *f)
+{
+	(void)flag;
+	if (f->level == 0)
+		return 0;
+	char other[8192];
+	snprintf(other, sizeof(other), "%s%s", cmp_dst, path + strlen(cur->src));
+	struct stat b;
+	if (lstat(other, &b) < 0)
+		fail_msg("missing in the restore: %s", other);
+	compared++;
+	if ((a->st_mode & S_IFMT) != (b.st_mode & S_IFMT))
+		fail_msg("type differs: %s", other);
+	if ((a->st_mode & 07777) != (b.st_mode & 07777) && !S_ISLNK(a->st_mode))
+		fail_msg("mode differs: %s %o %o", other, a->st_mode & 07777, b.st_mode & 07777);
+	if (a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec)
+		fail_msg("mtime differs: %s", other);
+	if (S_ISREG(a->st_mode)) {
+		uint8_t *da, *db;
+		size_t la, lb;
+		read_all(path, &da, &la);
+		read_all(other, &db, &lb);
+		if (la != lb || memcmp(da, db, la) != 0)
+			fail_msg("content differs: %s", other);
+		free(da);
+		free(db);
+	}
+	if (S_ISLNK(a->st_mode)) {
+		char ta[4096], tb[4096];
+		ssize_t na = readlink(path, ta, sizeof(ta)), nb = readlink(other, tb, sizeof(tb));
+		if (na != nb || memcmp(ta, tb, (size_t)na) != 0)
+			fail_msg("symlink target differs: %s", other);
+	}
+	if (cmp_xattrs && (S_ISREG(a->st_mode) || S_ISDIR(a->st_mode)))
+		same_xattrs(path, other);
+	return 0;
+}
+
+/* Every entry of src is in dst with equal type, mode, mtime, content,
+ * target and user xattrs; and dst holds nothing more. */
+static void same_tree(struct fx *fx, const char *dst, bool xattrs)
+{
+	cur = fx;
+	snprintf(cmp_dst, sizeof(cmp_dst), "%s", dst);
+	cmp_xattrs = xattrs;
+	compared = 0;
+	assert_int_equal(nftw(fx->src, compare_cb, 16, FTW_PHYS), 0);
+	int in_src = compared;
+	/* Count dst entries the same way. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 | wc -l", dst);
+	FILE *p = popen(cmd, "r");
+	int in_dst = -1;
+	assert_int_equal(fscanf(p, "%d", &in_dst), 1);
+	pclose(p);
+	/* find counts a name with a newline once, as nftw does. */
+	assert_int_equal(in_dst, in_src);
+}
+
+static void snap(struct fx *fx, struct walk_result *res)
+{
+	fx_walk(fx, NULL, 0, res);
+	fx_commit(fx, res, fx_now_ns());
+}
+
+static int restore_path(struct fx *fx, const blob_id *root, const char *path, const char *name,
+			const struct restore_opts *o, struct restore_stats *st)
+{
+	struct node n;
+	int r = fx_resolve(fx, root, path, &n);
+	if (r < 0)
+		fail_msg("resolve %s: %s", path, store_error());
+	int dfd = open(fx->dst, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	r = restore_node(fx->repo, &n, dfd, name, o, st);
+	close(dfd);
+	node_clear(&n);
+	return r;
+}
+
+static void dst_path(struct fx *fx, const char *rel, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", fx->dst, rel);
+}
+
+static void round_trip_all_types(void **state)
+{
+	struct fx *fx = *state;
+	bool xattrs = fx_populate(fx);
+	char p[8192];
+	/* A read-only directory: its mode must be set after its contents. */
+	fx_mkdir(fx, "ro");
+	fx_text(fx, "ro/inside", "inside\n");
+	fx_path(fx, "ro", p, sizeof(p));
+	chmod(p, 0555);
+	/* Directory mtimes last: creating entries moved them. */
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {1600000000, 42}};
+	fx_path(fx, "dir/sub", p, sizeof(p));
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	struct walk_result res;
+	snap(fx, &res);
+	struct restore_stats st;
+	assert_int_equal(restore_path(fx, &res.root, "", "out", NULL, &st), 0);
+	assert_int_equal(st.errors, 0);
+	assert_int_equal(st.files, res.files);
+	assert_int_equal(st.dirs, res.dirs + 1); /* and out itself */
+	assert_int_equal(st.symlinks, 2);
+	assert_int_equal(st.other, 1);
+	assert_int_equal(st.bytes, res.bytes);
+	char out[256];
+	dst_path(fx, "out", out, sizeof(out));
+	same_tree(fx, out, xattrs);
+	/* The sparse file came back with holes. */
+	dst_path(fx, "out/sparse", p, sizeof(p));
+	struct stat sb;
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_size, 3 << 20);
+	assert_true((uint64_t)sb.st_blocks * 512 < (1u << 20));
+}
+
+static void restore_single_file_and_merge(void **state)
+{
+	struct fx *fx = *state;
+	fx_mkdir(fx, "dir");
+	fx_text(fx, "dir/a.txt", "new a\n");
+	fx_text(fx, "dir/b.txt", "new b\n");
+	struct walk_result res;
+	snap(fx, &res);
+	char p[256];
+	dst_path(fx, "dir", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0700), 0);
+	dst_path(fx, "dir/a.txt", p, sizeof(p));
+	FILE *f = fopen(p, "w");
+	fputs("old a, longer than the new one\n", f);
+	fclose(f);
+	dst_path(fx, "dir/mine.txt", p, sizeof(p));
+	f = fopen(p, "w");
+	fputs("the user's\n", f);
+	fclose(f);
+	assert_int_equal(restore_path(fx, &res.root, "dir", "dir", NULL, NULL), 0);
+	uint8_t *d;
+	size_t len;
+	dst_path(fx, "dir/a.txt", p, sizeof(p));
+	read_all(p, &d, &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(d, "new a\n", 6);
+	free(d);
+	dst_path(fx, "dir/mine.txt", p, sizeof(p));
+	read_all(p, &d, &len);
+	assert_memory_equal(d, "the user's\n", 11);
+	free(d);
+	struct stat st;
+	dst_path(fx, "dir", p, sizeof(p));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	/* One file under another name. */
+	assert_int_equal(restore_path(fx, &res.root, "dir/b.txt", "b-copy", NULL, NULL), 0);
+	dst_path(fx, "b-copy", p, sizeof(p));
+	read_all(p, &d, &len);
+	assert_memory_equal(d, "new b\n", 6);
+	free(d);
+}
+
+static void planted_symlinks_not_followed(void **state)
+{
+	struct fx *fx = *state;
+	fx_mkdir(fx, "dir");
+	fx_text(fx, "dir/x.txt", "from the snapshot\n");
+	fx_text(fx, "f.txt", "snapshot f\n");
+	struct walk_result res;
+	snap(fx, &res);
+	/* Outside DEST: a victim directory and file. */
+	char victim[256], vfile[300], p[256];
+	snprintf(victim, sizeof(victim), "%s/victim", fx->base);
+	assert_int_equal(mkdir(victim, 0755), 0);
+	snprintf(vfile, sizeof(vfile), "%s/victim/f.txt", fx->base);
+	FILE *f = fopen(vfile, "w");
+	fputs("victim\n", f);
+	fclose(f);
+	/* DEST/out/dir -> victim, DEST/out/f.txt -> victim/f.txt */
+	dst_path(fx, "out", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	dst_path(fx, "out/dir", p, sizeof(p));
+	assert_int_equal(symlink(victim, p), 0);
+	dst_path(fx, "out/f.txt", p, sizeof(p));
+	assert_int_equal(symlink(vfile, p), 0);
+	struct restore_stats st;
+	assert_int_equal(restore_path(fx, &res.root, "", "out", NULL, &st), -EEXIST);
+	assert_int_equal(st.errors, 1);
+	/* Nothing outside changed. */
+	uint8_t *d;
+	size_t len;
+	read_all(vfile, &d, &len);
+	assert_int_equal(len, 7);
+	assert_memory_equal(d, "victim\n", 7);
+	free(d);
+	char vx[300];
+	snprintf(vx, sizeof(vx), "%s/x.txt", victim);
+	assert_int_equal(access(vx, F_OK), -1);
+	/* The file replaced the symlink itself; the directory symlink was
+	 * left alone (reported). */
+	struct stat sb;
+	dst_path(fx, "out/f.txt", p, sizeof(p));
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	dst_path(fx, "out/dir", p, sizeof(p));
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+	/* Restoring under a symlinked destination name fails too. */
+	assert_int_equal(restore_path(fx, &res.root, "dir", "dir", NULL, NULL), 0);
+	dst_path(fx, "linkdest", p, sizeof(p));
+	assert_int_equal(symlink(victim, p), 0);
+	assert_int_equal(restore_path(fx, &res.root, "dir", "linkdest", NULL, NULL), -EEXIST);
+	assert_int_equal(access(vx, F_OK), -1);
+}
+
+static void user_directory_not_replaced(void **state)
+{
+	struct fx *fx = *state;
+	fx_text(fx, "thing", "a file in the snapshot\n");
+	fx_mkdir(fx, "other");
+	struct walk_result res;
+	snap(fx, &res);
+	char p[256];
+	dst_path(fx, "thing", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	dst_path(fx, "thing/precious", p, sizeof(p));
+	FILE *f = fopen(p, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	struct restore_stats st;
+	assert_int_equal(restore_path(fx, &res.root, "thing", "thing", NULL, &st), -EISDIR);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_non_null(strstr(store_error(), "thing: exists and is a directory"));
+	/* And a file where a directory goes stays too. */
+	dst_path(fx, "other", p, sizeof(p));
+	f = fopen(p, "w");
+	fputs("mine\n", f);
+	fclose(f);
+	assert_int_equal(restore_path(fx, &res.root, "other", "other", NULL, NULL), -EEXIST);
+	struct stat sb;
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+}
+
+static void special_bits_need_allow_special(void **state)
+{
+	struct fx *fx = *state;
+	fx_text(fx, "suid", "#!/bin/sh\n");
+	char p[8192];
+	fx_path(fx, "suid", p, sizeof(p));
+	assert_int_equal(chmod(p, 04755), 0);
+	fx_path(fx, "null", p, sizeof(p));
+	bool have_dev = mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0;
+	struct walk_result res;
+	snap(fx, &res);
+	struct restore_stats st;
+	assert_int_equal(restore_path(fx, &res.root, "", "plain", NULL, &st), 0);
+	struct stat sb;
+	dst_path(fx, "plain/suid", p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	dst_path(fx, "plain/null", p, sizeof(p));
+	assert_int_equal(lstat(p, &sb), -1);
+	struct restore_opts o = {.allow_special = true};
+	assert_int_equal(restore_path(fx, &res.root, "", "special", &o, &st), 0);
+	dst_path(fx, "special/suid", p, sizeof(p));
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 04755);
+	if (have_dev) {
+		dst_path(fx, "special/null", p, sizeof(p));
+		assert_int_equal(lstat(p, &sb), 0);
+		assert_true(S_ISCHR(sb.st_mode));
+		assert_int_equal(sb.st_rdev, makedev(1, 3));
+	}
+}
+
+static int count_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".ckptfs-"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void failed_restore_leaves_no_temp(void **state)
+{
+	struct fx *fx = *state;
+	fx_random(fx, "big.bin", 600000, 3);
+	struct walk_result res;
+	snap(fx, &res);
+	char p[256];
+	dst_path(fx, "big.bin", p, sizeof(p));
+	FILE *f = fopen(p, "w");
+	fputs("old version\n", f);
+	fclose(f);
+	struct node n;
+	assert_int_equal(fx_resolve(fx, &res.root, "big.bin", &n), 0);
+	assert_true(n.nchunks >= 2);
+	/* A chunk the repository does not hold: the read fails half way. */
+	memset(&n.chunks[n.nchunks - 1].id, 0xab, sizeof(blob_id));
+	int dfd = open(fx->dst, O_RDONLY | O_DIRECTORY);
+	struct restore_stats st;
+	int r = restore_node(fx->repo, &n, dfd, "big.bin", NULL, &st);
+	close(dfd);
+	node_clear(&n);
+	assert_true(r < 0);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(count_temps(fx->dst), 0);
+	uint8_t *d;
+	size_t len;
+	read_all(p, &d, &len);
+	assert_int_equal(len, 12);
+	assert_memory_equal(d, "old version\n", 12);
+	free(d);
+}
+
+static int reported;
+
+static void count_report(void *ctx, const char *relpath, const struct node *n)
+{
+	(void)ctx, (void)relpath, (void)n;
+	reported++;
+}
+
+static void dry_run_writes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	fx_populate(fx);
+	struct walk_result res;
+	snap(fx, &res);
+	reported = 0;
+	struct restore_opts o = {.dry_run = true, .report = count_report};
+	struct restore_stats st;
+	assert_int_equal(restore_path(fx, &res.root, "", "out", &o, &st), 0);
+	assert_int_equal(st.files, res.files);
+	assert_int_equal(st.bytes, res.bytes);
+	/* files + dirs (+ out) + 2 symlinks + 1 fifo */
+	assert_int_equal(reported, (int)(res.files + res.dirs + 1 + 3));
+	DIR *d = opendir(fx->dst);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n++;
+	closedir(d);
+	assert_int_equal(n, 2);
+}
+
+static void bad_destination_names(void **state)
+{
+	struct fx *fx = *state;
+	fx_text(fx, "a", "a");
+	struct walk_result res;
+	snap(fx, &res);
+	const char *bad[] = {"", ".", "..", "a/b", "/etc"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(restore_path(fx, &res.root, "a", bad[i], NULL, NULL), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(round_trip_all_types, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(restore_single_file_and_merge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(planted_symlinks_not_followed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(user_directory_not_replaced, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(special_bits_need_allow_special, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(failed_restore_leaves_no_temp, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dry_run_writes_nothing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(bad_destination_names, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
