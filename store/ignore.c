@@ -298,6 +298,7 @@ static int open_below_root(struct ignore *ig, const char *path, size_t len)
 	return fd;
 }
 
+/* dirfd -1: open the directory from the root; -2: it has no .ckptignore. */
 static int push_frame(struct ignore *ig, const char *dir, size_t dirlen, int dirfd)
 {
 	if (ig->nframes == ig->capframes) {
@@ -316,6 +317,8 @@ static int push_frame(struct ignore *ig, const char *dir, size_t dirlen, int dir
 	int r;
 	if (dirfd >= 0) {
 		r = load_file(&f->rules, dirfd);
+	} else if (dirfd == -2) {
+		r = 0;
 	} else {
 		int fd = dirlen ? open_below_root(ig, dir, dirlen) : ig->rootfd;
 		r = fd >= 0 ? load_file(&f->rules, fd) : 0;
@@ -426,6 +429,11 @@ static const struct ig_rule *list_match(const struct ig_list *l, const char *tex
 		return rule;
 	}
 	return NULL;
+}
+
+int ignore_enter(struct ignore *ig, int dirfd, const char *dir, size_t dirlen, bool has_file)
+{
+	return sync_frames(ig, dir, dirlen, has_file ? dirfd : -2);
 }
 
 int ignore_entry(struct ignore *ig, int dirfd, const char *relpath, size_t dirlen, bool is_dir)

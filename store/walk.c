@@ -103,7 +103,8 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		goto out;
 	}
 	c.pathcap = 256;
-	r = walk_dir(&c, fd, prev, opts->extra_root, opts->nextra, &c.res.root);
+	r = walk_dir(&c, fd, prev, prev ? opts->parent_root : NULL, opts->extra_root, opts->nextra,
+		     &c.res.root);
 	if (r < 0)
 		goto out;
 	*ret = c.res;

@@ -87,6 +87,43 @@ static void path_pop(struct walk_ctx *c, size_t len)
 	c->path[len] = '\0';
 }
 
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two nodes encode to the same bytes (every stored field). */
+static bool node_equal(const struct node *a, const struct node *b)
+{
+	if (!str_equal(a->name, b->name) || a->type != b->type || a->flags != b->flags ||
+	    a->mode != b->mode || a->uid != b->uid || a->gid != b->gid || a->size != b->size ||
+	    a->mtime_ns != b->mtime_ns || a->ctime_ns != b->ctime_ns || a->dev != b->dev ||
+	    a->ino != b->ino || a->rdev != b->rdev || !str_equal(a->target, b->target) ||
+	    !id_equal(&a->subtree, &b->subtree) || a->nchunks != b->nchunks ||
+	    a->nxattrs != b->nxattrs)
+		return false;
+	for (size_t i = 0; i < a->nchunks; i++)
+		if (!id_equal(&a->chunks[i].id, &b->chunks[i].id) || a->chunks[i].len != b->chunks[i].len)
+			return false;
+	for (size_t i = 0; i < a->nxattrs; i++) {
+		const struct node_xattr *x = &a->xattrs[i], *y = &b->xattrs[i];
+		if (!str_equal(x->name, y->name) || x->value_len != y->value_len ||
+		    (x->value_len && memcmp(x->value, y->value, x->value_len) != 0))
+			return false;
+	}
+	return true;
+}
+
+static bool tree_equal(const struct tree *a, const struct tree *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (!node_equal(&a->nodes[i], &b->nodes[i]))
+			return false;
+	return true;
+}
+
 static int open_dir_noatime(int dirfd, const char *name)
 {
 	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -174,7 +211,7 @@ static int enter_dir(struct walk_ctx *c, int dirfd, const struct stat *st0,
 		if (r < 0)
 			pt = NULL;
 	}
-	r = walk_dir(c, fd, pt, NULL, 0, &n->subtree);
+	r = walk_dir(c, fd, pt, pt ? &prev->subtree : NULL, NULL, 0, &n->subtree);
 	tree_free(pt);
 	return r;
 }
@@ -255,8 +292,8 @@ static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t di
 	return 0;
 }
 
-int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct node *extras,
-	     size_t nextras, blob_id *ret_id)
+int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id *prev_id,
+	     const struct node *extras, size_t nextras, blob_id *ret_id)
 {
 	struct names ns = {0};
 	struct tree t = {0};
@@ -287,6 +324,11 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct n
 	}
 	if (ns.n > 1)
 		qsort_r(ns.off, ns.n, sizeof(*ns.off), off_cmp, ns.buf);
+	bool has_ignore_file = false;
+	for (size_t i = 0; i < ns.n && !has_ignore_file; i++)
+		has_ignore_file = strcmp(ns.buf + ns.off[i], ".ckptignore") == 0;
+	if ((r = ignore_enter(c->ig, dirfd(d), c->path, c->pathlen, has_ignore_file)) < 0)
+		goto out;
 
 	t.nodes = calloc(ns.n + nextras + 1, sizeof(*t.nodes));
 	if (!t.nodes) {
@@ -311,7 +353,13 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct n
 	}
 	if (nextras)
 		tree_sort(&t);
-	r = writer_put_tree(c->w, &t, ret_id);
+	/* Unchanged since the parent snapshot (the common case): equal trees
+	 * encode to equal bytes, so the id is the one just loaded — no need to
+	 * encode, hash and look it up again. */
+	if (prev && prev_id && tree_equal(&t, prev))
+		*ret_id = *prev_id;
+	else
+		r = writer_put_tree(c->w, &t, ret_id);
 out:
 	if (r == -ENOMEM)
 		store_fail(r, "walking %s: out of memory", c->pathlen ? c->path : c->opts->root);

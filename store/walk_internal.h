@@ -62,10 +62,11 @@ bool walk_racy(const struct walk_ctx *c, int64_t mtime_ns, int64_t ctime_ns);
 void walk_fill_meta(struct node *n, const struct stat *st);
 
 /* Walk the directory open as fd (ownership passes), whose entry in the
- * parent snapshot has tree prev (or NULL), and store it: *ret_id gets the
- * tree's id.  extras are merged in at the root only. */
-int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct node *extras,
-	     size_t nextras, blob_id *ret_id);
+ * parent snapshot has tree prev with id prev_id (both or neither NULL), and
+ * store it: *ret_id gets the tree's id.  extras are merged in at the root
+ * only. */
+int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id *prev_id,
+	     const struct node *extras, size_t nextras, blob_id *ret_id);
 
 /* Decide one entry whose parent directories are known not to be excluded
  * (the walk asks in depth-first order).  relpath is relative to the root,
@@ -74,6 +75,11 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const struct n
  * .ckptignore and to look for toolchain marker files).  Returns 1 to leave
  * the entry out, 0 to keep it, or a negative errno (-ENOMEM). */
 int ignore_entry(struct ignore *ig, int dirfd, const char *relpath, size_t dirlen, bool is_dir);
+
+/* Tell the matcher the walk entered directory dir (dirlen bytes, relative
+ * to the root), open as dirfd, and whether its listing holds a .ckptignore:
+ * when it does not, none is opened.  0 or -ENOMEM. */
+int ignore_enter(struct ignore *ig, int dirfd, const char *dir, size_t dirlen, bool has_file);
 
 /* Gitignore-style glob match of a processed pattern (escapes kept,
  * leading '/' and trailing '/' removed) against text: '*' and '?' do not

@@ -103,12 +103,11 @@ static void same_tree(struct fx *fx, const char *dst, bool xattrs)
 	int in_src = compared;
 	/* Count dst entries the same way. */
 	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 | wc -l", dst);
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 -printf x | wc -c", dst);
 	FILE *p = popen(cmd, "r");
 	int in_dst = -1;
 	assert_int_equal(fscanf(p, "%d", &in_dst), 1);
 	pclose(p);
-	/* find counts a name with a newline once, as nftw does. */
 	assert_int_equal(in_dst, in_src);
 }
 
