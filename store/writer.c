@@ -1,10 +1,9 @@
-/* writer.c — deduplicating, sealing and packing blobs; committing a
- * snapshot (see writer.h).
+/* writer.c — deduplicating blobs and committing a snapshot (see writer.h;
+ * the sealing worker is in writer_pack.c).
  *
- * Dedup asks two places: the set of ids in the pack being written (not in
- * the catalog until the pack is durable) and the catalog's blob index.
- * Each full pack is finished (fsync, rename) and indexed at once, so a run
- * that dies later still leaves its finished packs reusable.
+ * Dedup asks two places: the set of ids this writer queued since the last
+ * drain (they reach the catalog only once their pack is durable) and the
+ * catalog's blob index.
  */
 #include "store/writer.h"
 
@@ -13,7 +12,6 @@
 
 #include "store/catalog_internal.h"
 #include "store/err.h"
-#include "store/pack.h"
 #include "store/repo_internal.h"
 #include "store/writer_internal.h"
 
@@ -74,50 +72,30 @@ static void idset_clear(struct idset *s)
 	s->n = 0;
 }
 
-/* ---- packs ----------------------------------------------------------------- */
-
-/* Finish the open pack, make it durable and index its blobs. */
-static int flush_pack(struct writer *w)
-{
-	char name[PACK_NAME_LEN + 1];
-	const struct pack_entry *entries;
-	size_t n;
-	uint64_t size;
-	int r;
-
-	if (!w->pack)
-		return 0;
-	if (pack_writer_count(w->pack) == 0) {
-		pack_writer_free(w->pack);
-		w->pack = NULL;
-		return 0;
-	}
-	r = pack_writer_finish(w->pack, name, &entries, &n, &size);
-	if (r < 0)
-		return w->failed = r;
-	r = catalog_pack_add(w->repo, name, size, entries, n);
-	pack_writer_free(w->pack);
-	w->pack = NULL;
-	if (r < 0)
-		/* The pack is durable but not indexed (check --repair indexes
-		 * it); its ids must not be deduplicated against any more. */
-		return w->failed = r;
-	idset_clear(&w->pending);
-	return 0;
-}
+/* Past this many pending ids, drain and start the set afresh (bounds its
+ * memory at a few MiB: everything drained is in the catalog). */
+#define PENDING_MAX (1u << 17)
 
 static int refuse(const struct writer *w)
 {
 	return store_fail(w->failed, "writer: unusable after an earlier error");
 }
 
+/* Make everything queued durable and indexed. */
+static int drain(struct writer *w)
+{
+	int r = writer_drain(w);
+	if (r < 0)
+		return w->failed = r;
+	idset_clear(&w->pending);
+	return 0;
+}
+
 int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
 		    blob_id *ret_id)
 {
 	struct blob_loc loc;
-	struct pack_entry entry;
 	blob_id id;
-	size_t slen;
 	int r;
 
 	if (w->failed)
@@ -132,33 +110,18 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 		return 0;
 	if (r != -ENOENT)
 		return r;
-
-	size_t need = blob_sealed_bound(len);
-	if (need > w->seal_cap) {
-		uint8_t *b = realloc(w->seal_buf, need);
-		if (!b)
-			return store_fail(-ENOMEM, "writer: out of memory");
-		w->seal_buf = b;
-		w->seal_cap = need;
-	}
-	r = blob_seal(w->codec, &id, type, data, len, w->seal_buf, &slen);
-	if (r < 0)
+	if (len > BLOB_MAX_RAW)
+		return store_fail(-EFBIG, "writer: blob of %zu bytes is larger than %u", len,
+				  BLOB_MAX_RAW);
+	if (w->pending.n >= PENDING_MAX && (r = drain(w)) < 0)
 		return r;
-	if (!w->pack) {
-		r = pack_writer_open(w->repo->dirfd, w->codec, &w->pack);
-		if (r < 0)
-			return r;
-	}
-	r = pack_writer_add(w->pack, &id, type, w->seal_buf, slen, (uint32_t)len, &entry);
+	r = writer_enqueue(w, &id, type, data, len);
 	if (r < 0)
 		return w->failed = r;
 	r = idset_add(&w->pending, &id);
 	if (r < 0)
 		return r;
 	w->new_blobs++;
-	w->new_bytes += slen;
-	if (pack_writer_size(w->pack) >= PACK_TARGET_SIZE)
-		return flush_pack(w);
 	return 0;
 }
 
@@ -176,20 +139,26 @@ int writer_open(struct repo *repo, struct writer **ret_writer)
 	if (!w)
 		return store_fail(-ENOMEM, "writer: out of memory");
 	w->repo = repo;
+	atomic_init(&w->new_bytes, 0);
 	r = blob_codec_new(&repo->keys, BLOB_ZSTD_LEVEL, &w->codec);
-	if (r < 0) {
-		free(w);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
+	r = writer_worker_start(w);
+	if (r < 0)
+		goto fail;
 	*ret_writer = w;
 	return 0;
+fail:
+	blob_codec_free(w->codec);
+	free(w);
+	return r;
 }
 
 void writer_free(struct writer *w)
 {
 	if (!w)
 		return;
-	pack_writer_free(w->pack); /* removes the unfinished temp pack */
+	writer_worker_stop(w); /* drops the queue and the unfinished temp pack */
 	blob_codec_free(w->codec);
 	free(w->pending.slots);
 	free(w->seal_buf);
@@ -218,23 +187,25 @@ void writer_stats(const struct writer *w, uint64_t *ret_new_blobs, uint64_t *ret
 	if (ret_new_blobs)
 		*ret_new_blobs = w->new_blobs;
 	if (ret_new_bytes)
-		*ret_new_bytes = w->new_bytes;
+		*ret_new_bytes = atomic_load(&w->new_bytes);
 }
 
 int writer_commit(struct writer *w, const struct snapshot_new *s, struct snapshot *ret)
 {
 	struct snapshot_new sn = *s;
+	int r;
+
 	if (w->failed)
 		return refuse(w);
-	int r = flush_pack(w);
+	r = drain(w);
 	if (r < 0)
 		return r;
 	sn.stats.new_blobs = w->new_blobs;
-	sn.stats.new_bytes = w->new_bytes;
+	sn.stats.new_bytes = atomic_load(&w->new_bytes);
 	r = catalog_snapshot_insert(w->repo, &sn, ret);
 	if (r < 0)
 		return r;
 	w->new_blobs = 0;
-	w->new_bytes = 0;
+	atomic_store(&w->new_bytes, 0);
 	return 0;
 }
