@@ -43,8 +43,9 @@ int writer_put_fd(struct writer *w, int fd, struct node *file);
 /* Store one tree (sorted, see tree_sort) and return its id. */
 int writer_put_tree(struct writer *w, const struct tree *t, blob_id *ret_id);
 
-/* Counters since writer_open or the last writer_commit (new_bytes counts
- * sealed bytes, as stored in packs). */
+/* Counters since writer_open or the last writer_commit.  new_bytes counts
+ * sealed bytes as stored in packs; blobs are sealed in the background, so
+ * it lags behind new_blobs until writer_commit. */
 void writer_stats(const struct writer *w, uint64_t *ret_new_blobs, uint64_t *ret_new_bytes);
 
 struct snapshot_new {
