@@ -150,6 +150,8 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 	int r = rs_children(c, n, fd);
 	if (r < 0)
 		goto out;
+	if (n->flags & NODE_F_UNREADABLE)
+		rs_fail(c, -ENODATA, "could not be read when the snapshot was taken: contents not restored");
 	if (fsync(fd) < 0)
 		rs_fail(c, -errno, "cannot sync directory");
 	/* The snapshot root (tree_resolve's node named "") carries no

@@ -44,7 +44,8 @@ struct restore_stats {
  * (warn) and is left alone.  The snapshot root as tree_resolve returns it
  * (a directory node named "") restores its contents only: the destination
  * directory keeps its own mode and mtime.  A file recorded as
- * NODE_F_UNREADABLE is not restored (an error for that path).  Device nodes
+ * NODE_F_UNREADABLE is not restored, a directory so recorded is made
+ * (with its metadata) but empty; both are errors for that path.  Device nodes
  * without allow_special, and sockets, are skipped and reported through warn
  * but are not errors.  Returns 0, the first path's error (message "PATH:
  * what") after restoring everything else, or -ENOMEM.  *ret_stats (may be

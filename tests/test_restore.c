@@ -417,6 +417,32 @@ static void bad_destination_names(void **state)
 		assert_int_equal(restore_path(fx, &res.root, "a", bad[i], NULL, NULL), -EINVAL);
 }
 
+static void unreadable_nodes_reported(void **state)
+{
+	/* What a walk records for entries it could not read (see
+	 * test_walk.c's unreadable_recorded): metadata only. */
+	struct fx *fx = *state;
+	struct tree empty = {0};
+	struct node dir = {.name = "closed", .type = NODE_DIR, .flags = NODE_F_UNREADABLE,
+			   .mode = 0750, .mtime_ns = 1600000000000000000LL};
+	assert_int_equal(writer_put_tree(fx->w, &empty, &dir.subtree), 0);
+	struct walk_result res = {.root = dir.subtree};
+	fx_commit(fx, &res, fx_now_ns()); /* makes the empty tree readable */
+	struct node file = {.name = "secret", .type = NODE_FILE, .flags = NODE_F_UNREADABLE,
+			    .mode = 0600, .size = 6};
+	int dfd = open(fx->dst, O_RDONLY | O_DIRECTORY);
+	struct restore_stats st;
+	assert_int_equal(restore_node(fx->repo, &file, dfd, "secret", NULL, &st), -ENODATA);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(faccessat(dfd, "secret", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(restore_node(fx->repo, &dir, dfd, "closed", NULL, &st), -ENODATA);
+	struct stat sb;
+	assert_int_equal(fstatat(dfd, "closed", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 07777, 0750);
+	assert_int_equal(sb.st_mtim.tv_sec, 1600000000);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_restore_leaves_no_temp, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(dry_run_writes_nothing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_destination_names, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(unreadable_nodes_reported, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
