@@ -35,6 +35,14 @@ int dumper_dump_cmd(const struct dumper_target *t, const char *tmpdir, struct du
 int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
 		       struct dumper_cmd *ret);
 
+/* Build the command that creates database into on t's server if it does
+ * not exist (createdb, which fails with "already exists" if it does:
+ * the caller ignores that; CREATE DATABASE IF NOT EXISTS for MySQL).
+ * Mongo creates databases on first write: 0 with ret->argv NULL.  into
+ * must be a plain name ([A-Za-z0-9_.-]), else -EINVAL. */
+int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
+		      struct dumper_cmd *ret);
+
 /* Remove the secret file and free. */
 void dumper_cmd_clear(struct dumper_cmd *c);
 

@@ -365,6 +365,73 @@ int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const 
 	return build(t, tmpdir, true, into, ret);
 }
 
+static bool plain_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') && !(*s >= '0' && *s <= '9') &&
+		    *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
+		      struct dumper_cmd *ret)
+{
+	struct vec a = {0}, e = {0};
+	struct dumper_cmd c = {0};
+	int r;
+	if (!plain_name(into))
+		return store_fail(-EINVAL, "database name '%s': use letters, digits, '_', '-' and '.'",
+				  into ? into : "");
+	if (t->kind == DUMPER_MONGO) {
+		*ret = c;
+		return 0;
+	}
+	if (t->kind != DUMPER_POSTGRES && t->kind != DUMPER_MYSQL)
+		return store_fail(-EINVAL, "database %s: unknown kind", t->name);
+	bool pg = t->kind == DUMPER_POSTGRES;
+	if (t->container || t->service) {
+		container_prefix(&a, t, false);
+		env_with(&e, NULL, NULL);
+		c.tool = pg ? "createdb" : "mysql";
+		vpush(&a, pg ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec createdb -U \"$1\" \"$2\""
+			     : "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+			       " exec \"$(command -v mariadb || command -v mysql)\" -uroot"
+			       " -e \"CREATE DATABASE IF NOT EXISTS \\`$2\\`\"");
+		vpush(&a, "sh");
+		vpush(&a, t->user ? t->user : "postgres");
+		vpush(&a, into);
+	} else if (pg) {
+		c.tool = "createdb";
+		vpush(&a, c.tool);
+		pg_conn(&a, t);
+		vpush(&a, "--");
+		vpush(&a, into);
+		env_with(&e, "PGPASSWORD", t->password);
+	} else {
+		c.tool = mysql_client();
+		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+			goto fail;
+		vpush(&a, c.tool);
+		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
+		vpushf(&a, "--execute=CREATE DATABASE IF NOT EXISTS `%s`", into);
+		env_with(&e, "MYSQL_PWD", NULL);
+	}
+	if ((r = a.err ? a.err : e.err) < 0)
+		goto fail;
+	c.argv = a.v;
+	c.envp = e.v;
+	*ret = c;
+	return 0;
+fail:
+	vfree(a.v);
+	vfree(e.v);
+	dumper_cmd_clear(&c);
+	return r;
+}
+
 char *dumper_restore_hint(const struct dumper_target *t, const char *file)
 {
 	char pre[512] = "", conn[512] = "";

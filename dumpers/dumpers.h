@@ -1,0 +1,130 @@
+/* dumpers.h — databases in snapshots: the one header the CLI uses.
+ *
+ * A session belongs to one snapshot of one project:
+ *
+ *   dumper_session_new(root)        finds the project's server databases
+ *   dumper_session_dump(s, w)       dumps them into the store, building the
+ *                                   reserved top-level folder @databases
+ *   walk_opts.extra_root            = dumper_session_extra(s)
+ *   walk_opts.hooks                 = dumper_session_hooks(s, outer)
+ *   walk_run(...)                   SQLite files are captured as the walk
+ *                                   meets them (consistent copy + drill)
+ *   snapshot_new.notes              gets dumper_session_notes(s)
+ *   dumper_session_result(s)        what failed, to set the exit status
+ *
+ * A SQLite database (any regular file starting with the SQLite header) is
+ * stored as a consistent online-backup copy at its own path, flagged
+ * NODE_F_DB_COPY; its -wal, -shm and -journal siblings are left out.  One
+ * that cannot be captured consistently within the busy limits is stored as
+ * it is, flagged NODE_F_INCONSISTENT, with a warning (and its -wal/-journal
+ * kept, which a raw copy needs).  Server databases (Postgres, MySQL/MariaDB,
+ * MongoDB) are dumped by their own tools into @databases/NAME.dump|.sql|
+ * .archive, next to a RESTORE.txt with the restore commands.  Every capture
+ * is drilled at once and the results go into the snapshot's notes.
+ */
+#ifndef CKPTFS_DUMPERS_DUMPERS_H
+#define CKPTFS_DUMPERS_DUMPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/walk.h"
+
+struct dumper_session;
+struct writer;
+struct repo;
+struct node;
+
+/* The reserved folder at the top of every snapshot that has server dumps. */
+#define DUMPER_FOLDER "@databases"
+
+/* Start a session for the project at root (absolute): read its database
+ * hints (.env*, config/database.yml, compose files, .ckptfs.toml) and make
+ * a private 0700 temp dir (under $TMPDIR or /tmp) for SQLite copies and
+ * secret files.  A syntax error in .ckptfs.toml fails with -EINVAL and
+ * "…/.ckptfs.toml:LINE: why". */
+int dumper_session_new(const char *root, struct dumper_session **ret);
+
+/* Remove the temp dir and free.  dumper_session_free(NULL) is a no-op. */
+void dumper_session_free(struct dumper_session *s);
+
+/* Hooks for walk_run: the session's capture and skip; warn and progress
+ * are passed on to outer's (outer may be NULL), and so are the session's
+ * own warnings about databases it stores raw.  *ret is valid while s and
+ * outer are. */
+void dumper_session_hooks(struct dumper_session *s, const struct walk_hooks *outer,
+			  struct walk_hooks *ret);
+
+/* Dump every enabled server database (not disabled, and local or listed
+ * in .ckptfs.toml) through w, streaming each tool's output into the store,
+ * and build the @databases folder entry.  A database that refuses is not
+ * an error here: it is recorded (dumper_session_result, the notes).
+ * Returns a negative errno only when the store fails. */
+int dumper_session_dump(struct dumper_session *s, struct writer *w);
+
+/* The entries to pass as walk_opts.extra_root (the @databases folder, or
+ * none if there are no server databases). */
+const struct node *dumper_session_extra(const struct dumper_session *s, size_t *ret_n);
+
+struct dumper_result {
+	unsigned sqlite;        /* SQLite databases captured consistently */
+	unsigned inconsistent;  /* SQLite databases stored raw */
+	unsigned dumped;        /* server databases dumped and verified */
+	unsigned refused;       /* server databases that could not be dumped */
+	unsigned drill_failed;  /* captures whose check failed */
+	/* One line per problem, "database NAME: why", in the order found;
+	 * the CLI prints each as "ckptfs: <line>". */
+	const char *const *problems;
+	size_t nproblems;
+};
+
+/* What happened so far.  The pointers stay valid until the next session
+ * call that captures or dumps, or until dumper_session_free. */
+void dumper_session_result(const struct dumper_session *s, struct dumper_result *ret);
+
+/* The databases part of the snapshot notes: the text of one JSON member,
+ * `"databases": [...]`, to put inside the notes object, or NULL when
+ * there were no databases.  malloc'd; NULL with -ENOMEM in *ret_err. */
+char *dumper_session_notes(const struct dumper_session *s, int *ret_err);
+
+/* Print the databases of a notes JSON object (as stored with a snapshot)
+ * for people, one line each plus a line of table counts:
+ *   "  sqlite    data/app.db  ok (integrity_check; 3 tables, 1,024 rows)"
+ * Nothing when notes is NULL or has no databases member; notes that are
+ * not valid JSON print one line saying so.  Returns the number printed. */
+int dumper_notes_print(FILE *f, const char *notes);
+
+/* true if the notes record a failed drill or an inconsistent capture. */
+bool dumper_notes_failed(const char *notes);
+
+/* `snap --dry-run`: print what would be captured and how — each server
+ * database (with where it was found, and why it would be skipped: remote
+ * and not listed, disabled) and each SQLite file the walk would meet
+ * (honouring the ignore rules and the extra exclude patterns).
+ * Returns 0 or a negative errno. */
+int dumper_session_plan(struct dumper_session *s, const char *const *excludes, size_t nexcludes,
+			FILE *f);
+
+/* ---- restore --db ---- */
+
+/* Names of the enabled server databases, for messages ("known: a, b"). */
+size_t dumper_session_ndbs(const struct dumper_session *s);
+const char *dumper_session_db_name(const struct dumper_session *s, size_t i);
+
+/* The file name of NAME's dump inside @databases ("postgres-app.dump"),
+ * or -ENOENT (message lists the known names) if the session has no such
+ * server database.  malloc'd. */
+int dumper_session_dump_file(const struct dumper_session *s, const char *name, char **ret);
+
+/* Restore server database NAME from file, a node of a snapshot of repo
+ * (its @databases/NAME.ext): stream its content into the database's own
+ * restore tool (pg_restore --clean --if-exists, mariadb, mongorestore
+ * --drop).  into, if not NULL, is another database to restore into; it is
+ * created first (Postgres, MySQL) if it does not exist.  0, or a negative
+ * errno with the tool's message. */
+int dumper_session_restore(struct dumper_session *s, struct repo *repo, const struct node *file,
+			   const char *name, const char *into);
+
+#endif

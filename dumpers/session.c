@@ -1,0 +1,326 @@
+/* session.c — a dumper session: life cycle, and the walk hooks that capture
+ * SQLite databases in place of their files (see dumpers.h). */
+#include "dumpers/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/writer.h"
+
+bool dumper_target_enabled(const struct dumper_target *t)
+{
+	return !t->disabled && (t->local || t->explicit_);
+}
+
+void dumper_db_clear(struct dumper_db *d)
+{
+	free(d->name);
+	free(d->file);
+	free(d->source);
+	free(d->check);
+	for (size_t i = 0; i < d->ntables; i++)
+		free(d->tables[i].name);
+	free(d->tables);
+	memset(d, 0, sizeof *d);
+}
+
+int dumper_session_add_db(struct dumper_session *s, struct dumper_db *d)
+{
+	struct dumper_db *v = realloc(s->dbs, (s->ndbs + 1) * sizeof *v);
+	if (!v) {
+		dumper_db_clear(d);
+		return -ENOMEM;
+	}
+	s->dbs = v;
+	v[s->ndbs++] = *d;
+	memset(d, 0, sizeof *d);
+	return 0;
+}
+
+int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
+{
+	char *m;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	char **v = realloc(s->problems, (s->nproblems + 1) * sizeof *v);
+	if (!v) {
+		free(m);
+		return -ENOMEM;
+	}
+	s->problems = v;
+	v[s->nproblems++] = m;
+	return 0;
+}
+
+int dumper_session_new(const char *root, struct dumper_session **ret)
+{
+	struct dumper_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	int r = -ENOMEM;
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	if (!(s->root = strdup(root)) || asprintf(&s->tmpdir, "%s/ckptfs-db-XXXXXX", tmp) < 0) {
+		s->tmpdir = NULL;
+		goto fail;
+	}
+	if (!mkdtemp(s->tmpdir)) { /* 0700 */
+		r = store_failp(-errno, "%s", s->tmpdir);
+		free(s->tmpdir);
+		s->tmpdir = NULL;
+		goto fail;
+	}
+	dumper_sqlite_limits_default(&s->lim);
+	if ((r = dumper_discover(root, &s->targets)) < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	dumper_session_free(s);
+	return r;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void dumper_session_free(struct dumper_session *s)
+{
+	if (!s)
+		return;
+	if (s->tmpdir)
+		nftw(s->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(s->tmpdir);
+	free(s->root);
+	dumper_targets_clear(&s->targets);
+	for (size_t i = 0; i < s->ndbs; i++)
+		dumper_db_clear(&s->dbs[i]);
+	free(s->dbs);
+	for (size_t i = 0; i < s->nproblems; i++)
+		free(s->problems[i]);
+	free(s->problems);
+	for (size_t i = 0; i < s->nraw; i++)
+		free(s->raw[i]);
+	free(s->raw);
+	if (s->have_folder)
+		node_clear(&s->folder);
+	free(s);
+}
+
+void dumper_session_result(const struct dumper_session *s, struct dumper_result *ret)
+{
+	*ret = s->res;
+	ret->problems = (const char *const *)s->problems;
+	ret->nproblems = s->nproblems;
+}
+
+const struct node *dumper_session_extra(const struct dumper_session *s, size_t *ret_n)
+{
+	*ret_n = s->have_folder ? 1 : 0;
+	return s->have_folder ? &s->folder : NULL;
+}
+
+static void outer_warn(struct dumper_session *s, const char *relpath, int err, const char *what)
+{
+	if (s->outer && s->outer->warn)
+		s->outer->warn(s->outer->ctx, relpath, err, what);
+}
+
+/* The database could not be captured consistently: the walk stores the
+ * file as it is, flagged, and the user is told. */
+static int store_raw(struct dumper_session *s, const char *relpath, struct node *node, int err)
+{
+	const char *why = store_error();
+	struct dumper_db d = {.kind = "sqlite", .method = "raw", .how = "none", .inconsistent = true,
+			      .entries = -1};
+	char *what = NULL;
+	int r = -ENOMEM;
+	if (!(d.name = strdup(relpath)) || !(d.file = strdup(relpath)) ||
+	    !(d.check = strdup(why ? why : strerror(-err))))
+		goto out;
+	if (asprintf(&what, "SQLite database stored as it is, possibly inconsistent (%s)", d.check) < 0) {
+		what = NULL;
+		goto out;
+	}
+	char **v = realloc(s->raw, (s->nraw + 1) * sizeof *v);
+	if (!v)
+		goto out;
+	s->raw = v;
+	if (!(v[s->nraw] = strdup(relpath)))
+		goto out;
+	s->nraw++;
+	store_error_clear();
+	node->flags |= NODE_F_INCONSISTENT;
+	s->res.inconsistent++;
+	outer_warn(s, relpath, 0, what);
+	r = dumper_session_add_db(s, &d);
+out:
+	free(what);
+	dumper_db_clear(&d);
+	return r;
+}
+
+static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd,
+			const struct stat *st, struct node *node)
+{
+	struct dumper_session *s = ctx;
+	if (!dumper_sqlite_is_db(fd, st))
+		return 0;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", s->root, relpath) >= (int)sizeof path)
+		return 0; /* the walk reports what it cannot open itself */
+
+	struct dumper_sqlite_copy c = {0};
+	int r = dumper_sqlite_capture(path, st, s->tmpdir, &s->lim, &c);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return store_raw(s, relpath, node, r) < 0 ? -ENOMEM : 0;
+
+	struct dumper_drill dr = {0};
+	struct dumper_db d = {.kind = "sqlite", .method = c.method, .entries = -1,
+			      .max_step_us = c.max_step_us, .restarts = c.restarts};
+	int cfd = -1;
+	if ((r = dumper_sqlite_drill(c.path, &dr)) < 0) {
+		if (r == -ENOMEM)
+			goto out;
+		/* The drill could not even open the copy: that is its verdict. */
+		dr.how = "open";
+		dr.check = strdup(store_error() ? store_error() : strerror(-r));
+		store_error_clear();
+		if (!dr.check) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	cfd = open(c.path, O_RDONLY | O_CLOEXEC);
+	if (cfd < 0) {
+		r = store_failp(-errno, "%s", c.path);
+		goto out;
+	}
+	/* The copy replaces the file's content; the metadata stays the
+	 * file's own (the walk filled it). */
+	if ((r = writer_put_fd(w, cfd, node)) < 0)
+		goto out;
+	node->flags |= NODE_F_DB_COPY;
+	d.how = dr.how;
+	d.ok = dr.ok;
+	d.check = dr.check;
+	d.tables = dr.tables;
+	d.ntables = dr.ntables;
+	dr.check = NULL;
+	dr.tables = NULL;
+	dr.ntables = 0;
+	d.bytes = node->size;
+	r = -ENOMEM;
+	if (!(d.name = strdup(relpath)) || !(d.file = strdup(relpath)))
+		goto out;
+	s->res.sqlite++;
+	if (!d.ok) {
+		s->res.drill_failed++;
+		if (dumper_session_problem(s, "database %s: drill failed (%s): %s", relpath, d.how,
+					   d.check ? d.check : "?") < 0)
+			goto out;
+	}
+	r = dumper_session_add_db(s, &d);
+	if (r == 0)
+		r = 1;
+out:
+	if (cfd >= 0)
+		close(cfd);
+	dumper_db_clear(&d);
+	dumper_drill_clear(&dr);
+	dumper_sqlite_copy_clear(&c);
+	return r;
+}
+
+static bool has_suffix(const char *s, size_t n, const char *sfx, size_t *ret_base)
+{
+	size_t k = strlen(sfx);
+	if (n <= k || memcmp(s + n - k, sfx, k) != 0)
+		return false;
+	*ret_base = n - k;
+	return true;
+}
+
+/* Is root/rel (rel is len bytes) a SQLite database?  Never follows a
+ * symlink at the last step and reads 16 bytes with pread only. */
+static bool base_is_db(const struct dumper_session *s, const char *rel, size_t len)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%.*s", s->root, (int)len, rel) >= (int)sizeof path)
+		return false;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool db = fstat(fd, &st) == 0 && dumper_sqlite_is_db(fd, &st);
+	close(fd);
+	return db;
+}
+
+static bool hook_skip(void *ctx, const char *relpath, const struct stat *st)
+{
+	struct dumper_session *s = ctx;
+	size_t n = strlen(relpath), base;
+	bool shm = has_suffix(relpath, n, "-shm", &base);
+	if (!shm && !has_suffix(relpath, n, "-wal", &base) && !has_suffix(relpath, n, "-journal", &base))
+		return s->outer && s->outer->skip ? s->outer->skip(s->outer->ctx, relpath, st) : false;
+	if (base_is_db(s, relpath, base)) {
+		/* A raw copy of the database needs its -wal or hot journal to be
+		 * readable as it was; the -shm is rebuilt by SQLite anyway.  The
+		 * walk offers the database before its siblings (name order). */
+		if (shm)
+			return true;
+		for (size_t i = 0; i < s->nraw; i++)
+			if (strlen(s->raw[i]) == base && !memcmp(s->raw[i], relpath, base))
+				return false;
+		return true;
+	}
+	return s->outer && s->outer->skip ? s->outer->skip(s->outer->ctx, relpath, st) : false;
+}
+
+static void hook_warn(void *ctx, const char *relpath, int err, const char *what)
+{
+	outer_warn(ctx, relpath, err, what);
+}
+
+static void hook_progress(void *ctx, const struct walk_progress *p)
+{
+	struct dumper_session *s = ctx;
+	if (s->outer && s->outer->progress)
+		s->outer->progress(s->outer->ctx, p);
+}
+
+void dumper_session_hooks(struct dumper_session *s, const struct walk_hooks *outer,
+			  struct walk_hooks *ret)
+{
+	s->outer = outer;
+	*ret = (struct walk_hooks){
+		.ctx = s,
+		.capture = hook_capture,
+		.skip = hook_skip,
+		.warn = hook_warn,
+		.progress = hook_progress,
+	};
+}

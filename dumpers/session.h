@@ -1,0 +1,66 @@
+/* session.h — the state of a dumper session, shared by session*.c
+ * (dumpers-internal; the CLI uses dumpers.h). */
+#ifndef CKPTFS_DUMPERS_SESSION_H
+#define CKPTFS_DUMPERS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dumpers/dumpers.h"
+#include "dumpers/sqlite.h"
+#include "dumpers/target.h"
+#include "store/tree.h"
+
+/* One database met by the session: a SQLite file or a server database. */
+struct dumper_db {
+	char *name;        /* SQLite: its path in the project; server: target name */
+	const char *kind;  /* static: "sqlite", "postgres", "mysql", "mongo" */
+	char *file;        /* where it is in the snapshot ("@databases/x.dump") */
+	char *source;      /* server: where it was found */
+	const char *method; /* static: capture method or the dump tool */
+	const char *how;   /* static: the drill ("integrity_check", …) */
+	bool ok;           /* captured (or dumped) and the drill passed */
+	bool inconsistent; /* SQLite stored raw */
+	char *check;       /* "ok", the drill's failure, or why it was not captured */
+	struct dumper_table_count *tables;
+	size_t ntables;
+	uint64_t bytes;
+	int64_t entries;   /* pg_restore --list entries, -1 if none */
+	int64_t max_step_us;
+	unsigned restarts;
+};
+
+struct dumper_session {
+	char *root;
+	char *tmpdir;
+	struct dumper_targets targets; /* everything discovered */
+	struct dumper_sqlite_limits lim;
+	const struct walk_hooks *outer;
+	struct dumper_db *dbs;
+	size_t ndbs;
+	char **problems;
+	size_t nproblems;
+	struct dumper_result res;
+	char **raw; /* SQLite files stored raw: their -wal/-journal are kept */
+	size_t nraw;
+	struct node folder; /* @databases, valid when have_folder */
+	bool have_folder;
+};
+
+/* Whether target t is dumped by default (not disabled; local or explicit). */
+bool dumper_target_enabled(const struct dumper_target *t);
+
+/* Append a database record (fields moved in: d is zeroed). */
+int dumper_session_add_db(struct dumper_session *s, struct dumper_db *d);
+
+/* Append "database NAME: why" to the problems (printf-style). */
+int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void dumper_db_clear(struct dumper_db *d);
+
+/* JSON string literal of s (NULL: null) appended to a memstream. */
+void dumper_json_str(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,229 @@
+/* session_dump.c — server dumps into the reserved @databases folder.
+ *
+ * Each enabled target's tool runs as a child process whose stdout is
+ * streamed through writer_put_stream straight into the store; the dump is
+ * verified on the way (server.h).  The folder also holds RESTORE.txt with
+ * the exact restore commands, written last so it can say which databases
+ * could not be dumped.  The folder is built before the walk and handed to
+ * it as an extra root entry; a project entry of the same name is left out
+ * by the walk, with a warning.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dumpers/server.h"
+#include "dumpers/session.h"
+#include "store/err.h"
+#include "store/writer.h"
+
+struct put_ctx {
+	struct writer *w;
+	struct node *node;
+};
+
+static int consume(void *cctx, dumper_read_fn read, void *rctx)
+{
+	struct put_ctx *p = cctx;
+	return writer_put_stream(p->w, read, rctx, p->node);
+}
+
+struct mem_src {
+	const char *p;
+	size_t len, pos;
+};
+
+static int mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
+{
+	struct mem_src *m = ctx;
+	size_t n = m->len - m->pos < cap ? m->len - m->pos : cap;
+	memcpy(buf, m->p + m->pos, n);
+	m->pos += n;
+	*ret_n = n;
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void file_meta(struct node *n, uint32_t mode)
+{
+	n->type = NODE_FILE;
+	n->mode = mode;
+	n->uid = (uint32_t)getuid();
+	n->gid = (uint32_t)getgid();
+	n->mtime_ns = n->ctime_ns = now_ns();
+}
+
+/* A target name not used by an earlier dump of this session. */
+static int unique_name(const struct tree *t, const struct dumper_target *tg, char **ret)
+{
+	const char *ext = dumper_kind_ext(tg->kind);
+	for (int i = 1;; i++) {
+		char *n;
+		if ((i == 1 ? asprintf(&n, "%s%s", tg->name, ext)
+			    : asprintf(&n, "%s-%d%s", tg->name, i, ext)) < 0)
+			return -ENOMEM;
+		bool used = !strcmp(n, "RESTORE.txt");
+		for (size_t k = 0; k < t->n && !used; k++)
+			used = !strcmp(t->nodes[k].name, n);
+		if (!used) {
+			*ret = n;
+			return 0;
+		}
+		free(n);
+	}
+}
+
+/* Dump one target into a new node of t; refusals are recorded. */
+static int dump_one(struct dumper_session *s, struct writer *w, const struct dumper_target *tg,
+		    struct tree *t, FILE *txt)
+{
+	struct node n = {0};
+	struct dumper_cmd cmd = {0};
+	struct dumper_dump_result res = {0};
+	struct dumper_db d = {.kind = dumper_kind_name(tg->kind), .entries = -1};
+	int r = unique_name(t, tg, &n.name);
+	if (r < 0)
+		return r;
+	file_meta(&n, 0600);
+	r = -ENOMEM;
+	if (!(d.name = strdup(tg->name)) || (tg->source && !(d.source = strdup(tg->source))))
+		goto out;
+	if (asprintf(&d.file, "%s/%s", DUMPER_FOLDER, n.name) < 0) {
+		d.file = NULL;
+		goto out;
+	}
+	if ((r = dumper_dump_cmd(tg, s->tmpdir, &cmd)) < 0) {
+		if (r == -ENOMEM)
+			goto out;
+		/* Cannot even build the command (bad settings): a refusal. */
+		res.error = strdup(store_error() ? store_error() : strerror(-r));
+		store_error_clear();
+		if (!res.error) {
+			r = -ENOMEM;
+			goto out;
+		}
+	} else {
+		d.method = cmd.tool;
+		struct put_ctx pc = {.w = w, .node = &n};
+		if ((r = dumper_dump_run(tg, &cmd, consume, &pc, &res)) < 0)
+			goto out;
+		d.how = res.check;
+	}
+	d.ok = res.ok;
+	d.bytes = res.bytes;
+	d.entries = res.entries;
+	r = -ENOMEM;
+	if (!(d.check = strdup(res.ok ? "ok" : res.error)))
+		goto out;
+	if (!res.ok) {
+		s->res.refused++;
+		if (dumper_session_problem(s, "database %s: %s", tg->name, res.error) < 0)
+			goto out;
+		fprintf(txt, "  %s (%s): NOT dumped in this snapshot: %s\n\n", tg->name,
+			dumper_kind_name(tg->kind), res.error);
+	} else {
+		s->res.dumped++;
+		char *hint = dumper_restore_hint(tg, n.name);
+		if (!hint)
+			goto out;
+		fprintf(txt, "  %s  (%s, found in %s)\n    %s\n\n", n.name, dumper_kind_name(tg->kind),
+			tg->source ? tg->source : "?", hint);
+		free(hint);
+		t->nodes[t->n++] = n;
+		memset(&n, 0, sizeof n);
+	}
+	r = dumper_session_add_db(s, &d);
+out:
+	dumper_db_clear(&d);
+	dumper_dump_result_clear(&res);
+	dumper_cmd_clear(&cmd);
+	node_clear(&n);
+	return r;
+}
+
+static const char restore_head[] =
+	"Databases of this snapshot\n"
+	"==========================\n"
+	"\n"
+	"ckptfs dumped these server databases with their own tools when it took\n"
+	"the snapshot.  To put one back (ckptfs first saves the current state in\n"
+	"a new snapshot, then streams the dump into the database's restore tool):\n"
+	"\n"
+	"  ckptfs restore --db NAME --from WHEN             into the same database\n"
+	"  ckptfs restore --db NAME --from WHEN --into NEW  into a new database\n"
+	"\n"
+	"NAME is the file name below without its extension, WHEN this snapshot\n"
+	"(its name as `ckptfs log` shows it).  By hand, from a copy of this\n"
+	"folder (ckptfs mount, or ckptfs restore --to), give the password as the\n"
+	"tool asks for it:\n"
+	"\n";
+
+int dumper_session_dump(struct dumper_session *s, struct writer *w)
+{
+	struct tree t = {0};
+	char *txt = NULL;
+	size_t txt_len = 0;
+	FILE *f = NULL;
+	size_t n = 0;
+	int r = -ENOMEM;
+	for (size_t i = 0; i < s->targets.n; i++)
+		n += dumper_target_enabled(&s->targets.v[i]);
+	if (!n)
+		return 0;
+	if (!(t.nodes = calloc(n + 1, sizeof *t.nodes)) || !(f = open_memstream(&txt, &txt_len)))
+		goto out;
+	fputs(restore_head, f);
+	for (size_t i = 0; i < s->targets.n; i++) {
+		if (!dumper_target_enabled(&s->targets.v[i]))
+			continue;
+		if ((r = dump_one(s, w, &s->targets.v[i], &t, f)) < 0)
+			goto out;
+	}
+	r = -ENOMEM;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	struct node *rt = &t.nodes[t.n];
+	if (!(rt->name = strdup("RESTORE.txt")))
+		goto out;
+	t.n++;
+	file_meta(rt, 0644);
+	struct mem_src m = {.p = txt, .len = txt_len};
+	if ((r = writer_put_stream(w, mem_read, &m, rt)) < 0)
+		goto out;
+	tree_sort(&t);
+	struct node folder = {.type = NODE_DIR, .mode = 0700};
+	if ((r = writer_put_tree(w, &t, &folder.subtree)) < 0)
+		goto out;
+	if (!(folder.name = strdup(DUMPER_FOLDER))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	folder.uid = (uint32_t)getuid();
+	folder.gid = (uint32_t)getgid();
+	folder.mtime_ns = folder.ctime_ns = now_ns();
+	if (s->have_folder)
+		node_clear(&s->folder);
+	s->folder = folder;
+	s->have_folder = true;
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	free(txt);
+	for (size_t i = 0; i < t.n; i++)
+		node_clear(&t.nodes[i]);
+	free(t.nodes);
+	return r;
+}

@@ -1,0 +1,213 @@
+/* session_notes.c — the databases part of a snapshot's notes, and printing
+ * it back for `ckptfs snap` and `ckptfs show`.
+ *
+ *   "databases": [
+ *     {"name": "data/app.db", "kind": "sqlite", "file": "data/app.db",
+ *      "method": "backup-held", "check": "integrity_check", "ok": true,
+ *      "result": "ok", "bytes": 8192, "tables": [["users", 3], …],
+ *      "rows": 3, "max_step_us": 210, "restarts": 0},
+ *     {"name": "postgres-app", "kind": "postgres",
+ *      "file": "@databases/postgres-app.dump", "source": ".env: DATABASE_URL",
+ *      "method": "pg_dump", "check": "pg_restore --list", "ok": true,
+ *      "result": "ok", "bytes": 4096, "entries": 12},
+ *     {"name": "data/busy.db", "kind": "sqlite", "inconsistent": true,
+ *      "ok": false, "result": "…why it could not be captured…"}]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpers/json_lite.h"
+#include "dumpers/session.h"
+
+/* Table counts kept per database (the rest is summed in "rows"). */
+#define NOTES_MAX_TABLES 100
+
+void dumper_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void db_json(FILE *f, const struct dumper_db *d)
+{
+	fputs("{\"name\": ", f);
+	dumper_json_str(f, d->name);
+	fputs(", \"kind\": ", f);
+	dumper_json_str(f, d->kind);
+	if (d->file) {
+		fputs(", \"file\": ", f);
+		dumper_json_str(f, d->file);
+	}
+	if (d->source) {
+		fputs(", \"source\": ", f);
+		dumper_json_str(f, d->source);
+	}
+	if (d->method) {
+		fputs(", \"method\": ", f);
+		dumper_json_str(f, d->method);
+	}
+	if (d->how) {
+		fputs(", \"check\": ", f);
+		dumper_json_str(f, d->how);
+	}
+	fprintf(f, ", \"ok\": %s", d->ok ? "true" : "false");
+	if (d->inconsistent)
+		fputs(", \"inconsistent\": true", f);
+	fputs(", \"result\": ", f);
+	dumper_json_str(f, d->check);
+	fprintf(f, ", \"bytes\": %llu", (unsigned long long)d->bytes);
+	if (d->entries >= 0)
+		fprintf(f, ", \"entries\": %lld", (long long)d->entries);
+	if (!strcmp(d->kind, "sqlite") && !d->inconsistent) {
+		int64_t rows = 0;
+		fputs(", \"tables\": [", f);
+		for (size_t i = 0; i < d->ntables; i++) {
+			if (d->tables[i].rows > 0)
+				rows += d->tables[i].rows;
+			if (i >= NOTES_MAX_TABLES)
+				continue;
+			fputs(i ? ", [" : "[", f);
+			dumper_json_str(f, d->tables[i].name);
+			if (d->tables[i].rows >= 0)
+				fprintf(f, ", %lld]", (long long)d->tables[i].rows);
+			else
+				fputs(", null]", f);
+		}
+		fprintf(f, "], \"ntables\": %zu, \"rows\": %lld", d->ntables, (long long)rows);
+		fprintf(f, ", \"max_step_us\": %lld, \"restarts\": %u", (long long)d->max_step_us,
+			d->restarts);
+	}
+	fputc('}', f);
+}
+
+char *dumper_session_notes(const struct dumper_session *s, int *ret_err)
+{
+	*ret_err = 0;
+	if (!s->ndbs)
+		return NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	fputs("\"databases\": [", f);
+	for (size_t i = 0; i < s->ndbs; i++) {
+		if (i)
+			fputs(", ", f);
+		db_json(f, &s->dbs[i]);
+	}
+	fputc(']', f);
+	if (fclose(f) != 0) {
+		free(text);
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	return text;
+}
+
+/* 1234567 → "1,234,567" */
+static const char *commas(double v, char buf[32])
+{
+	char raw[32];
+	snprintf(raw, sizeof raw, "%.0f", v < 0 ? 0 : v);
+	size_t n = strlen(raw), o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void print_one(FILE *f, const struct jv *d)
+{
+	const char *kind = jv_str(d, "kind"), *name = jv_str(d, "name");
+	const char *check = jv_str(d, "check"), *result = jv_str(d, "result");
+	bool ok = jv_bool(d, "ok"), inc = jv_bool(d, "inconsistent");
+	char a[32], b[32];
+	fprintf(f, "  %-9s %s  ", kind ? kind : "?", name ? name : "?");
+	if (inc) {
+		fprintf(f, "STORED RAW, possibly inconsistent: %s\n", result ? result : "?");
+		return;
+	}
+	if (!ok) {
+		fprintf(f, "FAILED%s%s: %s\n", check ? " " : "", check ? check : "", result ? result : "?");
+		return;
+	}
+	if (kind && !strcmp(kind, "sqlite")) {
+		double nt = jv_num(d, "ntables", 0);
+		fprintf(f, "ok (%s; %s %s, %s rows)\n", check ? check : "check", commas(nt, a),
+			nt == 1 ? "table" : "tables", commas(jv_num(d, "rows", 0), b));
+		const struct jv *t = jv_get(d, "tables");
+		if (t && t->t == J_ARR && t->n) {
+			fputs("            ", f);
+			for (size_t i = 0; i < t->n && i < 8; i++) {
+				const struct jv *e = &t->items[i];
+				if (e->t != J_ARR || e->n != 2 || e->items[0].t != J_STR)
+					continue;
+				fprintf(f, "%s%s %s", i ? ", " : "", e->items[0].s,
+					e->items[1].t == J_NUM ? commas(e->items[1].num, a) : "?");
+			}
+			fputs(t->n > 8 ? ", …\n" : "\n", f);
+		}
+		return;
+	}
+	const char *file = jv_str(d, "file");
+	fprintf(f, "ok (%s", check ? check : "check");
+	double entries = jv_num(d, "entries", -1);
+	if (entries >= 0)
+		fprintf(f, ": %s entries", commas(entries, a));
+	fprintf(f, "; %s bytes)  %s\n", commas(jv_num(d, "bytes", 0), b), file ? file : "");
+}
+
+int dumper_notes_print(FILE *f, const char *notes)
+{
+	if (!notes || !*notes)
+		return 0;
+	struct jv v;
+	if (jv_parse(notes, &v) < 0) {
+		fputs("  (notes unreadable)\n", f);
+		return 1;
+	}
+	const struct jv *dbs = jv_get(&v, "databases");
+	int n = 0;
+	if (dbs && dbs->t == J_ARR)
+		for (size_t i = 0; i < dbs->n; i++, n++)
+			print_one(f, &dbs->items[i]);
+	jv_clear(&v);
+	return n;
+}
+
+bool dumper_notes_failed(const char *notes)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return false;
+	const struct jv *dbs = jv_get(&v, "databases");
+	bool failed = false;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++)
+		failed |= !jv_bool(&dbs->items[i], "ok");
+	jv_clear(&v);
+	return failed;
+}

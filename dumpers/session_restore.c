@@ -1,0 +1,182 @@
+/* session_restore.c — `ckptfs restore --db NAME`: a dump out of the store
+ * into the database's own restore tool.
+ *
+ * The dump is streamed: this thread reads it with content_read (the repo
+ * belongs to the calling thread) and writes it into a pipe; a helper thread
+ * runs the tool with the pipe as its stdin and collects its stderr.  No
+ * copy of the dump is written to disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dumpers/server.h"
+#include "dumpers/session.h"
+#include "store/content.h"
+#include "store/err.h"
+#include "store/tree.h"
+
+static const struct dumper_target *find(const struct dumper_session *s, const char *name)
+{
+	for (size_t i = 0; i < s->targets.n; i++)
+		if (dumper_target_enabled(&s->targets.v[i]) && !strcmp(s->targets.v[i].name, name))
+			return &s->targets.v[i];
+	return NULL;
+}
+
+static int unknown(const struct dumper_session *s, const char *name)
+{
+	char *known = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&known, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0, n = 0; i < s->targets.n; i++)
+		if (dumper_target_enabled(&s->targets.v[i]))
+			fprintf(f, "%s%s", n++ ? ", " : "", s->targets.v[i].name);
+	fclose(f);
+	int r = store_fail(-ENOENT, "database %s: not found in this project (%s%s)", name,
+			   len ? "known: " : "none found in .env, config/database.yml, compose files or .ckptfs.toml",
+			   len ? known : "");
+	free(known);
+	return r;
+}
+
+int dumper_session_dump_file(const struct dumper_session *s, const char *name, char **ret)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	char *f;
+	if (asprintf(&f, "%s%s", t->name, dumper_kind_ext(t->kind)) < 0)
+		return -ENOMEM;
+	*ret = f;
+	return 0;
+}
+
+struct runner {
+	const struct dumper_cmd *cmd;
+	int fd;
+	int r;
+	char *msg;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *ru = arg;
+	ru->r = dumper_run_with_input(ru->cmd, ru->fd);
+	close(ru->fd);
+	if (ru->r < 0 && store_error())
+		ru->msg = strdup(store_error());
+	return NULL;
+}
+
+/* Feed file's content into cmd's stdin. */
+static int feed(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return store_failp(-errno, "pipe");
+	struct runner ru = {.cmd = cmd, .fd = p[0]};
+	pthread_t th;
+	int r = -pthread_create(&th, NULL, run_thread, &ru);
+	if (r < 0) {
+		close(p[0]);
+		close(p[1]);
+		return store_fail(r, "restore: cannot start a thread");
+	}
+	enum { BUF = 1 << 20 };
+	char *buf = malloc(BUF);
+	if (!buf) {
+		close(p[1]);
+		pthread_join(th, NULL);
+		free(ru.msg);
+		return -ENOMEM;
+	}
+	int wr = 0;
+	for (uint64_t off = 0; off < file->size;) {
+		ssize_t n = content_read(repo, file, off, buf, BUF);
+		if (n < 0) {
+			wr = (int)n;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t k = write(p[1], buf + done, (size_t)(n - done));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				/* EPIPE: the tool stopped reading; its status says why. */
+				wr = errno == EPIPE ? 0 : store_failp(-errno, "restore: writing to %s", cmd->tool);
+				goto stop;
+			}
+			done += k;
+		}
+		off += (uint64_t)n;
+	}
+stop:
+	free(buf);
+	close(p[1]);
+	pthread_join(th, NULL);
+	if (wr < 0) {
+		free(ru.msg);
+		return wr;
+	}
+	if (ru.r < 0) {
+		r = store_fail(ru.r, "%s", ru.msg ? ru.msg : cmd->tool);
+		free(ru.msg);
+		return r;
+	}
+	return 0;
+}
+
+static int create_db(struct dumper_session *s, const struct dumper_target *t, const char *into)
+{
+	struct dumper_cmd c = {0};
+	int r = dumper_create_cmd(t, s->tmpdir, into, &c);
+	if (r < 0 || !c.argv)
+		return r;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		dumper_cmd_clear(&c);
+		return store_failp(-errno, "/dev/null");
+	}
+	r = dumper_run_with_input(&c, fd);
+	close(fd);
+	/* createdb has no IF NOT EXISTS: an existing database is fine. */
+	if (r < 0 && t->kind == DUMPER_POSTGRES && store_error() && strstr(store_error(), "already exists")) {
+		store_error_clear();
+		r = 0;
+	}
+	dumper_cmd_clear(&c);
+	return r;
+}
+
+int dumper_session_restore(struct dumper_session *s, struct repo *repo, const struct node *file,
+			   const char *name, const char *into)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	if (file->type != NODE_FILE || (file->flags & NODE_F_UNREADABLE))
+		return store_fail(-EINVAL, "database %s: the snapshot's dump is not a readable file", name);
+	int r;
+	if (into && (r = create_db(s, t, into)) < 0)
+		return r;
+	struct dumper_cmd cmd = {0};
+	if ((r = dumper_restore_cmd(t, s->tmpdir, into, &cmd)) < 0)
+		return r;
+	/* A tool that exits early must not kill us with SIGPIPE. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	r = feed(repo, file, &cmd);
+	sigaction(SIGPIPE, &old, NULL);
+	dumper_cmd_clear(&cmd);
+	return r;
+}

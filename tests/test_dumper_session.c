@@ -1,0 +1,557 @@
+/* test_dumper_session.c — the dumper session against a real repository:
+ * SQLite captured through the walk hooks (copy stored, siblings skipped,
+ * raw fallback, failed drill), server dumps into @databases through fake
+ * tools on PATH (the real servers run in tests/e2e), notes written and
+ * read back, the dry-run plan, and restore --db streaming out of the store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "dumpers/dumpers.h"
+#include "dumpers/json_lite.h"
+#include "dumpers/session.h"
+#include "store/content.h"
+#include "tests/repo_fixture.h"
+
+struct sfx {
+	struct fixture *f;
+	char proj[128], bin[128];
+	char *old_path;
+	struct dumper_session *s;
+	pid_t child;
+	/* warnings seen through the outer hooks */
+	int nwarn;
+	char lastwarn[512];
+};
+
+static int setup(void **state)
+{
+	struct sfx *x = calloc(1, sizeof *x);
+	void *fs = NULL;
+	if (fixture_setup(&fs) < 0)
+		return -1;
+	x->f = fs;
+	snprintf(x->proj, sizeof x->proj, "%s/proj", x->f->dir);
+	snprintf(x->bin, sizeof x->bin, "%s/bin", x->f->dir);
+	if (mkdir(x->proj, 0755) < 0 || mkdir(x->bin, 0755) < 0)
+		return -1;
+	const char *p = getenv("PATH");
+	x->old_path = strdup(p ? p : "/usr/bin:/bin");
+	char *np;
+	if (asprintf(&np, "%s:%s", x->bin, x->old_path) < 0)
+		return -1;
+	setenv("PATH", np, 1);
+	free(np);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct sfx *x = *state;
+	if (x->child > 0) {
+		kill(x->child, SIGKILL);
+		waitpid(x->child, NULL, 0);
+	}
+	dumper_session_free(x->s);
+	setenv("PATH", x->old_path, 1);
+	free(x->old_path);
+	void *fs = x->f;
+	fixture_teardown(&fs);
+	free(x);
+	return 0;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void sql(const char *path, const char *q)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *err = NULL;
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+	sqlite3_close(db);
+}
+
+static int64_t sql_int(const char *path, const char *q)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void outer_warn(void *ctx, const char *relpath, int err, const char *what)
+{
+	struct sfx *x = ctx;
+	x->nwarn++;
+	snprintf(x->lastwarn, sizeof x->lastwarn, "%s: %s", relpath, what);
+}
+
+/* Offer proj/rel to the capture hook as the walk would: a node with the
+ * file's name and metadata.  Returns the hook's result. */
+static int offer(struct sfx *x, const struct walk_hooks *h, const char *rel, struct node *n)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/%s", x->proj, rel);
+	int fd = open(p, O_RDONLY | O_NOFOLLOW);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	*n = (struct node){0};
+	const char *slash = strrchr(rel, '/');
+	n->name = strdup(slash ? slash + 1 : rel);
+	n->type = NODE_FILE;
+	n->mode = st.st_mode & 07777;
+	n->size = (uint64_t)st.st_size;
+	int r = h->capture(h->ctx, x->f->w, rel, fd, &st, n);
+	close(fd);
+	return r;
+}
+
+/* Commit nodes as the root of a snapshot (taking ownership) and reopen
+ * for reading; *ret_root gets the root id. */
+static void commit(struct sfx *x, struct node *nodes, size_t n, const char *notes, blob_id *ret_root)
+{
+	put_tree(x->f, nodes, n, ret_root);
+	struct snapshot_new sn = {.project_id = x->f->project_id, .time_ns = 1, .root = *ret_root,
+				  .status = SNAP_COMPLETE, .notes = notes};
+	struct snapshot snap;
+	CHECK(writer_commit(x->f->w, &sn, &snap));
+	snapshot_clear(&snap);
+}
+
+/* Write the content of the node at path of snapshot root into file out. */
+static void extract(struct sfx *x, const blob_id *root, const char *path, const char *out)
+{
+	struct node n;
+	CHECK(tree_resolve(x->f->repo, root, path, &n));
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	char buf[65536];
+	for (uint64_t off = 0; off < n.size;) {
+		ssize_t k = content_read(x->f->repo, &n, off, buf, sizeof buf);
+		assert_true(k > 0);
+		assert_int_equal(write(fd, buf, (size_t)k), k);
+		off += (uint64_t)k;
+	}
+	close(fd);
+	node_clear(&n);
+}
+
+static void test_sqlite_copy_stored(void **state)
+{
+	struct sfx *x = *state;
+	char db[256], plain[256], out[256];
+	snprintf(db, sizeof db, "%s/app.db", x->proj);
+	snprintf(plain, sizeof plain, "%s/readme.txt", x->proj);
+	snprintf(out, sizeof out, "%s/out.db", x->f->dir);
+	sql(db, "PRAGMA journal_mode=WAL; CREATE TABLE acct(id INTEGER PRIMARY KEY, amount INT);"
+		"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<500)"
+		" INSERT INTO acct SELECT i, 100 FROM c; CREATE TABLE empty(x);");
+	write_file(plain, "SQLite format 3 is not at the start of this file\n", 0644);
+
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks outer = {.ctx = x, .warn = outer_warn}, h;
+	dumper_session_hooks(x->s, &outer, &h);
+	struct node nodes[2];
+	assert_int_equal(offer(x, &h, "readme.txt", &nodes[1]), 0); /* not a database */
+	assert_int_equal(offer(x, &h, "app.db", &nodes[0]), 1);
+	assert_true(nodes[0].flags & NODE_F_DB_COPY);
+	assert_false(nodes[0].flags & NODE_F_INCONSISTENT);
+	CHECK(writer_put_fd(x->f->w, open(plain, O_RDONLY), &nodes[1])); /* fd leak is fine in a test */
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.sqlite, 1);
+	assert_int_equal(res.inconsistent + res.drill_failed + res.refused, 0);
+	assert_int_equal(res.nproblems, 0);
+	assert_int_equal(x->nwarn, 0);
+
+	int err;
+	char *members = dumper_session_notes(x->s, &err);
+	assert_non_null(members);
+	char *notes;
+	assert_true(asprintf(&notes, "{%s}", members) > 0);
+	struct jv v;
+	assert_int_equal(jv_parse(notes, &v), 0);
+	const struct jv *dbs = jv_get(&v, "databases");
+	assert_non_null(dbs);
+	assert_int_equal(dbs->n, 1);
+	assert_string_equal(jv_str(&dbs->items[0], "name"), "app.db");
+	assert_string_equal(jv_str(&dbs->items[0], "kind"), "sqlite");
+	assert_string_equal(jv_str(&dbs->items[0], "check"), "integrity_check");
+	assert_string_equal(jv_str(&dbs->items[0], "result"), "ok");
+	assert_true(jv_bool(&dbs->items[0], "ok"));
+	assert_true(jv_num(&dbs->items[0], "rows", -1) == 500);
+	assert_true(jv_num(&dbs->items[0], "ntables", -1) == 2);
+	jv_clear(&v);
+	assert_false(dumper_notes_failed(notes));
+
+	char *printed = NULL;
+	size_t plen = 0;
+	FILE *pf = open_memstream(&printed, &plen);
+	assert_int_equal(dumper_notes_print(pf, notes), 1);
+	fclose(pf);
+	assert_non_null(strstr(printed, "sqlite    app.db  ok (integrity_check; 2 tables, 500 rows)"));
+	assert_non_null(strstr(printed, "acct 500, empty 0"));
+	free(printed);
+
+	/* What the snapshot holds is a database with the same rows. */
+	blob_id root;
+	commit(x, nodes, 2, notes, &root);
+	extract(x, &root, "app.db", out);
+	assert_int_equal(sql_int(out, "SELECT count(*) FROM acct"), 500);
+	assert_int_equal(sql_int(out, "SELECT sum(amount) FROM acct"), 50000);
+	free(members);
+	free(notes);
+}
+
+/* cmocka has a skip() macro: call the hook through a parenthesised name. */
+static bool skipped(const struct walk_hooks *h, const char *rel)
+{
+	struct stat st = {0};
+	return (h->skip)(h->ctx, rel, &st);
+}
+
+static void test_siblings_skipped(void **state)
+{
+	struct sfx *x = *state;
+	char p[256];
+	snprintf(p, sizeof p, "%s/app.db", x->proj);
+	sql(p, "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+	const char *sib[] = {"app.db-wal", "app.db-shm", "app.db-journal", "notes-wal", "notes"};
+	for (size_t i = 0; i < sizeof sib / sizeof *sib; i++) {
+		snprintf(p, sizeof p, "%s/%s", x->proj, sib[i]);
+		write_file(p, "x", 0644);
+	}
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks h;
+	dumper_session_hooks(x->s, NULL, &h);
+	assert_true(skipped(&h, "app.db-wal"));
+	assert_true(skipped(&h, "app.db-shm"));
+	assert_true(skipped(&h, "app.db-journal"));
+	assert_false(skipped(&h, "notes-wal")); /* "notes" is no database */
+	assert_false(skipped(&h, "app.db"));
+	assert_false(skipped(&h, "missing-wal"));
+}
+
+/* A child holding an exclusive lock on a rollback-mode database until
+ * killed: no consistent copy can be made. */
+static pid_t hold_exclusive(const char *db)
+{
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *h;
+		if (sqlite3_open(db, &h) != SQLITE_OK ||
+		    sqlite3_exec(h, "BEGIN EXCLUSIVE; INSERT INTO t VALUES (2);", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		if (write(pfd[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	char c;
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	return pid;
+}
+
+static void test_busy_stored_raw(void **state)
+{
+	struct sfx *x = *state;
+	char db[256];
+	snprintf(db, sizeof db, "%s/busy.db", x->proj);
+	sql(db, "PRAGMA journal_mode=DELETE; CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+	x->child = hold_exclusive(db);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	x->s->lim.busy_ms = 200; /* keep the test short */
+	struct walk_hooks outer = {.ctx = x, .warn = outer_warn}, h;
+	dumper_session_hooks(x->s, &outer, &h);
+	struct node n;
+	assert_int_equal(offer(x, &h, "busy.db", &n), 0); /* the walk stores it */
+	assert_true(n.flags & NODE_F_INCONSISTENT);
+	assert_false(n.flags & NODE_F_DB_COPY);
+	assert_int_equal(x->nwarn, 1);
+	assert_non_null(strstr(x->lastwarn, "busy.db: SQLite database stored as it is, possibly inconsistent"));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.inconsistent, 1);
+	assert_int_equal(res.sqlite, 0);
+	/* Its hot journal is kept (a raw copy needs it); the -shm is not. */
+	char p[256];
+	snprintf(p, sizeof p, "%s/busy.db-journal", x->proj);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_false(skipped(&h, "busy.db-journal"));
+	snprintf(p, sizeof p, "%s/busy.db-shm", x->proj);
+	write_file(p, "x", 0644);
+	assert_true(skipped(&h, "busy.db-shm"));
+
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	assert_true(dumper_notes_failed(notes));
+	char *printed = NULL;
+	size_t plen = 0;
+	FILE *pf = open_memstream(&printed, &plen);
+	dumper_notes_print(pf, notes);
+	fclose(pf);
+	assert_non_null(strstr(printed, "busy.db  STORED RAW, possibly inconsistent"));
+	free(printed);
+	free(notes);
+	free(m);
+	node_clear(&n);
+}
+
+static void test_failed_drill(void **state)
+{
+	struct sfx *x = *state;
+	char db[256];
+	snprintf(db, sizeof db, "%s/bad.db", x->proj);
+	/* An index that disagrees with its table: integrity_check says so,
+	 * while the file itself is readable (the backup copies it as is). */
+	sql(db, "CREATE TABLE t(a, b); CREATE INDEX i ON t(a);"
+		"WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM c WHERE k<200)"
+		" INSERT INTO t SELECT k, 1000-k FROM c;"
+		"PRAGMA writable_schema=ON;"
+		"UPDATE sqlite_schema SET sql='CREATE INDEX i ON t(b)' WHERE name='i';");
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks h;
+	dumper_session_hooks(x->s, NULL, &h);
+	struct node n;
+	assert_int_equal(offer(x, &h, "bad.db", &n), 1);
+	assert_true(n.flags & NODE_F_DB_COPY);
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.drill_failed, 1);
+	assert_int_equal(res.nproblems, 1);
+	assert_non_null(strstr(res.problems[0], "database bad.db: drill failed (integrity_check): "));
+	node_clear(&n);
+}
+
+/* A fake dump tool on PATH: prints a dump with the completion trailer. */
+static void fake_tools(struct sfx *x, bool refuse)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/mariadb-dump", x->bin);
+	write_file(p, refuse ? "#!/bin/sh\necho 'mariadb-dump: Got error: 2002: Can'\"'\"'t connect to server' >&2\nexit 2\n"
+			     : "#!/bin/sh\n# the database is the last argument\nfor a; do db=$a; done\n"
+			       "echo \"CREATE TABLE t(x int); -- $db\"\necho '-- Dump completed on 2026-11-21'\n",
+		   0755);
+	/* The client used by restore: keeps what it reads, with its args. */
+	snprintf(p, sizeof p, "%s/mariadb", x->bin);
+	char text[512];
+	snprintf(text, sizeof text, "#!/bin/sh\necho \"$@\" >>'%s/client.args'\ncat >>'%s/client.in'\n",
+		 x->f->dir, x->f->dir);
+	write_file(p, text, 0755);
+}
+
+static void test_server_dump_into_folder(void **state)
+{
+	struct sfx *x = *state;
+	char p[256], out[256];
+	fake_tools(x, false);
+	snprintf(p, sizeof p, "%s/.env", x->proj);
+	write_file(p, "DATABASE_URL=mysql://app:s3cret@localhost/shop?socket=/run/x.sock\n"
+		      "OTHER_DATABASE_URL=postgres://u@db.example.com/remote\n", 0600);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	assert_int_equal(dumper_session_ndbs(x->s), 1); /* the remote one is left out */
+	assert_string_equal(dumper_session_db_name(x->s, 0), "mysql-shop");
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	size_t ne;
+	const struct node *extra = dumper_session_extra(x->s, &ne);
+	assert_int_equal(ne, 1);
+	assert_string_equal(extra->name, "@databases");
+	assert_int_equal(extra->type, NODE_DIR);
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.dumped, 1);
+	assert_int_equal(res.refused, 0);
+
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{\"warnings\": 0, %s}", m) > 0);
+	struct node root[1];
+	CHECK(node_copy(extra, &root[0]));
+	blob_id rid;
+	commit(x, root, 1, notes, &rid);
+
+	snprintf(out, sizeof out, "%s/dump.sql", x->f->dir);
+	extract(x, &rid, "@databases/mysql-shop.sql", out);
+	FILE *f = fopen(out, "r");
+	char line[256];
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_string_equal(line, "CREATE TABLE t(x int); -- shop\n");
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_string_equal(line, "-- Dump completed on 2026-11-21\n");
+	fclose(f);
+	snprintf(out, sizeof out, "%s/RESTORE.txt", x->f->dir);
+	extract(x, &rid, "@databases/RESTORE.txt", out);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "grep -q 'ckptfs restore --db NAME --from WHEN' %s && "
+		 "grep -qF 'mysql --socket=/run/x.sock -u app -p shop < mysql-shop.sql' %s && "
+		 "! grep -q s3cret %s", out, out, out);
+	assert_int_equal(system(cmd), 0);
+
+	char *printed = NULL;
+	size_t plen = 0;
+	FILE *pf = open_memstream(&printed, &plen);
+	assert_int_equal(dumper_notes_print(pf, notes), 1);
+	fclose(pf);
+	assert_non_null(strstr(printed, "mysql     mysql-shop  ok (-- Dump completed; "));
+	assert_non_null(strstr(printed, "@databases/mysql-shop.sql"));
+	free(printed);
+
+	/* restore --db: the dump streamed out of the store into the client. */
+	struct node dn;
+	CHECK(tree_resolve(x->f->repo, &rid, "@databases/mysql-shop.sql", &dn));
+	CHECK(dumper_session_restore(x->s, x->f->repo, &dn, "mysql-shop", NULL));
+	snprintf(cmd, sizeof cmd, "cmp -s %s/client.in %s/dump.sql && grep -q -- '--defaults-extra-file=.* shop$' %s/client.args",
+		 x->f->dir, x->f->dir, x->f->dir);
+	assert_int_equal(system(cmd), 0);
+	/* --into: created first, then restored into. */
+	snprintf(cmd, sizeof cmd, "rm -f %s/client.in %s/client.args", x->f->dir, x->f->dir);
+	assert_int_equal(system(cmd), 0);
+	CHECK(dumper_session_restore(x->s, x->f->repo, &dn, "mysql-shop", "shop_copy"));
+	snprintf(cmd, sizeof cmd, "grep -q 'CREATE DATABASE IF NOT EXISTS `shop_copy`' %s/client.args && "
+		 "grep -q ' shop_copy$' %s/client.args", x->f->dir, x->f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(dumper_session_restore(x->s, x->f->repo, &dn, "mysql-shop", "bad`name"), -EINVAL);
+	assert_int_equal(dumper_session_restore(x->s, x->f->repo, &dn, "nope", NULL), -ENOENT);
+	assert_non_null(strstr(store_error(), "known: mysql-shop"));
+	char *df = NULL;
+	CHECK(dumper_session_dump_file(x->s, "mysql-shop", &df));
+	assert_string_equal(df, "mysql-shop.sql");
+	free(df);
+	node_clear(&dn);
+	free(notes);
+	free(m);
+}
+
+static void test_server_refused(void **state)
+{
+	struct sfx *x = *state;
+	char p[256];
+	fake_tools(x, true);
+	snprintf(p, sizeof p, "%s/.env", x->proj);
+	write_file(p, "DATABASE_URL=mysql://root@127.0.0.1/shop\n", 0600);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.refused, 1);
+	assert_int_equal(res.dumped, 0);
+	assert_int_equal(res.nproblems, 1);
+	assert_string_equal(res.problems[0],
+			    "database mysql-shop: mariadb-dump: Got error: 2002: Can't connect to server");
+	/* The folder still says what happened. */
+	size_t ne;
+	const struct node *extra = dumper_session_extra(x->s, &ne);
+	assert_int_equal(ne, 1);
+	struct node root[1];
+	CHECK(node_copy(extra, &root[0]));
+	blob_id rid;
+	commit(x, root, 1, NULL, &rid);
+	struct tree *t;
+	CHECK(tree_load(x->f->repo, &extra->subtree, &t));
+	assert_int_equal(t->n, 1);
+	assert_string_equal(t->nodes[0].name, "RESTORE.txt");
+	tree_free(t);
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	assert_true(dumper_notes_failed(notes));
+	free(notes);
+	free(m);
+}
+
+static void test_plan(void **state)
+{
+	struct sfx *x = *state;
+	char p[256];
+	snprintf(p, sizeof p, "%s/data", x->proj);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/node_modules", x->proj);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/data/app.sqlite3", x->proj);
+	sql(p, "PRAGMA journal_mode=WAL; CREATE TABLE t(x);");
+	snprintf(p, sizeof p, "%s/data/skipme.db", x->proj);
+	sql(p, "CREATE TABLE t(x);");
+	snprintf(p, sizeof p, "%s/.env", x->proj);
+	write_file(p, "DATABASE_URL=postgres://app@localhost/app\nREPLICA_DATABASE_URL=postgres://app@10.1.2.3/app2\n", 0600);
+	snprintf(p, sizeof p, "%s/.ckptfs.toml", x->proj);
+	write_file(p, "[databases.gone]\nfrom = \"postgres-app\"\ndisabled = true\n", 0600);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	const char *ex[] = {"skipme.db"};
+	CHECK(dumper_session_plan(x->s, ex, 1, f));
+	fclose(f);
+	assert_non_null(strstr(text, "skipped: disabled in .ckptfs.toml"));
+	assert_non_null(strstr(text, "postgres  postgres-app2  skipped: remote host 10.1.2.3"));
+	assert_non_null(strstr(text, "sqlite    data/app.sqlite3  online backup copy (WAL mode"));
+	assert_null(strstr(text, "skipme"));
+	free(text);
+}
+
+static void test_json_lite(void **state)
+{
+	(void)state;
+	struct jv v;
+	assert_int_equal(jv_parse("{\"a\": [1, -2.5e1, true, false, null], \"s\": \"x\\\"\\\\\\n\\u00e9\\ud83d\\ude00\"}", &v), 0);
+	const struct jv *a = jv_get(&v, "a");
+	assert_int_equal(a->n, 5);
+	assert_true(a->items[1].num == -25);
+	assert_string_equal(jv_str(&v, "s"), "x\"\\\n\xc3\xa9\xf0\x9f\x98\x80");
+	jv_clear(&v);
+	const char *bad[] = {"", "{", "{\"a\" 1}", "[1,]x", "\"\\ud800\"", "\"\\q\"", "[1] [2]", "tru",
+			     "\"a\nb\"", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(jv_parse(bad[i], &v), -EINVAL);
+	/* Notes without databases print nothing; garbage says so. */
+	FILE *f = fopen("/dev/null", "w");
+	assert_int_equal(dumper_notes_print(f, "{\"warnings\": 2, \"paths\": []}"), 0);
+	assert_int_equal(dumper_notes_print(f, "{oops"), 1);
+	assert_int_equal(dumper_notes_print(f, NULL), 0);
+	fclose(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sqlite_copy_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_siblings_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_stored_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_drill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_dump_into_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+		cmocka_unit_test(test_json_lite),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
