@@ -1,6 +1,7 @@
 /* cli.c — helpers the commands share (see cli.h). */
 #include "src/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -95,6 +96,17 @@ out:
 	return r;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS.N": the shape of a snapshot name that is not also
+ * a time ckptfs understands (the suffix of a third snapshot in a second). */
+static bool looks_like_name(const char *s)
+{
+	const char *shape = "dddd-dd-ddTdd:dd";
+	for (; *shape; shape++, s++)
+		if (*shape == 'd' ? !isdigit((unsigned char)*s) : *s != *shape)
+			return false;
+	return *s == '\0' || *s == ':' || *s == '.';
+}
+
 int cli_resolve_when(struct repo *repo, const struct project *p, const char *when,
 		     int64_t now_ns, struct snapshot *ret)
 {
@@ -110,11 +122,15 @@ int cli_resolve_when(struct repo *repo, const struct project *p, const char *whe
 	if ((r = catalog_snapshot_by_tag(repo, p->id, when, ret)) != -ENOENT)
 		return r;
 	int64_t t;
-	if (when_parse_time(when, now_ns, &t) < 0)
+	if (when_parse_time(when, now_ns, &t) < 0) {
+		if (looks_like_name(when))
+			return store_fail(-ENOENT, "%s: no snapshot named %s (see ckptfs log)", p->name,
+					  when);
 		return store_fail(-EINVAL,
 				  "%s: '%s' is not a snapshot name, tag or time (try 'latest', "
 				  "'2026-02-14T10:30', 'yesterday 14:00', '2h ago')",
 				  p->name, when);
+	}
 	r = catalog_snapshot_at_or_before(repo, p->id, t, ret);
 	if (r == -ENOENT) {
 		char buf[OUT_BUF];
