@@ -13,8 +13,8 @@ pkgs="build-essential pkg-config libfuse3-dev fuse3 libsqlite3-dev libzstd-dev
 case $mode in
 build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
-             postgresql mariadb-server mariadb-client procps util-linux file" ;;
-bench) pkgs="$pkgs restic sqlite3 attr" ;;
+             postgresql mariadb-server mariadb-client procps util-linux file python3 git" ;;
+bench) pkgs="$pkgs restic sqlite3 attr strace python3" ;;
 fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
 *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
