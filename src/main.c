@@ -7,8 +7,11 @@
 
 /* One line per command; usage lists exactly these. */
 static const struct command commands[] = {
+	{"snap", cmd_snap, "take a snapshot of a project"},
 	{"log", cmd_log, "list the snapshots of a project, newest first"},
 	{"projects", cmd_projects, "list every registered project"},
+	{"show", cmd_show, "show one snapshot: why, what, what changed"},
+	{"restore", cmd_restore, "bring files back from a snapshot"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
