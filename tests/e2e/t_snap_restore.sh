@@ -96,6 +96,9 @@ printf 'other\n' >"$P/sub dir/inner.txt"
 printf 'other\n' >"$P/.env"
 (cd "$P/sub dir" && ck restore .env --from v1) >/dev/null
 [ "$(cat "$P/.env")" = SECRET=1 ] || fail "root-relative restore from a subdirectory"
+# Writing a file into a directory changes the directory's mtime, as any
+# write does; only a restored directory gets its recorded mtime back.
+touch -d @1650000000.25 "$P/sub dir"
 
 # --- a deleted directory comes back whole ----------------------------------
 rm -rf "$P/deep"
