@@ -1,6 +1,7 @@
 /* cmd_show.c — ckptfs show: one snapshot's metadata and what it changed. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,11 @@ struct change_list {
 
 static int on_change(void *ctx, enum diff_kind kind, const char *path, const struct node *n)
 {
-	(void)n;
 	struct change_list *c = ctx;
+	/* A directory's mtime changes whenever its contents do: listing it
+	 * as modified would only repeat what its entries say. */
+	if (kind == DIFF_MODIFIED && n->type == NODE_DIR)
+		return 0;
 	if (kind == DIFF_ADDED)
 		c->added++;
 	else if (kind == DIFF_MODIFIED)
@@ -61,9 +65,13 @@ static int on_change(void *ctx, enum diff_kind kind, const char *path, const str
 			c->paths = p;
 			c->alloc = na;
 		}
-		char *p = strdup(path);
+		bool dir = n->type == NODE_DIR;
+		char *p = malloc(strlen(path) + 2);
 		if (!p)
 			return -ENOMEM;
+		strcpy(p, path);
+		if (dir)
+			strcat(p, "/");
 		c->kinds[c->n] = (char)kind;
 		c->paths[c->n++] = p;
 	}
@@ -98,8 +106,9 @@ static void print_text(const struct snapshot *s, const struct snapshot *prev,
 	if (s->git_commit || s->git_branch)
 		printf("git        %s%s%s\n", s->git_branch ? s->git_branch : "(detached)",
 		       s->git_commit ? " " : " (no commit yet)", s->git_commit ? s->git_commit : "");
-	printf("contents   %s files, %s directories, %s\n", out_count(s->stats.files, a),
-	       out_count(s->stats.dirs, b), out_size(s->stats.bytes, git));
+	printf("contents   %s %s, %s %s, %s\n", out_count(s->stats.files, a),
+	       s->stats.files == 1 ? "file" : "files", out_count(s->stats.dirs, b),
+	       s->stats.dirs == 1 ? "directory" : "directories", out_size(s->stats.bytes, git));
 	printf("added      %s stored in %s new blobs\n", out_size(s->stats.new_bytes, a),
 	       out_count(s->stats.new_blobs, b));
 	printf("read       %s (the rest unchanged since the previous snapshot)\n",
