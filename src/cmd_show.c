@@ -111,7 +111,7 @@ static void print_text(const struct snapshot *s, const struct snapshot *prev,
 	       s->stats.dirs == 1 ? "directory" : "directories", out_size(s->stats.bytes, git));
 	printf("added      %s stored in %s new blobs\n", out_size(s->stats.new_bytes, a),
 	       out_count(s->stats.new_blobs, b));
-	printf("read       %s (the rest unchanged since the previous snapshot)\n",
+	printf("read       %s of file contents (the rest came unread from the files cache)\n",
 	       out_size(s->stats.read_bytes, a));
 	printf("took       %s\n", out_duration(s->stats.duration_ns, a));
 	id_to_hex(&s->root, hex);

@@ -198,11 +198,12 @@ void take_print_summary(const struct take_result *r)
 {
 	char files[OUT_BUF], size[OUT_BUF], added[OUT_BUF], dur[OUT_BUF];
 	const struct snapshot *s = &r->snap;
-	printf("%s %s  %s files  %s  +%s new  %s", s->project ? s->project : r->project.name,
-	       s->name, out_count(s->stats.files, files), out_size(s->stats.bytes, size),
+	printf("%s %s  %s %s  %s  +%s new  %s", s->project ? s->project : r->project.name,
+	       s->name, out_count(s->stats.files, files), s->stats.files == 1 ? "file" : "files",
+	       out_size(s->stats.bytes, size),
 	       out_size(s->stats.new_bytes, added), out_duration(r->wall_ns, dur));
 	if (r->partial)
-		printf("  partial: %llu %s not stored as they are", (unsigned long long)r->warnings,
-		       r->warnings == 1 ? "path" : "paths");
+		printf("  partial: %llu %s", (unsigned long long)r->warnings,
+		       r->warnings == 1 ? "path not stored as it is" : "paths not stored as they are");
 	putchar('\n');
 }

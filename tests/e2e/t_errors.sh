@@ -41,6 +41,24 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
 		env CKPTFS_REPO="$T/nobody/repo" "$CKPTFS" snap "$T/closed"
 	[ ! -e "$T/nobody/repo" ] || fail "a failed snap created the repository"
+
+	# An unreadable file: reported, the snapshot is written, partial, status 3.
+	Q=$T/nobody/partial
+	mkdir -m 777 "$Q"
+	printf 'fine\n' >"$Q/ok.txt"
+	printf 'secret\n' >"$Q/secret.txt"
+	chmod 000 "$Q/secret.txt"
+	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env CKPTFS_REPO="$T/nobody/repo" "$CKPTFS" "$@"; }
+	expect_error 3 '^ckptfs: secret.txt: cannot [a-z ]+: Permission denied$' asnobody snap "$Q"
+	grep -Eq '^partial .*  partial: 1 path not stored as it is$' "$T/stdout" || fail "partial summary: $(cat "$T/stdout")"
+	asnobody log --project partial | grep -q ' partial ' || fail "log does not say partial"
+	asnobody show --project partial --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["snapshot"]
+assert s["status"] == "partial", s
+assert s["notes"]["warnings"] == 1 and s["notes"]["paths"][0]["path"] == "secret.txt", s'
+	chmod 644 "$Q/secret.txt"
+	expect_status 0 asnobody snap "$Q"
 fi
 expect_error 1 "^ckptfs: no repository at $CKPTFS_REPO \(take a snapshot first: ckptfs snap\)\$" \
 	"$CKPTFS" log

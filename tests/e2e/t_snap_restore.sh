@@ -55,7 +55,7 @@ cd /
 # --- snap and restore elsewhere --------------------------------------------
 out=$("$CKPTFS" snap "$P" -m first -t v1) || fail "snap exited $?"
 echo "$out"
-re='^proj [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?  [0-9,]+ files  [0-9.]+ (B|KiB|MiB|GiB)  \+[0-9.]+ (B|KiB|MiB|GiB) new  [0-9.]+ s$'
+re='^proj [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?  [0-9,]+ files?  [0-9.]+ (B|KiB|MiB|GiB)  \+[0-9.]+ (B|KiB|MiB|GiB) new  [0-9.]+ s$'
 [[ $out =~ $re ]] || fail "snap summary has an unexpected shape: $out"
 
 (cd "$P" && ck restore . --to "$T/out") >"$T/restore.txt"
@@ -77,7 +77,7 @@ printf 'changed\n' >"$P/a file.txt"
 cat "$T/restore.txt"
 cmp "$P/a file.txt" "$T/original.txt" || fail "content not restored"
 [ "$(stat -c %Y "$P/a file.txt")" = 1600000000 ] || fail "mtime not restored"
-[ "$(getfattr --only-values -n user.comment "$P/a file.txt")" = "a comment" ] || fail "xattr"
+[ "$(getfattr --absolute-names --only-values -n user.comment "$P/a file.txt")" = "a comment" ] || fail "xattr"
 grep -q '^safety snapshot proj ' "$T/restore.txt" || fail "no safety snapshot line"
 safety=$(ck log --project proj --json | python3 -c '
 import json, sys
