@@ -10,7 +10,14 @@ export CKPTFS_REPO=$D/repo
 ckptfs() { "$CKPTFS" "$@"; }
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 run() {
-	printf '$ %s\n' "$*"
+	local a line='$'
+	for a in "$@"; do
+		case $a in
+		*[[:space:]\'\"]*) line="$line \"$a\"" ;;
+		*) line="$line $a" ;;
+		esac
+	done
+	printf '%s\n' "$line"
 	"$@"
 }
 

@@ -181,6 +181,22 @@ static int open_parent(const char *path, char *name_out)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The directory part of path ("." if none), for messages. */
+static void parent_of(const char *path, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", path);
+	size_t n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	char *slash = strrchr(out, '/');
+	if (!slash)
+		snprintf(out, cap, ".");
+	else if (slash == out)
+		out[1] = '\0';
+	else
+		*slash = '\0';
+}
+
 struct report_ctx {
 	bool dry_run;
 	const char *prefix; /* shown before each dry-run path */
@@ -198,12 +214,12 @@ static void on_report(void *ctx, const char *relpath, const struct node *n)
 
 static void on_warn(void *ctx, const char *relpath, int err, const char *what)
 {
-	(void)ctx;
+	struct report_ctx *c = ctx;
 	char *p = out_printable(relpath);
 	if (err)
-		out_err("%s: %s: %s", p ? p : relpath, what, strerror(-err));
+		out_err("%s%s: %s: %s", c->prefix, p ? p : relpath, what, strerror(-err));
 	else
-		out_err("%s: %s", p ? p : relpath, what);
+		out_err("%s%s: %s", c->prefix, p ? p : relpath, what);
 	free(p);
 }
 
@@ -269,6 +285,7 @@ int cmd_restore(int argc, char **argv)
 	char *cwd = NULL;
 	int dirfd = -1, status = EXIT_ERROR, r;
 	char rel[PATH_MAX], rel_root[PATH_MAX], dest_name[NAME_MAX + 1], dest_show[PATH_MAX];
+	char dest_dir[PATH_MAX] = ""; /* the directory dest_name goes in, for messages */
 
 	/* Only a restore into the project writes to the repository (the safety
 	 * snapshot); the others read alongside a running snap. */
@@ -337,6 +354,7 @@ int cmd_restore(int argc, char **argv)
 				out_err("restore: %s: %s", p.root, strerror(-dirfd));
 				goto out;
 			}
+			parent_of(p.root, dest_dir, sizeof dest_dir);
 		} else {
 			if (!root_exists && !dry_run && (r = mkdir_p(p.root)) < 0) {
 				out_err("restore: %s: %s", p.root, strerror(-r));
@@ -355,6 +373,7 @@ int cmd_restore(int argc, char **argv)
 				*slash = '\0';
 			else
 				parent[0] = '\0';
+			snprintf(dest_dir, sizeof dest_dir, "%s%s%s", p.root, *parent ? "/" : "", parent);
 			int rootfd = open(p.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (rootfd < 0 && !(dry_run && errno == ENOENT)) {
 				out_err("restore: %s: %s", p.root, strerror(errno));
@@ -392,6 +411,7 @@ int cmd_restore(int argc, char **argv)
 				out_err("restore: %s: %s", to, strerror(errno));
 				goto out;
 			}
+			snprintf(dest_dir, sizeof dest_dir, "%s", to);
 			const char *slash = strrchr(rel, '/');
 			const char *base_name = slash ? slash + 1 : rel;
 			if (!*base_name || strlen(base_name) > NAME_MAX) {
@@ -403,11 +423,19 @@ int cmd_restore(int argc, char **argv)
 			out_err("restore: %s: %s", to,
 				dirfd == -EINVAL ? "not usable as a destination" : strerror(-dirfd));
 			goto out;
+		} else {
+			parent_of(to, dest_dir, sizeof dest_dir);
 		}
 		snprintf(dest_show, sizeof dest_show, "%s", to);
 	}
 
-	struct report_ctx rc = {.dry_run = dry_run, .prefix = ""};
+	/* Paths restore_node reports start at dest_name, inside dest_dir. */
+	size_t dl = strlen(dest_dir);
+	while (dl > 1 && dest_dir[dl - 1] == '/')
+		dest_dir[--dl] = '\0';
+	if (strcmp(dest_dir, "/") != 0)
+		strcat(dest_dir, "/");
+	struct report_ctx rc = {.dry_run = dry_run, .prefix = dest_dir};
 	struct restore_opts ro = {.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn};
 	struct restore_stats rs = {0};
 	r = restore_node(repo, &node, dirfd, dest_name, &ro, &rs);
