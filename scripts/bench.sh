@@ -75,7 +75,8 @@ strace_calls=$(awk -v t="$TREE/" 'index($0, "<" t)' "$W/strace.txt" | wc -l)
 echo "   $noop s, read_bytes $noop_read; under strace: $strace_read bytes in $strace_calls reads of project files"
 
 echo "== 20 files edited"
-find "$TREE/src" -type f -name '*.c' | LC_ALL=C sort | awk 'NR % 37 == 1' | head -20 >"$W/edit.txt"
+# (awk, not head: an early close would SIGPIPE the pipeline under pipefail)
+find "$TREE/src" -type f -name '*.c' | LC_ALL=C sort | awk 'NR % 37 == 1 && ++k <= 20' >"$W/edit.txt"
 edited=0
 while IFS= read -r f; do
 	printf '// edited for the benchmark\n' >>"$f"
@@ -89,7 +90,7 @@ edit_new=$(field new_bytes)
 echo "   $edit20 s, read $(kib "$edit_read") of $(kib "$edited") edited, stored $(kib "$edit_new")"
 
 echo "== $HISTORY snapshots, one file changed before each"
-find "$TREE" -type f -size -16k -name '*.py' | LC_ALL=C sort | head -"$HISTORY" >"$W/hist.txt"
+find "$TREE" -type f -size -16k -name '*.py' | LC_ALL=C sort | awk -v n="$HISTORY" 'NR <= n' >"$W/hist.txt"
 [ "$(wc -l <"$W/hist.txt")" = "$HISTORY" ] || { echo "bench: not enough files for the history" >&2; exit 1; }
 packs0=$(dirbytes "$CKPTFS_REPO/packs")
 cat0=$(dirbytes "$CKPTFS_REPO"/catalog.db*)
