@@ -72,7 +72,10 @@ strace -f -qq -y -e trace=read,pread64,readv,preadv,preadv2 -o "$W/strace.txt" \
 	"$CKPTFS" snap -q "$TREE"
 strace_read=$(awk -v t="$TREE/" 'index($0, "<" t) && $NF ~ /^[0-9]+$/ { s += $NF } END { print s + 0 }' "$W/strace.txt")
 strace_calls=$(awk -v t="$TREE/" 'index($0, "<" t)' "$W/strace.txt" | wc -l)
-echo "   $noop s, read_bytes $noop_read; under strace: $strace_read bytes in $strace_calls reads of project files"
+# Control: the same accounting does see the reads of the repository.
+strace_repo=$(awk -v t="$CKPTFS_REPO/" 'index($0, "<" t)' "$W/strace.txt" | wc -l)
+[ "$strace_repo" -gt 0 ] || { echo "bench: strace saw no reads at all; the count proves nothing" >&2; exit 1; }
+echo "   $noop s, read_bytes $noop_read; under strace: $strace_read bytes in $strace_calls reads of project files ($strace_repo reads of repository files)"
 
 echo "== 20 files edited"
 # (awk, not head: an early close would SIGPIPE the pipeline under pipefail)
