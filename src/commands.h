@@ -27,5 +27,6 @@ int cmd_show(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

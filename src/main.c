@@ -12,6 +12,7 @@ static const struct command commands[] = {
 	{"projects", cmd_projects, "list every registered project"},
 	{"show", cmd_show, "show one snapshot: why, what, what changed"},
 	{"restore", cmd_restore, "bring files back from a snapshot"},
+	{"check", cmd_check, "verify the repository (--read-data: every blob), --repair it"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,167 @@
+/* check_repair.c — removing leftovers and re-creating lost snapshots. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/blob.h"
+#include "store/catalog_internal.h"
+#include "store/check_internal.h"
+#include "store/err.h"
+#include "store/repo.h"
+#include "store/repo_internal.h"
+#include "store/snaprec.h"
+#include "store/writer.h"
+
+int check_repair_tmp(struct check_ctx *c)
+{
+	struct repo *repo = c->repo;
+	/* We hold the writer lock: whatever tmp/ holds belongs to a writer
+	 * that died. */
+	int fd = openat(repo->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : store_failp(-errno, "%s/tmp", repo->path);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return store_failp(-errno, "%s/tmp", repo->path);
+	}
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(fd, e->d_name, 0) < 0) {
+			check_say(c, CHECK_NOTICE, "tmp/%s: cannot remove: %s", e->d_name,
+				  strerror(errno));
+			continue;
+		}
+		c->res->leftovers++;
+		c->res->leftovers_removed++;
+		check_say(c, CHECK_INFO, "repair: removed tmp/%s (left by an interrupted run)",
+			  e->d_name);
+	}
+	closedir(d);
+	return r;
+}
+
+static int cmp_rec_time(const void *a, const void *b)
+{
+	int64_t x = ((const struct snaprec *)a)->time_ns, y = ((const struct snaprec *)b)->time_ns;
+	return x < y ? -1 : x > y;
+}
+
+static bool in_catalog(struct check_ctx *c, const struct snaprec *rec)
+{
+	for (size_t i = 0; i < c->nsnaps; i++)
+		if (c->snaps[i].time_ns == rec->time_ns && id_equal(&c->snaps[i].root, &rec->root))
+			return true;
+	return false;
+}
+
+static int project_for(struct check_ctx *c, const struct snaprec *rec, int64_t *ret_id)
+{
+	struct project p = { 0 };
+	int r = catalog_project_by_root(c->repo, rec->project_root, &p);
+	if (r == -ENOENT) {
+		r = catalog_project_register(c->repo, rec->project, rec->project_root, &p);
+		if (r >= 0)
+			check_say(c, CHECK_INFO, "repair: project %s (%s): re-created", rec->project,
+				  rec->project_root);
+	}
+	if (r < 0)
+		return r;
+	*ret_id = p.id;
+	project_clear(&p);
+	return 0;
+}
+
+/* Snapshots recorded in packs but missing from the catalog (it was lost,
+ * or a writer died between making its data durable and committing) are
+ * inserted again, oldest first, so their names come out in order. */
+int check_repair_recover(struct check_ctx *c)
+{
+	struct snaprec *recs = NULL;
+	size_t nrecs = 0, cap = 0;
+	int r = 0;
+	for (size_t i = 0; i < c->nblobs; i++) {
+		const struct check_blob *b = &c->blobs[i];
+		if (b->type != BLOB_SNAPSHOT || b->bad || b->pack == UINT32_MAX ||
+		    c->packs[b->pack].state != PACK_OK)
+			continue;
+		uint8_t *data = NULL;
+		size_t len = 0;
+		char hex[ID_HEX_LEN + 1];
+		id_to_hex(&b->id, hex);
+		store_error_clear();
+		int rr = repo_load_blob(c->repo, &b->id, &data, &len);
+		struct snaprec rec;
+		if (rr >= 0) {
+			rr = snaprec_decode(data, len, &rec);
+			free(data);
+		}
+		if (rr == -ENOMEM) {
+			r = rr;
+			goto out;
+		}
+		if (rr < 0) {
+			check_say(c, CHECK_DAMAGE, "snapshot record %s: %s", hex,
+				  store_error() ? store_error() : strerror(-rr));
+			continue;
+		}
+		if (in_catalog(c, &rec)) {
+			snaprec_clear(&rec);
+			continue;
+		}
+		if (nrecs == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct snaprec *nr = realloc(recs, ncap * sizeof *nr);
+			if (!nr) {
+				snaprec_clear(&rec);
+				r = store_fail(-ENOMEM, "check: out of memory");
+				goto out;
+			}
+			recs = nr;
+			cap = ncap;
+		}
+		recs[nrecs++] = rec;
+	}
+	qsort(recs, nrecs, sizeof *recs, cmp_rec_time);
+	for (size_t i = 0; i < nrecs; i++) {
+		const struct snaprec *rec = &recs[i];
+		int64_t pid;
+		r = project_for(c, rec, &pid);
+		if (r < 0)
+			goto out;
+		struct snapshot_new sn = {
+			.project_id = pid,
+			.time_ns = rec->time_ns,
+			.message = rec->message,
+			.tag = rec->tag,
+			.git_commit = rec->git_commit,
+			.git_branch = rec->git_branch,
+			.root = rec->root,
+			.status = rec->status,
+			.stats = rec->stats,
+			.notes = rec->notes,
+		};
+		struct snapshot s = { 0 };
+		r = catalog_snapshot_insert(c->repo, &sn, &s);
+		if (r < 0)
+			goto out;
+		c->res->snapshots_recovered++;
+		check_say(c, CHECK_INFO, "repair: snapshot %s/%s: re-created from its record",
+			  s.project ? s.project : rec->project, s.name ? s.name : "?");
+		snapshot_clear(&s);
+	}
+	if (nrecs)
+		r = check_catalog_snapshots(c);
+out:
+	for (size_t i = 0; i < nrecs; i++)
+		snaprec_clear(&recs[i]);
+	free(recs);
+	return r;
+}

@@ -1,0 +1,49 @@
+/* snaprec_put.c — storing a snapshot's record through its writer. */
+#include <stdlib.h>
+
+#include "store/blob.h"
+#include "store/catalog.h"
+#include "store/err.h"
+#include "store/snaprec.h"
+#include "store/writer.h"
+#include "store/writer_internal.h"
+
+int snaprec_put(struct writer *w, const struct snapshot_new *s)
+{
+	struct project *projects = NULL;
+	size_t n = 0;
+	int r = catalog_projects(w->repo, &projects, &n);
+	if (r < 0)
+		return r;
+	const struct project *p = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (projects[i].id == s->project_id)
+			p = &projects[i];
+	if (!p) {
+		projects_free(projects, n);
+		return store_fail(-ENOENT, "snapshot record: no project #%lld",
+				  (long long)s->project_id);
+	}
+	struct snaprec rec = {
+		.project = p->name,
+		.project_root = p->root,
+		.time_ns = s->time_ns,
+		.message = (char *)s->message,
+		.tag = (char *)s->tag,
+		.git_commit = (char *)s->git_commit,
+		.git_branch = (char *)s->git_branch,
+		.root = s->root,
+		.status = s->status,
+		.stats = s->stats,
+		.notes = (char *)s->notes,
+	};
+	uint8_t *buf;
+	size_t len;
+	r = snaprec_encode(&rec, &buf, &len);
+	projects_free(projects, n);
+	if (r < 0)
+		return r;
+	r = writer_put_blob(w, BLOB_SNAPSHOT, buf, len, NULL);
+	free(buf);
+	return r;
+}
