@@ -118,7 +118,8 @@ int cmd_check(int argc, char **argv)
 	opts.report = report;
 
 	struct repo *repo = NULL;
-	int r = cli_open_repo(opts.repair ? REPO_WRITE : REPO_READ, &repo);
+	int r;
+	r = cli_open_repo(opts.repair ? REPO_REPAIR : REPO_READ, &repo);
 	if (r < 0)
 		return out_store_err(r, "opening the repository");
 	struct check_result res;

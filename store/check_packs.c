@@ -438,7 +438,7 @@ static int read_pack_blobs(struct check_ctx *c, struct check_pack *p, const size
 		if (why) {
 			b->bad = true;
 			c->res->damaged_blobs++;
-			check_say(c, CHECK_DAMAGE, "pack %s: %s %s at offset %llu: %s", p->name,
+			check_say(c, CHECK_DAMAGE, "pack %s: %s %s at pack offset %llu: %s", p->name,
 				  type_name(b->type), hex, (unsigned long long)b->offset, why);
 		}
 	}

@@ -81,7 +81,7 @@ static bool check_file(struct walk *w, size_t plen, const struct node *n)
 			char hex[ID_HEX_LEN + 1];
 			id_to_hex(&ch->id, hex);
 			const char *pack = b && b->pack != UINT32_MAX ? w->c->packs[b->pack].name : "";
-			damage(w, plen, n->name, "chunk %s at offset %llu%s%s: %s", hex,
+			damage(w, plen, n->name, "chunk %s (file offset %llu)%s%s: %s", hex,
 			       (unsigned long long)ch->off, pack[0] ? " in pack " : "", pack, why);
 			w->c->res->damaged_files += ok;
 			ok = false;
