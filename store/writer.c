@@ -13,6 +13,7 @@
 #include "store/catalog_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
+#include "store/snaprec.h"
 #include "store/writer_internal.h"
 
 /* ---- the pending id set --------------------------------------------------- */
@@ -197,6 +198,13 @@ int writer_commit(struct writer *w, const struct snapshot_new *s, struct snapsho
 
 	if (w->failed)
 		return refuse(w);
+	/* The snapshot's record goes into its last pack, made durable with
+	 * it, so check --repair can re-create the snapshot from packs alone. */
+	sn.stats.new_blobs = w->new_blobs;
+	sn.stats.new_bytes = atomic_load(&w->new_bytes);
+	r = snaprec_put(w, &sn);
+	if (r < 0)
+		return r;
 	r = drain(w);
 	if (r < 0)
 		return r;
