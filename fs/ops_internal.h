@@ -61,6 +61,9 @@ struct ops_file {
 	struct node node;
 	struct inode *inode; /* held by the kernel while open */
 	_Atomic size_t prefetched; /* chunk index last read ahead + 1 */
+	/* The kernel's handle plus reads still working after their reply
+	 * (read-ahead): a release may arrive meanwhile. */
+	atomic_uint refs;
 };
 
 /* The project list, the index of project_id in it and (if ret_s) its

@@ -85,6 +85,7 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	f->inode = e;
+	atomic_init(&f->refs, 1);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1; /* contents never change: keep the page cache */
 	if (fuse_reply_open(req, fi) != 0) {
@@ -93,13 +94,17 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void file_put(struct ops_file *f)
 {
-	struct ops_file *f = (struct ops_file *)(uintptr_t)fi->fh;
-	if (f) {
+	if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
 		node_clear(&f->node);
 		free(f);
 	}
+}
+
+void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	file_put((struct ops_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -147,10 +152,13 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		fuse_reply_err(req, -err);
 		return;
 	}
+	/* Keep f alive past the reply: the kernel may release it at once. */
+	atomic_fetch_add(&f->refs, 1);
 	fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
 	if (fs->prefetch && n > 0)
 		read_ahead(fs, f, (uint64_t)off + (uint64_t)n);
+	file_put(f);
 }
 
 /* Reply to an xattr request with len bytes of data: the size probe
