@@ -193,7 +193,8 @@ out:
 	pthread_mutex_unlock(&repo->db_lock);
 	if (r < 0)
 		return r;
-	qsort(c->packs, c->npacks, sizeof *c->packs, cmp_pack_dbid);
+	if (c->npacks)
+		qsort(c->packs, c->npacks, sizeof *c->packs, cmp_pack_dbid);
 	/* Resolve each blob's pack. */
 	for (size_t i = 0; i < c->nblobs; i++) {
 		size_t lo = 0, hi = c->npacks;

@@ -31,11 +31,11 @@ static const char *type_name(uint8_t t)
 }
 
 /* Catalog rows ordered by (pack, offset): each pack's rows are a run. */
-static struct check_ctx *sort_ctx;
-static int cmp_row(const void *a, const void *b)
+static int cmp_row(const void *a, const void *b, void *ctx)
 {
-	const struct check_blob *x = &sort_ctx->blobs[*(const size_t *)a];
-	const struct check_blob *y = &sort_ctx->blobs[*(const size_t *)b];
+	const struct check_ctx *c = ctx;
+	const struct check_blob *x = &c->blobs[*(const size_t *)a];
+	const struct check_blob *y = &c->blobs[*(const size_t *)b];
 	if (x->pack != y->pack)
 		return x->pack < y->pack ? -1 : 1;
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
@@ -48,10 +48,8 @@ static int rows_by_pack(struct check_ctx *c, size_t **ret)
 		return store_fail(-ENOMEM, "check: out of memory");
 	for (size_t i = 0; i < c->nblobs; i++)
 		order[i] = i;
-	/* qsort has no context argument; check runs on one thread. */
-	sort_ctx = c;
-	qsort(order, c->nblobs, sizeof *order, cmp_row);
-	sort_ctx = NULL;
+	if (c->nblobs)
+		qsort_r(order, c->nblobs, sizeof *order, cmp_row, c);
 	*ret = order;
 	return 0;
 }
@@ -64,6 +62,8 @@ static int cmp_entry_id(const void *a, const void *b)
 
 static const struct pack_entry *entry_find(const struct pack_entry *e, size_t n, const blob_id *id)
 {
+	if (!n)
+		return NULL;
 	struct pack_entry key;
 	key.id = *id;
 	return bsearch(&key, e, n, sizeof *e, cmp_entry_id);
@@ -123,7 +123,8 @@ static int check_one_pack(struct check_ctx *c, size_t pi, const size_t *order, s
 			  store_error() ? store_error() : strerror(-r));
 		return 0;
 	}
-	qsort(e, n, sizeof *e, cmp_entry_id);
+	if (n)
+		qsort(e, n, sizeof *e, cmp_entry_id);
 	uint64_t mismatches = 0;
 	for (size_t k = from; k < to; k++) {
 		struct check_blob *b = &c->blobs[order[k]];
@@ -201,7 +202,8 @@ static int find_unindexed(struct check_ctx *c, bool *ret_added)
 		return store_fail(-ENOMEM, "check: out of memory");
 	for (size_t i = 0; i < c->npacks; i++)
 		known[i] = c->packs[i].name;
-	qsort(known, c->npacks, sizeof *known, cmp_name);
+	if (c->npacks)
+		qsort(known, c->npacks, sizeof *known, cmp_name);
 	int r = 0;
 	int pfd = openat(repo->dirfd, "packs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0) {
@@ -235,7 +237,7 @@ static int find_unindexed(struct check_ctx *c, bool *ret_added)
 			memcpy(name, fe->d_name, PACK_NAME_LEN);
 			name[PACK_NAME_LEN] = 0;
 			char *key = name;
-			if (bsearch(&key, known, c->npacks, sizeof *known, cmp_name))
+			if (c->npacks && bsearch(&key, known, c->npacks, sizeof *known, cmp_name))
 				continue;
 			c->res->unindexed_packs++;
 			if (!c->opts->repair) {

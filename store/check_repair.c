@@ -129,7 +129,8 @@ int check_repair_recover(struct check_ctx *c)
 		}
 		recs[nrecs++] = rec;
 	}
-	qsort(recs, nrecs, sizeof *recs, cmp_rec_time);
+	if (nrecs)
+		qsort(recs, nrecs, sizeof *recs, cmp_rec_time);
 	for (size_t i = 0; i < nrecs; i++) {
 		const struct snaprec *rec = &recs[i];
 		int64_t pid;

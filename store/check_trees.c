@@ -118,7 +118,10 @@ static bool check_tree(struct walk *w, const blob_id *id, size_t plen, int depth
 	store_error_clear();
 	int r = tree_load(c->repo, id, &t);
 	if (r < 0) {
-		damage(w, plen, "", "tree %s: %s", hex, store_error() ? store_error() : strerror(-r));
+		if (store_error())
+			damage(w, plen, "", "%s", store_error());
+		else
+			damage(w, plen, "", "tree %s: %s", hex, strerror(-r));
 		check_idmap_put(&c->trees, id, TREE_DAMAGED);
 		return false;
 	}
