@@ -4,7 +4,8 @@
 #
 # It makes a private temp dir ($T) with a repository ($CKPTFS_REPO), sets a
 # fixed TZ, and installs an EXIT trap that unmounts everything mounted with
-# mount_ckpt, kills processes registered with track_pid, and removes $T —
+# mount_ckpt, kills processes registered with track_pid, runs commands
+# registered with at_exit (e.g. stopping a database server), and removes $T —
 # also when the test fails half way.  Tests exit 0 (pass), 77 (skip, with
 # a reason on the last line) or anything else (fail).
 set -euo pipefail
@@ -17,11 +18,20 @@ export LC_ALL=C.UTF-8
 _mounts=()
 _pids=()
 
+_hooks=()
+
 track_pid() { _pids+=("$1"); }
+
+# at_exit CMD: run the shell command CMD in the EXIT trap (before the temp
+# dir is removed; last registered runs first), also when the test fails.
+at_exit() { _hooks=("$1" "${_hooks[@]}"); }
 
 _cleanup() {
 	local rc=$?
 	set +e
+	for h in "${_hooks[@]}"; do
+		eval "$h"
+	done
 	for m in "${_mounts[@]}"; do
 		if mountpoint -q "$m" 2>/dev/null; then
 			fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
