@@ -99,6 +99,11 @@ int dumper_notes_print(FILE *f, const char *notes);
 /* true if the notes record a failed drill or an inconsistent capture. */
 bool dumper_notes_failed(const char *notes);
 
+/* The notes' record of database name: 1 captured and checked, 0 recorded
+ * as failed (*ret_why, if not NULL, gets the reason, malloc'd), -ENOENT
+ * not recorded. */
+int dumper_notes_db_status(const char *notes, const char *name, char **ret_why);
+
 /* `snap --dry-run`: print what would be captured and how — each server
  * database (with where it was found, and why it would be skipped: remote
  * and not listed, disabled) and each SQLite file the walk would meet

@@ -211,3 +211,26 @@ bool dumper_notes_failed(const char *notes)
 	jv_clear(&v);
 	return failed;
 }
+
+int dumper_notes_db_status(const char *notes, const char *name, char **ret_why)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return -ENOENT;
+	const struct jv *dbs = jv_get(&v, "databases");
+	int r = -ENOENT;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n && r == -ENOENT; i++) {
+		const struct jv *d = &dbs->items[i];
+		const char *n = jv_str(d, "name");
+		if (!n || strcmp(n, name))
+			continue;
+		r = jv_bool(d, "ok") ? 1 : 0;
+		if (r == 0 && ret_why) {
+			const char *why = jv_str(d, "result");
+			if (!(*ret_why = strdup(why ? why : "failed")))
+				r = -ENOMEM;
+		}
+	}
+	jv_clear(&v);
+	return r;
+}

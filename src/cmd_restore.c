@@ -13,6 +13,7 @@
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
+#include "src/restore_db.h"
 #include "src/take.h"
 #include "store/catalog.h"
 #include "store/err.h"
@@ -22,6 +23,7 @@
 
 static const char usage_text[] =
 	"usage: ckptfs restore PATH [--from WHEN] [--to DEST] [--dry-run] [--project NAME]\n"
+	"       ckptfs restore --db NAME [--from WHEN] [--into OTHER] [--dry-run] [--project NAME]\n"
 	"\n"
 	"Bring PATH (a file or a directory; relative to the current directory inside\n"
 	"the project, or to the project root) back as it was in a snapshot.\n"
@@ -39,6 +41,10 @@ static const char usage_text[] =
 	"                       a directory becomes DEST; a file goes into DEST if DEST\n"
 	"                       is a directory or ends in '/', else it is written as DEST\n"
 	"  -n, --dry-run        list what would be written, write nothing\n"
+	"      --db NAME        restore server database NAME (see @databases/RESTORE.txt)\n"
+	"                       from its dump in the snapshot, after a safety snapshot\n"
+	"                       with a fresh dump of its current state\n"
+	"      --into OTHER     with --db: into database OTHER (created if missing)\n"
 	"  -p, --project NAME   a project other than the current directory's\n"
 	"  -h, --help           this help\n";
 
@@ -252,10 +258,12 @@ int cmd_restore(int argc, char **argv)
 		{"to", required_argument, NULL, 't'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"project", required_argument, NULL, 'p'},
+		{"db", required_argument, NULL, 'D'},
+		{"into", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *from = NULL, *to = NULL, *project = NULL;
+	const char *from = NULL, *to = NULL, *project = NULL, *db = NULL, *into = NULL;
 	bool dry_run = false;
 	int c;
 	optind = 0;
@@ -266,9 +274,32 @@ int cmd_restore(int argc, char **argv)
 		case 't': to = optarg; break;
 		case 'n': dry_run = true; break;
 		case 'p': project = optarg; break;
+		case 'D': db = optarg; break;
+		case 'I': into = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return cli_bad_option("restore", c, optopt, argv, optind);
 		}
+	}
+	if (into && !db)
+		return cli_usage_error("restore", "--into goes with --db");
+	if (db) {
+		if (argc != optind || to)
+			return cli_usage_error("restore", "--db restores a database: no PATH or --to with it");
+		if (!*db || (into && !*into))
+			return cli_usage_error("restore", "--db/--into: empty");
+		struct repo *drepo = NULL;
+		struct project dp = {0};
+		int dr = cli_open_repo(dry_run ? REPO_READ : REPO_WRITE, &drepo);
+		if (dr < 0)
+			return out_store_err(dr, "repository");
+		int st = EXIT_ERROR;
+		if ((dr = cli_find_project(drepo, NULL, project, &dp)) < 0)
+			out_store_err(dr, "restore");
+		else
+			st = restore_db(drepo, &dp, db, from, into, dry_run);
+		project_clear(&dp);
+		repo_close(drepo);
+		return st;
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("restore", argc == optind ? "which PATH?" : "one PATH at a time");

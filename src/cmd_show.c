@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/dumpers.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
@@ -86,6 +87,20 @@ static void change_list_free(struct change_list *c)
 	free(c->kinds);
 }
 
+/* The drills of the databases captured with the snapshot, if any. */
+static void print_databases(const char *notes)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	int n = dumper_notes_print(f, notes);
+	if (fclose(f) == 0 && n > 0)
+		printf("databases\n%s", text);
+	free(text);
+}
+
 static void print_text(const struct snapshot *s, const struct snapshot *prev,
 		       const struct change_list *ch, int64_t now)
 {
@@ -118,6 +133,7 @@ static void print_text(const struct snapshot *s, const struct snapshot *prev,
 	printf("root tree  %s\n", hex);
 	if (s->notes && *s->notes)
 		printf("notes      %s\n", s->notes);
+	print_databases(s->notes);
 	if (!prev) {
 		printf("\nfirst snapshot of %s\n", s->project);
 		return;

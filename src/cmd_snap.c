@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/dumpers.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
@@ -15,6 +16,7 @@
 
 static const char usage_text[] =
 	"usage: ckptfs snap [DIR] [-m MSG] [-t TAG] [-q] [--exclude PAT]... [--name NAME]\n"
+	"       ckptfs snap [DIR] --dry-run [--exclude PAT]...\n"
 	"\n"
 	"Take a snapshot of the project containing DIR (default: the current\n"
 	"directory).  The project root is the enclosing git work tree, else DIR.\n"
@@ -25,10 +27,18 @@ static const char usage_text[] =
 	"  -q, --quiet          print nothing on success\n"
 	"  -x, --exclude PAT    leave out paths matching PAT (gitignore syntax; repeatable)\n"
 	"      --name NAME      register the project under NAME (for a folder-name clash)\n"
+	"  -n, --dry-run        list the databases that would be captured and how\n"
+	"                       (SQLite files, server dumps), write nothing\n"
 	"  -h, --help           this help\n"
 	"\n"
+	"Databases are captured consistently: SQLite files by online backup, server\n"
+	"databases named in .env, config/database.yml, compose files or .ckptfs.toml\n"
+	"by their own dump tools into the snapshot's @databases folder; each is\n"
+	"checked at once and the result printed.\n"
+	"\n"
 	"Exit status: 0 done, 1 error (nothing written), 2 usage, 3 written but\n"
-	"partial (some paths could not be read), 4 repository locked.\n";
+	"partial (some paths could not be read, or a database could not be\n"
+	"captured as it is or failed its check), 4 repository locked.\n";
 
 int cmd_snap(int argc, char **argv)
 {
@@ -38,6 +48,7 @@ int cmd_snap(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"exclude", required_argument, NULL, 'x'},
 		{"name", required_argument, NULL, 'N'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -47,6 +58,7 @@ int cmd_snap(int argc, char **argv)
 	struct repo *repo = NULL;
 	struct take_result res = {0};
 	int c, status = EXIT_ERROR;
+	bool dry_run = false;
 
 	excludes = calloc((size_t)argc, sizeof *excludes);
 	if (!excludes) {
@@ -55,13 +67,14 @@ int cmd_snap(int argc, char **argv)
 	}
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:t:qx:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:qx:nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': req.message = optarg; break;
 		case 't': req.tag = optarg; break;
 		case 'q': req.quiet = true; break;
 		case 'x': excludes[req.nexcludes++] = optarg; break;
 		case 'N': req.name = optarg; break;
+		case 'n': dry_run = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			status = EXIT_OK;
@@ -95,6 +108,18 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	}
 	req.root = root;
+	if (dry_run) {
+		/* Neither the repository nor the project is written. */
+		struct dumper_session *ds = NULL;
+		if ((r = dumper_session_new(root, &ds)) < 0 ||
+		    (r = dumper_session_plan(ds, req.excludes, req.nexcludes, stdout)) < 0) {
+			status = out_store_err(r, "snap --dry-run");
+		} else {
+			status = EXIT_OK;
+		}
+		dumper_session_free(ds);
+		goto out;
+	}
 	if ((r = cli_open_repo(REPO_WRITE, &repo)) < 0) {
 		status = out_store_err(r, "repository");
 		goto out;
@@ -103,8 +128,10 @@ int cmd_snap(int argc, char **argv)
 		status = out_store_err(r, "snap");
 		goto out;
 	}
-	if (!req.quiet)
+	if (!req.quiet) {
 		take_print_summary(&res);
+		dumper_notes_print(stdout, res.snap.notes);
+	}
 	status = res.partial ? EXIT_PARTIAL : EXIT_OK;
 	take_result_clear(&res);
 out:

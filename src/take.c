@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/dumpers.h"
 #include "src/output.h"
 #include "src/project.h"
 #include "store/err.h"
@@ -108,7 +109,8 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	struct project proj = {0};
 	struct snapshot parent = {0}, snap = {0};
 	struct writer *w = NULL;
-	char *commit = NULL, *branch = NULL, *notes = NULL;
+	struct dumper_session *ds = NULL;
+	char *commit = NULL, *branch = NULL, *notes = NULL, *dbnotes = NULL;
 	bool have_parent = false;
 	int64_t t0 = out_mono_ns();
 	int64_t start = out_now_ns();
@@ -126,10 +128,19 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		commit = branch = NULL;
 		store_error_clear();
 	}
+	/* Databases: server dumps first (into the @databases folder the walk
+	 * adds at the root), SQLite files as the walk meets them. */
+	if ((r = dumper_session_new(req->root, &ds)) < 0)
+		goto out;
 	if ((r = writer_open(repo, &w)) < 0)
 		goto out;
+	if ((r = dumper_session_dump(ds, w)) < 0)
+		goto out;
 
-	struct walk_hooks hooks = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress};
+	struct walk_hooks outer = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
+	dumper_session_hooks(ds, &outer, &hooks);
+	size_t nextra;
+	const struct node *extra = dumper_session_extra(ds, &nextra);
 	struct walk_opts opts = {
 		.root = req->root,
 		.parent_root = have_parent ? &parent.root : NULL,
@@ -137,6 +148,8 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		.excludes = req->excludes,
 		.nexcludes = req->nexcludes,
 		.hooks = &hooks,
+		.extra_root = extra,
+		.nextra = nextra,
 	};
 	struct walk_result wr = {0};
 	r = walk_run(w, &opts, &wr);
@@ -144,10 +157,20 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	if (r < 0)
 		goto out;
 
-	if (ctx.nwarn) {
-		if (asprintf(&notes, "{\"warnings\": %llu, \"paths\": [%s]}",
-			     (unsigned long long)ctx.nwarn,
-			     ctx.notes_paths ? ctx.notes_paths : "") < 0) {
+	struct dumper_result dres;
+	dumper_session_result(ds, &dres);
+	/* A database not captured as it is (refused dump, raw SQLite copy,
+	 * failed drill) makes the snapshot partial, like an unreadable file. */
+	bool partial = wr.partial || dres.refused || dres.inconsistent || dres.drill_failed;
+	if ((dbnotes = dumper_session_notes(ds, &r)) == NULL && r < 0)
+		goto out;
+	if (ctx.nwarn || dbnotes) {
+		int n = ctx.nwarn ? asprintf(&notes, "{\"warnings\": %llu, \"paths\": [%s]%s%s}",
+					     (unsigned long long)ctx.nwarn,
+					     ctx.notes_paths ? ctx.notes_paths : "", dbnotes ? ", " : "",
+					     dbnotes ? dbnotes : "")
+				  : asprintf(&notes, "{%s}", dbnotes);
+		if (n < 0) {
 			r = -ENOMEM;
 			notes = NULL;
 			goto out;
@@ -161,25 +184,31 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		.git_commit = commit,
 		.git_branch = branch,
 		.root = wr.root,
-		.status = wr.partial ? SNAP_PARTIAL : SNAP_COMPLETE,
+		.status = partial ? SNAP_PARTIAL : SNAP_COMPLETE,
 		.stats = {.files = wr.files, .dirs = wr.dirs, .bytes = wr.bytes,
 			  .read_bytes = wr.read_bytes, .duration_ns = out_mono_ns() - t0},
 		.notes = notes,
 	};
 	if ((r = writer_commit(w, &sn, &snap)) < 0)
 		goto out;
+	/* After the commit: the snapshot is there, these say what it lacks. */
+	for (size_t i = 0; i < dres.nproblems; i++)
+		out_err("%s", dres.problems[i]);
 
 	ret->project = proj;
 	ret->snap = snap;
 	ret->wall_ns = out_mono_ns() - t0;
 	ret->warnings = ctx.nwarn;
-	ret->partial = wr.partial;
+	ret->partial = partial;
+	ret->db_problems = dres.nproblems;
 	memset(&proj, 0, sizeof proj);
 	r = 0;
 out:
 	out_progress_clear(&ctx.progress);
 	writer_free(w);
+	dumper_session_free(ds);
 	free(notes);
+	free(dbnotes);
 	free(commit);
 	free(branch);
 	free(ctx.notes_paths);

@@ -28,12 +28,17 @@ struct take_result {
 	struct snapshot snap;
 	int64_t wall_ns;   /* start to commit, as the user waited */
 	uint64_t warnings; /* paths reported as not stored as they are */
+	size_t db_problems; /* databases not captured as they are (printed) */
 	bool partial;
 };
 
 /* Register the project if new (under req->name or the root's folder
  * name), take a snapshot of it with the latest snapshot as parent (files
- * cache), record git HEAD, and commit.  repo must be open REPO_WRITE.
+ * cache), record git HEAD, and commit.  Databases are captured through a
+ * dumper session (dumpers.h): their drills go into the notes, and a
+ * database not captured as it is (refused dump, raw SQLite copy, failed
+ * drill) makes the snapshot partial, with "ckptfs: database NAME: why"
+ * printed after the commit.  repo must be open REPO_WRITE.
  * Warnings are printed as they come ("ckptfs: <path>: <why>").  On
  * success *ret is filled (take_result_clear it).  A project name that
  * belongs to another root gives the catalog's -EEXIST message. */

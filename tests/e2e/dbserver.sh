@@ -47,7 +47,8 @@ pg_start() {
 pg_stop() {
 	[ -n "${_pg_running:-}" ] || return 0
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1
+		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 ||
+		true
 	_pg_running=
 }
 
@@ -89,14 +90,14 @@ my_start() {
 
 my_stop() {
 	[ -n "${_my_pid:-}" ] || return 0
-	kill "$_my_pid" 2>/dev/null
+	kill "$_my_pid" 2>/dev/null || true
 	local i
 	for i in $(seq 1 100); do
 		kill -0 "$_my_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$_my_pid" 2>/dev/null
-	wait "$_my_pid" 2>/dev/null
+	kill -9 "$_my_pid" 2>/dev/null || true
+	wait "$_my_pid" 2>/dev/null || true
 	_my_pid=
 }
 

@@ -1,0 +1,99 @@
+/* restore_db.c — see restore_db.h. */
+#include "src/restore_db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpers/dumpers.h"
+#include "src/cli.h"
+#include "src/output.h"
+#include "src/take.h"
+#include "store/err.h"
+#include "store/tree.h"
+
+int restore_db(struct repo *repo, const struct project *p, const char *name, const char *when,
+	       const char *into, bool dry_run)
+{
+	struct dumper_session *ds = NULL;
+	struct snapshot s = {0};
+	struct node node = {0};
+	struct take_result safety = {0};
+	char *file = NULL, *path = NULL, *why = NULL;
+	int status = EXIT_ERROR, r;
+
+	/* The database's connection comes from the project as it is now. */
+	if ((r = dumper_session_new(p->root, &ds)) < 0 ||
+	    (r = dumper_session_dump_file(ds, name, &file)) < 0) {
+		out_store_err(r, "restore");
+		goto out;
+	}
+	if ((r = cli_resolve_when(repo, p, when, out_now_ns(), &s)) < 0) {
+		out_store_err(r, "restore");
+		goto out;
+	}
+	if (asprintf(&path, "%s/%s", DUMPER_FOLDER, file) < 0) {
+		path = NULL;
+		out_err("restore: out of memory");
+		goto out;
+	}
+	r = tree_resolve(repo, &s.root, path, &node);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		if (dumper_notes_db_status(s.notes, name, &why) == 0)
+			out_err("restore: database %s: not dumped in snapshot %s %s: %s", name, p->name,
+				s.name, why);
+		else
+			out_err("restore: database %s: no %s in snapshot %s %s", name, path, p->name, s.name);
+		goto out;
+	}
+	if (r < 0) {
+		out_store_err(r, "restore");
+		goto out;
+	}
+	char size[OUT_BUF];
+	if (dry_run) {
+		printf("would restore database %s from %s %s (%s, %s) into %s\n", name, p->name, s.name,
+		       path, out_size(node.size, size), into ? into : "its database");
+		status = EXIT_OK;
+		goto out;
+	}
+
+	char msg[512];
+	snprintf(msg, sizeof msg, "before restore --db %s%s%s", name, into ? " --into " : "",
+		 into ? into : "");
+	struct take_req req = {.root = p->root, .message = msg, .quiet = true};
+	if ((r = take_snapshot(repo, &req, &safety)) < 0) {
+		out_store_err(r, "restore: safety snapshot");
+		out_err("restore: nothing restored (the safety snapshot failed)");
+		goto out;
+	}
+	printf("safety snapshot %s %s (%s)\n", p->name, safety.snap.name, msg);
+	free(why);
+	why = NULL;
+	if (!into && dumper_notes_db_status(safety.snap.notes, name, &why) != 1) {
+		/* Overwriting a database whose current state could not be saved
+		 * would make the restore impossible to undo. */
+		out_err("restore: database %s: nothing restored: its current state could not be dumped%s%s",
+			name, why ? ": " : "", why ? why : "");
+		goto out;
+	}
+	if ((r = dumper_session_restore(ds, repo, &node, name, into)) < 0) {
+		out_store_err(r, "restore");
+		out_err("restore: database %s: the restore failed; its state before is in snapshot %s %s",
+			name, p->name, safety.snap.name);
+		goto out;
+	}
+	printf("restored database %s from %s %s (%s) into %s\n", name, p->name, s.name,
+	       out_size(node.size, size), into ? into : "its database");
+	status = EXIT_OK;
+out:
+	take_result_clear(&safety);
+	node_clear(&node);
+	snapshot_clear(&s);
+	dumper_session_free(ds);
+	free(file);
+	free(path);
+	free(why);
+	return status;
+}
