@@ -12,6 +12,7 @@
 
 #include "src/cli.h"
 #include "src/commands.h"
+#include "src/dest.h"
 #include "src/output.h"
 #include "src/restore_db.h"
 #include "src/take.h"
@@ -47,161 +48,6 @@ static const char usage_text[] =
 	"      --into OTHER     with --db: into database OTHER (created if missing)\n"
 	"  -p, --project NAME   a project other than the current directory's\n"
 	"  -h, --help           this help\n";
-
-/* Append the components of path to out (a stack of components separated
- * by '/'), resolving "." and ".." lexically.  -EINVAL if ".." would leave
- * the root. */
-static int push_components(char *out, size_t cap, const char *path)
-{
-	const char *p = path;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t len = strcspn(p, "/");
-		if (len == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
-			char *slash = strrchr(out, '/');
-			if (!*out)
-				return -EINVAL;
-			if (slash)
-				*slash = '\0';
-			else
-				*out = '\0';
-		} else {
-			size_t n = strlen(out);
-			if (n + len + 2 > cap)
-				return -ENAMETOOLONG;
-			if (n)
-				out[n++] = '/';
-			memcpy(out + n, p, len);
-			out[n + len] = '\0';
-		}
-		p += len;
-	}
-	return 0;
-}
-
-/* rel (inside root) of path, which is absolute, or relative to base (a
- * path relative to root, "" for root itself). */
-static int project_relpath(const char *root, const char *base, const char *path, char *out,
-			   size_t cap)
-{
-	out[0] = '\0';
-	if (path[0] == '/') {
-		char abs[PATH_MAX] = "";
-		int r = push_components(abs, sizeof abs, path);
-		if (r < 0)
-			return r;
-		/* abs has no leading slash; root has one. */
-		size_t n = strlen(root + 1);
-		if (strncmp(abs, root + 1, n) != 0 || (abs[n] && abs[n] != '/' && n))
-			return -EXDEV;
-		return push_components(out, cap, abs + n);
-	}
-	int r = push_components(out, cap, base);
-	return r < 0 ? r : push_components(out, cap, path);
-}
-
-/* mkdir -p of rel below dirfd without following symlinks; returns an fd
- * of the innermost directory. */
-static int open_dirs_below(int dirfd, const char *rel)
-{
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	char part[NAME_MAX + 1];
-	const char *p = rel;
-	while (*p) {
-		size_t len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			close(fd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(part, p, len);
-		part[len] = '\0';
-		p += len;
-		while (*p == '/')
-			p++;
-		if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int e = -errno;
-		close(fd);
-		if (next < 0)
-			return e;
-		fd = next;
-	}
-	return fd;
-}
-
-/* mkdir -p of an ordinary path chosen by the user (symlinks followed). */
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -ENAMETOOLONG;
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Split path into an open parent directory and the last component. */
-static int open_parent(const char *path, char *name_out)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -ENAMETOOLONG;
-	size_t n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	char *slash = strrchr(buf, '/');
-	const char *name = slash ? slash + 1 : buf;
-	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > NAME_MAX)
-		return -EINVAL;
-	strcpy(name_out, name);
-	const char *parent = ".";
-	if (slash == buf)
-		parent = "/";
-	else if (slash) {
-		*slash = '\0';
-		parent = buf;
-	}
-	int r = mkdir_p(parent);
-	if (r < 0)
-		return r;
-	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-/* The directory part of path ("." if none), for messages. */
-static void parent_of(const char *path, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s", path);
-	size_t n = strlen(out);
-	while (n > 1 && out[n - 1] == '/')
-		out[--n] = '\0';
-	char *slash = strrchr(out, '/');
-	if (!slash)
-		snprintf(out, cap, ".");
-	else if (slash == out)
-		out[1] = '\0';
-	else
-		*slash = '\0';
-}
 
 struct report_ctx {
 	bool dry_run;
@@ -334,9 +180,9 @@ int cmd_restore(int argc, char **argv)
 	size_t rootlen = strlen(p.root);
 	if (cwd && !strncmp(cwd, p.root, rootlen) && (cwd[rootlen] == '/' || !cwd[rootlen]))
 		base = cwd + rootlen;
-	r = project_relpath(p.root, base, path, rel, sizeof rel);
+	r = dest_relpath(p.root, base, path, rel, sizeof rel);
 	if (r == 0 && *base)
-		r = project_relpath(p.root, "", path, rel_root, sizeof rel_root);
+		r = dest_relpath(p.root, "", path, rel_root, sizeof rel_root);
 	else
 		rel_root[0] = '\0';
 	if (r < 0) {
@@ -381,13 +227,13 @@ int cmd_restore(int argc, char **argv)
 		}
 		if (!*rel) {
 			/* The whole project: merge into the root itself. */
-			if ((dirfd = open_parent(p.root, dest_name)) < 0) {
+			if ((dirfd = dest_open_parent(p.root, dest_name)) < 0) {
 				out_err("restore: %s: %s", p.root, strerror(-dirfd));
 				goto out;
 			}
-			parent_of(p.root, dest_dir, sizeof dest_dir);
+			dest_parent_of(p.root, dest_dir, sizeof dest_dir);
 		} else {
-			if (!root_exists && !dry_run && (r = mkdir_p(p.root)) < 0) {
+			if (!root_exists && !dry_run && (r = dest_mkdir_p(p.root)) < 0) {
 				out_err("restore: %s: %s", p.root, strerror(-r));
 				goto out;
 			}
@@ -414,7 +260,7 @@ int cmd_restore(int argc, char **argv)
 				/* A dry run must not create the parents either. */
 				dirfd = dry_run ? openat(rootfd, *parent ? parent : ".",
 							 O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-						: open_dirs_below(rootfd, parent);
+						: dest_open_dirs_below(rootfd, parent);
 				if (dry_run && dirfd < 0)
 					dirfd = dup(rootfd);
 				close(rootfd);
@@ -431,7 +277,7 @@ int cmd_restore(int argc, char **argv)
 		bool into_dir = node.type != NODE_DIR &&
 				((tl && to[tl - 1] == '/') || (stat(to, &st) == 0 && S_ISDIR(st.st_mode)));
 		if (into_dir) {
-			if (!dry_run && (r = mkdir_p(to)) < 0) {
+			if (!dry_run && (r = dest_mkdir_p(to)) < 0) {
 				out_err("restore: %s: %s", to, strerror(-r));
 				goto out;
 			}
@@ -450,12 +296,12 @@ int cmd_restore(int argc, char **argv)
 				goto out;
 			}
 			memcpy(dest_name, base_name, strlen(base_name) + 1);
-		} else if ((dirfd = open_parent(to, dest_name)) < 0) {
+		} else if ((dirfd = dest_open_parent(to, dest_name)) < 0) {
 			out_err("restore: %s: %s", to,
 				dirfd == -EINVAL ? "not usable as a destination" : strerror(-dirfd));
 			goto out;
 		} else {
-			parent_of(to, dest_dir, sizeof dest_dir);
+			dest_parent_of(to, dest_dir, sizeof dest_dir);
 		}
 		snprintf(dest_show, sizeof dest_show, "%s", to);
 	}
