@@ -53,10 +53,10 @@ struct inode {
 	char *name;         /* "" for the root */
 	enum inode_kind kind;
 	int64_t project_id; /* all kinds below the root */
-	int64_t snap_id;    /* SNAPSHOT, DIR, LEAF */
+	int64_t snap_id;    /* SNAPSHOT, DIR, LEAF; LATEST and TAG: the target */
 	blob_id tree;       /* SNAPSHOT and DIR: the folder's tree */
-	struct stat st;     /* SNAPSHOT, DIR, LEAF: attributes (st_ino set by the table) */
-	char *target;       /* LEAF symlinks: the target (owned) */
+	struct stat st;     /* all but ROOT, PROJECT, TAGDIR: attributes (st_ino set by the table) */
+	char *target;       /* LEAF symlinks, LATEST, TAG: the target (owned) */
 
 	/* private to inode.c */
 	uint64_t nlookup;

@@ -14,8 +14,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	/* `latest` moves: the kernel must ask for symlink targets each time. */
-	conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
+	/* Every symlink inode keeps its target for life (`latest` moving is a
+	 * new inode), so the kernel may cache targets: path walks through
+	 * `latest` then cost no round trip. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* Nothing is writable: no need for the kernel to ask about locks. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 }

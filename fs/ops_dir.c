@@ -191,19 +191,19 @@ static int plus_entry(struct ckfs *fs, struct inode *e, const struct ops_dir *d,
 		      const char *name, struct fuse_entry_param *ep, struct inode **ret_child)
 {
 	struct inode tmpl;
-	struct tcache_entry *ref = NULL;
+	struct ops_hold hold = { 0 };
 	int r;
 	if (d->tree) {
 		store_error_clear();
 		r = ops_tmpl_from_node(fs, e, &d->tree->tree->nodes[i], &tmpl);
 	} else {
 		double neg;
-		r = ops_resolve(fs, e, name, &tmpl, &neg, &ref);
+		r = ops_resolve(fs, e, name, &tmpl, &neg, &hold);
 	}
 	if (r < 0)
 		return r;
 	struct inode *child = inode_get(fs->inodes, e, name, &tmpl);
-	tcache_release(fs->trees, ref);
+	ops_hold_release(fs, &hold);
 	if (!child)
 		return -ENOMEM;
 	r = ops_entry_param(fs, e, child, ep);

@@ -21,12 +21,20 @@ static inline struct ckfs *ops_fs(fuse_req_t req)
 /* The entry for ino, or NULL (the caller replies ESTALE). */
 struct inode *ops_inode(struct ckfs *fs, fuse_ino_t ino);
 
+/* What a resolved template may point into, kept until inode_get copied
+ * it: a cached tree, or the text of a symlink target. */
+struct ops_hold {
+	struct tcache_entry *tree;
+	char target[SNAPNAME_MAX_LEN + 8];
+};
+
 /* Resolve name in parent into *tmpl (zeroed first).  0, -ENOENT (with
  * *neg_timeout how long the kernel may cache the absence, 0 for not at
  * all), or another negative errno after logging it.  tmpl may point into
- * a cached tree: release *ret_ref (maybe NULL) after inode_get. */
+ * *hold: release it with ops_hold_release after inode_get. */
 int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
-		double *neg_timeout, struct tcache_entry **ret_ref);
+		double *neg_timeout, struct ops_hold *hold);
+void ops_hold_release(struct ckfs *fs, struct ops_hold *hold);
 
 /* *tmpl for node n of parent's tree (a folder's link count needs its own
  * tree).  tmpl->target points into n. */

@@ -113,8 +113,20 @@ static int resolve_root(struct ckfs *fs, const char *name, struct inode *tmpl, d
 	return i >= 0 ? 0 : -ENOENT;
 }
 
+/* latest and @tags/<tag> are symlinks to one snapshot each: when the
+ * target moves, the name resolves to a new inode (its identity includes the
+ * snapshot id), so the kernel may cache each one's target for good. */
+static void fixed_link(struct ckfs *fs, struct inode *tmpl, struct ops_hold *hold,
+		       const struct snapshot *snap, const char *prefix)
+{
+	snprintf(hold->target, sizeof(hold->target), "%s%s", prefix, snap->name);
+	tmpl->target = hold->target;
+	tmpl->snap_id = snap->id;
+	synthetic_link(fs, &tmpl->st, snap->time_ns, strlen(hold->target));
+}
+
 static int resolve_project(struct ckfs *fs, struct inode *parent, const char *name,
-			   struct inode *tmpl, double *neg)
+			   struct inode *tmpl, double *neg, struct ops_hold *hold)
 {
 	tmpl->project_id = parent->project_id;
 	if (strcmp(name, OPS_TAGDIR) == 0) {
@@ -139,6 +151,7 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 		r = -ENOENT;
 	} else if (latest) {
 		tmpl->kind = INODE_LATEST;
+		fixed_link(fs, tmpl, hold, snap, "");
 	} else {
 		tmpl->kind = INODE_SNAPSHOT;
 		tmpl->snap_id = snap->id;
@@ -157,7 +170,7 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 }
 
 static int resolve_tag(struct ckfs *fs, struct inode *parent, const char *name,
-		       struct inode *tmpl)
+		       struct inode *tmpl, struct ops_hold *hold)
 {
 	struct view_projects *p;
 	struct view_snaps *s;
@@ -167,9 +180,11 @@ static int resolve_tag(struct ckfs *fs, struct inode *parent, const char *name,
 		return r;
 	if (r < 0)
 		return ops_fail(fs, parent, name, "list tags for", r);
-	if (view_tag_index(s, name) >= 0) {
+	long t = view_tag_index(s, name);
+	if (t >= 0) {
 		tmpl->kind = INODE_TAG;
 		tmpl->project_id = parent->project_id;
+		fixed_link(fs, tmpl, hold, &s->s[s->tag_snap[t]], "../");
 	} else {
 		r = -ENOENT;
 	}
@@ -197,7 +212,7 @@ int ops_tmpl_from_node(struct ckfs *fs, struct inode *parent, const struct node 
 }
 
 static int resolve_in_tree(struct ckfs *fs, struct inode *parent, const char *name,
-			   struct inode *tmpl, double *neg, struct tcache_entry **ret_ref)
+			   struct inode *tmpl, double *neg, struct ops_hold *hold)
 {
 	struct tcache_entry *ref;
 	int r = tcache_get(fs->trees, &parent->tree, &ref);
@@ -214,25 +229,31 @@ static int resolve_in_tree(struct ckfs *fs, struct inode *parent, const char *na
 		tcache_release(fs->trees, ref);
 		return r;
 	}
-	*ret_ref = ref;
+	hold->tree = ref;
 	return 0;
 }
 
+void ops_hold_release(struct ckfs *fs, struct ops_hold *hold)
+{
+	tcache_release(fs->trees, hold->tree);
+	hold->tree = NULL;
+}
+
 int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
-		double *neg_timeout, struct tcache_entry **ret_ref)
+		double *neg_timeout, struct ops_hold *hold)
 {
 	memset(tmpl, 0, sizeof(*tmpl));
 	*neg_timeout = 0;
-	*ret_ref = NULL;
+	hold->tree = NULL;
 	store_error_clear();
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
 	switch (parent->kind) {
 	case INODE_ROOT: return resolve_root(fs, name, tmpl, neg_timeout);
-	case INODE_PROJECT: return resolve_project(fs, parent, name, tmpl, neg_timeout);
-	case INODE_TAGDIR: return resolve_tag(fs, parent, name, tmpl);
+	case INODE_PROJECT: return resolve_project(fs, parent, name, tmpl, neg_timeout, hold);
+	case INODE_TAGDIR: return resolve_tag(fs, parent, name, tmpl, hold);
 	case INODE_SNAPSHOT:
-	case INODE_DIR: return resolve_in_tree(fs, parent, name, tmpl, neg_timeout, ret_ref);
+	case INODE_DIR: return resolve_in_tree(fs, parent, name, tmpl, neg_timeout, hold);
 	default: return -ENOTDIR;
 	}
 }
@@ -240,13 +261,12 @@ int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct 
 int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *timeout)
 {
 	*timeout = CKFS_DYNAMIC_TIMEOUT;
-	if (inode_kind_immutable(e->kind)) {
+	if (inode_kind_immutable(e->kind) || e->kind == INODE_LATEST || e->kind == INODE_TAG) {
 		*st = e->st;
 		*timeout = CKFS_IMMUTABLE_TIMEOUT;
 		return 0;
 	}
 	struct view_projects *p = NULL;
-	struct view_snaps *s = NULL;
 	size_t pi;
 	int r;
 	store_error_clear();
@@ -263,8 +283,7 @@ int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *ti
 		st->st_ino = 1;
 		return 0;
 	}
-	bool need_snaps = e->kind == INODE_LATEST || e->kind == INODE_TAG;
-	r = ops_project_snaps(fs, e->project_id, &p, &pi, need_snaps ? &s : NULL);
+	r = ops_project_snaps(fs, e->project_id, &p, &pi, NULL);
 	if (r == -ENOENT)
 		return r;
 	if (r < 0)
@@ -279,26 +298,9 @@ int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *ti
 	case INODE_TAGDIR:
 		synthetic_dir(fs, st, mtime, 2);
 		break;
-	case INODE_LATEST:
-		if (s->n)
-			synthetic_link(fs, st, s->s[0].time_ns, strlen(s->s[0].name));
-		else
-			r = -ENOENT;
-		break;
-	case INODE_TAG: {
-		long t = view_tag_index(s, e->name);
-		if (t >= 0) {
-			const struct snapshot *snap = &s->s[s->tag_snap[t]];
-			synthetic_link(fs, st, snap->time_ns, 3 + strlen(snap->name));
-		} else {
-			r = -ENOENT;
-		}
-		break;
-	}
 	default:
 		r = -EIO;
 	}
-	view_snaps_release(fs->view, s);
 	view_projects_release(fs->view, p);
 	st->st_ino = e->ino;
 	return r;
@@ -326,9 +328,9 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	struct inode tmpl;
-	struct tcache_entry *ref;
+	struct ops_hold hold;
 	double neg;
-	int r = ops_resolve(fs, parent, name, &tmpl, &neg, &ref);
+	int r = ops_resolve(fs, parent, name, &tmpl, &neg, &hold);
 	if (r == -ENOENT && neg > 0) {
 		/* A cached negative entry: ino 0 with a timeout. */
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = neg };
@@ -340,7 +342,7 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 		return;
 	}
 	struct inode *child = inode_get(fs->inodes, parent, name, &tmpl);
-	tcache_release(fs->trees, ref);
+	ops_hold_release(fs, &hold);
 	if (!child) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -395,40 +397,8 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (e->kind == INODE_LEAF) {
-		if (e->target)
-			fuse_reply_readlink(req, e->target);
-		else
-			fuse_reply_err(req, EINVAL);
-		return;
-	}
-	if (e->kind != INODE_LATEST && e->kind != INODE_TAG) {
+	if (e->target)
+		fuse_reply_readlink(req, e->target);
+	else
 		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	struct view_projects *p;
-	struct view_snaps *s;
-	size_t pi;
-	store_error_clear();
-	int r = ops_project_snaps(fs, e->project_id, &p, &pi, &s);
-	if (r < 0) {
-		fuse_reply_err(req, r == -ENOENT ? ENOENT : -ops_fail(fs, e, NULL, "read link", r));
-		return;
-	}
-	char buf[SNAPNAME_MAX_LEN + 4 + 256];
-	const struct snapshot *snap = NULL;
-	if (e->kind == INODE_LATEST) {
-		snap = s->n ? &s->s[0] : NULL;
-	} else {
-		long t = view_tag_index(s, e->name);
-		snap = t >= 0 ? &s->s[s->tag_snap[t]] : NULL;
-	}
-	if (snap) {
-		snprintf(buf, sizeof(buf), "%s%s", e->kind == INODE_TAG ? "../" : "", snap->name);
-		fuse_reply_readlink(req, buf);
-	} else {
-		fuse_reply_err(req, ENOENT);
-	}
-	view_snaps_release(fs->view, s);
-	view_projects_release(fs->view, p);
 }
