@@ -14,7 +14,7 @@
 # either its version before the restore or the restored one, never torn.
 #
 # Rounds: CKPTFS_CRASH_ROUNDS, else 200 (snap) + 50 (restore) with
-# CKPTFS_LONG=1, else 10 + 3.  Figures go to $CKPTFS_FIGURES if set.
+# CKPTFS_LONG=1, else 8 + 2.  Figures go to $CKPTFS_FIGURES if set.
 . "$(dirname "$0")/lib.sh"
 
 "$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
@@ -25,7 +25,7 @@ if [ -n "${CKPTFS_CRASH_ROUNDS:-}" ]; then
 elif [ "${CKPTFS_LONG:-0}" = 1 ]; then
 	rounds=200 rrounds=50
 else
-	rounds=10 rrounds=3
+	rounds=8 rrounds=2
 fi
 
 P=$T/proj
