@@ -28,8 +28,10 @@ snap_loop() {
 	local proj=$1 tag=$2 end=$3 n=0 locked=0 rc
 	while [ "$(date +%s)" -lt "$end" ]; do
 		n=$((n + 1))
-		echo "$tag $n" >"$proj/src/marker-$tag"
-		head -c $((RANDOM * 16)) /dev/urandom >"$proj/src/noise-$tag"
+		# Replaced by rename, as editors do: a snap taken meanwhile by the
+		# other loop sees the old or the new file, never one half written.
+		echo "$tag $n" >"$T/tmp-$tag" && mv "$T/tmp-$tag" "$proj/src/marker-$tag"
+		head -c $((RANDOM * 16)) /dev/urandom >"$T/tmp-$tag" && mv "$T/tmp-$tag" "$proj/src/noise-$tag"
 		rc=0
 		"$CKPTFS" snap -q "$proj" 2>"$T/log/snap-$tag.err" || rc=$?
 		if [ $rc = 4 ]; then

@@ -39,6 +39,9 @@ if "$CKPTFS" mount --help >/dev/null 2>&1 && [ -e /dev/fuse ]; then
 	mountpoint -q "$T/mnt" || { cat "$T/mount.err" >&2; fail "mount under valgrind did not come up"; }
 	cmp "$P/src/sub/blob.bin" "$T/mnt/proj/latest/src/sub/blob.bin" || fail "file read through the mount differs"
 	ls -la "$T/mnt/proj/" >/dev/null
+	# The kernel sends RELEASEDIR/RELEASE asynchronously; let them land
+	# before unmounting, or handles still open at exit look leaked.
+	sleep 1
 	fusermount3 -u "$T/mnt"
 	rc=0
 	wait $mpid || rc=$?
