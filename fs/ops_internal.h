@@ -65,13 +65,22 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 int ops_fail(struct ckfs *fs, const struct inode *e, const char *child, const char *what, int err);
 
 /* The open file: a private copy of its node (with the chunk list). */
+#define OPS_INFLIGHT_MAX 8
 struct ops_file {
 	struct node node;
 	struct inode *inode; /* held by the kernel while open */
-	_Atomic size_t prefetched; /* chunk index last read ahead + 1 */
 	/* The kernel's handle plus reads still working after their reply
 	 * (read-ahead): a release may arrive meanwhile. */
 	atomic_uint refs;
+	/* Read-ahead: where a sequential reader reads next, the chunks
+	 * decoded ahead so far (index + 1), and the chunks some thread is
+	 * decoding now, so no chunk is decoded twice at once. */
+	_Atomic uint64_t next_off;
+	_Atomic size_t prefetched;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t inflight[OPS_INFLIGHT_MAX];
+	int ninflight;
 };
 
 /* The project list, the index of project_id in it and (if ret_s) its

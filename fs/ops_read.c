@@ -38,6 +38,16 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 	return 0;
 }
 
+static void file_put(struct ops_file *f)
+{
+	if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
+		pthread_cond_destroy(&f->cond);
+		pthread_mutex_destroy(&f->lock);
+		node_clear(&f->node);
+		free(f);
+	}
+}
+
 void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
@@ -86,21 +96,14 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	f->inode = e;
 	atomic_init(&f->refs, 1);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1; /* contents never change: keep the page cache */
-	if (fuse_reply_open(req, fi) != 0) {
-		node_clear(&f->node);
-		free(f);
-	}
+	if (fuse_reply_open(req, fi) != 0)
+		file_put(f);
 }
 
-static void file_put(struct ops_file *f)
-{
-	if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
-		node_clear(&f->node);
-		free(f);
-	}
-}
 
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -108,27 +111,66 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-/* After a read of [off, end): if it reached the second half of its last
- * chunk, decode the following chunk (once per chunk and file handle). */
-static void read_ahead(struct ckfs *fs, struct ops_file *f, uint64_t end)
+static bool inflight_has(const struct ops_file *f, size_t c)
 {
-	const struct node *n = &f->node;
-	if (end == 0 || end >= n->size)
+	for (int i = 0; i < f->ninflight; i++)
+		if (f->inflight[i] == c)
+			return true;
+	return false;
+}
+
+/* Decode chunk c of f into the cache unless it is there, waiting for a
+ * thread already decoding it rather than decoding it a second time. */
+static void ensure_chunk(struct ckfs *fs, struct ops_file *f, size_t c)
+{
+	pthread_mutex_lock(&f->lock);
+	while (inflight_has(f, c))
+		pthread_cond_wait(&f->cond, &f->lock);
+	bool mark = f->ninflight < OPS_INFLIGHT_MAX;
+	if (mark)
+		f->inflight[f->ninflight++] = c;
+	pthread_mutex_unlock(&f->lock);
+	content_prefetch(fs->repo, &f->node, f->node.chunks[c].off);
+	if (!mark)
 		return;
-	size_t i = node_chunk_at(n, end - 1);
-	if (i + 1 >= n->nchunks)
-		return;
-	const struct node_chunk *c = &n->chunks[i];
-	if (end - c->off < c->len / 2)
-		return;
-	size_t want = i + 2; /* "next chunk index + 1" */
-	size_t had = atomic_load(&f->prefetched);
-	while (had < want) {
-		if (atomic_compare_exchange_weak(&f->prefetched, &had, want)) {
-			content_prefetch(fs->repo, n, n->chunks[i + 1].off);
-			return;
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->ninflight; i++)
+		if (f->inflight[i] == c) {
+			f->inflight[i] = f->inflight[--f->ninflight];
+			break;
 		}
-	}
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The chunks holding [off, off + len) of f, clipped to the file. */
+static bool chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *first, size_t *last)
+{
+	if (len == 0 || off >= n->size || n->nchunks == 0)
+		return false;
+	uint64_t end = off + len < n->size ? off + len : n->size;
+	*first = node_chunk_at(n, off);
+	*last = node_chunk_at(n, end - 1);
+	return *first < n->nchunks && *last < n->nchunks;
+}
+
+/* After a sequential read of len bytes ending at end: decode the chunks
+ * of the two read sizes after it, ahead of the reader.  The next read runs
+ * on another worker meanwhile and decodes its own chunks (or waits for one
+ * being decoded here), so two threads decode side by side, never the same
+ * chunk. */
+static void read_ahead(struct ckfs *fs, struct ops_file *f, uint64_t end, uint64_t len)
+{
+	size_t first, last;
+	if (!chunk_span(&f->node, end, 2 * len, &first, &last))
+		return;
+	size_t had = atomic_load(&f->prefetched);
+	do {
+		if (had > last)
+			return;
+	} while (!atomic_compare_exchange_weak(&f->prefetched, &had, last + 1));
+	for (size_t c = had > first ? had : first; c <= last; c++)
+		ensure_chunk(fs, f, c);
 }
 
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -145,6 +187,10 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		return;
 	}
 	store_error_clear();
+	size_t first, last;
+	if (fs->prefetch && chunk_span(&f->node, (uint64_t)off, size, &first, &last))
+		for (size_t c = first; c <= last; c++)
+			ensure_chunk(fs, f, c);
 	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
 	if (n < 0) {
 		int err = ops_fail(fs, f->inode, NULL, "read", (int)n);
@@ -156,8 +202,10 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	atomic_fetch_add(&f->refs, 1);
 	fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
-	if (fs->prefetch && n > 0)
-		read_ahead(fs, f, (uint64_t)off + (uint64_t)n);
+	uint64_t end = (uint64_t)off + (uint64_t)n;
+	bool sequential = atomic_exchange(&f->next_off, end) == (uint64_t)off;
+	if (fs->prefetch && n > 0 && sequential)
+		read_ahead(fs, f, end, (uint64_t)n);
 	file_put(f);
 }
 
