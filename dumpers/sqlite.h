@@ -24,8 +24,9 @@ struct dumper_sqlite_limits {
 	int step_pages;        /* pages per backup step (default 128) */
 	int busy_ms;           /* total wait for locks before giving up (5000) */
 	int max_restarts;      /* backup restarts by foreign writers (8) */
-	uint64_t hold_max;     /* rollback-mode db size copied in one locked step
-				* once restarts are exhausted (32 MiB) */
+	uint64_t hold_max;     /* rollback-mode db size read whole under its
+				* shared lock once restarts are exhausted (4 MiB:
+				* a few ms of writers waiting at ~1 GB/s) */
 };
 
 /* Fill lim with the defaults above. */
@@ -34,7 +35,7 @@ void dumper_sqlite_limits_default(struct dumper_sqlite_limits *lim);
 struct dumper_sqlite_copy {
 	char *path;         /* the copy, in the caller's temp dir (malloc'd) */
 	const char *method; /* static: "backup", "backup-held", "immutable",
-			     * "private-recovery", "backup-locked" */
+			     * "private-recovery", "read-locked" */
 	bool wal;           /* the source is in WAL mode */
 	unsigned restarts;  /* backup restarts caused by other writers */
 	uint64_t pages;     /* pages copied */

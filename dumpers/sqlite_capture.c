@@ -27,9 +27,10 @@
  *  - Rollback mode: open read-only in place and step without holding a
  *    transaction (holding one would lock writers out for the whole copy).
  *    A commit by another process between steps restarts the backup; after
- *    max_restarts, a database of at most hold_max bytes is copied in one
- *    step under its shared lock (writers wait for that one step, a few ms),
- *    a larger one gives up (-EAGAIN: the caller stores it raw and says so).
+ *    max_restarts, a database of at most hold_max bytes is read whole into
+ *    memory under its shared lock (writers wait for that one read from the
+ *    page cache, a few ms), a larger one gives up (-EAGAIN: the caller
+ *    stores it raw and says so).
  *
  * SQLITE_BUSY/SQLITE_LOCKED are retried with a growing sleep up to busy_ms
  * in total.  The connection is opened with NO_CKPT_ON_CLOSE and PERSIST_WAL
@@ -67,7 +68,8 @@ void dumper_sqlite_limits_default(struct dumper_sqlite_limits *lim)
 	lim->step_pages = 128;
 	lim->busy_ms = 5000;
 	lim->max_restarts = 8;
-	lim->hold_max = 32ull << 20;
+	/* Writers wait while a locked step copies: keep it to a few ms. */
+	lim->hold_max = 4ull << 20;
 }
 
 char *dumper_sqlite_uri(const char *path, const char *query)
@@ -295,6 +297,80 @@ static int backup_run(sqlite3 *src, sqlite3 *dst, int step_pages, struct backup_
 	return r;
 }
 
+/* Rollback mode, a writer that never leaves a gap long enough for the
+ * stepwise backup: hold a read transaction (the SHARED lock: no writer can
+ * change the database file meanwhile, and no hot journal is left after
+ * SQLite has taken it) just long enough to read the file into memory — a
+ * plain read from the page cache, several times faster than a backup
+ * step through the pager — then write the copy with the lock released.
+ * Our fd on the file is opened before and closed after the transaction:
+ * closing any fd of a file drops all of this process's fcntl locks on
+ * it, SQLite's included. */
+static int read_locked(sqlite3 *src, const char *path, const char *dst_path,
+		       struct backup_state *bs, struct dumper_sqlite_copy *c)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return store_failp(-errno, "%s", path);
+	char *buf = NULL;
+	size_t len = 0;
+	int r = begin_read(src, bs, path);
+	if (r < 0)
+		goto out;
+	int64_t t0 = now_us();
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		r = store_failp(-errno, "%s", path);
+	} else if ((uint64_t)st.st_size > bs->lim->hold_max) {
+		r = store_fail(-EAGAIN, "%s: grew past %llu bytes while being captured", path,
+			       (unsigned long long)bs->lim->hold_max);
+	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
+		r = -ENOMEM;
+	} else {
+		while (len < (size_t)st.st_size) {
+			ssize_t n = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				r = n < 0 ? store_failp(-errno, "%s", path)
+					  : store_fail(-EAGAIN, "%s: shrank while being read", path);
+				break;
+			}
+			len += (size_t)n;
+		}
+	}
+	sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+	int64_t dt = now_us() - t0;
+	if (dt > c->max_step_us)
+		c->max_step_us = dt;
+	if (r < 0)
+		goto out;
+	int out = open(dst_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = store_failp(-errno, "%s", dst_path);
+		goto out;
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(out, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = store_failp(n < 0 ? -errno : -EIO, "%s", dst_path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(out);
+	if (len >= 100) { /* header bytes 16-17: the page size (1 = 65536) */
+		unsigned ps = (unsigned)((unsigned char)buf[16] << 8 | (unsigned char)buf[17]);
+		c->pages = len / (ps == 1 ? 65536 : ps ? ps : 4096);
+	}
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
 static int open_db(const char *path, const char *query, int flags, sqlite3 **ret)
 {
 	char *uri = dumper_sqlite_uri(path, query);
@@ -400,17 +476,16 @@ static int attempt(const char *path, const struct stat *st, enum src_kind kind, 
 		r = backup_run(src, dst, bs->lim->step_pages, bs, path, c);
 		if (r == -EAGAIN && c->restarts > (unsigned)bs->lim->max_restarts &&
 		    (uint64_t)st->st_size <= bs->lim->hold_max) {
-			/* Small enough to copy in one step under the lock.  The
-			 * destination (journal off) holds a torn copy: start anew. */
+			/* Small enough to read in one go under the shared lock.
+			 * The destination (journal off) holds a torn copy: it is
+			 * replaced by the file's bytes as they are under the lock. */
 			store_error_clear();
 			sqlite3_close(dst);
 			dst = NULL;
 			remove_db_files(dst_path);
-			if ((r = open_dest(dst_path, &dst)) < 0)
-				goto out;
-			c->method = "backup-locked";
+			c->method = "read-locked";
 			bs->deadline_us = now_us() + (int64_t)bs->lim->busy_ms * 1000;
-			r = backup_run(src, dst, -1, bs, path, c);
+			r = read_locked(src, path, dst_path, bs, c);
 		}
 	} else {
 		c->method = kind == SRC_IMMUTABLE ? "immutable" : "private-recovery";

@@ -28,10 +28,16 @@ printf 'DATABASE_URL=mysql://root@localhost/shop?socket=%s\n' "$MY_SOCK" >.env
 expect_status 0 "$CKPTFS" snap --dry-run
 grep -q "mysql     mysql-shop  mariadb-dump/mysqldump --single-transaction" "$T/stdout" || { cat "$T/stdout"; fail "dry run"; }
 
+# The project's own @databases cannot hide the dumps: it is left out.
+mkdir "$P/@databases"
+printf 'mine\n' >"$P/@databases/own.txt"
 expect_status 0 "$CKPTFS" snap -t before
+grep -q "^ckptfs: @databases: left out: the name is reserved for ckptfs" "$T/stderr" ||
+	{ cat "$T/stderr"; fail "no warning about the project's own @databases"; }
 grep -q "mysql     mysql-shop  ok (-- Dump completed" "$T/stdout" || { cat "$T/stdout" "$T/stderr"; fail "snap does not report the checked dump"; }
 ck restore @databases --to "$T/out" >/dev/null
 tail -n1 "$T/out/mysql-shop.sql" | grep -q "^-- Dump completed" || fail "the dump is incomplete"
+[ ! -e "$T/out/own.txt" ] || fail "the project's own @databases got into the snapshot's"
 grep -q "CREATE TABLE \`acct\`" "$T/out/mysql-shop.sql" || fail "the dump has no acct table"
 grep -qF "mysql --socket=$MY_SOCK -u root -p shop < mysql-shop.sql" "$T/out/RESTORE.txt" ||
 	{ cat "$T/out/RESTORE.txt"; fail "RESTORE.txt lacks the restore command"; }

@@ -44,6 +44,10 @@ pg_restore --list "$T/out/postgres-app.dump" | grep -q "TABLE public acct" || fa
 grep -qF "pg_restore --clean --if-exists --no-owner -h $PG_SOCK -U postgres -d app < postgres-app.dump" \
 	"$T/out/RESTORE.txt" || { cat "$T/out/RESTORE.txt"; fail "RESTORE.txt lacks the restore command"; }
 grep -q "ckptfs restore --db NAME --from WHEN" "$T/out/RESTORE.txt" || fail "RESTORE.txt lacks restore --db"
+# In the mount, cp of the dump gives exactly the dump.
+mount_ckpt "$T/mnt"
+cp "$T/mnt/proj/@tags/before/@databases/postgres-app.dump" "$T/cp.dump"
+cmp "$T/cp.dump" "$T/out/postgres-app.dump" || fail "the dump copied out of the mount differs"
 
 # The dump restored by hand (as RESTORE.txt says) gives the same rows.
 psql_q postgres "CREATE DATABASE byhand"
