@@ -83,6 +83,11 @@ struct ops_file {
 	int ninflight;
 };
 
+/* The chunks holding bytes [off, off + len) of file n, clipped to its
+ * size (node_chunk_at at both ends): false if the range holds no byte of
+ * content. */
+bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *first, size_t *last);
+
 /* The project list, the index of project_id in it and (if ret_s) its
  * snapshot list, all referenced.  -ENOENT if the project is gone. */
 int ops_project_snaps(struct ckfs *fs, int64_t project_id, struct view_projects **ret_p,

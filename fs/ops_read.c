@@ -143,8 +143,7 @@ static void ensure_chunk(struct ckfs *fs, struct ops_file *f, size_t c)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* The chunks holding [off, off + len) of f, clipped to the file. */
-static bool chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *first, size_t *last)
+bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *first, size_t *last)
 {
 	if (len == 0 || off >= n->size || n->nchunks == 0)
 		return false;
@@ -162,7 +161,7 @@ static bool chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t 
 static void read_ahead(struct ckfs *fs, struct ops_file *f, uint64_t end, uint64_t len)
 {
 	size_t first, last;
-	if (!chunk_span(&f->node, end, 2 * len, &first, &last))
+	if (!ops_chunk_span(&f->node, end, 2 * len, &first, &last))
 		return;
 	size_t had = atomic_load(&f->prefetched);
 	do {
@@ -188,7 +187,7 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	store_error_clear();
 	size_t first, last;
-	if (fs->prefetch && chunk_span(&f->node, (uint64_t)off, size, &first, &last))
+	if (fs->prefetch && ops_chunk_span(&f->node, (uint64_t)off, size, &first, &last))
 		for (size_t c = first; c <= last; c++)
 			ensure_chunk(fs, f, c);
 	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
