@@ -133,6 +133,10 @@ int dumper_session_plan(struct dumper_session *s, const char *const *excludes, s
 		return r;
 	}
 	sc.dev = st.st_dev;
+	struct stat own;
+	if (dumper_session_ndbs(s) && fstatat(fd, DUMPER_FOLDER, &own, AT_SYMLINK_NOFOLLOW) == 0)
+		fprintf(f, "  note: the project's own %s will be left out (the name is reserved for the dumps)\n",
+			DUMPER_FOLDER);
 	scan_dir(&sc, fd, 0, 0);
 	ignore_free(sc.ig);
 	if (!s->targets.n && !sc.found)

@@ -127,3 +127,7 @@ nothing changed            $noop s  ($(pass "$noop" 0.3) < 0.3 s)   read_bytes $
 $HISTORY snapshots x 1 file    per snapshot: packs +$(kib "$per_pack"), catalog +$(kib "$per_cat"); changed file $(kib "$per_changed")
 repository in the end      $(mib "$ckptfs_size")
 TABLE
+
+# Databases: a 200 MiB SQLite database with 1% of its rows changed.
+echo
+"$here/scripts/bench-db.sh"
