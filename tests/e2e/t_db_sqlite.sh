@@ -9,7 +9,8 @@
 #    without a -wal, a WAL left by a crash, rollback mode, a name without
 #    .db) leaves the project byte-for-byte and stat-for-stat as it was;
 #  - a database locked for longer than the busy limit is stored raw,
-#    flagged, with a warning: partial, exit 3.
+#    flagged, with a warning: partial, exit 3;
+#  - a damaged database fails its drill: snap names it and exits 3.
 # CKPTFS_LONG=1 repeats the consistency run 200 times instead of 25.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 is needed for the writer processes"
@@ -162,4 +163,21 @@ ck restore data --from locked --to "$T/lr" >/dev/null
 [ -e "$T/lr/locked.db-journal" ] || fail "the raw copy's journal was left out"
 [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM t').fetchone()[0])" "$T/lr/locked.db")" = 1 ] ||
 	fail "the raw copy with its journal does not read as the committed state"
+
+# --- a damaged database: the drill fails, snap says so and exits 3 ---------
+B=$T/bad
+mkdir -p "$B"
+python3 - "$B/shop.db" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.executescript("""CREATE TABLE t(a, b); CREATE INDEX i ON t(a);
+    WITH RECURSIVE s(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM s WHERE k < 300)
+    INSERT INTO t SELECT k, 1000 - k FROM s;
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_schema SET sql = 'CREATE INDEX i ON t(b)' WHERE name = 'i';""")
+EOF
+( cd "$B" && expect_status 3 "$CKPTFS" snap -t bad )
+grep -q "^ckptfs: database shop.db: drill failed (integrity_check): " "$T/stderr" ||
+	{ cat "$T/stderr"; fail "a failed drill is not reported by name"; }
+grep -q "shop.db  FAILED integrity_check: " "$T/stdout" || { cat "$T/stdout"; fail "snap does not print the failed drill"; }
 echo ok
