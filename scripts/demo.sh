@@ -4,7 +4,10 @@
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 D=$(mktemp -d "${TMPDIR:-/tmp}/ckptfs-demo.XXXXXX")
-cleanup() { [ "${DEMO_KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D"; }
+cleanup() {
+	mountpoint -q "$D/mnt" 2>/dev/null && { "$CKPTFS" umount "$D/mnt" || fusermount3 -uz "$D/mnt"; }
+	[ "${DEMO_KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D"
+}
 trap cleanup EXIT
 export CKPTFS_REPO=$D/repo
 ckptfs() { "$CKPTFS" "$@"; }
@@ -85,3 +88,15 @@ run ckptfs restore src/util.py --from "$(date +%Y-%m-%d)" --dry-run
 
 say "The safety snapshot is in the history: the restore itself can be undone"
 run ckptfs log
+
+say "Every snapshot as a read-only folder tree"
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	mkdir "$D/mnt"
+	run ckptfs mount "$D/mnt"
+	run ls "$D/mnt/myapp"
+	run cat "$D/mnt/myapp/$first/src/util.py"
+	run ls -l "$D/mnt/myapp/latest"
+	run ckptfs umount "$D/mnt"
+else
+	echo "  (skipped: no /dev/fuse here)"
+fi
