@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store/id.h"
 #include "store/walk.h"
 
 struct dumper_session;
@@ -49,6 +50,16 @@ int dumper_session_new(const char *root, struct dumper_session **ret);
 
 /* Remove the temp dir and free.  dumper_session_free(NULL) is a no-op. */
 void dumper_session_free(struct dumper_session *s);
+
+/* The parent snapshot (the walk's parent; all may be NULL/0 for none):
+ * a SQLite database whose file is unchanged since it was captured there
+ * (same device, inode, size, mtime and ctime, not written to close to the
+ * parent's start, no -wal or -journal beside it now) and whose drill there
+ * passed is not copied and checked again: its capture is reused, recorded
+ * with method "unchanged".  Any sign of activity means a fresh capture.
+ * repo, root and notes must stay valid for the session's walk. */
+void dumper_session_set_parent(struct dumper_session *s, struct repo *repo, const blob_id *root,
+			       int64_t time_ns, const char *notes);
 
 /* Hooks for walk_run: the session's capture and skip; warn and progress
  * are passed on to outer's (outer may be NULL), and so are the session's
@@ -70,6 +81,7 @@ const struct node *dumper_session_extra(const struct dumper_session *s, size_t *
 
 struct dumper_result {
 	unsigned sqlite;        /* SQLite databases captured consistently */
+	unsigned reused;        /* of those, unchanged: the parent's capture reused */
 	unsigned inconsistent;  /* SQLite databases stored raw */
 	unsigned dumped;        /* server databases dumped and verified */
 	unsigned refused;       /* server databases that could not be dumped */

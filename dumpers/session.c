@@ -188,8 +188,11 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 	if (snprintf(path, sizeof path, "%s/%s", s->root, relpath) >= (int)sizeof path)
 		return 0; /* the walk reports what it cannot open itself */
 
+	int r = dumper_session_reuse(s, relpath, st, node);
+	if (r != 0)
+		return r;
 	struct dumper_sqlite_copy c = {0};
-	int r = dumper_sqlite_capture(path, st, s->tmpdir, &s->lim, &c);
+	r = dumper_sqlite_capture(path, st, s->tmpdir, &s->lim, &c);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)

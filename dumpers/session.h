@@ -46,7 +46,18 @@ struct dumper_session {
 	size_t nraw;
 	struct node folder; /* @databases, valid when have_folder */
 	bool have_folder;
+	/* the parent snapshot, for reusing unchanged captures */
+	struct repo *repo;
+	const blob_id *parent_root;
+	int64_t parent_time_ns;
+	const char *parent_notes;
 };
+
+/* Reuse the parent snapshot's capture of the database at relpath (open
+ * as fd with stat st) if it is certainly unchanged: 1 with node's content
+ * and the record filled, 0 to capture afresh, -ENOMEM. */
+int dumper_session_reuse(struct dumper_session *s, const char *relpath, const struct stat *st,
+			 struct node *node);
 
 /* Whether target t is dumped by default (not disabled; local or explicit). */
 bool dumper_target_enabled(const struct dumper_target *t);

@@ -157,7 +157,10 @@ static void print_one(FILE *f, const struct jv *d)
 	}
 	if (kind && !strcmp(kind, "sqlite")) {
 		double nt = jv_num(d, "ntables", 0);
-		fprintf(f, "ok (%s; %s %s, %s rows)\n", check ? check : "check", commas(nt, a),
+		const char *method = jv_str(d, "method");
+		bool same = method && !strcmp(method, "unchanged");
+		fprintf(f, "ok (%s%s%s; %s %s, %s rows)\n", same ? "unchanged since the last snapshot, " : "",
+			check ? check : "check", same ? " then" : "", commas(nt, a),
 			nt == 1 ? "table" : "tables", commas(jv_num(d, "rows", 0), b));
 		const struct jv *t = jv_get(d, "tables");
 		if (t && t->t == J_ARR && t->n) {

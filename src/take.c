@@ -132,6 +132,8 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	 * adds at the root), SQLite files as the walk meets them. */
 	if ((r = dumper_session_new(req->root, &ds)) < 0)
 		goto out;
+	if (have_parent)
+		dumper_session_set_parent(ds, repo, &parent.root, parent.time_ns, parent.notes);
 	if ((r = writer_open(repo, &w)) < 0)
 		goto out;
 	if ((r = dumper_session_dump(ds, w)) < 0)

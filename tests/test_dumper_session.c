@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "dumpers/dumpers.h"
 #include "dumpers/json_lite.h"
@@ -124,6 +125,13 @@ static int offer(struct sfx *x, const struct walk_hooks *h, const char *rel, str
 	n->type = NODE_FILE;
 	n->mode = st.st_mode & 07777;
 	n->size = (uint64_t)st.st_size;
+	/* The metadata the walk records (the files cache compares it). */
+	n->uid = st.st_uid;
+	n->gid = st.st_gid;
+	n->dev = st.st_dev;
+	n->ino = st.st_ino;
+	n->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	n->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 	int r = h->capture(h->ctx, x->f->w, rel, fd, &st, n);
 	close(fd);
 	return r;
@@ -231,6 +239,92 @@ static bool skipped(const struct walk_hooks *h, const char *rel)
 {
 	struct stat st = {0};
 	return (h->skip)(h->ctx, rel, &st);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A second session with the first one's snapshot as parent: offer app.db
+ * and say whether the parent's capture was reused. */
+static bool reused(struct sfx *x, const blob_id *root, int64_t parent_time, const char *notes,
+		   struct node *ret)
+{
+	struct dumper_session *s2;
+	CHECK(dumper_session_new(x->proj, &s2));
+	dumper_session_set_parent(s2, x->f->repo, root, parent_time, notes);
+	struct walk_hooks h;
+	dumper_session_hooks(s2, NULL, &h);
+	assert_int_equal(offer(x, &h, "app.db", ret), 1);
+	assert_true(ret->flags & NODE_F_DB_COPY);
+	struct dumper_result res;
+	dumper_session_result(s2, &res);
+	assert_int_equal(res.sqlite, 1);
+	int err;
+	char *m = dumper_session_notes(s2, &err);
+	assert_non_null(m);
+	if (res.reused) {
+		assert_non_null(strstr(m, "\"method\": \"unchanged\""));
+		assert_non_null(strstr(m, "\"tables\": [[\"t\", 3]]"));
+	}
+	free(m);
+	dumper_session_free(s2);
+	return res.reused == 1;
+}
+
+static void test_unchanged_reused(void **state)
+{
+	struct sfx *x = *state;
+	char db[256], side[300];
+	snprintf(db, sizeof db, "%s/app.db", x->proj);
+	sql(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (3);");
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks h;
+	dumper_session_hooks(x->s, NULL, &h);
+	struct node n[1];
+	assert_int_equal(offer(x, &h, "app.db", &n[0]), 1);
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	struct node keep;
+	CHECK(node_copy(&n[0], &keep));
+	blob_id root;
+	commit(x, n, 1, notes, &root);
+
+	/* Unchanged, and the parent started well after its last change. */
+	int64_t later = now_ns() + 10 * 1000000000LL;
+	struct node got;
+	assert_true(reused(x, &root, later, notes, &got));
+	assert_int_equal(got.nchunks, keep.nchunks);
+	assert_int_equal(got.size, keep.size);
+	assert_memory_equal(&got.chunks[0].id, &keep.chunks[0].id, sizeof(blob_id));
+	node_clear(&got);
+	/* Changed too close to the parent's start: captured again. */
+	assert_false(reused(x, &root, now_ns(), notes, &got));
+	node_clear(&got);
+	/* A -wal or -journal beside it: someone may be writing. */
+	snprintf(side, sizeof side, "%s-journal", db);
+	write_file(side, "", 0644);
+	assert_false(reused(x, &root, later, notes, &got));
+	node_clear(&got);
+	unlink(side);
+	/* The parent's drill failed: captured (and drilled) again. */
+	char *bad = strdup(notes);
+	char *ok = strstr(bad, "\"ok\": true");
+	memcpy(ok, "\"ok\": fals", 10);
+	assert_false(reused(x, &root, later, bad, &got));
+	node_clear(&got);
+	free(bad);
+	/* Written to since: its stat differs. */
+	sql(db, "INSERT INTO t VALUES (4);");
+	assert_false(reused(x, &root, later, notes, &got));
+	node_clear(&got);
+	node_clear(&keep);
+	free(notes);
+	free(m);
 }
 
 static void test_siblings_skipped(void **state)
@@ -545,6 +639,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sqlite_copy_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_siblings_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_stored_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_drill, setup, teardown),

@@ -7,7 +7,8 @@
 #  - the -wal/-shm/-journal siblings are not in the snapshot;
 #  - no lasting change: snapping databases in every state (WAL with and
 #    without a -wal, a WAL left by a crash, rollback mode, a name without
-#    .db) leaves the project byte-for-byte and stat-for-stat as it was;
+#    .db) leaves the project byte-for-byte and stat-for-stat as it was,
+#    and databases unchanged since the last snapshot are not copied again;
 #  - a database locked for longer than the busy limit is stored raw,
 #    flagged, with a warning: partial, exit 3;
 #  - a damaged database fails its drill: snap names it and exits 3.
@@ -121,9 +122,16 @@ state() { (cd "$Q" && find . -printf '%P %y %s %m %T@ %C@ %i\n' | sort && find .
 state >"$T/before"
 sleep 0.05
 ( cd "$Q" && expect_status 0 "$CKPTFS" snap -t quiet )
+[ "$(grep -c '^  sqlite ' "$T/stdout")" = 4 ] || { cat "$T/stdout"; fail "not all four databases were captured"; }
+# Unchanged databases are not copied again once their times are safely
+# older than the last snapshot — except one with a -wal beside it.
+sleep 2.1
+( cd "$Q" && expect_status 0 "$CKPTFS" snap -q && expect_status 0 "$CKPTFS" snap )
+[ "$(grep -c 'ok (unchanged since the last snapshot' "$T/stdout")" = 3 ] &&
+	grep -q "wal-crashed.db  ok (integrity_check;" "$T/stdout" ||
+	{ cat "$T/stdout"; fail "unchanged databases were copied again (or a live one was not)"; }
 state >"$T/after"
 diff "$T/before" "$T/after" >&2 || fail "snap changed the project"
-[ "$(grep -c '^  sqlite ' "$T/stdout")" = 4 ] || { cat "$T/stdout"; fail "not all four databases were captured"; }
 ( cd "$Q" && ck restore . --from quiet --to "$T/qr" >/dev/null )
 ls "$T/qr" | grep -qE -- '-(wal|shm|journal)$' && fail "the crashed database's -wal/-shm were stored"
 python3 - "$T/qr" <<'EOF' || fail "restored copies are not the databases"
