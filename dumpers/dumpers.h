@@ -70,7 +70,8 @@ void dumper_session_hooks(struct dumper_session *s, const struct walk_hooks *out
 
 /* Dump every enabled server database (not disabled, and local or listed
  * in .ckptfs.toml) through w, streaming each tool's output into the store,
- * and build the @databases folder entry.  A database that refuses is not
+ * and build the @databases folder entry.  Progress goes to the outer
+ * hooks given to dumper_session_hooks, if that was called first.  A database that refuses is not
  * an error here: it is recorded (dumper_session_result, the notes).
  * Returns a negative errno only when the store fails. */
 int dumper_session_dump(struct dumper_session *s, struct writer *w);

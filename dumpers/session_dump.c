@@ -21,14 +21,36 @@
 #include "store/writer.h"
 
 struct put_ctx {
+	struct dumper_session *s;
 	struct writer *w;
 	struct node *node;
+	const char *file; /* "@databases/x.dump", for progress */
+	dumper_read_fn read;
+	void *rctx;
+	struct walk_progress prog;
 };
+
+/* The tool's output on its way to the store, with progress for the CLI
+ * (a large dump takes a while before the walk starts). */
+static int read_progress(void *ctx, void *buf, size_t cap, size_t *ret_n)
+{
+	struct put_ctx *p = ctx;
+	int r = p->read(p->rctx, buf, cap, ret_n);
+	if (r == 0 && p->s->outer && p->s->outer->progress) {
+		p->prog.bytes += *ret_n;
+		p->prog.read_bytes += *ret_n;
+		p->prog.current = p->file;
+		p->s->outer->progress(p->s->outer->ctx, &p->prog);
+	}
+	return r;
+}
 
 static int consume(void *cctx, dumper_read_fn read, void *rctx)
 {
 	struct put_ctx *p = cctx;
-	return writer_put_stream(p->w, read, rctx, p->node);
+	p->read = read;
+	p->rctx = rctx;
+	return writer_put_stream(p->w, read_progress, p, p->node);
 }
 
 struct mem_src {
@@ -113,7 +135,7 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 		}
 	} else {
 		d.method = cmd.tool;
-		struct put_ctx pc = {.w = w, .node = &n};
+		struct put_ctx pc = {.s = s, .w = w, .node = &n, .file = d.file};
 		if ((r = dumper_dump_run(tg, &cmd, consume, &pc, &res)) < 0)
 			goto out;
 		d.how = res.check;

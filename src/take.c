@@ -134,13 +134,13 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		goto out;
 	if (have_parent)
 		dumper_session_set_parent(ds, repo, &parent.root, parent.time_ns, parent.notes);
+	struct walk_hooks outer = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
+	dumper_session_hooks(ds, &outer, &hooks);
 	if ((r = writer_open(repo, &w)) < 0)
 		goto out;
 	if ((r = dumper_session_dump(ds, w)) < 0)
 		goto out;
 
-	struct walk_hooks outer = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
-	dumper_session_hooks(ds, &outer, &hooks);
 	size_t nextra;
 	const struct node *extra = dumper_session_extra(ds, &nextra);
 	struct walk_opts opts = {
