@@ -7,6 +7,7 @@
  * table of contents and exits; the rest of the tee is dropped (EPIPE).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -180,9 +181,17 @@ static char *tool_message(const char *tool, const char *err, int status)
 		r = asprintf(&m, "%s: exited with status %d", tool, WEXITSTATUS(status));
 	if (r < 0)
 		return NULL;
-	for (char *c = m; *c; c++)
-		if (*c == '\n')
-			*c = ' ';
+	/* One line: every run of white space (the tools indent with tabs)
+	 * becomes one space. */
+	char *o = m;
+	for (const char *c = m; *c; c++) {
+		bool space = *c == '\n' || *c == '\t' || *c == '\r' || *c == ' ';
+		if (!space)
+			*o++ = *c;
+		else if (o > m && o[-1] != ' ')
+			*o++ = ' ';
+	}
+	*o = '\0';
 	return m;
 }
 

@@ -151,17 +151,20 @@ static void print_one(FILE *f, const struct jv *d)
 		fprintf(f, "STORED RAW, possibly inconsistent: %s\n", result ? result : "?");
 		return;
 	}
+	bool sqlite = kind && !strcmp(kind, "sqlite");
 	if (!ok) {
-		fprintf(f, "FAILED%s%s: %s\n", check ? " " : "", check ? check : "", result ? result : "?");
+		/* A server that refused never got to the check: its words only. */
+		fprintf(f, "FAILED%s%s: %s\n", sqlite && check ? " " : "", sqlite && check ? check : "",
+			result ? result : "?");
 		return;
 	}
-	if (kind && !strcmp(kind, "sqlite")) {
-		double nt = jv_num(d, "ntables", 0);
+	if (sqlite) {
+		double nt = jv_num(d, "ntables", 0), rows = jv_num(d, "rows", 0);
 		const char *method = jv_str(d, "method");
 		bool same = method && !strcmp(method, "unchanged");
-		fprintf(f, "ok (%s%s%s; %s %s, %s rows)\n", same ? "unchanged since the last snapshot, " : "",
+		fprintf(f, "ok (%s%s%s; %s %s, %s %s)\n", same ? "unchanged since the last snapshot, " : "",
 			check ? check : "check", same ? " then" : "", commas(nt, a),
-			nt == 1 ? "table" : "tables", commas(jv_num(d, "rows", 0), b));
+			nt == 1 ? "table" : "tables", commas(rows, b), rows == 1 ? "row" : "rows");
 		const struct jv *t = jv_get(d, "tables");
 		if (t && t->t == J_ARR && t->n) {
 			fputs("            ", f);

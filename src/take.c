@@ -233,8 +233,12 @@ void take_print_summary(const struct take_result *r)
 	       s->name, out_count(s->stats.files, files), s->stats.files == 1 ? "file" : "files",
 	       out_size(s->stats.bytes, size),
 	       out_size(s->stats.new_bytes, added), out_duration(r->wall_ns, dur));
-	if (r->partial)
+	if (r->partial && (r->warnings || !r->db_problems))
 		printf("  partial: %llu %s", (unsigned long long)r->warnings,
 		       r->warnings == 1 ? "path not stored as it is" : "paths not stored as they are");
+	if (r->partial && r->db_problems)
+		printf("%s%zu %s", r->warnings ? ", " : "  partial: ", r->db_problems,
+		       r->db_problems == 1 ? "database not captured as it is"
+					   : "databases not captured as they are");
 	putchar('\n');
 }
