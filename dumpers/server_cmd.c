@@ -283,10 +283,16 @@ static int build(const struct dumper_target *t, const char *tmpdir, bool restore
 				vpush(&a, "--no-owner");
 			} else {
 				vpush(&a, "--format=custom");
+				/* A table locked by a long migration fails the dump
+				 * (reported) instead of hanging the snapshot. */
+				vpush(&a, "--lock-wait-timeout=60s");
 			}
 			pg_conn(&a, t);
 			vpushf(&a, "--dbname=%s", db ? db : "postgres");
 			env_with(&e, "PGPASSWORD", t->password);
+			/* An unreachable host fails in seconds, not minutes. */
+			if (!getenv("PGCONNECT_TIMEOUT"))
+				vpush(&e, "PGCONNECT_TIMEOUT=15");
 			break;
 		case DUMPER_MYSQL:
 			c.tool = restore ? mysql_client() : mysql_tool();

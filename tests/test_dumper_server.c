@@ -61,6 +61,9 @@ static void no_secret_in_argv(void **state)
 	assert_true(argv_has(c.argv, "--dbname=myapp"));
 	assert_false(argv_has(c.argv, "w0rd"));
 	assert_true(env_has(c.envp, "PGPASSWORD=Pa$$\"w0rd"));
+	assert_true(argv_has(c.argv, "--lock-wait-timeout=60s"));
+	if (!getenv("PGCONNECT_TIMEOUT"))
+		assert_true(env_has(c.envp, "PGCONNECT_TIMEOUT=15"));
 	assert_null(c.secret_file);
 	dumper_cmd_clear(&c);
 
