@@ -60,6 +60,10 @@ psql_q app "UPDATE acct SET amount = amount + 1 WHERE id % 3 = 0; DELETE FROM ac
 changed=$(rows app)
 [ "$changed" != "$before" ] || fail "the change did not change anything"
 
+expect_status 0 "$CKPTFS" restore --db postgres-app --from before --dry-run
+grep -q "^would restore database postgres-app from proj .* (@databases/postgres-app.dump, .*) into its database" \
+	"$T/stdout" || { cat "$T/stdout"; fail "restore --db --dry-run"; }
+[ "$(rows app)" = "$changed" ] || fail "the dry run changed the database"
 expect_status 0 "$CKPTFS" restore --db postgres-app --from before
 grep -q "^safety snapshot" "$T/stdout" || fail "no safety snapshot before restore --db"
 grep -q "^restored database postgres-app from" "$T/stdout" || { cat "$T/stdout"; fail "no restore message"; }
