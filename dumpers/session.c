@@ -64,6 +64,38 @@ int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
 	return 0;
 }
 
+static bool name_taken(const struct dumper_targets *ts, size_t upto, const char *name)
+{
+	for (size_t k = 0; k < upto; k++)
+		if (dumper_target_enabled(&ts->v[k]) && !strcmp(ts->v[k].name, name))
+			return true;
+	return false;
+}
+
+/* Two enabled databases with one name (the same database name in .env
+ * and in a compose service, say) would share a dump file and a --db NAME:
+ * the later ones become NAME-2, NAME-3, … */
+static int unique_names(struct dumper_targets *ts)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		struct dumper_target *t = &ts->v[i];
+		if (!dumper_target_enabled(t) || !t->name || !name_taken(ts, i, t->name))
+			continue;
+		for (int k = 2;; k++) {
+			char *n;
+			if (asprintf(&n, "%s-%d", t->name, k) < 0)
+				return -ENOMEM;
+			if (!name_taken(ts, i, n)) {
+				free(t->name);
+				t->name = n;
+				break;
+			}
+			free(n);
+		}
+	}
+	return 0;
+}
+
 int dumper_session_new(const char *root, struct dumper_session **ret)
 {
 	struct dumper_session *s = calloc(1, sizeof *s);
@@ -84,7 +116,7 @@ int dumper_session_new(const char *root, struct dumper_session **ret)
 		goto fail;
 	}
 	dumper_sqlite_limits_default(&s->lim);
-	if ((r = dumper_discover(root, &s->targets)) < 0)
+	if ((r = dumper_discover(root, &s->targets)) < 0 || (r = unique_names(&s->targets)) < 0)
 		goto fail;
 	*ret = s;
 	return 0;

@@ -613,6 +613,27 @@ static void test_plan(void **state)
 	free(text);
 }
 
+/* The same database name found twice (host .env and a compose service):
+ * two dumps, two names, and restore --db finds each one's file. */
+static void test_names_unique(void **state)
+{
+	struct sfx *x = *state;
+	char p[256];
+	snprintf(p, sizeof p, "%s/.env", x->proj);
+	write_file(p, "DATABASE_URL=postgres://app@localhost/app\n", 0600);
+	snprintf(p, sizeof p, "%s/compose.yaml", x->proj);
+	write_file(p, "services:\n  db:\n    image: postgres:16\n    environment:\n"
+		      "      POSTGRES_DB: app\n", 0644);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	assert_int_equal(dumper_session_ndbs(x->s), 2);
+	assert_string_equal(dumper_session_db_name(x->s, 0), "postgres-app");
+	assert_string_equal(dumper_session_db_name(x->s, 1), "postgres-app-2");
+	char *f = NULL;
+	CHECK(dumper_session_dump_file(x->s, "postgres-app-2", &f));
+	assert_string_equal(f, "postgres-app-2.dump");
+	free(f);
+}
+
 static void test_json_lite(void **state)
 {
 	(void)state;
@@ -646,6 +667,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_dump_into_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_unique, setup, teardown),
 		cmocka_unit_test(test_json_lite),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
