@@ -35,4 +35,12 @@ struct repo {
  * loop joins its workers before returning). */
 struct blob_codec *repo_codec(struct repo *repo);
 
+/* repo_load_blob with BLOB_OPEN_* flags for blob_open_flags.  Content
+ * reads (content.c: mount and restore) pass BLOB_OPEN_NO_REHASH: the
+ * chunk is authenticated under its id but not re-hashed (why this is
+ * enough is in blob.h); check --read-data and everything else keep the
+ * full check of repo_load_blob. */
+int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, uint8_t **ret_data,
+			 size_t *ret_len);
+
 #endif

@@ -55,6 +55,12 @@ static int blob_fail(int r, const blob_id *id, const struct blob_loc *loc)
 
 int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len)
 {
+	return repo_load_blob_flags(repo, id, 0, ret_data, ret_len);
+}
+
+int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, uint8_t **ret_data,
+			 size_t *ret_len)
+{
 	struct blob_loc loc;
 	int r = catalog_blob_lookup(repo, id, &loc);
 	if (r < 0)
@@ -72,7 +78,8 @@ int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, siz
 	}
 	uint8_t *plain;
 	size_t len;
-	r = blob_open(c, id, loc.type, stored, loc.length, loc.raw_length, &plain, &len);
+	r = blob_open_flags(c, id, loc.type, stored, loc.length, loc.raw_length, flags, &plain,
+			    &len);
 	if (r < 0) {
 		r = blob_fail(r, id, &loc);
 		goto out;
