@@ -65,22 +65,21 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 int ops_fail(struct ckfs *fs, const struct inode *e, const char *child, const char *what, int err);
 
 /* The open file: a private copy of its node (with the chunk list). */
-#define OPS_INFLIGHT_MAX 8
 struct ops_file {
 	struct node node;
 	struct inode *inode; /* held by the kernel while open */
 	/* The kernel's handle plus reads still working after their reply
 	 * (read-ahead): a release may arrive meanwhile. */
 	atomic_uint refs;
-	/* Read-ahead: where a sequential reader reads next, the chunks
-	 * decoded ahead so far (index + 1), and the chunks some thread is
-	 * decoding now, so no chunk is decoded twice at once. */
-	_Atomic uint64_t next_off;
-	_Atomic size_t prefetched;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	size_t inflight[OPS_INFLIGHT_MAX];
-	int ninflight;
+	/* Read-ahead (ops_read.c): where the sequential run of reads began
+	 * and where the last read ended; how far the pages are pushed into
+	 * the kernel's cache, and how far they should be; whether a thread
+	 * is pushing now (one at a time); whether pushing failed (then reads
+	 * go on without it). */
+	_Atomic uint64_t run_start, next_off;
+	_Atomic uint64_t pushed, push_to;
+	atomic_bool pushing, push_failed;
+	char *push_buf; /* PUSH_PIECE bytes, used by the pushing thread */
 };
 
 /* The chunks holding bytes [off, off + len) of file n, clipped to its

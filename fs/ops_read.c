@@ -3,14 +3,14 @@
  *
  * An open file keeps a private copy of its node (the chunk list), so reads
  * need no tree.  Reads go through content_read (binary search for the
- * chunk, shared LRU of decoded chunks).  When a read ends in the second
- * half of a chunk, the next chunk is decoded right after replying, on the
- * same worker thread, so a sequential reader finds it ready.
+ * chunk, shared LRU of decoded chunks).  Sequential readers get the
+ * following pages pushed into the kernel's cache (see push_ahead).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <stdio.h>
 
 #include "fs/ops_internal.h"
 #include "store/content.h"
@@ -41,9 +41,8 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 static void file_put(struct ops_file *f)
 {
 	if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
-		pthread_cond_destroy(&f->cond);
-		pthread_mutex_destroy(&f->lock);
 		node_clear(&f->node);
+		free(f->push_buf);
 		free(f);
 	}
 }
@@ -96,8 +95,6 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	f->inode = e;
 	atomic_init(&f->refs, 1);
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->cond, NULL);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1; /* contents never change: keep the page cache */
 	if (fuse_reply_open(req, fi) != 0)
@@ -111,38 +108,6 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-static bool inflight_has(const struct ops_file *f, size_t c)
-{
-	for (int i = 0; i < f->ninflight; i++)
-		if (f->inflight[i] == c)
-			return true;
-	return false;
-}
-
-/* Decode chunk c of f into the cache unless it is there, waiting for a
- * thread already decoding it rather than decoding it a second time. */
-static void ensure_chunk(struct ckfs *fs, struct ops_file *f, size_t c)
-{
-	pthread_mutex_lock(&f->lock);
-	while (inflight_has(f, c))
-		pthread_cond_wait(&f->cond, &f->lock);
-	bool mark = f->ninflight < OPS_INFLIGHT_MAX;
-	if (mark)
-		f->inflight[f->ninflight++] = c;
-	pthread_mutex_unlock(&f->lock);
-	content_prefetch(fs->repo, &f->node, f->node.chunks[c].off);
-	if (!mark)
-		return;
-	pthread_mutex_lock(&f->lock);
-	for (int i = 0; i < f->ninflight; i++)
-		if (f->inflight[i] == c) {
-			f->inflight[i] = f->inflight[--f->ninflight];
-			break;
-		}
-	pthread_cond_broadcast(&f->cond);
-	pthread_mutex_unlock(&f->lock);
-}
-
 bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *first, size_t *last)
 {
 	if (len == 0 || off >= n->size || n->nchunks == 0)
@@ -153,23 +118,150 @@ bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *fi
 	return *first < n->nchunks && *last < n->nchunks;
 }
 
-/* After a sequential read of len bytes ending at end: decode the chunks
- * of the two read sizes after it, ahead of the reader.  The next read runs
- * on another worker meanwhile and decodes its own chunks (or waits for one
- * being decoded here), so two threads decode side by side, never the same
- * chunk. */
-static void read_ahead(struct ckfs *fs, struct ops_file *f, uint64_t end, uint64_t len)
+/* Read-ahead by pushing pages into the kernel's cache.
+ *
+ * The kernel reads ahead at most 128 KiB at a time from a FUSE file (the
+ * bdi's read_ahead_kb, which only root may raise), so a reader waits for
+ * a round trip to this process every 128 KiB and the decode of a chunk
+ * never overlaps the reader's own work.  Once a file is read
+ * sequentially, the thread that answered the read goes on decoding the
+ * next few MiB and stores them into the kernel's page cache
+ * (fuse_lowlevel_notify_store): the reader then finds them there without
+ * asking, and decoding runs on one core while the reader copies on the
+ * other.  One thread per open file pushes at a time; the others only move
+ * its target.  If the reader overtakes the pusher, its reads are answered
+ * as usual and the pusher skips to after them.
+ */
+#define PUSH_MIN_RUN ((uint64_t)256 << 10) /* sequential bytes before pushing */
+#define PUSH_WINDOW ((uint64_t)8 << 20)   /* at most this far ahead of a read */
+#define PUSH_PIECE ((size_t)1 << 20)       /* bytes per store */
+#define PUSH_SLACK ((uint64_t)1 << 20)     /* reads this far ahead still count as sequential */
+#define PAGE_MASK_4K ((uint64_t)4095)
+
+static void push_ahead(struct ckfs *fs, fuse_ino_t ino, struct ops_file *f)
 {
-	size_t first, last;
-	if (!ops_chunk_span(&f->node, end, 2 * len, &first, &last))
-		return;
-	size_t had = atomic_load(&f->prefetched);
-	do {
-		if (had > last)
-			return;
-	} while (!atomic_compare_exchange_weak(&f->prefetched, &had, last + 1));
-	for (size_t c = had > first ? had : first; c <= last; c++)
-		ensure_chunk(fs, f, c);
+	uint64_t size = f->node.size;
+	while (!atomic_exchange(&f->pushing, true)) {
+		/* Kept for the life of the open file: a fresh MiB per push
+		 * costs page faults. */
+		char *buf = f->push_buf ? f->push_buf : (f->push_buf = malloc(PUSH_PIECE));
+		if (!buf)
+			goto stop;
+		for (;;) {
+			uint64_t to = atomic_load(&f->push_to);
+			uint64_t pos = atomic_load(&f->pushed);
+			uint64_t next = atomic_load(&f->next_off);
+			if (pos < next) /* the reader is ahead: don't push behind it */
+				pos = next;
+			if (pos >= to)
+				break;
+			size_t len = to - pos < PUSH_PIECE ? (size_t)(to - pos) : PUSH_PIECE;
+			store_error_clear();
+			ssize_t n = content_read(fs->repo, &f->node, pos, buf, len);
+			if (n <= 0)
+				goto stop; /* the read that needs it will report the error */
+			/* Whole pages only (or up to the end of the file): the
+			 * kernel keeps a partly stored page not up to date. */
+			uint64_t end = pos + (uint64_t)n;
+			if (end < size)
+				end &= ~PAGE_MASK_4K;
+			if (end <= pos)
+				goto stop;
+			struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)(end - pos));
+			bv.buf[0].mem = buf;
+			int nr = fuse_lowlevel_notify_store(fs->se, ino, (off_t)pos, &bv, 0);
+			if (getenv("CKDBG")) fprintf(stderr, "push %llu..%llu -> %d\n", (unsigned long long)pos, (unsigned long long)end, nr);
+			if (nr != 0)
+				goto stop; /* inode forgotten, or unmounting */
+			atomic_store(&f->pushed, end);
+		}
+		atomic_store(&f->pushing, false);
+		/* A target moved after the last check is this thread's job. */
+		uint64_t pos = atomic_load(&f->pushed), next = atomic_load(&f->next_off);
+		if ((pos > next ? pos : next) >= atomic_load(&f->push_to))
+			break;
+	}
+	return;
+stop:
+	/* Give up for this file: reads still work, one round trip each. */
+	atomic_store(&f->push_failed, true);
+	atomic_store(&f->pushing, false);
+}
+
+/* After a read of [off, end): follow the sequential run and, once it is
+ * long enough, move the push target to a window ahead of end that grows
+ * with the run.  The kernel's reads of one file arrive on several threads
+ * and may be answered out of order, so a read counts as sequential when
+ * it starts anywhere from the run's start to a little past where reading
+ * (or pushing) got to.  True if there is pushing to do. */
+static bool push_plan(struct ops_file *f, uint64_t off, uint64_t end)
+{
+	uint64_t prev = atomic_load(&f->next_off);
+	while (prev < end && !atomic_compare_exchange_weak(&f->next_off, &prev, end))
+		;
+	uint64_t pushed = atomic_load(&f->pushed);
+	uint64_t reach = (pushed > prev ? pushed : prev) + PUSH_SLACK;
+	uint64_t start = atomic_load(&f->run_start);
+	if (off < start || off > reach) {
+		/* A jump: a new run starts here (and stops a pusher). */
+		atomic_store(&f->run_start, off);
+		atomic_store(&f->next_off, end);
+		atomic_store(&f->push_to, end);
+		atomic_store(&f->pushed, end);
+		return false;
+	}
+	uint64_t run = end - start;
+	if (run < PUSH_MIN_RUN || atomic_load(&f->push_failed))
+		return false;
+	uint64_t window = 2 * run < PUSH_WINDOW ? 2 * run : PUSH_WINDOW;
+	uint64_t to = end + window < f->node.size ? end + window : f->node.size;
+	uint64_t cur = atomic_load(&f->push_to);
+	while (cur < to && !atomic_compare_exchange_weak(&f->push_to, &cur, to))
+		;
+	return to > end;
+}
+
+/* Reply with the bytes straight from the chunk cache (no copy here; the
+ * kernel copies them into its page cache).  Up to this many pieces: a
+ * 1 MiB read of 16 KiB chunks, plus the ends. */
+#define READ_PIECES 72
+
+/* Answer a read of [off, off + size): 0 or a negative errno; *ret_n is
+ * the number of bytes given. */
+static int read_reply(struct ckfs *fs, fuse_req_t req, struct ops_file *f, off_t off, size_t size,
+		      size_t *ret_n)
+{
+	struct content_piece pieces[READ_PIECES];
+	store_error_clear();
+	ssize_t np = content_pin(fs->repo, &f->node, (uint64_t)off, size, pieces, READ_PIECES);
+	if (np >= 0) {
+		struct iovec iov[READ_PIECES];
+		size_t n = 0;
+		for (ssize_t i = 0; i < np; i++) {
+			iov[i] = (struct iovec){ .iov_base = (void *)pieces[i].data,
+						 .iov_len = pieces[i].len };
+			n += pieces[i].len;
+		}
+		fuse_reply_iov(req, iov, (int)np);
+		content_unpin(fs->repo, pieces, (size_t)np);
+		*ret_n = n;
+		return 0;
+	}
+	if (np != -E2BIG)
+		return (int)np;
+	/* More pieces than that (a huge read of small chunks): copy. */
+	char *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	store_error_clear();
+	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
+	if (n >= 0)
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+	if (n < 0)
+		return (int)n;
+	*ret_n = (size_t)n;
+	return 0;
 }
 
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -180,31 +272,17 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		fuse_reply_err(req, f ? EINVAL : EBADF);
 		return;
 	}
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	store_error_clear();
-	size_t first, last;
-	if (fs->prefetch && ops_chunk_span(&f->node, (uint64_t)off, size, &first, &last))
-		for (size_t c = first; c <= last; c++)
-			ensure_chunk(fs, f, c);
-	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
-	if (n < 0) {
-		int err = ops_fail(fs, f->inode, NULL, "read", (int)n);
-		free(buf);
-		fuse_reply_err(req, -err);
-		return;
-	}
 	/* Keep f alive past the reply: the kernel may release it at once. */
 	atomic_fetch_add(&f->refs, 1);
-	fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
-	uint64_t end = (uint64_t)off + (uint64_t)n;
-	bool sequential = atomic_exchange(&f->next_off, end) == (uint64_t)off;
-	if (fs->prefetch && n > 0 && sequential)
-		read_ahead(fs, f, end, (uint64_t)n);
+	size_t n = 0;
+	int r = read_reply(fs, req, f, off, size, &n);
+	if (r < 0) {
+		fuse_reply_err(req, -ops_fail(fs, f->inode, NULL, "read", r));
+		file_put(f);
+		return;
+	}
+	if (fs->prefetch && n > 0 && push_plan(f, (uint64_t)off, (uint64_t)off + n))
+		push_ahead(fs, ino, f);
 	file_put(f);
 }
 

@@ -120,6 +120,57 @@ ssize_t content_read(struct repo *repo, const struct node *file, uint64_t off, v
 	return (ssize_t)done;
 }
 
+ssize_t content_pin(struct repo *repo, const struct node *file, uint64_t off, size_t len,
+		    struct content_piece *pieces, size_t max)
+{
+	if (file->type != NODE_FILE)
+		return store_fail(-EINVAL, "%s: not a regular file", file->name);
+	if (off >= file->size || len == 0)
+		return 0;
+	if (len > file->size - off)
+		len = (size_t)(file->size - off);
+	size_t i = node_chunk_at(file, off);
+	if (i >= file->nchunks)
+		return store_fail(-EIO, "%s: content was not captured (unreadable when snapshotted)",
+				  file->name);
+	size_t last = node_chunk_at(file, off + len - 1);
+	if (last >= file->nchunks || last - i + 1 > max)
+		return -E2BIG;
+	size_t n = 0, done = 0;
+	for (; i <= last; i++) {
+		const struct node_chunk *c = &file->chunks[i];
+		struct chunk_ref ref;
+		int r = chunk_get(repo, c, &ref);
+		if (r < 0) {
+			content_unpin(repo, pieces, n);
+			return r;
+		}
+		/* The cache entry, or the buffer itself when there is no cache. */
+		void *hold = ref.e ? (void *)ref.e : (void *)ref.own;
+		uint64_t in = off + done - c->off;
+		size_t k = c->len - (size_t)in;
+		if (k > len - done)
+			k = len - done;
+		pieces[n++] = (struct content_piece){ .data = ref.data + in, .len = k, .ref = hold };
+		done += k;
+	}
+	if (done != len) { /* chunks that do not cover the size: content_read says why */
+		content_unpin(repo, pieces, n);
+		return -E2BIG;
+	}
+	return (ssize_t)n;
+}
+
+void content_unpin(struct repo *repo, struct content_piece *pieces, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (repo->cache)
+			chunk_cache_release(repo->cache, pieces[i].ref);
+		else
+			free(pieces[i].ref);
+	}
+}
+
 void content_prefetch(struct repo *repo, const struct node *file, uint64_t off)
 {
 	if (file->type != NODE_FILE || !repo->cache)

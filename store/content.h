@@ -22,6 +22,25 @@ struct node;
 ssize_t content_read(struct repo *repo, const struct node *file, uint64_t off, void *buf,
 		     size_t len);
 
+/* Bytes of file content held where they were decoded (in the chunk
+ * cache), for replying without a copy.  Private: ref. */
+struct content_piece {
+	const void *data;
+	size_t len;
+	void *ref;
+};
+
+/* Pin the bytes [off, off + len) of file (clipped to its size) as up to
+ * max pieces, in order, without copying them.  Returns the number of
+ * pieces (0 at or past the end), -E2BIG if they need more than max pieces
+ * (use content_read), or a negative errno as content_read.  Pieces stay
+ * valid until content_unpin, even if the cache drops them meanwhile. */
+ssize_t content_pin(struct repo *repo, const struct node *file, uint64_t off, size_t len,
+		    struct content_piece *pieces, size_t max);
+
+/* Release n pieces from content_pin. */
+void content_unpin(struct repo *repo, struct content_piece *pieces, size_t n);
+
 /* Decode the chunk holding off into the cache if it is not there yet
  * (read-ahead for sequential readers).  Errors are ignored: the read
  * that needs the chunk will report them. */

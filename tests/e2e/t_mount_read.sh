@@ -1,0 +1,62 @@
+#!/bin/bash
+# Large sequential reads: the pages the mount pushes ahead into the
+# kernel's cache hold exactly the file's bytes (ends not page-aligned,
+# partial reads, reads after the push, small and large read sizes), a
+# sequential reader really gets pages ahead of it, and `-o noprefetch`
+# turns that off.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/proj
+M=$T/mnt
+mkdir -p "$P"
+head -c $((24 * 1048576 + 1234)) /dev/urandom >"$P/rand.bin"
+{ head -c 3M /dev/urandom; head -c $((5 * 1048576 + 7)) < <(yes 'some text that compresses, 0123456789'); } >"$P/mixed.bin"
+ck snap -q "$P"
+mount_ckpt "$M"
+S=$M/proj/latest
+
+# Bytes [off, off + len) of a file, by dd with a small block size.
+slice() { dd if="$1" bs=4096 iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none; }
+
+# --- whole files, then again from what the kernel kept -------------------------
+for f in rand.bin mixed.bin; do
+	cmp "$S/$f" "$P/$f" || fail "$f: cp differs"
+	cmp "$S/$f" "$P/$f" || fail "$f: a second read (page cache) differs"
+	cmp <(tail -c 5000 "$S/$f") <(tail -c 5000 "$P/$f") || fail "$f: tail differs"
+done
+
+# --- a partial sequential read, then reads in and past what was pushed --------
+ck umount "$M"
+mount_ckpt "$M"
+head -c $((4 * 1048576)) "$S/rand.bin" >/dev/null
+# The reader stopped at 4 MiB; the mount keeps pushing for a moment.
+cached=0
+for i in $(seq 20); do
+	cached=$(fincore -b -n -o RES "$S/rand.bin" | tr -d ' ')
+	[ "$cached" -ge $((6 * 1048576)) ] && break
+	sleep 0.1
+done
+[ "$cached" -ge $((6 * 1048576)) ] || fail "read-ahead: only $cached bytes cached after reading 4 MiB"
+for at in 0 4095 4194303 4194304 5000000 9999999 $((24 * 1048576 - 10)); do
+	cmp <(slice "$S/rand.bin" "$at" 300000) <(slice "$P/rand.bin" "$at" 300000) ||
+		fail "rand.bin: bytes at $at differ after a partial read"
+done
+dd if="$S/mixed.bin" bs=4k status=none | cmp - "$P/mixed.bin" || fail "mixed.bin: 4 KiB reads differ"
+dd if="$S/rand.bin" bs=4M status=none | cmp - "$P/rand.bin" || fail "rand.bin: 4 MiB reads differ"
+
+# --- readers that stop early, several at once, while pages are pushed ----------
+ck umount "$M"
+mount_ckpt "$M"
+for i in 1 2 3; do head -c $((i * 3 * 1048576)) "$S/rand.bin" >/dev/null & done
+cmp "$S/rand.bin" "$P/rand.bin" || fail "rand.bin differs beside early-stopping readers"
+wait
+
+# --- noprefetch: nothing beyond the kernel's own read-ahead --------------------
+ck umount "$M"
+mount_ckpt "$M" -o noprefetch
+head -c $((4 * 1048576)) "$S/rand.bin" >/dev/null
+sleep 0.5
+cached=$(fincore -b -n -o RES "$S/rand.bin" | tr -d ' ')
+[ "$cached" -le $((5 * 1048576)) ] || fail "noprefetch: $cached bytes cached after reading 4 MiB"
+cmp "$S/mixed.bin" "$P/mixed.bin" || fail "mixed.bin differs with noprefetch"
+ck umount "$M"
