@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <stdio.h>
 
 #include "fs/ops_internal.h"
 #include "store/content.h"
@@ -169,9 +168,7 @@ static void push_ahead(struct ckfs *fs, fuse_ino_t ino, struct ops_file *f)
 				goto stop;
 			struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)(end - pos));
 			bv.buf[0].mem = buf;
-			int nr = fuse_lowlevel_notify_store(fs->se, ino, (off_t)pos, &bv, 0);
-			if (getenv("CKDBG")) fprintf(stderr, "push %llu..%llu -> %d\n", (unsigned long long)pos, (unsigned long long)end, nr);
-			if (nr != 0)
+			if (fuse_lowlevel_notify_store(fs->se, ino, (off_t)pos, &bv, 0) != 0)
 				goto stop; /* inode forgotten, or unmounting */
 			atomic_store(&f->pushed, end);
 		}

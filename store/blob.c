@@ -110,12 +110,8 @@ int blob_open(struct blob_codec *c, const blob_id *id, uint8_t type, const uint8
 	return blob_open_flags(c, id, type, stored, stored_len, expect_raw, 0, ret_plain, ret_len);
 }
 
-int blob_open_flags(struct blob_codec *c, const blob_id *id, uint8_t type, const uint8_t *stored,
-		    size_t stored_len, size_t expect_raw, unsigned flags, uint8_t **ret_plain,
-		    size_t *ret_len)
+static int check_sizes(const char *hex, size_t stored_len, size_t expect_raw)
 {
-	char hex[ID_HEX_LEN + 1];
-	id_to_hex(id, hex);
 	if (stored_len < BLOB_OVERHEAD)
 		return store_fail(-STORE_ECORRUPT, "blob %s: truncated (%zu bytes)", hex, stored_len);
 	if (stored_len > BLOB_OVERHEAD + BLOB_MAX_RAW)
@@ -123,66 +119,78 @@ int blob_open_flags(struct blob_codec *c, const blob_id *id, uint8_t type, const
 	if (expect_raw > BLOB_MAX_RAW)
 		return store_fail(-STORE_ECORRUPT, "blob %s: impossible raw size %zu", hex,
 				  expect_raw);
+	return 0;
+}
 
-	size_t mlen_max = stored_len - BLOB_NONCE_BYTES - BLOB_TAG_BYTES;
-	uint8_t *msg = malloc(mlen_max);
-	if (!msg)
-		return store_fail(-ENOMEM, "blob %s: out of memory", hex);
+/* Decrypt stored into msg (msg may be stored + BLOB_NONCE_BYTES: in
+ * place); *ret_mlen is the length of codec byte + payload. */
+static int decrypt(struct blob_codec *c, const char *hex, const blob_id *id, uint8_t type,
+		   const uint8_t *stored, size_t stored_len, uint8_t *msg, size_t *ret_mlen)
+{
 	uint8_t ad[AD_BYTES];
 	make_ad(ad, id, type);
 	unsigned long long mlen;
-	int r;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		    msg, &mlen, NULL, stored + BLOB_NONCE_BYTES, stored_len - BLOB_NONCE_BYTES, ad,
-		    sizeof ad, stored, c->keys.seal_key) != 0) {
-		r = store_fail(-STORE_ECORRUPT, "blob %s: authentication failed", hex);
-		goto fail_msg;
-	}
+		    sizeof ad, stored, c->keys.seal_key) != 0)
+		return store_fail(-STORE_ECORRUPT, "blob %s: authentication failed", hex);
+	*ret_mlen = (size_t)mlen;
+	return 0;
+}
 
+/* From the decrypted message at msg + skip (codec byte, payload) in the
+ * malloc'd buffer base, which this takes over: decompress, check, and
+ * return the plaintext (base itself for raw blobs, else base is freed). */
+static int finish(struct blob_codec *c, const char *hex, const blob_id *id, uint8_t type,
+		  uint8_t *base, size_t skip, size_t mlen, size_t expect_raw, unsigned flags,
+		  uint8_t **ret_plain, size_t *ret_len)
+{
+	const uint8_t *msg = base + skip;
 	const uint8_t *payload = msg + 1;
-	size_t plen = (size_t)mlen - 1;
+	size_t plen = mlen - 1;
 	uint8_t *plain;
 	size_t len;
+	int r;
 	if (msg[0] == CODEC_RAW) {
 		if (expect_raw && plen != expect_raw) {
 			r = store_fail(-STORE_ECORRUPT, "blob %s: %zu bytes, index says %zu", hex, plen,
 				       expect_raw);
-			goto fail_msg;
+			goto fail_base;
 		}
-		/* Reuse the decryption buffer for the result. */
-		memmove(msg, payload, plen);
-		plain = msg;
+		/* Reuse the buffer for the result. */
+		memmove(base, payload, plen);
+		plain = base;
 		len = plen;
-		msg = NULL;
+		base = NULL;
 	} else if (msg[0] == CODEC_ZSTD) {
 		unsigned long long fcs = ZSTD_getFrameContentSize(payload, plen);
 		if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN) {
 			r = store_fail(-STORE_ECORRUPT, "blob %s: bad zstd frame header", hex);
-			goto fail_msg;
+			goto fail_base;
 		}
 		if (fcs > BLOB_MAX_RAW || (expect_raw && fcs != expect_raw)) {
 			r = store_fail(-STORE_ECORRUPT, "blob %s: zstd frame of %llu bytes, expected %zu",
 				       hex, fcs, expect_raw);
-			goto fail_msg;
+			goto fail_base;
 		}
 		len = (size_t)fcs;
 		plain = malloc(len ? len : 1);
 		if (!plain) {
 			r = store_fail(-ENOMEM, "blob %s: out of memory", hex);
-			goto fail_msg;
+			goto fail_base;
 		}
 		size_t z = ZSTD_decompressDCtx(c->dctx, plain, len, payload, plen);
 		if (ZSTD_isError(z) || z != len) {
 			free(plain);
 			r = store_fail(-STORE_ECORRUPT, "blob %s: decompression failed (%s)", hex,
 				       ZSTD_isError(z) ? ZSTD_getErrorName(z) : "size mismatch");
-			goto fail_msg;
+			goto fail_base;
 		}
 	} else {
 		r = store_fail(-STORE_ECORRUPT, "blob %s: unknown codec %u", hex, msg[0]);
-		goto fail_msg;
+		goto fail_base;
 	}
-	free(msg);
+	free(base);
 
 	/* Pack indexes have no content id (id all zero); everything else must
 	 * hash back to its id, or the wrong data would be returned — unless
@@ -200,7 +208,46 @@ int blob_open_flags(struct blob_codec *c, const blob_id *id, uint8_t type, const
 	*ret_len = len;
 	return 0;
 
-fail_msg:
-	free(msg);
+fail_base:
+	free(base);
 	return r;
+}
+
+int blob_open_flags(struct blob_codec *c, const blob_id *id, uint8_t type, const uint8_t *stored,
+		    size_t stored_len, size_t expect_raw, unsigned flags, uint8_t **ret_plain,
+		    size_t *ret_len)
+{
+	char hex[ID_HEX_LEN + 1];
+	id_to_hex(id, hex);
+	int r = check_sizes(hex, stored_len, expect_raw);
+	if (r < 0)
+		return r;
+	uint8_t *msg = malloc(stored_len - BLOB_NONCE_BYTES - BLOB_TAG_BYTES);
+	if (!msg)
+		return store_fail(-ENOMEM, "blob %s: out of memory", hex);
+	size_t mlen;
+	r = decrypt(c, hex, id, type, stored, stored_len, msg, &mlen);
+	if (r < 0) {
+		free(msg);
+		return r;
+	}
+	return finish(c, hex, id, type, msg, 0, mlen, expect_raw, flags, ret_plain, ret_len);
+}
+
+int blob_open_take(struct blob_codec *c, const blob_id *id, uint8_t type, uint8_t *stored,
+		   size_t stored_len, size_t expect_raw, unsigned flags, uint8_t **ret_plain,
+		   size_t *ret_len)
+{
+	char hex[ID_HEX_LEN + 1];
+	id_to_hex(id, hex);
+	int r = check_sizes(hex, stored_len, expect_raw);
+	size_t mlen;
+	if (r == 0)
+		r = decrypt(c, hex, id, type, stored, stored_len, stored + BLOB_NONCE_BYTES, &mlen);
+	if (r < 0) {
+		free(stored);
+		return r;
+	}
+	return finish(c, hex, id, type, stored, BLOB_NONCE_BYTES, mlen, expect_raw, flags,
+		      ret_plain, ret_len);
 }

@@ -65,4 +65,12 @@ int blob_open_flags(struct blob_codec *c, const blob_id *id, uint8_t type, const
 		    size_t stored_len, size_t expect_raw, unsigned flags, uint8_t **ret_plain,
 		    size_t *ret_len) __attribute__((warn_unused_result));
 
+/* blob_open_flags on a malloc'd buffer that it takes over, decrypting in
+ * place (no second buffer: the hot read path).  On success *ret_plain is
+ * stored itself (raw blobs) or a new buffer (stored freed); on failure
+ * stored is freed. */
+int blob_open_take(struct blob_codec *c, const blob_id *id, uint8_t type, uint8_t *stored,
+		   size_t stored_len, size_t expect_raw, unsigned flags, uint8_t **ret_plain,
+		   size_t *ret_len) __attribute__((warn_unused_result));
+
 #endif

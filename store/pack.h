@@ -64,6 +64,9 @@ void pack_path(const char *name, char *out, size_t outlen);
 int pack_read_blob(int repo_dirfd, const char *name, uint64_t offset, uint32_t length,
 		   uint8_t *buf);
 
+/* The same from fd, the pack name already open (name is for messages). */
+int pack_pread_blob(int fd, const char *name, uint64_t offset, uint32_t length, uint8_t *buf);
+
 /* Read, authenticate and parse a pack's index (for check and repair).
  * *ret_entries malloc'd. */
 int pack_read_index(int repo_dirfd, const char *name, struct blob_codec *codec,

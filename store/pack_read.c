@@ -67,6 +67,11 @@ static int open_pack(int repo_dirfd, const char *name)
 	return fd;
 }
 
+int pack_pread_blob(int fd, const char *name, uint64_t offset, uint32_t length, uint8_t *buf)
+{
+	return pread_full(fd, name, buf, length, offset);
+}
+
 int pack_read_blob(int repo_dirfd, const char *name, uint64_t offset, uint32_t length,
 		   uint8_t *buf)
 {

@@ -26,6 +26,7 @@ struct repo {
 	struct catalog_stmts *stmts; /* prepared statements, private to catalog*.c */
 	struct chunk_cache *cache;
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
+	pthread_key_t pack_key;   /* per-thread pack kept open (repo_read.c) */
 	bool catalog_fresh;  /* REPO_REPAIR made a new, empty catalog.db */
 };
 
@@ -34,6 +35,9 @@ struct repo {
  * so close the repo only after its other threads have ended (the FUSE
  * loop joins its workers before returning). */
 struct blob_codec *repo_codec(struct repo *repo);
+
+/* Destructor of pack_key's values (closes the pack). */
+void repo_pack_release(void *p);
 
 /* repo_load_blob with BLOB_OPEN_* flags for blob_open_flags.  Content
  * reads (content.c: mount and restore) pass BLOB_OPEN_NO_REHASH: the

@@ -498,6 +498,11 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
 		goto fail;
 	}
+	if (pthread_key_create(&repo->pack_key, repo_pack_release) != 0) {
+		pthread_key_delete(repo->codec_key);
+		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
+		goto fail;
+	}
 	*ret_repo = repo;
 	return 0;
 fail:
@@ -517,6 +522,12 @@ void repo_close(struct repo *repo)
 		blob_codec_free(c);
 	}
 	pthread_key_delete(repo->codec_key);
+	void *p = pthread_getspecific(repo->pack_key);
+	if (p) {
+		pthread_setspecific(repo->pack_key, NULL);
+		repo_pack_release(p);
+	}
+	pthread_key_delete(repo->pack_key);
 	repo_free_parts(repo);
 }
 

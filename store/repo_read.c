@@ -1,5 +1,6 @@
 /* repo_read.c — reading blobs back: index lookup, pack read, open. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,57 @@
 #include "store/catalog_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
+#include <unistd.h>
+
+/* The pack a thread read its last blob from, kept open: a file's chunks
+ * mostly sit together in one 32 MiB pack, and opening it per blob cost
+ * three system calls per chunk.  Packs are never changed once written, so
+ * an open descriptor stays valid (even if the pack is removed). */
+struct open_pack {
+	char name[PACK_NAME_LEN + 1];
+	int fd;
+};
+
+void repo_pack_release(void *p)
+{
+	struct open_pack *op = p;
+	if (op && op->fd >= 0)
+		close(op->fd);
+	free(op);
+}
+
+/* This thread's descriptor of pack name: 0 and *ret_fd, or a negative
+ * errno (recorded). */
+static int pack_fd(struct repo *repo, const char *name, int *ret_fd)
+{
+	struct open_pack *op = pthread_getspecific(repo->pack_key);
+	if (op && op->fd >= 0 && strcmp(op->name, name) == 0) {
+		*ret_fd = op->fd;
+		return 0;
+	}
+	if (!op) {
+		op = calloc(1, sizeof(*op));
+		if (!op)
+			return store_fail(-ENOMEM, "repository %s: out of memory", repo->path);
+		op->fd = -1;
+		if (pthread_setspecific(repo->pack_key, op) != 0) {
+			free(op);
+			return store_fail(-ENOMEM, "repository %s: out of memory", repo->path);
+		}
+	}
+	if (op->fd >= 0)
+		close(op->fd);
+	op->fd = -1;
+	char path[64];
+	pack_path(name, path, sizeof path);
+	int fd = openat(repo->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return store_failp(-errno, "pack %s", name);
+	op->fd = fd;
+	snprintf(op->name, sizeof op->name, "%s", name);
+	*ret_fd = fd;
+	return 0;
+}
 
 void repo_blob_id(const struct repo *repo, const void *data, size_t len, blob_id *ret_id)
 {
@@ -68,25 +120,25 @@ int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, u
 	struct blob_codec *c = repo_codec(repo);
 	if (!c)
 		return -ENOMEM;
+	int fd = -1;
+	r = pack_fd(repo, loc.pack, &fd);
+	if (r < 0)
+		return blob_fail(r, id, &loc);
 	uint8_t *stored = malloc(loc.length);
 	if (!stored)
 		return store_fail(-ENOMEM, "repository %s: out of memory", repo->path);
-	r = pack_read_blob(repo->dirfd, loc.pack, loc.offset, loc.length, stored);
+	r = pack_pread_blob(fd, loc.pack, loc.offset, loc.length, stored);
 	if (r < 0) {
-		r = blob_fail(r, id, &loc);
-		goto out;
+		free(stored);
+		return blob_fail(r, id, &loc);
 	}
+	/* Decrypted in place: the buffer read becomes the plaintext. */
 	uint8_t *plain;
 	size_t len;
-	r = blob_open_flags(c, id, loc.type, stored, loc.length, loc.raw_length, flags, &plain,
-			    &len);
-	if (r < 0) {
-		r = blob_fail(r, id, &loc);
-		goto out;
-	}
+	r = blob_open_take(c, id, loc.type, stored, loc.length, loc.raw_length, flags, &plain, &len);
+	if (r < 0)
+		return blob_fail(r, id, &loc);
 	*ret_data = plain;
 	*ret_len = len;
-out:
-	free(stored);
-	return r;
+	return 0;
 }
