@@ -79,7 +79,6 @@ struct ops_file {
 	_Atomic uint64_t run_start, next_off;
 	_Atomic uint64_t pushed, push_to;
 	atomic_bool pushing, push_failed;
-	char *push_buf; /* PUSH_PIECE bytes, used by the pushing thread */
 };
 
 /* The chunks holding bytes [off, off + len) of file n, clipped to its

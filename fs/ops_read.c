@@ -41,7 +41,6 @@ static void file_put(struct ops_file *f)
 {
 	if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
 		node_clear(&f->node);
-		free(f->push_buf);
 		free(f);
 	}
 }
@@ -137,13 +136,26 @@ bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *fi
 #define PUSH_SLACK ((uint64_t)1 << 20)     /* reads this far ahead still count as sequential */
 #define PAGE_MASK_4K ((uint64_t)4095)
 
+/* This thread's PUSH_PIECE buffer, kept while it lives (a fresh MiB per
+ * push costs page faults; one per worker bounds the memory), or NULL. */
+static char *push_buffer(struct ckfs *fs)
+{
+	char *buf = pthread_getspecific(fs->push_key);
+	if (buf)
+		return buf;
+	buf = malloc(PUSH_PIECE);
+	if (buf && pthread_setspecific(fs->push_key, buf) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static void push_ahead(struct ckfs *fs, fuse_ino_t ino, struct ops_file *f)
 {
 	uint64_t size = f->node.size;
 	while (!atomic_exchange(&f->pushing, true)) {
-		/* Kept for the life of the open file: a fresh MiB per push
-		 * costs page faults. */
-		char *buf = f->push_buf ? f->push_buf : (f->push_buf = malloc(PUSH_PIECE));
+		char *buf = push_buffer(fs);
 		if (!buf)
 			goto stop;
 		for (;;) {
