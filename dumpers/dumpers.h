@@ -42,9 +42,9 @@ struct node;
 #define DUMPER_FOLDER "@databases"
 
 /* Start a session for the project at root (absolute): read its database
- * hints (.env*, config/database.yml, compose files, .ckptfs.toml) and make
- * a private 0700 temp dir (under $TMPDIR or /tmp) for SQLite copies and
- * secret files.  A syntax error in .ckptfs.toml fails with -EINVAL and
+ * hints (.env*, config/database.yml, compose files, .ckptfs.toml).  A
+ * private 0700 temp dir (under $TMPDIR or /tmp) for SQLite copies and
+ * secret files is made when first needed.  A syntax error in .ckptfs.toml fails with -EINVAL and
  * "…/.ckptfs.toml:LINE: why". */
 int dumper_session_new(const char *root, struct dumper_session **ret);
 

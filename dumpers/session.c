@@ -64,6 +64,28 @@ int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
 	return 0;
 }
 
+int dumper_session_tmpdir(struct dumper_session *s, const char **ret)
+{
+	/* Made on first use: most snapshots need none, and a killed snap
+	 * then leaves nothing behind. */
+	if (!s->tmpdir) {
+		const char *tmp = getenv("TMPDIR");
+		char *d;
+		if (!tmp || tmp[0] != '/')
+			tmp = "/tmp";
+		if (asprintf(&d, "%s/ckptfs-db-XXXXXX", tmp) < 0)
+			return -ENOMEM;
+		if (!mkdtemp(d)) { /* 0700 */
+			int r = store_failp(-errno, "%s", d);
+			free(d);
+			return r;
+		}
+		s->tmpdir = d;
+	}
+	*ret = s->tmpdir;
+	return 0;
+}
+
 static bool name_taken(const struct dumper_targets *ts, size_t upto, const char *name)
 {
 	for (size_t k = 0; k < upto; k++)
@@ -102,19 +124,8 @@ int dumper_session_new(const char *root, struct dumper_session **ret)
 	if (!s)
 		return -ENOMEM;
 	int r = -ENOMEM;
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || tmp[0] != '/')
-		tmp = "/tmp";
-	if (!(s->root = strdup(root)) || asprintf(&s->tmpdir, "%s/ckptfs-db-XXXXXX", tmp) < 0) {
-		s->tmpdir = NULL;
+	if (!(s->root = strdup(root)))
 		goto fail;
-	}
-	if (!mkdtemp(s->tmpdir)) { /* 0700 */
-		r = store_failp(-errno, "%s", s->tmpdir);
-		free(s->tmpdir);
-		s->tmpdir = NULL;
-		goto fail;
-	}
 	dumper_sqlite_limits_default(&s->lim);
 	if ((r = dumper_discover(root, &s->targets)) < 0 || (r = unique_names(&s->targets)) < 0)
 		goto fail;
@@ -224,7 +235,10 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 	if (r != 0)
 		return r;
 	struct dumper_sqlite_copy c = {0};
-	r = dumper_sqlite_capture(path, st, s->tmpdir, &s->lim, &c);
+	const char *tmp;
+	if ((r = dumper_session_tmpdir(s, &tmp)) < 0)
+		return r;
+	r = dumper_sqlite_capture(path, st, tmp, &s->lim, &c);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)

@@ -33,7 +33,7 @@ struct dumper_db {
 
 struct dumper_session {
 	char *root;
-	char *tmpdir;
+	char *tmpdir; /* private 0700 temp dir, NULL until dumper_session_tmpdir */
 	struct dumper_targets targets; /* everything discovered */
 	struct dumper_sqlite_limits lim;
 	const struct walk_hooks *outer;
@@ -58,6 +58,10 @@ struct dumper_session {
  * and the record filled, 0 to capture afresh, -ENOMEM. */
 int dumper_session_reuse(struct dumper_session *s, const char *relpath, const struct stat *st,
 			 struct node *node);
+
+/* The session's private temp dir (for SQLite copies and secret files),
+ * made on first call.  0 or a negative errno (message recorded). */
+int dumper_session_tmpdir(struct dumper_session *s, const char **ret);
 
 /* Whether target t is dumped by default (not disabled; local or explicit). */
 bool dumper_target_enabled(const struct dumper_target *t);

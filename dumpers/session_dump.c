@@ -123,7 +123,10 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 		d.file = NULL;
 		goto out;
 	}
-	if ((r = dumper_dump_cmd(tg, s->tmpdir, &cmd)) < 0) {
+	const char *tmp;
+	if ((r = dumper_session_tmpdir(s, &tmp)) < 0)
+		goto out;
+	if ((r = dumper_dump_cmd(tg, tmp, &cmd)) < 0) {
 		if (r == -ENOMEM)
 			goto out;
 		/* Cannot even build the command (bad settings): a refusal. */

@@ -139,8 +139,9 @@ stop:
 static int create_db(struct dumper_session *s, const struct dumper_target *t, const char *into)
 {
 	struct dumper_cmd c = {0};
-	int r = dumper_create_cmd(t, s->tmpdir, into, &c);
-	if (r < 0 || !c.argv)
+	const char *tmp;
+	int r = dumper_session_tmpdir(s, &tmp);
+	if (r < 0 || (r = dumper_create_cmd(t, tmp, into, &c)) < 0 || !c.argv)
 		return r;
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -170,7 +171,8 @@ int dumper_session_restore(struct dumper_session *s, struct repo *repo, const st
 	if (into && (r = create_db(s, t, into)) < 0)
 		return r;
 	struct dumper_cmd cmd = {0};
-	if ((r = dumper_restore_cmd(t, s->tmpdir, into, &cmd)) < 0)
+	const char *tmp;
+	if ((r = dumper_session_tmpdir(s, &tmp)) < 0 || (r = dumper_restore_cmd(t, tmp, into, &cmd)) < 0)
 		return r;
 	/* A tool that exits early must not kill us with SIGPIPE. */
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
