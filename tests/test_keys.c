@@ -109,9 +109,14 @@ static void load_missing_and_damaged(void **state)
 	assert_non_null(strstr(store_error(), "/key"));
 
 	assert_int_equal(keyfile_create(f->dirfd, "key", &a), 0);
-	int fd = openat(f->dirfd, "key", O_WRONLY);
+	/* Flip a key byte (writing a fixed value would be a no-op when the
+	 * random key already holds it). */
+	int fd = openat(f->dirfd, "key", O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "X", 1, 20), 1);
+	unsigned char b;
+	assert_int_equal(pread(fd, &b, 1, 20), 1);
+	b ^= 0x01;
+	assert_int_equal(pwrite(fd, &b, 1, 20), 1);
 	close(fd);
 	assert_int_equal(keyfile_load(f->dirfd, "key", &a), -STORE_ECORRUPT);
 	assert_non_null(strstr(store_error(), "checksum mismatch"));
