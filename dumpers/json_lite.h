@@ -1,14 +1,20 @@
-/* json_lite.h — a small JSON reader for snapshot notes (dumpers-internal).
+/* json_lite.h — a small JSON reader and string writer, for snapshot notes
+ * and the CLI's --json output.
  *
  * Notes are written by ckptfs itself, but a repository is data: the reader
  * is strict (RFC 8259 values, \uXXXX escapes incl. surrogate pairs, depth
- * limited) and never trusts lengths.
+ * limited) and never trusts lengths.  Names are bytes, not always UTF-8:
+ * the writer escapes a byte that is not part of valid UTF-8 as a lone
+ * surrogate \udc80-\udcff (Python's surrogateescape, so json.loads and
+ * os.fsencode give the name back), and the reader turns such an escape
+ * back into the byte, so every name survives a round trip.
  */
 #ifndef CKPTFS_DUMPERS_JSON_LITE_H
 #define CKPTFS_DUMPERS_JSON_LITE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
 
@@ -35,5 +41,14 @@ const struct jv *jv_get(const struct jv *o, const char *key);
 const char *jv_str(const struct jv *o, const char *key);
 double jv_num(const struct jv *o, const char *key, double dflt);
 bool jv_bool(const struct jv *o, const char *key);
+
+/* Write s as a JSON string literal ("null" for NULL): quotes, backslashes
+ * and control characters escaped, valid UTF-8 as it is, other bytes as
+ * \udcXX (see above). */
+void jv_write_str(FILE *f, const char *s);
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the byte at s
+ * does not start one.  Rejects overlong forms, surrogates and > U+10FFFF. */
+size_t jv_utf8_len(const unsigned char *s);
 
 #endif

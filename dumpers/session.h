@@ -75,7 +75,4 @@ int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
 
 void dumper_db_clear(struct dumper_db *d);
 
-/* JSON string literal of s (NULL: null) appended to a memstream. */
-void dumper_json_str(FILE *f, const char *s);
-
 #endif

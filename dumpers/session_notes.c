@@ -24,55 +24,33 @@
 /* Table counts kept per database (the rest is summed in "rows"). */
 #define NOTES_MAX_TABLES 100
 
-void dumper_json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 static void db_json(FILE *f, const struct dumper_db *d)
 {
 	fputs("{\"name\": ", f);
-	dumper_json_str(f, d->name);
+	jv_write_str(f, d->name);
 	fputs(", \"kind\": ", f);
-	dumper_json_str(f, d->kind);
+	jv_write_str(f, d->kind);
 	if (d->file) {
 		fputs(", \"file\": ", f);
-		dumper_json_str(f, d->file);
+		jv_write_str(f, d->file);
 	}
 	if (d->source) {
 		fputs(", \"source\": ", f);
-		dumper_json_str(f, d->source);
+		jv_write_str(f, d->source);
 	}
 	if (d->method) {
 		fputs(", \"method\": ", f);
-		dumper_json_str(f, d->method);
+		jv_write_str(f, d->method);
 	}
 	if (d->how) {
 		fputs(", \"check\": ", f);
-		dumper_json_str(f, d->how);
+		jv_write_str(f, d->how);
 	}
 	fprintf(f, ", \"ok\": %s", d->ok ? "true" : "false");
 	if (d->inconsistent)
 		fputs(", \"inconsistent\": true", f);
 	fputs(", \"result\": ", f);
-	dumper_json_str(f, d->check);
+	jv_write_str(f, d->check);
 	fprintf(f, ", \"bytes\": %llu", (unsigned long long)d->bytes);
 	if (d->entries >= 0)
 		fprintf(f, ", \"entries\": %lld", (long long)d->entries);
@@ -85,7 +63,7 @@ static void db_json(FILE *f, const struct dumper_db *d)
 			if (i >= NOTES_MAX_TABLES)
 				continue;
 			fputs(i ? ", [" : "[", f);
-			dumper_json_str(f, d->tables[i].name);
+			jv_write_str(f, d->tables[i].name);
 			if (d->tables[i].rows >= 0)
 				fprintf(f, ", %lld]", (long long)d->tables[i].rows);
 			else

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dumpers/dumpers.h"
+#include "dumpers/json_lite.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
@@ -19,7 +20,9 @@ static const char usage_text[] =
 	"\n"
 	"Show one snapshot of the project containing the current directory\n"
 	"(default: the latest): why it was taken, tag, git HEAD, sizes, status,\n"
-	"notes, and the files changed since the snapshot before it.\n"
+	"the databases captured and how their checks went, the paths that could\n"
+	"not be stored as they were, and the files changed since the snapshot\n"
+	"before it.\n"
 	"WHEN is a snapshot name, 'latest', a tag, a date or time\n"
 	"('2026-02-14', '2026-02-14T10:30', 'yesterday 14:00') or a relative\n"
 	"phrase ('3 days ago', '2h ago'): the newest snapshot at or before it.\n"
@@ -101,6 +104,35 @@ static void print_databases(const char *notes)
 	free(text);
 }
 
+/* The paths the snapshot did not store as they were, one a line:
+ *   "  secret.txt: cannot open: Permission denied"
+ * (take.c records the first few of them and how many there were). */
+static void print_warnings(const char *notes)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return; /* print_databases has said the notes are unreadable */
+	double total = jv_num(&v, "warnings", 0);
+	const struct jv *paths = jv_get(&v, "paths");
+	size_t shown = 0;
+	if (total > 0)
+		printf("warnings\n");
+	for (size_t i = 0; paths && paths->t == J_ARR && i < paths->n; i++) {
+		const struct jv *w = &paths->items[i];
+		const char *path = jv_str(w, "path"), *what = jv_str(w, "what");
+		const char *why = jv_str(w, "error");
+		char *p = out_printable(path ? path : "?");
+		printf("  %s: %s%s%s\n", p ? p : "?", what ? what : "?", why ? ": " : "",
+		       why ? why : "");
+		free(p);
+		shown++;
+	}
+	if (total > (double)shown)
+		printf("  … and %.0f more (see the messages of the snap that took it)\n",
+		       total - (double)shown);
+	jv_clear(&v);
+}
+
 static void print_text(const struct snapshot *s, const struct snapshot *prev,
 		       const struct change_list *ch, int64_t now)
 {
@@ -131,9 +163,8 @@ static void print_text(const struct snapshot *s, const struct snapshot *prev,
 	printf("took       %s\n", out_duration(s->stats.duration_ns, a));
 	id_to_hex(&s->root, hex);
 	printf("root tree  %s\n", hex);
-	if (s->notes && *s->notes)
-		printf("notes      %s\n", s->notes);
 	print_databases(s->notes);
+	print_warnings(s->notes);
 	if (!prev) {
 		printf("\nfirst snapshot of %s\n", s->project);
 		return;

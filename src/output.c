@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumpers/json_lite.h"
 #include "store/err.h"
 
 #define NS 1000000000LL
@@ -121,74 +122,9 @@ const char *out_utc_iso(int64_t ns, char buf[OUT_BUF])
 	return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the byte at s
- * does not start one.  Rejects overlong forms, surrogates and > U+10FFFF. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 void out_json_str(FILE *f, const char *s)
 {
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	const unsigned char *p = (const unsigned char *)s;
-	fputc('"', f);
-	while (*p) {
-		size_t n = utf8_len(p);
-		if (n == 0) {
-			fprintf(f, "\\udc%02x", *p++);
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, f);
-			p += n;
-			continue;
-		}
-		unsigned c = *p++;
-		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\u%04x", c);
-			else
-				fputc((int)c, f);
-		}
-	}
-	fputc('"', f);
+	jv_write_str(f, s);
 }
 
 char *out_printable(const char *s)
@@ -200,7 +136,7 @@ char *out_printable(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	char *o = out;
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = jv_utf8_len(p);
 		if (n > 1) {
 			memcpy(o, p, n);
 			o += n;

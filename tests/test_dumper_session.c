@@ -648,11 +648,43 @@ static void test_json_lite(void **state)
 			     "\"a\nb\"", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		assert_int_equal(jv_parse(bad[i], &v), -EINVAL);
+	/* Names are bytes: what jv_write_str writes, jv_parse gives back. */
+	static const char *const names[] = {"plain", "bad\xff\xfename", "\xc3(", "\xed\xa0\x80",
+					    "caf\xc3\xa9 \"q\" \\ \n\x01\x7f", "end\xe2\x82"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		assert_non_null(m);
+		fputs("{\"k\": ", m);
+		jv_write_str(m, names[i]);
+		fputs("}", m);
+		assert_int_equal(fclose(m), 0);
+		assert_int_equal(jv_parse(text, &v), 0);
+		assert_string_equal(jv_str(&v, "k"), names[i]);
+		jv_clear(&v);
+		free(text);
+	}
+	/* Only the escaped bytes 0x80-0xff: other lone surrogates stay bad. */
+	assert_int_equal(jv_parse("\"\\udc41\"", &v), -EINVAL);
+	assert_int_equal(jv_parse("\"\\udd00\"", &v), -EINVAL);
 	/* Notes without databases print nothing; garbage says so. */
 	FILE *f = fopen("/dev/null", "w");
 	assert_int_equal(dumper_notes_print(f, "{\"warnings\": 2, \"paths\": []}"), 0);
 	assert_int_equal(dumper_notes_print(f, "{oops"), 1);
 	assert_int_equal(dumper_notes_print(f, NULL), 0);
+	/* A warning about a name that is not UTF-8 leaves them readable. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	assert_non_null(m);
+	assert_int_equal(dumper_notes_print(m, "{\"warnings\": 1, \"paths\": [{\"path\": \"x\\udcff\"}], "
+					       "\"databases\": [{\"name\": \"a\\udcfe.db\", \"kind\": \"sqlite\", "
+					       "\"ok\": true}]}"),
+			 1);
+	assert_int_equal(fclose(m), 0);
+	assert_non_null(strstr(text, "sqlite    a\xfe.db  ok ("));
+	free(text);
 	fclose(f);
 }
 

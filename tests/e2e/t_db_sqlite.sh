@@ -165,6 +165,9 @@ grep -q "data/locked.db: SQLite database stored as it is, possibly inconsistent"
 expect_status 0 "$CKPTFS" show locked
 grep -q "data/locked.db  STORED RAW, possibly inconsistent" "$T/stdout" || { cat "$T/stdout"; fail "show"; }
 grep -q "^status     partial" "$T/stdout" || fail "not partial"
+sed -n '/^warnings$/,$p' "$T/stdout" | grep -q "^  data/locked.db: SQLite database stored as it is, possibly inconsistent" ||
+	{ cat "$T/stdout"; fail "show: the raw copy is not in the warnings section"; }
+! grep -Eq '^notes|[{}]|"databases"' "$T/stdout" || { cat "$T/stdout"; fail "show prints the raw notes JSON"; }
 # The raw copy keeps its hot journal: restored together they read as the
 # last committed state.
 ck restore data --from locked --to "$T/lr" >/dev/null

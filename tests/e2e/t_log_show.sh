@@ -108,4 +108,33 @@ import json, sys
 s = json.load(sys.stdin)["snapshot"]
 assert s["read_bytes"] == 0, s
 assert s["new_bytes"] < 4096, s'
+# --- notes for people: databases and warnings, never the raw JSON -----------
+# A database and a path that cannot be read (as nobody: root reads
+# everything), with a name that is not UTF-8 — which the notes must carry
+# without becoming unreadable.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 755 "$T"
+	N=$T/noted
+	mkdir -m 777 "$N" "$N/repo"
+	python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE t(x)"); c.executemany("INSERT INTO t VALUES (?)", [(1,),(2,)]); c.commit()' "$N/app.db"
+	chmod 666 "$N/app.db"
+	printf 'secret\n' >"$N/"$'closed\xff.txt'
+	chmod 000 "$N/"$'closed\xff.txt'
+	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env CKPTFS_REPO="$N/repo" "$CKPTFS" "$@"; }
+	(cd "$N" && expect_status 3 asnobody snap)
+	grep -q '^  sqlite    app.db  ok (integrity_check; 1 table, 2 rows)$' "$T/stdout" ||
+		{ cat "$T/stdout"; fail "snap: the database line"; }
+	(cd "$N" && expect_status 0 asnobody show)
+	cat "$T/stdout"
+	sed -n '/^databases$/,/^warnings$/p' "$T/stdout" | grep -q '^  sqlite    app.db  ok (integrity_check; 1 table, 2 rows)$' ||
+		fail "show: no databases section with the database"
+	sed -n '/^warnings$/,$p' "$T/stdout" | grep -q '^  closed\\xff.txt: cannot open: Permission denied$' ||
+		fail "show: no warnings section with the unreadable path"
+	! grep -Eq '^notes|[{}]|"databases"|"warnings"|notes unreadable' "$T/stdout" || fail "show: raw notes JSON"
+	(cd "$N" && asnobody show --json) | python3 -c '
+import json, sys
+n = json.load(sys.stdin)["snapshot"]["notes"]
+assert n["warnings"] == 1 and n["paths"][0]["path"] == "closed\udcff.txt", n
+assert n["databases"][0]["name"] == "app.db" and n["databases"][0]["ok"], n' || fail "show --json: notes"
+fi
 echo ok
