@@ -13,7 +13,7 @@
 # restore into the project: killed at random instants; every file is then
 # either its version before the restore or the restored one, never torn.
 #
-# Rounds: CKPTFS_CRASH_ROUNDS, else 200 (snap) + 50 (restore) with
+# Rounds: CKPTFS_CRASH_ROUNDS, else 300 (snap) + 50 (restore) with
 # CKPTFS_LONG=1, else 8 + 2.  Figures go to $CKPTFS_FIGURES if set.
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +23,7 @@
 if [ -n "${CKPTFS_CRASH_ROUNDS:-}" ]; then
 	rounds=$CKPTFS_CRASH_ROUNDS rrounds=$(( (CKPTFS_CRASH_ROUNDS + 3) / 4 ))
 elif [ "${CKPTFS_LONG:-0}" = 1 ]; then
-	rounds=200 rrounds=50
+	rounds=300 rrounds=50
 else
 	rounds=8 rrounds=2
 fi
