@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +42,6 @@ int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool 
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->foreground = foreground;
-	fs->prefetch = true;
 	int r = inode_table_new(&fs->inodes);
 	if (r < 0)
 		goto fail;
@@ -57,11 +55,6 @@ int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool 
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (pthread_key_create(&fs->push_key, free) != 0) {
-		pthread_mutex_destroy(&fs->usage_lock);
-		r = -EAGAIN;
-		goto fail;
-	}
 	return 0;
 fail:
 	tcache_free(fs->trees);
@@ -73,10 +66,6 @@ fail:
 
 void ckfs_clear(struct ckfs *fs)
 {
-	/* The workers' buffers went with them; this thread's goes here. */
-	free(pthread_getspecific(fs->push_key));
-	pthread_setspecific(fs->push_key, NULL);
-	pthread_key_delete(fs->push_key);
 	tcache_free(fs->trees);
 	view_free(fs->view);
 	inode_table_free(fs->inodes);

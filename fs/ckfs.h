@@ -31,8 +31,6 @@ struct ckfs {
 	uid_t uid;       /* the mounting user owns the synthetic folders */
 	gid_t gid;
 	bool foreground; /* log to stderr, else syslog */
-	bool prefetch;   /* read-ahead: push pages ahead of sequential readers */
-	pthread_key_t push_key; /* per-thread buffer of that (ops_read.c) */
 
 	/* statfs figures, recomputed at most every few seconds */
 	pthread_mutex_t usage_lock;

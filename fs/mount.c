@@ -131,7 +131,6 @@ static int server_start(struct server *s, const struct fs_mount_opts *o, const c
 		return store_fail(r, "mount: out of memory");
 	}
 	s->fs_ready = true;
-	s->fs.prefetch = !o->no_prefetch;
 
 	char opts[256];
 	snprintf(opts, sizeof(opts),

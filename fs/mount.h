@@ -19,7 +19,6 @@ struct fs_mount_opts {
 	bool foreground;        /* serve in this process, log to stderr */
 	bool allow_other;       /* let other users in (needs user_allow_other) */
 	bool debug;             /* libfuse's request trace on stderr (foreground) */
-	bool no_prefetch;       /* no push-ahead of pages (to measure it) */
 };
 
 /* Bytes of the tree cache that goes with a chunk cache of cache_bytes. */

@@ -68,17 +68,6 @@ int ops_fail(struct ckfs *fs, const struct inode *e, const char *child, const ch
 struct ops_file {
 	struct node node;
 	struct inode *inode; /* held by the kernel while open */
-	/* The kernel's handle plus reads still working after their reply
-	 * (read-ahead): a release may arrive meanwhile. */
-	atomic_uint refs;
-	/* Read-ahead (ops_read.c): where the sequential run of reads began
-	 * and where the last read ended; how far the pages are pushed into
-	 * the kernel's cache, and how far they should be; whether a thread
-	 * is pushing now (one at a time); whether pushing failed (then reads
-	 * go on without it). */
-	_Atomic uint64_t run_start, next_off;
-	_Atomic uint64_t pushed, push_to;
-	atomic_bool pushing, push_failed;
 };
 
 /* The chunks holding bytes [off, off + len) of file n, clipped to its

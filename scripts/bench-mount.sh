@@ -52,7 +52,7 @@ half=$((BIG_MIB / 2))
 "$CKPTFS" snap -q "$B"
 sync
 
-# The four copies are repeated REPEAT times, interleaved, each from a
+# The three copies are repeated REPEAT times, interleaved, each from a
 # fresh mount; the table shows the median of each (the machine may be
 # shared, so only figures from one run compare).
 REPEAT=${BENCH_REPEAT:-3}
@@ -87,23 +87,19 @@ cp_mount() {
 	rm -f "$W/out-mount.bin"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-all_restore=() all_mount=() all_nopre=() all_restic=()
+all_restore=() all_mount=() all_restic=()
 for i in $(seq "$REPEAT"); do
 	t0=$(now)
 	"$CKPTFS" restore big.bin --project big --to "$W/out-restore.bin" >/dev/null
 	all_restore+=("$(secs "$t0" "$(now)")")
 	rm -f "$W/out-restore.bin"
 	all_mount+=("$(cp_mount)")
-	# prefetch off, to show what pushing pages ahead of the reader is worth
-	all_nopre+=("$(cp_mount -o noprefetch)")
 	[ -n "$restic_ready" ] && all_restic+=("$(cp_restic)")
-	echo "   run $i: restore ${all_restore[-1]} s, mount ${all_mount[-1]} s" \
-		"(no read-ahead: ${all_nopre[-1]} s), restic mount ${all_restic[-1]:-skipped} s," \
-		"load $(cut -d' ' -f1 /proc/loadavg)"
+	echo "   run $i: restore ${all_restore[-1]} s, mount ${all_mount[-1]} s," \
+		"restic mount ${all_restic[-1]:-skipped} s, load $(cut -d' ' -f1 /proc/loadavg)"
 done
 t_restore=$(median "${all_restore[@]}")
 t_mount=$(median "${all_mount[@]}")
-t_nopre=$(median "${all_nopre[@]}")
 t_restic=skipped
 [ -n "$restic_ready" ] && t_restic=$(median "${all_restic[@]}")
 
@@ -172,7 +168,7 @@ cat <<TABLE
 ckptfs mount bench ($(uname -r), $(nproc) CPUs, repository in the page cache)
 ----------------------------------------------------------------------------------
 medians of $REPEAT runs:
-cp $BIG_MIB MiB out of the mount   $t_mount s  $(mbps "$BIG_MIB" "$t_mount")   (no read-ahead: $t_nopre s)
+cp $BIG_MIB MiB out of the mount   $t_mount s  $(mbps "$BIG_MIB" "$t_mount")
   ckptfs restore of it      $t_restore s  mount/restore time $(ratio "$t_mount" "$t_restore") (want <= 2)
   restic mount, cp          $t_restic s  restic/mount time $(ratio "$t_restic" "$t_mount") (want >= 3)
 ls -la 10,000 entries       cold $t_ls s ($(pass "$t_ls" 0.2) < 0.2 s), warm $t_ls_warm s

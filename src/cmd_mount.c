@@ -24,8 +24,7 @@ static const char usage_text[] =
 	"  -f, --foreground       serve in this process, errors on stderr; Ctrl-C unmounts\n"
 	"  -o OPTIONS             comma-separated: allow_other (other users may read;\n"
 	"                         needs user_allow_other in /etc/fuse.conf),\n"
-	"                         cache_size=SIZE, debug (FUSE trace, with -f),\n"
-	"                         noprefetch (no read-ahead beyond the kernel's)\n"
+	"                         cache_size=SIZE, debug (FUSE trace, with -f)\n"
 	"      --cache-size SIZE  decoded-chunk cache, e.g. 256M or 1G (default 64M)\n"
 	"  -h, --help             this help\n";
 
@@ -74,8 +73,6 @@ static int parse_o(char *list, struct fs_mount_opts *o)
 				return r;
 		} else if (!strcmp(opt, "debug")) {
 			o->debug = true;
-		} else if (!strcmp(opt, "noprefetch")) {
-			o->no_prefetch = true;
 		} else if (!strcmp(opt, "ro") || !strcmp(opt, "nosuid") || !strcmp(opt, "nodev") ||
 			   !strcmp(opt, "noatime") || !strcmp(opt, "default_permissions")) {
 			/* always on */
