@@ -47,8 +47,19 @@ int pack_writer_add(struct pack_writer *pw, const blob_id *id, uint8_t type,
 uint64_t pack_writer_size(const struct pack_writer *pw);
 size_t pack_writer_count(const struct pack_writer *pw);
 
-/* Write the index and footer, fsync, rename into packs/ and fsync the
- * directories.  *ret_name gets the pack name; *ret_entries and *ret_n the
+/* A finished pack's journal entry, tmp/<name>.pending: made durable before
+ * the pack is renamed into packs/, removed (pack_journal_clear) once the
+ * catalog indexes the pack.  A writer killed in between leaves it, and the
+ * next repo_open(REPO_WRITE) indexes that pack (repo_index_pending_packs)
+ * without scanning packs/. */
+#define PACK_JOURNAL_SUFFIX ".pending"
+
+/* Remove name's journal entry (no fsync: a stale entry only makes the next
+ * writer re-add an indexed pack, which is a no-op).  Errors are ignored. */
+void pack_journal_clear(int repo_dirfd, const char *name);
+
+/* Write the index and footer, fsync, journal the name (above), rename into
+ * packs/ and fsync the directories.  *ret_name gets the pack name; *ret_entries and *ret_n the
  * entries (owned by the writer until pack_writer_free). */
 int pack_writer_finish(struct pack_writer *pw, char ret_name[PACK_NAME_LEN + 1],
 		       const struct pack_entry **ret_entries, size_t *ret_n,

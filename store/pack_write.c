@@ -5,7 +5,10 @@
  * index and the footer are appended, the file is fsynced and renamed to
  * packs/<2 hex>/<name>.pack, and the directories are fsynced.  Only then
  * may the catalog refer to it.  A crash at any point leaves either a
- * complete pack or a stray file in tmp/ that check removes.
+ * complete pack or a stray file in tmp/ that the next writer removes; a
+ * crash between the rename and the catalog's commit leaves the pack's
+ * journal entry (tmp/<name>.pending, written before the rename), by which
+ * the next writer indexes the pack.
  */
 #include "store/pack.h"
 
@@ -257,6 +260,30 @@ out:
 	return r;
 }
 
+/* Create tmp/<name>.pending and make it durable (fsync of tmp/), so it
+ * exists whenever the rename below may have happened. */
+static int journal_pack(struct pack_writer *pw)
+{
+	char jpath[64];
+	snprintf(jpath, sizeof jpath, "tmp/%s" PACK_JOURNAL_SUFFIX, pw->name);
+	int fd = openat(pw->dirfd, jpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+	if (fd < 0)
+		return store_failp(-errno, "pack %s: journal", pw->name);
+	close(fd);
+	int r = fsync_dir(pw->dirfd, "tmp");
+	if (r < 0)
+		unlinkat(pw->dirfd, jpath, 0);
+	return r;
+}
+
+void pack_journal_clear(int repo_dirfd, const char *name)
+{
+	char jpath[64];
+	snprintf(jpath, sizeof jpath, "tmp/%s" PACK_JOURNAL_SUFFIX, name);
+	unlinkat(repo_dirfd, jpath, 0);
+}
+
 int pack_writer_finish(struct pack_writer *pw, char ret_name[PACK_NAME_LEN + 1],
 		       const struct pack_entry **ret_entries, size_t *ret_n,
 		       uint64_t *ret_size)
@@ -290,9 +317,16 @@ int pack_writer_finish(struct pack_writer *pw, char ret_name[PACK_NAME_LEN + 1],
 		pw->err = r;
 		return r;
 	}
+	r = journal_pack(pw);
+	if (r < 0) {
+		pw->err = r;
+		return r;
+	}
 	if (renameat(pw->dirfd, pw->tmp_path, pw->dirfd, final) < 0) {
 		pw->err = -errno;
-		return store_failp(pw->err, "pack %s: rename to %s", pw->tmp_path, final);
+		r = store_failp(pw->err, "pack %s: rename to %s", pw->tmp_path, final);
+		pack_journal_clear(pw->dirfd, pw->name);
+		return r;
 	}
 	/* From here the pack exists under its final name: free must not
 	 * look for the temp file any more. */

@@ -36,6 +36,13 @@ struct repo {
  * loop joins its workers before returning). */
 struct blob_codec *repo_codec(struct repo *repo);
 
+/* REPO_WRITE, at open: index every pack named by a journal entry in tmp/
+ * (pack.h: a writer was killed between renaming it into packs/ and the
+ * catalog's commit), then remove the entries.  Costs one readdir of tmp/
+ * when nothing was interrupted.  A journalled pack that is gone or
+ * unreadable is left to check (a notice or damage there). */
+int repo_index_pending_packs(struct repo *repo);
+
 /* Destructor of pack_key's values (closes the pack). */
 void repo_pack_release(void *p);
 

@@ -170,7 +170,9 @@ static int ensure_dir(struct repo *repo, const char *name)
 }
 
 /* Remove what interrupted writers left in tmp/ (we hold the lock, so no
- * writer is running).  Only files: nothing of ours is a directory. */
+ * writer is running).  Only files: nothing of ours is a directory.  Pack
+ * journal entries stay for repo_index_pending_packs, which needs the
+ * catalog open. */
 static int clean_tmp(struct repo *repo)
 {
 	int fd = openat(repo->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -184,7 +186,9 @@ static int clean_tmp(struct repo *repo)
 	int r = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (e->d_type == DT_DIR)
+		size_t len = strlen(e->d_name), sl = strlen(PACK_JOURNAL_SUFFIX);
+		if (e->d_type == DT_DIR ||
+		    (len > sl && strcmp(e->d_name + len - sl, PACK_JOURNAL_SUFFIX) == 0))
 			continue;
 		if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT && errno != EISDIR) {
 			r = store_failp(-errno, "repository %s: removing tmp/%s", repo->path,
@@ -502,6 +506,10 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		pthread_key_delete(repo->codec_key);
 		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
 		goto fail;
+	}
+	if (mode == REPO_WRITE && (r = repo_index_pending_packs(repo)) < 0) {
+		repo_close(repo);
+		return r;
 	}
 	*ret_repo = repo;
 	return 0;

@@ -3,7 +3,8 @@
  *
  * Each pack that passes PACK_TARGET_SIZE is finished (fsync, rename) and
  * indexed at once, so a run that dies later leaves its finished packs
- * indexed and reusable.
+ * indexed and reusable (one killed between the rename and the index is
+ * indexed by the next writer, from its journal entry: pack.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,12 @@ static int flush_pack(struct writer *w)
 	r = pack_writer_finish(w->pack, name, &entries, &n, &size);
 	if (r < 0)
 		return r;
-	/* If this fails the pack is durable but not indexed (check --repair
-	 * indexes it); the writer is unusable from here on. */
+	/* If this fails the pack is durable but not indexed: its journal entry
+	 * stays and the next writer indexes it (repo_open); this writer is
+	 * unusable from here on. */
 	r = catalog_pack_add(w->repo, name, size, entries, n);
+	if (r >= 0)
+		pack_journal_clear(w->repo->dirfd, name);
 	pack_writer_free(w->pack);
 	w->pack = NULL;
 	return r;

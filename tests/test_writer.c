@@ -8,7 +8,9 @@
 
 #include "repo_fixture.h"
 #include "store/chunker.h"
+#include "store/catalog_internal.h"
 #include "store/content.h"
+#include "store/repo_internal.h"
 
 #define MiB (1024u * 1024)
 
@@ -337,6 +339,83 @@ static void full_packs_are_indexed_at_once(void **state)
 	free(data);
 }
 
+/* A writer killed after renaming a finished pack into packs/ and before
+ * the catalog indexed it: the next writer's repo_open indexes that pack
+ * (from its journal entry), so its blobs are reused at once. */
+static void killed_between_rename_and_index(void **state)
+{
+	struct fixture *f = *state;
+	static const char text[] = "a blob in a pack the catalog never heard of";
+	blob_id id;
+	keys_blob_id(&f->repo->keys, text, sizeof text, &id);
+	struct blob_codec *codec;
+	CHECK(blob_codec_new(&f->repo->keys, BLOB_ZSTD_LEVEL, &codec));
+	uint8_t sealed[512];
+	size_t slen;
+	CHECK(blob_seal(codec, &id, BLOB_DATA, text, sizeof text, sealed, &slen));
+	struct pack_writer *pw;
+	CHECK(pack_writer_open(f->repo->dirfd, codec, &pw));
+	struct pack_entry e;
+	CHECK(pack_writer_add(pw, &id, BLOB_DATA, sealed, slen, sizeof text, &e));
+	char name[PACK_NAME_LEN + 1];
+	const struct pack_entry *entries;
+	size_t n;
+	uint64_t size;
+	/* Finished and renamed, then "killed": no catalog_pack_add. */
+	CHECK(pack_writer_finish(pw, name, &entries, &n, &size));
+	pack_writer_free(pw);
+	blob_codec_free(codec);
+	struct blob_loc loc;
+	assert_int_equal(catalog_blob_lookup(f->repo, &id, &loc), -ENOENT);
+	writer_free(f->w);
+	f->w = NULL;
+	repo_close(f->repo);
+	f->repo = NULL;
+
+	/* A reader does not touch it (it holds no lock)... */
+	struct repo *rd;
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, &rd));
+	assert_int_equal(catalog_blob_lookup(rd, &id, &loc), -ENOENT);
+	repo_close(rd);
+	/* ...the next writer indexes it and clears the journal. */
+	CHECK(repo_open(f->repo_path, REPO_WRITE, 0, &f->repo));
+	CHECK(catalog_blob_lookup(f->repo, &id, &loc));
+	assert_string_equal(loc.pack, name);
+	assert_int_equal(loc.offset, e.offset);
+	assert_int_equal(loc.type, BLOB_DATA);
+	char tmp[160];
+	snprintf(tmp, sizeof tmp, "%s/tmp", f->repo_path);
+	assert_int_equal(count_entries(tmp), 0);
+	/* And the blob reads back through the catalog. */
+	uint8_t *back;
+	size_t blen;
+	CHECK(repo_load_blob(f->repo, &id, &back, &blen));
+	assert_int_equal(blen, sizeof text);
+	assert_memory_equal(back, text, sizeof text);
+	free(back);
+	CHECK(writer_open(f->repo, &f->w));
+}
+
+/* The journal of a pack that was never renamed (killed before the rename)
+ * names nothing: the next writer just drops it. */
+static void journal_without_pack_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	char path[200];
+	snprintf(path, sizeof path, "%s/tmp/0123456789abcdef0123456789abcdef" PACK_JOURNAL_SUFFIX,
+		 f->repo_path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	writer_free(f->w);
+	f->w = NULL;
+	repo_close(f->repo);
+	f->repo = NULL;
+	CHECK(repo_open(f->repo_path, REPO_WRITE, 0, &f->repo));
+	assert_int_equal(access(path, F_OK), -1);
+	CHECK(writer_open(f->repo, &f->w));
+}
+
 static void rejects_read_only_repo(void **state)
 {
 	struct fixture *f = *state;
@@ -366,6 +445,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(free_without_commit_leaves_nothing, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(full_packs_are_indexed_at_once, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(killed_between_rename_and_index, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(journal_without_pack_is_dropped, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(rejects_read_only_repo, fixture_setup,
 						fixture_teardown),
