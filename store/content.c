@@ -55,7 +55,7 @@ static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk
 			return 0;
 		}
 	}
-	r = repo_load_blob_flags(repo, &c->id, BLOB_OPEN_NO_REHASH, &data, &len);
+	r = repo_load_blob_flags(repo, &c->id, BLOB_OPEN_NO_REHASH | REPO_LOAD_DATA, &data, &len);
 	if (r == -ENOENT) {
 		id_to_hex(&c->id, hex);
 		return store_fail(-STORE_ECORRUPT, "chunk %s: missing from the repository", hex);

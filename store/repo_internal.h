@@ -54,4 +54,10 @@ void repo_pack_release(void *p);
 int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, uint8_t **ret_data,
 			 size_t *ret_len);
 
+/* Extra repo_load_blob_flags flags: the blob must be indexed with this
+ * type (tree_load: a tree; content reads: data), else STORE_ECORRUPT
+ * "blob <id>: is a data blob, not a tree" — checked before any read. */
+#define REPO_LOAD_TREE (1u << 8)
+#define REPO_LOAD_DATA (1u << 9)
+
 #endif

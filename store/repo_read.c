@@ -105,6 +105,17 @@ static int blob_fail(int r, const blob_id *id, const struct blob_loc *loc)
 			  (unsigned long long)loc->offset, w);
 }
 
+static const char *type_name(unsigned type)
+{
+	switch (type) {
+	case BLOB_DATA: return "data";
+	case BLOB_TREE: return "tree";
+	case BLOB_PACK_INDEX: return "pack index";
+	case BLOB_SNAPSHOT: return "snapshot record";
+	default: return "unknown";
+	}
+}
+
 int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len)
 {
 	return repo_load_blob_flags(repo, id, 0, ret_data, ret_len);
@@ -117,6 +128,14 @@ int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, u
 	int r = catalog_blob_lookup(repo, id, &loc);
 	if (r < 0)
 		return r;
+	unsigned want = flags & REPO_LOAD_TREE ? BLOB_TREE : flags & REPO_LOAD_DATA ? BLOB_DATA : 0;
+	if (want && loc.type != want) {
+		char hex[ID_HEX_LEN + 1];
+		id_to_hex(id, hex);
+		return store_fail(-STORE_ECORRUPT, "blob %s: is a %s blob, not a %s", hex,
+				  type_name(loc.type), want == BLOB_TREE ? "tree" : "data chunk");
+	}
+	flags &= ~(REPO_LOAD_TREE | REPO_LOAD_DATA);
 	struct blob_codec *c = repo_codec(repo);
 	if (!c)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 
 #include "store/err.h"
 #include "store/repo.h"
+#include "store/repo_internal.h"
 #include "store/tree_internal.h"
 
 int tree_load(struct repo *repo, const blob_id *id, struct tree **ret_tree)
@@ -19,7 +20,7 @@ int tree_load(struct repo *repo, const blob_id *id, struct tree **ret_tree)
 
 	memcpy(what, "tree ", 5);
 	id_to_hex(id, what + 5);
-	r = repo_load_blob(repo, id, &data, &len);
+	r = repo_load_blob_flags(repo, id, REPO_LOAD_TREE, &data, &len);
 	if (r == -ENOENT)
 		/* A tree that a snapshot refers to is missing: damage, not an
 		 * absent path (callers use -ENOENT for that). */

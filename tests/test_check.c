@@ -13,6 +13,7 @@
 #include "store/blob.h"
 #include "store/catalog_internal.h"
 #include "store/check.h"
+#include "store/content.h"
 #include "store/repo_internal.h"
 #include "store/restore.h"
 #include "store/snaprec.h"
@@ -338,9 +339,17 @@ static void hostile_directory_links(void **state)
 	struct tree *t;
 	CHECK(tree_load(f->repo, &root, &t));
 	struct tree *sub = NULL;
-	/* (tree_load reports what the data blob's bytes look like as a
-	 * tree; check says plainly that the blob has another type.) */
-	assert_true(tree_load(f->repo, &t->nodes[0].subtree, &sub) < 0);
+	/* tree_load checks the type the blob is indexed with before
+	 * decoding it, and says so. */
+	assert_int_equal(tree_load(f->repo, &t->nodes[0].subtree, &sub), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "is a data blob, not a tree"));
+	/* And a file whose chunk is a tree blob is refused by content reads. */
+	struct node_chunk tc = { .id = root, .off = 0, .len = (uint32_t)e.n };
+	struct node tf = { .name = "y", .type = NODE_FILE, .size = e.n, .chunks = &tc, .nchunks = 1 };
+	uint8_t rbuf[256];
+	assert_true(e.n <= sizeof rbuf);
+	assert_int_equal(content_read(f->repo, &tf, 0, rbuf, sizeof rbuf), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "is a tree blob, not a data chunk"));
 	tree_free(t);
 	(void)dn;
 	struct findings fd;
