@@ -157,9 +157,14 @@ static void write_then_read_everything(void **state)
 	struct fixture *f = *state;
 	write_pack(f);
 
-	/* The temp file is gone; the pack is at its fan-out path. */
-	char p[160], rel[64];
+	/* The temp file is gone, the journal entry stays until the caller
+	 * indexed the pack; the pack is at its fan-out path. */
+	char p[160], rel[64], j[220];
 	snprintf(p, sizeof p, "%s/tmp", f->dir);
+	assert_int_equal(count_dir(p), 1);
+	snprintf(j, sizeof j, "%s/%s" PACK_JOURNAL_SUFFIX, p, f->name);
+	assert_int_equal(access(j, F_OK), 0);
+	pack_journal_clear(f->dirfd, f->name);
 	assert_int_equal(count_dir(p), 0);
 	pack_path(f->name, rel, sizeof rel);
 	assert_int_equal(strlen(rel), 46);
