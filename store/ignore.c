@@ -19,6 +19,9 @@
  *                   friends), pyproject.toml, setup.py, setup.cfg or
  *                   pubspec.yaml (Flutter)
  *
+ * (Not a rule here: the walk always leaves out a restore's temp files,
+ * ".<name>.ckptfs-XXXXXX"; see restore.h.)
+ *
  * A plain Makefile does not make build/ or dist/ an output: in make
  * projects those names often hold hand-written files.  Included on purpose:
  * .env*, .git, untracked and git-ignored files (.gitignore is not read).

@@ -147,6 +147,7 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 		return 0;
 	}
 	rs_report(c, n);
+	rs_clean_temps(c, fd, NULL);
 	int r = rs_children(c, n, fd);
 	if (r < 0)
 		goto out;
@@ -224,6 +225,11 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 		r = -ENOMEM;
 		goto out;
 	}
+	clock_gettime(CLOCK_REALTIME, &c.start);
+	/* A single entry: the temps of that name only (a directory cleans
+	 * its own, in rs_dir). */
+	if (n->type != NODE_DIR && !c.opts->dry_run)
+		rs_clean_temps(&c, dest_dirfd, dest_name);
 	r = rs_node(&c, n, dest_dirfd, dest_name);
 out:
 	if (r == -ENOMEM)

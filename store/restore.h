@@ -33,7 +33,15 @@ struct restore_opts {
 
 struct restore_stats {
 	uint64_t files, dirs, symlinks, other, bytes, errors;
+	uint64_t temps_removed; /* stale temp files of a killed restore removed */
 };
+
+/* True for the temp names restore writes under, ".<name>.ckptfs-XXXXXX"
+ * (X: [A-Za-z0-9]).  A restore killed mid-file leaves one; the walk leaves
+ * such names out of snapshots (a built-in exclude), and the next restore
+ * into that directory removes them (regular files owned by the user, not
+ * changed since it began). */
+bool restore_is_temp_name(const char *name);
 
 /* Restore node n as dest_name inside the directory dest_dirfd (a directory
  * node recursively, merging into an existing directory: files it holds are

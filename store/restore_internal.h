@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/restore.h"
 
@@ -21,7 +22,14 @@ struct rs_ctx {
 	char msg[512]; /* room for a composed failure text */
 	int first_err;
 	char *first_msg; /* "PATH: what" of first_err */
+	struct timespec start; /* CLOCK_REALTIME when the restore began */
 };
+
+/* Remove the temp files a killed restore left in dirfd (restore_temp.c):
+ * names restore_is_temp_name() accepts (only those of the entry named
+ * only, if not NULL), regular files owned by us and unchanged since
+ * c->start.  Best effort: failures are ignored. */
+void rs_clean_temps(struct rs_ctx *c, int dirfd, const char *only);
 
 /* A path that could not be restored: warn, count, remember the first. */
 void rs_fail(struct rs_ctx *c, int err, const char *what);

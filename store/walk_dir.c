@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/err.h"
+#include "store/restore.h"
 #include "store/writer.h"
 #include "store/walk_internal.h"
 
@@ -250,6 +251,9 @@ static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t di
 		}
 	}
 	bool is_dir = S_ISDIR(st.st_mode);
+	/* Built-in exclude: a temp file of a killed restore (restore.h). */
+	if (!is_dir && restore_is_temp_name(name))
+		return 1;
 	if (is_dir) {
 		/* One filesystem: a mount point below the root is left out
 		 * entirely, not recorded as an empty directory — a restore

@@ -155,6 +155,21 @@ cp -a "$P" "$T/pcopy"
 "$CKPTFS" restore . -p proj --from "${names[$old]}" >/dev/null || fail "restore into the project exited $?"
 rdur_ms=$(( ($(date +%s%N) - rstart) / 1000000 ))
 rm -rf "$P" && mv "$T/pcopy" "$P"
+# Stale temp names (restore.h): the walk leaves exactly the pattern out,
+# and a restore into the directory removes such regular files.  Planted
+# ones make sure the short run sees them; killed restores make real ones.
+temp_names() { find "$1" -name '.*.ckptfs-??????' -printf '%P\n' | LC_ALL=C sort; }
+echo planted >"$P/src/.f1.txt.ckptfs-AbC123"
+echo kept >"$P/src/.f1.txt.ckptfs-AbC12"
+mkdir "$P/src/.dir.ckptfs-Zz9Zz9"
+echo kept >"$P/src/.dir.ckptfs-Zz9Zz9/inner"
+"$CKPTFS" snap -q "$P" || fail "snap with planted temp names"
+rm -rf "$T/r2"
+"$CKPTFS" restore . -p proj --to "$T/r2" >/dev/null || fail "restore of the planted snap"
+[ ! -e "$T/r2/src/.f1.txt.ckptfs-AbC123" ] || fail "the walk stored a restore temp file"
+[ -e "$T/r2/src/.f1.txt.ckptfs-AbC12" ] || fail "the walk left out a name that is not a temp name"
+[ -e "$T/r2/src/.dir.ckptfs-Zz9Zz9/inner" ] || fail "the walk left out a directory with a temp-like name"
+stale_rounds=0 stale_removed=0
 for i in $(seq 1 "$rrounds"); do
 	mutate $((1000 + i))
 	hashes_of "$P" >"$T/hash/now"
@@ -174,11 +189,26 @@ for i in $(seq 1 "$rrounds"); do
 		fi
 	done < <(hashes_of "$P")
 	"$CKPTFS" check -q >"$T/check" 2>&1 || { cat "$T/check" >&2; fail "check after a killed restore"; }
-	# Clean up the restore's leftovers for the next round.
-	find "$P" -name '*.ckptfs-??????' -delete
+	# Leftover temp files: never stored by the next snap, removed by the
+	# next restore into the project.
+	temp_names "$P" | grep -v -e '^src/\.f1\.txt\.ckptfs-AbC12$' -e '^src/\.dir\.ckptfs-Zz9Zz9$' >"$T/temps" || true
+	if [ -s "$T/temps" ]; then
+		stale_rounds=$((stale_rounds + 1))
+		stale_removed=$((stale_removed + $(wc -l <"$T/temps")))
+		"$CKPTFS" snap -q "$P" || fail "snap over restore temp files"
+		rm -rf "$T/r2"
+		"$CKPTFS" restore . -p proj --to "$T/r2" >/dev/null || fail "restore of the snap over temp files"
+		[ -z "$(temp_names "$T/r2" | grep -v -e 'AbC12$' -e 'Zz9Zz9$')" ] ||
+			fail "a snap stored restore temp files: $(temp_names "$T/r2" | head -3)"
+	fi
+	"$CKPTFS" restore . -p proj --from "${names[$old]}" >/dev/null || fail "restore after a killed one exited $?"
+	left=$(temp_names "$P" | grep -v -e '^src/\.f1\.txt\.ckptfs-AbC12$' -e '^src/\.dir\.ckptfs-Zz9Zz9$' || true)
+	[ -z "$left" ] || fail "restore left stale temp files: $(echo "$left" | head -3)"
+	[ -e "$P/src/.f1.txt.ckptfs-AbC12" ] && [ -e "$P/src/.dir.ckptfs-Zz9Zz9/inner" ] ||
+		fail "restore removed an entry that is not a stale temp file"
 done
-echo "restore: $rkills kills, $torn_checked files checked old-or-new, none torn"
+echo "restore: $rkills kills, $torn_checked files checked old-or-new, none torn; $stale_rounds rounds left $stale_removed temp files: not stored, removed by the next restore"
 "$CKPTFS" check --read-data -q || fail "final check --read-data"
 if [ -n "${CKPTFS_FIGURES:-}" ]; then
-	echo "crash snap_kills=$kills snap_finished=$finished committed=$committed restore_kills=$rkills files_checked=$torn_checked snapshots=${#names[@]}" >>"$CKPTFS_FIGURES"
+	echo "crash snap_kills=$kills snap_finished=$finished committed=$committed restore_kills=$rkills files_checked=$torn_checked stale_temp_rounds=$stale_rounds stale_temps=$stale_removed snapshots=${#names[@]}" >>"$CKPTFS_FIGURES"
 fi
