@@ -55,6 +55,11 @@ int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool 
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (pthread_mutex_init(&fs->handles_lock, NULL) != 0) {
+		pthread_mutex_destroy(&fs->usage_lock);
+		r = -ENOMEM;
+		goto fail;
+	}
 	return 0;
 fail:
 	tcache_free(fs->trees);
@@ -64,8 +69,40 @@ fail:
 	return r;
 }
 
+void ckfs_handle_add(struct ckfs *fs, struct ckfs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+void ckfs_handle_del(struct ckfs *fs, struct ckfs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
 void ckfs_clear(struct ckfs *fs)
 {
+	/* The session has ended: no request runs any more.  Handles whose
+	 * release never came hold trees of the cache: free them first. */
+	while (fs->handles) {
+		struct ckfs_handle *h = fs->handles;
+		fs->handles = h->next;
+		h->free(fs, h);
+	}
+	pthread_mutex_destroy(&fs->handles_lock);
 	tcache_free(fs->trees);
 	view_free(fs->view);
 	inode_table_free(fs->inodes);

@@ -17,10 +17,20 @@
 
 struct repo;
 struct fuse_session;
+struct ckfs;
 
 /* Timeouts the kernel may cache answers for (seconds). */
 #define CKFS_DYNAMIC_TIMEOUT 1.0     /* root and project folders: lists change */
 #define CKFS_IMMUTABLE_TIMEOUT 86400.0 /* inside a snapshot: never changes */
+
+/* A handle the kernel holds open (ops_dir, ops_file), linked into its
+ * mount so that those still open when the session ends — the kernel may
+ * drop RELEASE/RELEASEDIR requests in flight at unmount — are freed by
+ * ckfs_clear. */
+struct ckfs_handle {
+	struct ckfs_handle *prev, *next;
+	void (*free)(struct ckfs *fs, struct ckfs_handle *h);
+};
 
 struct ckfs {
 	struct repo *repo;
@@ -36,7 +46,15 @@ struct ckfs {
 	pthread_mutex_t usage_lock;
 	int64_t usage_at_ns;
 	uint64_t usage_bytes, usage_files;
+
+	pthread_mutex_t handles_lock;
+	struct ckfs_handle *handles; /* open handles (ckfs_handle_add) */
 };
+
+/* Link h (its free set) into fs's open handles before replying to the
+ * open; unlink it on release (or when the reply failed). */
+void ckfs_handle_add(struct ckfs *fs, struct ckfs_handle *h);
+void ckfs_handle_del(struct ckfs *fs, struct ckfs_handle *h);
 
 /* Log one line: to stderr as "ckptfs: ..." in the foreground, else to
  * syslog at priority prio. */

@@ -21,6 +21,7 @@ struct dent {
 };
 
 struct ops_dir {
+	struct ckfs_handle h;      /* linked while open */
 	struct tcache_entry *tree; /* SNAPSHOT and DIR */
 	struct dent *ents;         /* the others */
 	size_t n;
@@ -34,6 +35,14 @@ static void dir_free(struct ops_dir *d)
 		free(d->ents[i].name);
 	free(d->ents);
 	free(d);
+}
+
+/* ckfs_handle free: a directory still open when the session ended. */
+static void dir_handle_free(struct ckfs *fs, struct ckfs_handle *h)
+{
+	struct ops_dir *d = (struct ops_dir *)h;
+	tcache_release(fs->trees, d->tree);
+	dir_free(d);
 }
 
 static int add(struct ops_dir *d, size_t cap, const char *name, uint64_t ino, mode_t type)
@@ -149,7 +158,10 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
+	d->h.free = dir_handle_free;
+	ckfs_handle_add(fs, &d->h);
 	if (fuse_reply_open(req, fi) != 0) {
+		ckfs_handle_del(fs, &d->h);
 		tcache_release(fs->trees, d->tree);
 		dir_free(d);
 	}
@@ -159,8 +171,10 @@ void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
 	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
-	if (d)
+	if (d) {
+		ckfs_handle_del(fs, &d->h);
 		tcache_release(fs->trees, d->tree);
+	}
 	dir_free(d);
 	fuse_reply_err(req, 0);
 }

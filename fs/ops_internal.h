@@ -66,6 +66,7 @@ int ops_fail(struct ckfs *fs, const struct inode *e, const char *child, const ch
 
 /* The open file: a private copy of its node (with the chunk list). */
 struct ops_file {
+	struct ckfs_handle h; /* linked while open */
 	struct node node;
 	struct inode *inode; /* held by the kernel while open */
 };

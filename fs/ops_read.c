@@ -48,6 +48,12 @@ static void file_free(struct ops_file *f)
 	}
 }
 
+/* ckfs_handle free: a file still open when the session ended. */
+static void file_handle_free(struct ckfs *fs, struct ckfs_handle *h)
+{
+	file_free((struct ops_file *)h);
+}
+
 void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
@@ -97,14 +103,21 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	f->inode = e;
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1; /* contents never change: keep the page cache */
-	if (fuse_reply_open(req, fi) != 0)
+	f->h.free = file_handle_free;
+	ckfs_handle_add(fs, &f->h);
+	if (fuse_reply_open(req, fi) != 0) {
+		ckfs_handle_del(fs, &f->h);
 		file_free(f);
+	}
 }
 
 
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	file_free((struct ops_file *)(uintptr_t)fi->fh);
+	struct ops_file *f = (struct ops_file *)(uintptr_t)fi->fh;
+	if (f)
+		ckfs_handle_del(ops_fs(req), &f->h);
+	file_free(f);
 	fuse_reply_err(req, 0);
 }
 
