@@ -98,8 +98,16 @@ test-deps:
 unit: $(TEST_BINS)
 	@scripts/run-unit.sh $(TEST_BINS)
 
-e2e: $(BIN) $(FAULTLIB) test-deps
-	@CKPTFS=$(abspath $(BIN)) CKPTFS_FAULTLIB=$(abspath $(FAULTLIB)) scripts/run-e2e.sh
+# Small C tools the end-to-end tests run (tests/tools/<name>.c), and the
+# fault shim (below); defined before e2e, whose prerequisites use them.
+FAULTLIB := $(BUILD)/tests/fault/libfaultinject.so
+MKHOSTILE := $(BUILD)/tests/tools/mkhostile
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+e2e: $(BIN) $(FAULTLIB) $(MKHOSTILE) test-deps
+	@CKPTFS=$(abspath $(BIN)) CKPTFS_FAULTLIB=$(abspath $(FAULTLIB)) \
+		CKPTFS_MKHOSTILE=$(abspath $(MKHOSTILE)) scripts/run-e2e.sh
 
 check-san:
 	$(MAKE) SANITIZE=address,undefined unit fuzz-replay e2e
@@ -122,7 +130,6 @@ demo: $(BIN)
 # ---- reliability: fault injection shim (tests/fault) ------------------------
 # Never sanitized (it is preloaded into the binary under test), and built
 # without _FILE_OFFSET_BITS=64 so it can define both pwrite and pwrite64.
-FAULTLIB := $(BUILD)/tests/fault/libfaultinject.so
 $(FAULTLIB): tests/fault/faultinject.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
