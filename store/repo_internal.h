@@ -36,7 +36,7 @@ struct repo {
  * loop joins its workers before returning). */
 struct blob_codec *repo_codec(struct repo *repo);
 
-/* REPO_WRITE, at open: index every pack named by a journal entry in tmp/
+/* REPO_WRITE (not REPO_REPAIR), at open: index every pack named by a journal entry in tmp/
  * (pack.h: a writer was killed between renaming it into packs/ and the
  * catalog's commit), then remove the entries.  Costs one readdir of tmp/
  * when nothing was interrupted.  A journalled pack that is gone or

@@ -507,7 +507,9 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
 		goto fail;
 	}
-	if (mode == REPO_WRITE && (r = repo_index_pending_packs(repo)) < 0) {
+	/* Not for check --repair: it scans all of packs/ anyway, and must
+	 * open even when the catalog cannot take the packs. */
+	if (mode == REPO_WRITE && !repair && (r = repo_index_pending_packs(repo)) < 0) {
 		repo_close(repo);
 		return r;
 	}
