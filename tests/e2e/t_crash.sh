@@ -138,6 +138,10 @@ for i in $(seq 2 $((rounds + 1))); do
 	verify $((${#names[@]} - 1))
 	[ $((i % 4)) = 0 ] && verify $((RANDOM % ${#names[@]}))
 	full_snap
+	# Progress (a long run takes most of an hour): figures so far.
+	if [ $((i % 25)) = 0 ]; then
+		echo "round $i: $kills killed, $finished finished first, $committed committed"
+	fi
 done
 echo "snap: $kills killed, $finished finished first; $committed committed; $leftovers left temp files; all checks passed"
 for k in "${!names[@]}"; do verify "$k"; done
