@@ -443,6 +443,23 @@ static void unreadable_nodes_reported(void **state)
 	close(dfd);
 }
 
+/* The temp-name pattern is exact: what restore writes, nothing else. */
+static void temp_name_pattern(void **state)
+{
+	(void)state;
+	assert_true(restore_is_temp_name(".a.ckptfs-AbC123"));
+	assert_true(restore_is_temp_name(".main.c.ckptfs-000000"));
+	assert_true(restore_is_temp_name("..ckptfs-zzzzzz.ckptfs-q1W2e3"));
+	assert_false(restore_is_temp_name(".a.ckptfs-AbC12"));    /* 5 random chars */
+	assert_false(restore_is_temp_name(".a.ckptfs-AbC1234"));  /* 7 */
+	assert_false(restore_is_temp_name(".a.ckptfs-AbC_23"));   /* not alphanumeric */
+	assert_false(restore_is_temp_name("a.ckptfs-AbC123"));    /* no leading dot */
+	assert_false(restore_is_temp_name("..ckptfs-AbC123"));    /* empty name part */
+	assert_false(restore_is_temp_name(".a.ckptfs_AbC123"));
+	assert_false(restore_is_temp_name(".a.CKPTFS-AbC123"));
+	assert_false(restore_is_temp_name(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(dry_run_writes_nothing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_destination_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(unreadable_nodes_reported, fx_setup, fx_teardown),
+		cmocka_unit_test(temp_name_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
