@@ -133,6 +133,13 @@ static void projects_and_snapshots(void **state)
 	view_projects_release(f->v, p);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -144,6 +151,7 @@ static void refresh_after_commit(void **state)
 	struct fixture *f = *state;
 	struct view_projects *p, *q;
 	struct view_snaps *s;
+	int64_t t0 = mono_ns(); /* at or before view_projects' poll */
 	assert_int_equal(view_projects(f->v, &p), 0);
 	long a = view_project_index(p, "myapp");
 	assert_int_equal(view_snaps(f->v, p, (size_t)a, &s), 0);
@@ -152,7 +160,13 @@ static void refresh_after_commit(void **state)
 	assert_true(insert(f, f->app, T0 + 3600 * NS, "v2") > 0);
 	/* Within the poll interval the old list is still served... */
 	assert_int_equal(view_projects(f->v, &q), 0);
-	assert_ptr_equal(p, q);
+	/* ...which only says something if this really was within it: a
+	 * loaded machine may have taken longer to get here. */
+	if (mono_ns() - t0 < VIEW_POLL_NS)
+		assert_ptr_equal(p, q);
+	else
+		print_message("refresh_after_commit: %.0f ms to get here, the cached-list check "
+			      "does not apply\n", (double)(mono_ns() - t0) / 1e6);
 	view_projects_release(f->v, q);
 	/* ...after it, the new one. */
 	sleep_ms((int)(VIEW_POLL_NS / 1000000) + 100);

@@ -376,7 +376,9 @@ static void writer_lock(void **state)
 	close(go[1]);
 	assert_int_equal(rc, -EWOULDBLOCK);
 	assert_true(named);
-	assert_true(waited >= 190 && waited < 2000);
+	/* It waited its 200 ms, and then gave up (the upper bound is loose:
+	 * a loaded machine is slow, but a wait that never ends is a bug). */
+	assert_true(waited >= 190 && waited < 20000);
 	assert_int_equal(rrc, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 

@@ -176,7 +176,14 @@ static void racy_file_reread(void **state)
 	fx_text(fx, "old.txt", "old\n");
 	sleep_ms(250);
 	fx_text(fx, "fresh.txt", "fresh!\n");
-	int64_t t1 = fx_now_ns(); /* fresh.txt is within the window */
+	/* The snapshot starts 1 ms after fresh.txt was written: within the
+	 * racy window (taking the clock instead would depend on how fast a
+	 * loaded machine gets here). */
+	char p[8192];
+	struct stat st;
+	fx_path(fx, "fresh.txt", p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	int64_t t1 = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec + 1000000;
 	struct walk_result r1, r2;
 	fx_walk(fx, NULL, 0, &r1);
 	fx_commit(fx, &r1, t1);

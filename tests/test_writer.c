@@ -292,7 +292,7 @@ static void free_without_commit_leaves_nothing(void **state)
 	char tmp[160];
 	snprintf(tmp, sizeof tmp, "%s/tmp", f->repo_path);
 	/* The sealing worker opens the pack shortly after the first blob. */
-	for (int i = 0; i < 500 && count_entries(tmp) < 1; i++)
+	for (int i = 0; i < 3000 && count_entries(tmp) < 1; i++) /* 30 s at most */
 		usleep(10000);
 	assert_true(count_entries(tmp) >= 1);
 	writer_free(f->w);

@@ -50,6 +50,19 @@ trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "$*"; exit 77; }
 
+# wait_for SECS WHAT CMD...: run CMD every 50 ms until it succeeds; fail
+# with "WHAT" after SECS seconds.  For anything that happens "soon" (a
+# server up, a lock taken, a mount gone): a loaded machine may take far
+# longer than usual, so give SECS generously — a pass costs no more.
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	local end=$((SECONDS + secs))
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || fail "$what (waited ${secs} s)"
+		sleep 0.05
+	done
+}
+
 # ck ARGS...: run ckptfs, failing the test on a non-zero status.
 ck() { "$CKPTFS" "$@" || fail "ckptfs $* exited $?"; }
 

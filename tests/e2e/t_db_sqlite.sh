@@ -69,9 +69,7 @@ EOF
 start_writer() {
 	python3 "$T/writer.py" "$1" "$2" &
 	track_pid $!
-	local i
-	for i in $(seq 1 200); do [ -e "$1.ready" ] && break; sleep 0.05; done
-	[ -e "$1.ready" ] || fail "writer on $1 did not start"
+	wait_for 60 "writer on $1 did not start" test -e "$1.ready"
 	rm -f "$1.ready"
 }
 start_writer "$P/data/wal.db" WAL
@@ -157,7 +155,7 @@ open(sys.argv[1] + ".ready", "w").close()
 time.sleep(60)
 EOF
 track_pid $!
-for i in $(seq 1 100); do [ -e "$P/data/locked.db.ready" ] && break; sleep 0.05; done
+wait_for 60 "the lock holder did not start" test -e "$P/data/locked.db.ready"
 rm -f "$P/data/locked.db.ready"
 expect_status 3 "$CKPTFS" snap -t locked
 grep -q "data/locked.db: SQLite database stored as it is, possibly inconsistent" "$T/stderr" ||

@@ -28,8 +28,7 @@ mkdir -p "$M"
 _mounts+=("$M")
 "$CKPTFS" mount -f "$M" 2>"$T/log" &
 track_pid $!
-for i in $(seq 50); do mountpoint -q "$M" && break; sleep 0.1; done
-mountpoint -q "$M" || fail "not mounted"
+wait_for 30 "not mounted" mountpoint -q "$M"
 snaps=($(ls "$M/proj" | grep '^2' | LC_ALL=C sort))
 s2=${snaps[1]}
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The mount follows the repository: a snapshot committed while mounted
-# shows up within two seconds and `latest` moves; a new project appears;
+# shows up soon (the mount polls the catalog every 0.5 s) and `latest` moves; a new project appears;
 # mounting while `snap` runs works and never shows a snapshot before it is
 # committed.
 . "$(dirname "$0")/lib.sh"
@@ -14,18 +14,17 @@ mount_ckpt "$M"
 first=$(readlink "$M/proj/latest")
 [ -n "$first" ] || fail "no latest"
 
-# appears within 2 s, while the kernel has the old listing cached
+# appears soon, while the kernel has the old listing cached
 ls "$M/proj" >/dev/null
 stat "$M/proj/latest" >/dev/null
 printf 'two\n' >"$P/file"
 ck snap -q "$P" -t second
 start=$(date +%s%N)
 second=$(ck log --project proj --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
-until [ "$(readlink "$M/proj/latest")" = "$second" ] && [ -d "$M/proj/$second" ] &&
-	ls "$M/proj" | grep -qx -- "$second"; do
-	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 2000 ] || fail "$second not visible after 2 s"
-	sleep 0.05
-done
+visible() { [ "$(readlink "$M/proj/latest")" = "$second" ] && [ -d "$M/proj/$second" ] &&
+	ls "$M/proj" | grep -qx -- "$second"; }
+# Usually well under a second; a loaded machine gets more time.
+wait_for 30 "$second not visible" visible
 echo "visible after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 [ "$(cat "$M/proj/latest/file")" = two ] || fail "latest/file"
 [ "$(cat "$M/proj/$first/file")" = one ] || fail "first/file"
@@ -39,8 +38,8 @@ Q=$T/other
 mkdir -p "$Q"
 printf 'q\n' >"$Q/q"
 ck snap -q "$Q"
-for i in $(seq 40); do [ -e "$M/other/latest/q" ] && break; sleep 0.05; done
-[ "$(cat "$M/other/latest/q")" = q ] || fail "new project not visible"
+wait_for 30 "new project not visible" test -e "$M/other/latest/q"
+[ "$(cat "$M/other/latest/q")" = q ] || fail "new project: wrong content"
 ck umount "$M"
 
 # --- mount while snap runs -----------------------------------------------------
@@ -61,7 +60,7 @@ while kill -0 $snap_pid 2>/dev/null; do
 	sleep 0.1
 done
 wait $snap_pid || fail "snap exited $?"
-for i in $(seq 40); do [ -e "$M/proj/latest/big" ] && break; sleep 0.05; done
+wait_for 30 "the snapshot taken while mounting is not visible" test -e "$M/proj/latest/big"
 cmp "$M/proj/latest/big" "$P/big" || fail "big after snap"
 [ "$(ls "$M/proj" | wc -l)" = $((n0 + 1)) ] || fail "not exactly one new snapshot"
 ck umount "$M"
