@@ -104,6 +104,51 @@ int cat_run(struct repo *repo, sqlite3_stmt *st, const char *what)
 	return r;
 }
 
+int cat_row(struct repo *repo, sqlite3_stmt *st, const char *what, cat_row_fn row, void *ret)
+{
+	int rc = sqlite3_step(st);
+	int r = rc == SQLITE_ROW    ? row(repo, st, ret)
+		: rc == SQLITE_DONE ? -ENOENT
+				    : cat_fail(repo, rc, what);
+	sqlite3_reset(st);
+	return r;
+}
+
+int cat_rows(struct repo *repo, sqlite3_stmt *st, const char *what, size_t elem_size,
+	     cat_row_fn row, void (*clear)(void *elem), void **ret, size_t *ret_n)
+{
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			char *nv = realloc(v, ncap * elem_size);
+			if (!nv) {
+				r = store_fail(-ENOMEM, "catalog: out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((r = row(repo, st, v + n * elem_size)) < 0)
+			break;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, what);
+	sqlite3_reset(st);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			clear(v + i * elem_size);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 static int run_simple(struct repo *repo, enum cat_q q, const char *sql, const char *what)
 {
 	sqlite3_stmt *st;

@@ -8,6 +8,7 @@
 #define CKPTFS_STORE_CATALOG_DB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/repo_internal.h"
@@ -52,6 +53,24 @@ int cat_fail(struct repo *repo, int rc, const char *what);
 
 /* Run a cached statement that returns no rows (or ignore its rows). */
 int cat_run(struct repo *repo, sqlite3_stmt *st, const char *what);
+
+/* Converts the current row of a statement into *ret (one element of the
+ * caller's row type, e.g. struct project).  0 or a negative errno
+ * (recorded); nothing to free on failure. */
+typedef int (*cat_row_fn)(struct repo *repo, sqlite3_stmt *st, void *ret);
+
+/* Step the bound statement st once and reset it: its row converted by
+ * row into *ret, -ENOENT (nothing recorded) if there is no row, or the
+ * error ("…: what: <sqlite message>"). */
+int cat_row(struct repo *repo, sqlite3_stmt *st, const char *what, cat_row_fn row, void *ret);
+
+/* Step the bound statement st to its end and reset it, converting each
+ * row by row into the next element (elem_size bytes) of a malloc'd array:
+ * *ret (NULL when there are no rows) and *ret_n.  On failure the elements
+ * already converted are released with clear, the array is freed and the
+ * errno returned. */
+int cat_rows(struct repo *repo, sqlite3_stmt *st, const char *what, size_t elem_size,
+	     cat_row_fn row, void (*clear)(void *elem), void **ret, size_t *ret_n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  cat_rollback is for unwinding:
  * it records nothing and is a no-op outside a transaction. */

@@ -34,8 +34,10 @@ void projects_free(struct project *p, size_t n)
 	free(p);
 }
 
-static int project_from_row(sqlite3_stmt *st, struct project *ret)
+/* A cat_row_fn for struct project. */
+static int project_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
 {
+	(void)repo;
 	struct project p = {
 		.id = sqlite3_column_int64(st, 0),
 		.created_ns = sqlite3_column_int64(st, 3),
@@ -47,46 +49,28 @@ static int project_from_row(sqlite3_stmt *st, struct project *ret)
 		project_clear(&p);
 		return store_fail(-ENOMEM, "catalog: out of memory");
 	}
-	*ret = p;
+	*(struct project *)ret = p;
 	return 0;
+}
+
+static void clear_project(void *p)
+{
+	project_clear(p);
 }
 
 int catalog_projects(struct repo *repo, struct project **ret, size_t *ret_n)
 {
-	struct project *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
+	void *v = NULL;
+	size_t n = 0;
 	cat_lock(repo);
 	int r = cat_stmt(repo, CAT_Q_PROJECTS, PROJECT_COLS "ORDER BY p.name", &st);
-	if (r < 0)
-		goto out;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			struct project *nv = realloc(v, ncap * sizeof *nv);
-			if (!nv) {
-				r = store_fail(-ENOMEM, "catalog: out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		r = project_from_row(st, &v[n]);
-		if (r < 0)
-			goto out;
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "listing projects");
-out:
-	if (st)
-		sqlite3_reset(st);
+	if (r == 0)
+		r = cat_rows(repo, st, "listing projects", sizeof(struct project), project_from_row,
+			     clear_project, &v, &n);
 	cat_unlock(repo);
-	if (r < 0) {
-		projects_free(v, n);
+	if (r < 0)
 		return r;
-	}
 	*ret = v;
 	*ret_n = n;
 	return 0;
@@ -100,21 +84,11 @@ static int project_by_locked(struct repo *repo, enum cat_q q, const char *sql, c
 	int r = cat_stmt(repo, q, sql, &st);
 	if (r < 0)
 		return r;
-	r = cat_bind_text(st, 1, key);
-	if (r < 0) {
-		r = cat_fail(repo, SQLITE_NOMEM, "looking up a project");
-		goto out;
+	if (cat_bind_text(st, 1, key) < 0) {
+		sqlite3_reset(st);
+		return cat_fail(repo, SQLITE_NOMEM, "looking up a project");
 	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = project_from_row(st, ret);
-	else if (rc == SQLITE_DONE)
-		r = -ENOENT;
-	else
-		r = cat_fail(repo, rc, "looking up a project");
-out:
-	sqlite3_reset(st);
-	return r;
+	return cat_row(repo, st, "looking up a project", project_from_row, ret);
 }
 
 static int by_name_locked(struct repo *repo, const char *name, struct project *ret)

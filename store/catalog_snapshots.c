@@ -40,7 +40,8 @@ void snapshots_free(struct snapshot *s, size_t n)
 	free(s);
 }
 
-static int snap_from_row(struct repo *repo, sqlite3_stmt *st, struct snapshot *ret)
+/* A cat_row_fn for struct snapshot. */
+static int snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
 {
 	struct snapshot s = {
 		.id = sqlite3_column_int64(st, 0),
@@ -73,48 +74,31 @@ static int snap_from_row(struct repo *repo, sqlite3_stmt *st, struct snapshot *r
 		snapshot_clear(&s);
 		return store_fail(-ENOMEM, "catalog: out of memory");
 	}
-	*ret = s;
+	*(struct snapshot *)ret = s;
 	return 0;
+}
+
+static void clear_snapshot(void *s)
+{
+	snapshot_clear(s);
 }
 
 int catalog_snapshots(struct repo *repo, int64_t project_id, struct snapshot **ret, size_t *ret_n)
 {
-	struct snapshot *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
+	void *v = NULL;
+	size_t n = 0;
 	cat_lock(repo);
 	int r = cat_stmt(repo, CAT_Q_SNAPSHOTS, SNAP_COLS "WHERE s.project_id = ?1" SNAP_ORDER,
 			 &st);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, project_id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct snapshot *nv = realloc(v, ncap * sizeof *nv);
-			if (!nv) {
-				r = store_fail(-ENOMEM, "catalog: out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		r = snap_from_row(repo, st, &v[n]);
-		if (r < 0)
-			goto out;
-		n++;
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, project_id);
+		r = cat_rows(repo, st, "listing snapshots", sizeof(struct snapshot), snap_from_row,
+			     clear_snapshot, &v, &n);
 	}
-	if (rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "listing snapshots");
-out:
-	if (st)
-		sqlite3_reset(st);
 	cat_unlock(repo);
-	if (r < 0) {
-		snapshots_free(v, n);
+	if (r < 0)
 		return r;
-	}
 	*ret = v;
 	*ret_n = n;
 	return 0;
@@ -133,19 +117,10 @@ static int snap_one_locked(struct repo *repo, enum cat_q q, const char *sql, int
 	sqlite3_bind_int64(st, 1, i1);
 	if (sqlite3_bind_parameter_count(st) >= 2 &&
 	    (t2 ? cat_bind_text(st, 2, t2) : sqlite3_bind_int64(st, 2, i2)) != 0) {
-		r = cat_fail(repo, SQLITE_NOMEM, "looking up a snapshot");
-		goto out;
+		sqlite3_reset(st);
+		return cat_fail(repo, SQLITE_NOMEM, "looking up a snapshot");
 	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = snap_from_row(repo, st, ret);
-	else if (rc == SQLITE_DONE)
-		r = -ENOENT;
-	else
-		r = cat_fail(repo, rc, "looking up a snapshot");
-out:
-	sqlite3_reset(st);
-	return r;
+	return cat_row(repo, st, "looking up a snapshot", snap_from_row, ret);
 }
 
 static int snap_one(struct repo *repo, enum cat_q q, const char *sql, int64_t i1, const char *t2,
