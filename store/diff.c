@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/err.h"
+#include "store/relpath.h"
 
 /* Deeper than any path the kernel can hand out; a deeper tree is damage. */
 #define DIFF_MAX_DEPTH 4096
@@ -21,8 +22,7 @@ struct diff {
 	struct repo *repo;
 	diff_fn fn;
 	void *ctx;
-	char *path; /* current path, NUL-terminated */
-	size_t len, cap;
+	struct relpath path;
 };
 
 static bool xattrs_equal(const struct node *a, const struct node *b)
@@ -58,42 +58,13 @@ static bool node_modified(const struct node *a, const struct node *b)
 	return !xattrs_equal(a, b);
 }
 
-/* Append "/name" (or "name" at the top) to the path; returns the old
- * length to restore. */
-static int path_push(struct diff *d, const char *name, size_t *ret_old)
-{
-	size_t nl = strlen(name), need = d->len + nl + 2;
-	if (need > d->cap) {
-		size_t cap = d->cap ? d->cap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(d->path, cap);
-		if (!p)
-			return store_fail(-ENOMEM, "diff: out of memory");
-		d->path = p;
-		d->cap = cap;
-	}
-	*ret_old = d->len;
-	if (d->len)
-		d->path[d->len++] = '/';
-	memcpy(d->path + d->len, name, nl + 1);
-	d->len += nl;
-	return 0;
-}
-
-static void path_pop(struct diff *d, size_t old)
-{
-	d->len = old;
-	d->path[old] = '\0';
-}
-
 static int diff_dir(struct diff *d, const blob_id *old_id, const blob_id *new_id, int depth);
 
 /* Report n (at the current path) as kind and, for a directory, all it
  * holds as the same kind. */
 static int report_all(struct diff *d, enum diff_kind kind, const struct node *n, int depth)
 {
-	int r = d->fn(d->ctx, kind, d->path, n);
+	int r = d->fn(d->ctx, kind, d->path.s, n);
 	if (r != 0 || n->type != NODE_DIR)
 		return r;
 	return kind == DIFF_ADDED ? diff_dir(d, NULL, &n->subtree, depth + 1)
@@ -103,16 +74,16 @@ static int report_all(struct diff *d, enum diff_kind kind, const struct node *n,
 static int diff_entry(struct diff *d, const struct node *a, const struct node *b, int depth)
 {
 	size_t old = 0;
-	int r = path_push(d, a ? a->name : b->name, &old);
+	int r = relpath_push(&d->path, a ? a->name : b->name, &old);
 	if (r < 0)
-		return r;
+		return store_fail(r, "diff: out of memory");
 	if (!b) {
 		r = report_all(d, DIFF_DELETED, a, depth);
 	} else if (!a) {
 		r = report_all(d, DIFF_ADDED, b, depth);
 	} else {
 		if (node_modified(a, b))
-			r = d->fn(d->ctx, DIFF_MODIFIED, d->path, b);
+			r = d->fn(d->ctx, DIFF_MODIFIED, d->path.s, b);
 		if (r == 0) {
 			bool ad = a->type == NODE_DIR, bd = b->type == NODE_DIR;
 			/* A type change from or to a directory: its contents
@@ -122,7 +93,7 @@ static int diff_entry(struct diff *d, const struct node *a, const struct node *b
 					     depth + 1);
 		}
 	}
-	path_pop(d, old);
+	relpath_pop(&d->path, old);
 	return r;
 }
 
@@ -136,7 +107,7 @@ static int diff_dir(struct diff *d, const blob_id *old_id, const blob_id *new_id
 		return 0;
 	if (depth > DIFF_MAX_DEPTH)
 		return store_fail(-STORE_ECORRUPT, "%s: directories nested deeper than %d",
-				  d->path, DIFF_MAX_DEPTH);
+				  d->path.s, DIFF_MAX_DEPTH);
 	if (old_id && (r = tree_load(d->repo, old_id, &a)) < 0)
 		return r;
 	if (new_id && (r = tree_load(d->repo, new_id, &b)) < 0)
@@ -164,11 +135,9 @@ int diff_trees(struct repo *repo, const blob_id *old_root, const blob_id *new_ro
 	       void *ctx)
 {
 	struct diff d = { .repo = repo, .fn = fn, .ctx = ctx };
-	d.path = calloc(1, 256);
-	if (!d.path)
+	if (relpath_init(&d.path) < 0)
 		return store_fail(-ENOMEM, "diff: out of memory");
-	d.cap = 256;
 	int r = diff_dir(&d, old_root, new_root, 0);
-	free(d.path);
+	relpath_free(&d.path);
 	return r;
 }

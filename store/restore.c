@@ -28,10 +28,10 @@ void rs_fail(struct rs_ctx *c, int err, const char *what)
 {
 	c->stats.errors++;
 	if (c->opts->warn)
-		c->opts->warn(c->opts->ctx, c->path, err, what);
+		c->opts->warn(c->opts->ctx, c->path.s, err, what);
 	if (!c->first_err) {
 		c->first_err = err;
-		if (asprintf(&c->first_msg, "%s: %s", c->path, what) < 0)
+		if (asprintf(&c->first_msg, "%s: %s", c->path.s, what) < 0)
 			c->first_msg = NULL;
 	}
 }
@@ -39,7 +39,7 @@ void rs_fail(struct rs_ctx *c, int err, const char *what)
 void rs_report(struct rs_ctx *c, const struct node *n)
 {
 	if (c->opts->report)
-		c->opts->report(c->opts->ctx, c->path, n);
+		c->opts->report(c->opts->ctx, c->path.s, n);
 }
 
 bool rs_name_ok(const char *name)
@@ -58,33 +58,6 @@ uint32_t rs_mode(const struct rs_ctx *c, const struct node *n)
 	return mode;
 }
 
-static int path_push(struct rs_ctx *c, const char *name)
-{
-	size_t l = strlen(name);
-	size_t need = c->pathlen + 1 + l + 1;
-	if (need > c->pathcap) {
-		size_t cap = c->pathcap ? 2 * c->pathcap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(c->path, cap);
-		if (!p)
-			return -ENOMEM;
-		c->path = p;
-		c->pathcap = cap;
-	}
-	if (c->pathlen)
-		c->path[c->pathlen++] = '/';
-	memcpy(c->path + c->pathlen, name, l + 1);
-	c->pathlen += l;
-	return 0;
-}
-
-static void path_pop(struct rs_ctx *c, size_t len)
-{
-	c->pathlen = len;
-	c->path[len] = '\0';
-}
-
 static int rs_node(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
 
 /* Restore the entries of directory node n into fd (-1 in a dry run). */
@@ -101,16 +74,16 @@ static int rs_children(struct rs_ctx *c, const struct node *n, int fd)
 		rs_fail(c, r, what);
 		return 0;
 	}
-	size_t base = c->pathlen;
+	size_t base = c->path.len;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct node *child = &t->nodes[i];
-		if ((r = path_push(c, child->name ? child->name : "?")) < 0)
+		if ((r = relpath_push(&c->path, child->name ? child->name : "?", NULL)) < 0)
 			break;
 		if (!rs_name_ok(child->name))
 			rs_fail(c, -EINVAL, "invalid name in the snapshot: not restored");
 		else
 			r = rs_node(c, child, fd, child->name);
-		path_pop(c, base);
+		relpath_pop(&c->path, base);
 		if (r < 0)
 			break;
 	}
@@ -217,7 +190,7 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 	if (!rs_name_ok(dest_name))
 		return store_fail(-EINVAL, "restore: invalid destination name \"%s\"",
 				  dest_name ? dest_name : "");
-	int r = path_push(&c, dest_name);
+	int r = relpath_push(&c.path, dest_name, NULL);
 	if (r < 0)
 		goto out;
 	c.buf = malloc(RESTORE_PIECE);
@@ -242,6 +215,6 @@ out:
 	}
 	free(c.first_msg);
 	free(c.buf);
-	free(c.path);
+	relpath_free(&c.path);
 	return r;
 }

@@ -60,6 +60,62 @@ static void temp_name(const char *name, char out[256])
 	snprintf(out, 256, ".%.*s.ckptfs-%s", keep, name, suffix);
 }
 
+/* Make n's entry in dirfd under a fresh temp name (written into tmp): a
+ * regular file opened for writing (its fd is returned), a symlink, or a
+ * FIFO/device of type fmt (0 returned).  A negative errno on failure. */
+static int make_temp(int dirfd, const char *name, const struct node *n, mode_t fmt, char tmp[256])
+{
+	int r = -1;
+	for (int tries = 0; tries < 100; tries++) {
+		temp_name(name, tmp);
+		if (n->type == NODE_FILE)
+			r = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		else if (n->type == NODE_SYMLINK)
+			r = symlinkat(n->target, dirfd, tmp);
+		else
+			r = mknodat(dirfd, tmp, fmt | 0600, fmt == S_IFIFO ? 0 : (dev_t)n->rdev);
+		if (r >= 0)
+			return r;
+		if (errno != EEXIST)
+			break;
+	}
+	return -errno;
+}
+
+/* Count n as restored (or, in a dry run, as to be restored). */
+static void count(struct rs_ctx *c, const struct node *n)
+{
+	rs_report(c, n);
+	if (n->type == NODE_FILE) {
+		c->stats.files++;
+		c->stats.bytes += n->size;
+	} else if (n->type == NODE_SYMLINK) {
+		c->stats.symlinks++;
+	} else {
+		c->stats.other++;
+	}
+}
+
+/* The last step for the temp entry tmp made for n: renamed over name if
+ * what (a failure text, err its errno) is NULL, else removed and the
+ * failure recorded.  Returns 0 (a failed path is not an error of the
+ * whole restore). */
+static int finish_temp(struct rs_ctx *c, const struct node *n, int dirfd, const char *tmp,
+		       const char *name, const char *what, int err)
+{
+	if (!what && renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = -errno;
+		what = errno == EISDIR ? "exists and is a directory: left alone" : "cannot rename";
+	}
+	if (what) {
+		unlinkat(dirfd, tmp, 0);
+		rs_fail(c, err, what);
+		return 0;
+	}
+	count(c, n);
+	return 0;
+}
+
 /* Fail the path unless name is absent or an entry a non-directory may
  * replace (a directory of the user's is never replaced). */
 static bool target_ok(struct rs_ctx *c, int dirfd, const char *name)
@@ -174,23 +230,15 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 		return 0;
 	}
 	if (c->opts->dry_run) {
-		rs_report(c, n);
-		c->stats.files++;
-		c->stats.bytes += n->size;
+		count(c, n);
 		return 0;
 	}
 	if (!target_ok(c, dirfd, name))
 		return 0;
 	char tmp[256];
-	int fd = -1;
-	for (int tries = 0; fd < 0 && tries < 100; tries++) {
-		temp_name(name, tmp);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
+	int fd = make_temp(dirfd, name, n, 0, tmp);
 	if (fd < 0) {
-		rs_fail(c, -errno, "cannot create a temp file");
+		rs_fail(c, fd, "cannot create a temp file");
 		return 0;
 	}
 	int err = 0;
@@ -205,19 +253,7 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 		err = -errno;
 		what = "cannot write";
 	}
-	if (!what && renameat(dirfd, tmp, dirfd, name) < 0) {
-		err = -errno;
-		what = errno == EISDIR ? "exists and is a directory: left alone" : "cannot rename";
-	}
-	if (what) {
-		unlinkat(dirfd, tmp, 0);
-		rs_fail(c, err, what);
-		return 0;
-	}
-	rs_report(c, n);
-	c->stats.files++;
-	c->stats.bytes += n->size;
-	return 0;
+	return finish_temp(c, n, dirfd, tmp, name, what, err);
 }
 
 int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
@@ -227,22 +263,15 @@ int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 		return 0;
 	}
 	if (c->opts->dry_run) {
-		rs_report(c, n);
-		c->stats.symlinks++;
+		count(c, n);
 		return 0;
 	}
 	if (!target_ok(c, dirfd, name))
 		return 0;
 	char tmp[256];
-	int r = -1;
-	for (int tries = 0; r < 0 && tries < 100; tries++) {
-		temp_name(name, tmp);
-		r = symlinkat(n->target, dirfd, tmp);
-		if (r < 0 && errno != EEXIST)
-			break;
-	}
+	int r = make_temp(dirfd, name, n, 0, tmp);
 	if (r < 0) {
-		rs_fail(c, -errno, "cannot create symlink");
+		rs_fail(c, r, "cannot create symlink");
 		return 0;
 	}
 	/* AT_SYMLINK_NOFOLLOW: these act on the link itself, whatever it
@@ -254,16 +283,7 @@ int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 		err = -errno, what = "cannot set owner";
 	else if (utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno, what = "cannot set mtime";
-	else if (renameat(dirfd, tmp, dirfd, name) < 0)
-		err = -errno, what = "cannot rename";
-	if (what) {
-		unlinkat(dirfd, tmp, 0);
-		rs_fail(c, err, what);
-		return 0;
-	}
-	rs_report(c, n);
-	c->stats.symlinks++;
-	return 0;
+	return finish_temp(c, n, dirfd, tmp, name, what, err);
 }
 
 /* Open the special file just made as tmp for setting its metadata: a FIFO
@@ -290,7 +310,7 @@ int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 		if (!c->opts->allow_special) {
 			/* Policy, not a failure: reported, not counted as an error. */
 			if (c->opts->warn)
-				c->opts->warn(c->opts->ctx, c->path, -EPERM,
+				c->opts->warn(c->opts->ctx, c->path.s, -EPERM,
 					      "device node skipped (allowed only with special files)");
 			return 0;
 		}
@@ -299,26 +319,19 @@ int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 	default:
 		/* A socket is made by the program that binds it. */
 		if (c->opts->warn)
-			c->opts->warn(c->opts->ctx, c->path, -EOPNOTSUPP, "socket skipped");
+			c->opts->warn(c->opts->ctx, c->path.s, -EOPNOTSUPP, "socket skipped");
 		return 0;
 	}
 	if (c->opts->dry_run) {
-		rs_report(c, n);
-		c->stats.other++;
+		count(c, n);
 		return 0;
 	}
 	if (!target_ok(c, dirfd, name))
 		return 0;
 	char tmp[256];
-	int r = -1;
-	for (int tries = 0; r < 0 && tries < 100; tries++) {
-		temp_name(name, tmp);
-		r = mknodat(dirfd, tmp, fmt | 0600, fmt == S_IFIFO ? 0 : (dev_t)n->rdev);
-		if (r < 0 && errno != EEXIST)
-			break;
-	}
+	int r = make_temp(dirfd, name, n, fmt, tmp);
 	if (r < 0) {
-		rs_fail(c, -errno, "cannot create");
+		rs_fail(c, r, "cannot create");
 		return 0;
 	}
 	char proc[64];
@@ -343,14 +356,5 @@ int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 	}
 	if (fd >= 0)
 		close(fd);
-	if (!what && renameat(dirfd, tmp, dirfd, name) < 0)
-		err = -errno, what = "cannot rename";
-	if (what) {
-		unlinkat(dirfd, tmp, 0);
-		rs_fail(c, err, what);
-		return 0;
-	}
-	rs_report(c, n);
-	c->stats.other++;
-	return 0;
+	return finish_temp(c, n, dirfd, tmp, name, what, err);
 }

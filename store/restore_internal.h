@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "store/relpath.h"
 #include "store/restore.h"
 
 #define RESTORE_PIECE (1u << 20) /* content is copied in pieces of at most this */
@@ -16,8 +17,7 @@ struct rs_ctx {
 	const struct restore_opts *opts;
 	struct restore_stats stats;
 	bool as_root; /* restore owners */
-	char *path;   /* relative path of the node being restored */
-	size_t pathlen, pathcap;
+	struct relpath path; /* of the node being restored */
 	uint8_t *buf; /* RESTORE_PIECE bytes */
 	char msg[512]; /* room for a composed failure text */
 	int first_err;
@@ -34,7 +34,7 @@ void rs_clean_temps(struct rs_ctx *c, int dirfd, const char *only);
 /* A path that could not be restored: warn, count, remember the first. */
 void rs_fail(struct rs_ctx *c, int err, const char *what);
 
-/* Report c->path as written (or to be written). */
+/* Report c->path.s as written (or to be written). */
 void rs_report(struct rs_ctx *c, const struct node *n);
 
 /* A name that is safe to use with *at() calls: one component. */

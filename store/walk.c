@@ -19,7 +19,7 @@ void walk_warn(struct walk_ctx *c, int err, const char *what)
 {
 	c->res.warnings++;
 	if (c->hooks->warn)
-		c->hooks->warn(c->hooks->ctx, c->path ? c->path : "", err, what);
+		c->hooks->warn(c->hooks->ctx, c->path.s ? c->path.s : "", err, what);
 }
 
 int walk_empty_tree(struct walk_ctx *c, blob_id *ret_id)
@@ -96,13 +96,11 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 			store_error_clear();
 		}
 	}
-	c.path = calloc(1, 256);
-	if (!c.path) {
+	if (relpath_init(&c.path) < 0) {
 		close(fd);
 		r = -ENOMEM;
 		goto out;
 	}
-	c.pathcap = 256;
 	r = walk_dir(&c, fd, prev, prev ? opts->parent_root : NULL, opts->extra_root, opts->nextra,
 		     &c.res.root);
 	if (r < 0)
@@ -110,7 +108,7 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 	*ret = c.res;
 out:
 	tree_free(prev);
-	free(c.path);
+	relpath_free(&c.path);
 	ignore_free(c.ig);
 	return r;
 }

@@ -61,33 +61,6 @@ static int off_cmp(const void *a, const void *b, void *base)
 	return strcmp((const char *)base + *(const size_t *)a, (const char *)base + *(const size_t *)b);
 }
 
-static int path_push(struct walk_ctx *c, const char *name)
-{
-	size_t l = strlen(name);
-	size_t need = c->pathlen + (c->pathlen ? 1 : 0) + l + 1;
-	if (need > c->pathcap) {
-		size_t cap = c->pathcap ? 2 * c->pathcap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(c->path, cap);
-		if (!p)
-			return -ENOMEM;
-		c->path = p;
-		c->pathcap = cap;
-	}
-	if (c->pathlen)
-		c->path[c->pathlen++] = '/';
-	memcpy(c->path + c->pathlen, name, l + 1);
-	c->pathlen += l;
-	return 0;
-}
-
-static void path_pop(struct walk_ctx *c, size_t len)
-{
-	c->pathlen = len;
-	c->path[len] = '\0';
-}
-
 static bool str_equal(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
@@ -225,11 +198,11 @@ static void progress(struct walk_ctx *c)
 	c->prog.dirs = c->res.dirs;
 	c->prog.bytes = c->res.bytes;
 	c->prog.read_bytes = c->res.read_bytes;
-	c->prog.current = c->path;
+	c->prog.current = c->path.s;
 	c->hooks->progress(c->hooks->ctx, &c->prog);
 }
 
-/* Decide and build the entry name of the directory dirfd; c->path is its
+/* Decide and build the entry name of the directory dirfd; c->path.s is its
  * relative path, dirlen the length of the parent part.  0 = n filled,
  * 1 = left out, negative = fail. */
 static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t dirlen,
@@ -265,10 +238,10 @@ static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t di
 		if (c->have_repo_id && st.st_dev == c->repo_dev && st.st_ino == c->repo_ino)
 			return 1;
 	}
-	int r = ignore_entry(c->ig, dirfd, c->path, dirlen, is_dir);
+	int r = ignore_entry(c->ig, dirfd, c->path.s, dirlen, is_dir);
 	if (r != 0)
 		return r;
-	if (c->hooks->skip && c->hooks->skip(c->hooks->ctx, c->path, &st))
+	if (c->hooks->skip && c->hooks->skip(c->hooks->ctx, c->path.s, &st))
 		return 1;
 
 	*n = (struct node){0};
@@ -301,11 +274,11 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 {
 	struct names ns = {0};
 	struct tree t = {0};
-	size_t base = c->pathlen;
+	size_t base = c->path.len;
 	int r = 0;
 	DIR *d = fdopendir(fd);
 	if (!d) {
-		r = store_failp(-errno, "%s", c->pathlen ? c->path : c->opts->root);
+		r = store_failp(-errno, "%s", c->path.len ? c->path.s : c->opts->root);
 		close(fd);
 		return r;
 	}
@@ -331,7 +304,7 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	bool has_ignore_file = false;
 	for (size_t i = 0; i < ns.n && !has_ignore_file; i++)
 		has_ignore_file = strcmp(ns.buf + ns.off[i], ".ckptignore") == 0;
-	if ((r = ignore_enter(c->ig, dirfd(d), c->path, c->pathlen, has_ignore_file)) < 0)
+	if ((r = ignore_enter(c->ig, dirfd(d), c->path.s, c->path.len, has_ignore_file)) < 0)
 		goto out;
 
 	t.nodes = calloc(ns.n + nextras + 1, sizeof(*t.nodes));
@@ -341,10 +314,10 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	}
 	for (size_t i = 0; i < ns.n; i++) {
 		const char *name = ns.buf + ns.off[i];
-		if ((r = path_push(c, name)) < 0)
+		if ((r = relpath_push(&c->path, name, NULL)) < 0)
 			goto out;
 		r = walk_entry(c, dirfd(d), name, base, prev, extras, nextras, &t.nodes[t.n]);
-		path_pop(c, base);
+		relpath_pop(&c->path, base);
 		if (r < 0)
 			goto out;
 		if (r == 0)
@@ -366,7 +339,7 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 		r = writer_put_tree(c->w, &t, ret_id);
 out:
 	if (r == -ENOMEM)
-		store_fail(r, "walking %s: out of memory", c->pathlen ? c->path : c->opts->root);
+		store_fail(r, "walking %s: out of memory", c->path.len ? c->path.s : c->opts->root);
 	for (size_t i = 0; i < t.n; i++)
 		node_clear(&t.nodes[i]);
 	free(t.nodes);

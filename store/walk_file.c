@@ -299,7 +299,7 @@ int walk_file(struct walk_ctx *c, int dirfd, const struct stat *st0, const struc
 		c->res.partial = true;
 	}
 	if (c->hooks->capture) {
-		r = c->hooks->capture(c->hooks->ctx, c->w, c->path, fd, &st, n);
+		r = c->hooks->capture(c->hooks->ctx, c->w, c->path.s, fd, &st, n);
 		if (r < 0)
 			goto out;
 		if (r == 1) {

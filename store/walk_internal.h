@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "store/relpath.h"
 #include "store/walk.h"
 
 /* Racy-entry windows of the files cache (see walk_file.c). */
@@ -30,11 +31,10 @@ struct walk_ctx {
 	bool have_empty_tree;
 	struct walk_result res;
 	struct walk_progress prog;
-	char *path; /* relative path of the entry being handled */
-	size_t pathlen, pathcap;
+	struct relpath path; /* of the entry being handled */
 };
 
-/* Record a warning about the current path (c->path). */
+/* Record a warning about the current path (c->path.s). */
 void walk_warn(struct walk_ctx *c, int err, const char *what);
 
 /* Id of the empty tree (for directories that could not be read). */
