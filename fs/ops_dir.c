@@ -37,7 +37,8 @@ static void dir_free(struct ops_dir *d)
 	free(d);
 }
 
-/* ckfs_handle free: a directory still open when the session ended. */
+/* Free an open directory (and unpin its tree); also the ckfs_handle free
+ * for a directory still open when the session ended. */
 static void dir_handle_free(struct ckfs *fs, struct ckfs_handle *h)
 {
 	struct ops_dir *d = (struct ops_dir *)h;
@@ -75,12 +76,9 @@ static int list_project(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 {
 	struct view_projects *p;
 	struct view_snaps *s;
-	size_t pi;
-	int r = ops_project_snaps(fs, e->project_id, &p, &pi, &s);
-	if (r == -ENOENT)
-		return r;
+	int r = ops_snaps_for(fs, e, NULL, "list snapshots in", &p, &s);
 	if (r < 0)
-		return ops_fail(fs, e, NULL, "list snapshots in", r);
+		return r;
 	size_t cap = s->n + 2;
 	d->ents = calloc(cap, sizeof(*d->ents));
 	if (!d->ents)
@@ -93,8 +91,7 @@ static int list_project(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 		r = add(d, cap, OPS_LATEST, inode_number(e->ino, OPS_LATEST, 0), S_IFLNK);
 	if (r == 0)
 		r = add(d, cap, OPS_TAGDIR, inode_number(e->ino, OPS_TAGDIR, 0), S_IFDIR);
-	view_snaps_release(fs->view, s);
-	view_projects_release(fs->view, p);
+	ops_snaps_release(fs, p, s);
 	return r;
 }
 
@@ -102,19 +99,15 @@ static int list_tags(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 {
 	struct view_projects *p;
 	struct view_snaps *s;
-	size_t pi;
-	int r = ops_project_snaps(fs, e->project_id, &p, &pi, &s);
-	if (r == -ENOENT)
-		return r;
+	int r = ops_snaps_for(fs, e, NULL, "list tags in", &p, &s);
 	if (r < 0)
-		return ops_fail(fs, e, NULL, "list tags in", r);
+		return r;
 	d->ents = calloc(s->ntags + 1, sizeof(*d->ents));
 	if (!d->ents)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < s->ntags; i++)
 		r = add(d, s->ntags, s->tags[i], inode_number(e->ino, s->tags[i], 0), S_IFLNK);
-	view_snaps_release(fs->view, s);
-	view_projects_release(fs->view, p);
+	ops_snaps_release(fs, p, s);
 	return r;
 }
 
@@ -162,8 +155,7 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	ckfs_handle_add(fs, &d->h);
 	if (fuse_reply_open(req, fi) != 0) {
 		ckfs_handle_del(fs, &d->h);
-		tcache_release(fs->trees, d->tree);
-		dir_free(d);
+		dir_handle_free(fs, &d->h);
 	}
 }
 
@@ -173,9 +165,8 @@ void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ops_dir *d = (struct ops_dir *)(uintptr_t)fi->fh;
 	if (d) {
 		ckfs_handle_del(fs, &d->h);
-		tcache_release(fs->trees, d->tree);
+		dir_handle_free(fs, &d->h);
 	}
-	dir_free(d);
 	fuse_reply_err(req, 0);
 }
 

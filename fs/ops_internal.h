@@ -81,6 +81,14 @@ bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *fi
 int ops_project_snaps(struct ckfs *fs, int64_t project_id, struct view_projects **ret_p,
 		      size_t *ret_i, struct view_snaps **ret_s);
 
+/* The snapshot list of e's project, for a request on e (or on its entry
+ * child, if not NULL): -ENOENT if the project is gone, another failure
+ * logged by ops_fail as "<what> <path>: why".  Release both with
+ * ops_snaps_release. */
+int ops_snaps_for(struct ckfs *fs, struct inode *e, const char *child, const char *what,
+		  struct view_projects **ret_p, struct view_snaps **ret_s);
+void ops_snaps_release(struct ckfs *fs, struct view_projects *p, struct view_snaps *s);
+
 /* Ops by family. */
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

@@ -56,6 +56,22 @@ int ops_project_snaps(struct ckfs *fs, int64_t project_id, struct view_projects 
 	return 0;
 }
 
+int ops_snaps_for(struct ckfs *fs, struct inode *e, const char *child, const char *what,
+		  struct view_projects **ret_p, struct view_snaps **ret_s)
+{
+	size_t pi;
+	int r = ops_project_snaps(fs, e->project_id, ret_p, &pi, ret_s);
+	if (r < 0 && r != -ENOENT)
+		r = ops_fail(fs, e, child, what, r);
+	return r;
+}
+
+void ops_snaps_release(struct ckfs *fs, struct view_projects *p, struct view_snaps *s)
+{
+	view_snaps_release(fs->view, s);
+	view_projects_release(fs->view, p);
+}
+
 static void synthetic_dir(struct ckfs *fs, struct stat *st, int64_t mtime_ns, nlink_t nlink)
 {
 	memset(st, 0, sizeof(*st));
@@ -140,12 +156,9 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 	}
 	struct view_projects *p;
 	struct view_snaps *s;
-	size_t pi;
-	int r = ops_project_snaps(fs, parent->project_id, &p, &pi, &s);
-	if (r == -ENOENT)
-		return r;
+	int r = ops_snaps_for(fs, parent, name, "list snapshots for", &p, &s);
 	if (r < 0)
-		return ops_fail(fs, parent, name, "list snapshots for", r);
+		return r;
 	const struct snapshot *snap = latest ? (s->n ? &s->s[0] : NULL) : view_snap_by_name(s, name);
 	if (!snap) {
 		r = -ENOENT;
@@ -164,8 +177,7 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 			tmpl->st.st_mode = S_IFDIR | 0755;
 		}
 	}
-	view_snaps_release(fs->view, s);
-	view_projects_release(fs->view, p);
+	ops_snaps_release(fs, p, s);
 	return r;
 }
 
@@ -174,12 +186,9 @@ static int resolve_tag(struct ckfs *fs, struct inode *parent, const char *name,
 {
 	struct view_projects *p;
 	struct view_snaps *s;
-	size_t pi;
-	int r = ops_project_snaps(fs, parent->project_id, &p, &pi, &s);
-	if (r == -ENOENT)
-		return r;
+	int r = ops_snaps_for(fs, parent, name, "list tags for", &p, &s);
 	if (r < 0)
-		return ops_fail(fs, parent, name, "list tags for", r);
+		return r;
 	long t = view_tag_index(s, name);
 	if (t >= 0) {
 		tmpl->kind = INODE_TAG;
@@ -188,8 +197,7 @@ static int resolve_tag(struct ckfs *fs, struct inode *parent, const char *name,
 	} else {
 		r = -ENOENT;
 	}
-	view_snaps_release(fs->view, s);
-	view_projects_release(fs->view, p);
+	ops_snaps_release(fs, p, s);
 	return r;
 }
 
