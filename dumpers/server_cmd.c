@@ -58,6 +58,25 @@ static void vfree(char **v)
 	free(v);
 }
 
+/* The end of building command c from argv a and environment e: handed
+ * over to *ret (0), or, if r or either vector failed, all freed and the
+ * error returned. */
+static int finish(int r, struct vec *a, struct vec *e, struct dumper_cmd *c, struct dumper_cmd *ret)
+{
+	if (r == 0)
+		r = a->err ? a->err : e->err;
+	if (r < 0) {
+		vfree(a->v);
+		vfree(e->v);
+		dumper_cmd_clear(c);
+		return r;
+	}
+	c->argv = a->v;
+	c->envp = e->v;
+	*ret = *c;
+	return 0;
+}
+
 void dumper_cmd_clear(struct dumper_cmd *c)
 {
 	if (c->secret_file) {
@@ -347,17 +366,9 @@ static int build(const struct dumper_target *t, const char *tmpdir, bool restore
 			goto fail;
 		}
 	}
-	if ((r = a.err ? a.err : e.err) < 0)
-		goto fail;
-	c.argv = a.v;
-	c.envp = e.v;
-	*ret = c;
-	return 0;
+	r = 0;
 fail:
-	vfree(a.v);
-	vfree(e.v);
-	dumper_cmd_clear(&c);
-	return r;
+	return finish(r, &a, &e, &c, ret);
 }
 
 int dumper_dump_cmd(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *ret)
@@ -425,17 +436,9 @@ int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const c
 		vpushf(&a, "--execute=CREATE DATABASE IF NOT EXISTS `%s`", into);
 		env_with(&e, "MYSQL_PWD", NULL);
 	}
-	if ((r = a.err ? a.err : e.err) < 0)
-		goto fail;
-	c.argv = a.v;
-	c.envp = e.v;
-	*ret = c;
-	return 0;
+	r = 0;
 fail:
-	vfree(a.v);
-	vfree(e.v);
-	dumper_cmd_clear(&c);
-	return r;
+	return finish(r, &a, &e, &c, ret);
 }
 
 char *dumper_restore_hint(const struct dumper_target *t, const char *file)

@@ -24,6 +24,7 @@
 #include "store/err.h"
 #include "store/repo.h"
 #include "store/writer.h"
+#include "tests/tmpdir.h"
 
 static double now(void)
 {
@@ -79,12 +80,6 @@ static int make_file(const char *path, size_t mib)
 	}
 	free(buf);
 	return fclose(f) != 0;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int fl, struct FTW *ftw)
-{
-	(void)st, (void)fl, (void)ftw;
-	return remove(p);
 }
 
 static int die(const char *what)
@@ -152,6 +147,6 @@ int main(int argc, char **argv)
 	project_clear(&p);
 	repo_close(repo);
 	if (!argv[2])
-		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tmpdir_remove(tmp);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "store/repo.h"
 #include "store/tree.h"
 #include "store/writer.h"
+#include "tests/tmpdir.h"
 
 struct fixture {
 	char dir[64];
@@ -25,17 +26,9 @@ struct fixture {
 	int64_t project_id;
 };
 
-static __attribute__((unused)) int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static __attribute__((unused)) void rm_rf(const char *dir)
 {
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 static __attribute__((unused)) void fail_store(const char *what, int r)

@@ -14,6 +14,7 @@
 #include "store/catalog_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
+#include "tests/tmpdir.h"
 
 #define NS 1000000000LL
 /* 2026-02-14T10:30:07 UTC */
@@ -48,17 +49,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	repo_close(f->repo);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

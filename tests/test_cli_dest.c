@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "src/dest.h"
+#include "tests/tmpdir.h"
 
 static void relpaths(void **state)
 {
@@ -77,16 +78,10 @@ static int setup(void **state)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 	return 0;
 }
 

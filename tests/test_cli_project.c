@@ -15,6 +15,7 @@
 
 #include "src/project.h"
 #include "store/err.h"
+#include "tests/tmpdir.h"
 
 #define C1 "0123456789abcdef0123456789abcdef01234567"
 #define C2 "fedcba9876543210fedcba9876543210fedcba98"
@@ -62,16 +63,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(base);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "store/err.h"
 #include "store/repo.h"
 #include "store/writer.h"
+#include "tests/tmpdir.h"
 
 #define NS 1000000000LL
 
@@ -78,18 +79,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	project_clear(&f->p);
 	repo_close(f->repo);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

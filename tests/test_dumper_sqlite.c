@@ -24,6 +24,7 @@
 
 #include "dumpers/sqlite.h"
 #include "store/err.h"
+#include "tests/tmpdir.h"
 
 struct fx {
 	char dir[64];  /* the "project" */
@@ -44,14 +45,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_rf(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
@@ -59,8 +52,8 @@ static int teardown(void **state)
 		kill(f->child, SIGKILL);
 		waitpid(f->child, NULL, 0);
 	}
-	rm_rf(f->dir);
-	rm_rf(f->tmp);
+	tmpdir_remove(f->dir);
+	tmpdir_remove(f->tmp);
 	free(f);
 	return 0;
 }

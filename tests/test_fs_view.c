@@ -17,6 +17,7 @@
 #include "store/catalog_internal.h"
 #include "store/repo.h"
 #include "store/writer.h"
+#include "tests/tmpdir.h"
 
 #define NS 1000000000LL
 #define T0 (1771065007LL * NS) /* 2026-02-14T10:30:07 UTC */
@@ -72,19 +73,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	view_free(f->v);
 	repo_close(f->rd);
 	repo_close(f->w);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "store/err.h"
 #include "store/pack.h"
+#include "tests/tmpdir.h"
 
 #define NBLOBS 300
 
@@ -63,16 +64,10 @@ static int setup(void **state)
 	return blob_codec_new(&f->keys, BLOB_ZSTD_LEVEL, &f->codec);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	close(f->dirfd);
 	blob_codec_free(f->codec);
 	free(f->entries);

@@ -23,6 +23,7 @@
 #include "store/tree.h"
 #include "store/walk.h"
 #include "store/writer.h"
+#include "tests/tmpdir.h"
 
 struct fx {
 	char base[64];
@@ -42,28 +43,9 @@ static inline int64_t fx_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static inline int fx_rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)f;
-	if (flag == FTW_DP || flag == FTW_D)
-		chmod(p, 0700);
-	return remove(p);
-}
-
-/* Make every directory searchable again (tests chmod some to 000). */
-static inline int fx_chmod_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)f;
-	if (flag == FTW_D || flag == FTW_DNR)
-		chmod(p, 0700);
-	(void)st;
-	return 0;
-}
-
 static inline void fx_rmrf(const char *dir)
 {
-	nftw(dir, fx_chmod_cb, 16, FTW_PHYS);
-	nftw(dir, fx_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 static inline int fx_setup(void **state)
