@@ -22,6 +22,7 @@
 #include <xxhash.h>
 
 #include "store/err.h"
+#include "store/le.h"
 
 #define KEYFILE_MAGIC "CKPTKEY"     /* 8 bytes with its NUL */
 #define KEYFILE_VERSION 1
@@ -34,28 +35,6 @@
  * and the sealing key of every existing repository. */
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'c', 'k', 'p', 't', 'f', 's', 'k', '1'};
 enum { SUBKEY_ID = 1, SUBKEY_SEAL = 2 };
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* Display path of name under dirfd for messages: the directory's real
  * path when /proc knows it, so "chmod 600 FILE" can be pasted. */
@@ -96,7 +75,7 @@ static int parse_named(const char *what, const uint8_t *buf, size_t len, struct 
 {
 	if (len < KEYFILE_HEAD || memcmp(buf, KEYFILE_MAGIC, 8) != 0)
 		return store_fail(-STORE_ECORRUPT, "%s: not a ckptfs key file", what);
-	uint32_t version = get32(buf + 8), kind = get32(buf + 12);
+	uint32_t version = le_get32(buf + 8), kind = le_get32(buf + 12);
 	if (version > KEYFILE_VERSION)
 		return store_fail(-STORE_ENEWER, "%s: key file version %u is newer than this ckptfs",
 				  what, version);
@@ -108,7 +87,7 @@ static int parse_named(const char *what, const uint8_t *buf, size_t len, struct 
 	if (len != KEYFILE_PLAIN_SIZE)
 		return store_fail(-STORE_ECORRUPT, "%s: wrong size %zu (expected %d)", what, len,
 				  KEYFILE_PLAIN_SIZE);
-	if (XXH3_64bits(buf, len - 8) != get64(buf + len - 8))
+	if (XXH3_64bits(buf, len - 8) != le_get64(buf + len - 8))
 		return store_fail(-STORE_ECORRUPT, "%s: checksum mismatch", what);
 	int r = sodium_ready();
 	if (r < 0)
@@ -170,10 +149,10 @@ int keyfile_create(int dirfd, const char *name, struct keys *ret)
 	display_path(dirfd, name, path, sizeof path);
 
 	memcpy(buf, KEYFILE_MAGIC, 8);
-	put32(buf + 8, KEYFILE_VERSION);
-	put32(buf + 12, KEYFILE_KIND_PLAIN);
+	le_put32(buf + 8, KEYFILE_VERSION);
+	le_put32(buf + 12, KEYFILE_KIND_PLAIN);
 	randombytes_buf(buf + KEYFILE_HEAD, KEY_BYTES);
-	put64(buf + KEYFILE_HEAD + KEY_BYTES, XXH3_64bits(buf, KEYFILE_HEAD + KEY_BYTES));
+	le_put64(buf + KEYFILE_HEAD + KEY_BYTES, XXH3_64bits(buf, KEYFILE_HEAD + KEY_BYTES));
 
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {

@@ -17,19 +17,10 @@
 #include <xxhash.h>
 
 #include "store/err.h"
+#include "store/le.h"
 
 #define ENTRY_SIZE 57 /* id 32, type 1, offset 8, length 4, raw_length 4, xxh 8 */
 #define PACK_VERSION 1
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 void pack_path(const char *name, char *out, size_t outlen)
 {
@@ -93,8 +84,8 @@ static int parse_footer_named(const char *name, const uint8_t footer[PACK_FOOTER
 	if (file_size < PACK_HEADER_SIZE + BLOB_OVERHEAD + PACK_FOOTER_SIZE)
 		return store_fail(-STORE_ECORRUPT, "pack %s: too small (%llu bytes)", name,
 				  (unsigned long long)file_size);
-	uint64_t off = get64(footer);
-	uint32_t len = get32(footer + 8), count = get32(footer + 12);
+	uint64_t off = le_get64(footer);
+	uint32_t len = le_get32(footer + 8), count = le_get32(footer + 12);
 	/* The index lies right before the footer, after the header. */
 	if (off < PACK_HEADER_SIZE || len < BLOB_OVERHEAD ||
 	    off > file_size - PACK_FOOTER_SIZE || len != file_size - PACK_FOOTER_SIZE - off)
@@ -108,7 +99,7 @@ static int parse_footer_named(const char *name, const uint8_t footer[PACK_FOOTER
 	*ret_index_off = off;
 	*ret_index_len = len;
 	*ret_count = count;
-	*ret_index_xxh = get64(footer + 16);
+	*ret_index_xxh = le_get64(footer + 16);
 	return 0;
 }
 
@@ -136,10 +127,10 @@ static int parse_index_named(const char *name, const uint8_t *plain, size_t len,
 		struct pack_entry *e = &entries[i];
 		memcpy(e->id.b, p, ID_BYTES);
 		e->type = p[32];
-		e->offset = get64(p + 33);
-		e->length = get32(p + 41);
-		e->raw_length = get32(p + 45);
-		e->xxh = get64(p + 49);
+		e->offset = le_get64(p + 33);
+		e->length = le_get32(p + 41);
+		e->raw_length = le_get32(p + 45);
+		e->xxh = le_get64(p + 49);
 		const char *why = NULL;
 		if (e->type != BLOB_DATA && e->type != BLOB_TREE && e->type != BLOB_SNAPSHOT)
 			why = "unknown blob type";
@@ -180,11 +171,11 @@ static int check_header(int fd, const char *name)
 		return r;
 	if (memcmp(h, "CKPTPACK", 8) != 0)
 		return store_fail(-STORE_ECORRUPT, "pack %s: bad header magic", name);
-	uint32_t version = get32(h + 8);
+	uint32_t version = le_get32(h + 8);
 	if (version > PACK_VERSION)
 		return store_fail(-STORE_ENEWER, "pack %s: format version %u is newer than this ckptfs",
 				  name, version);
-	if (version != PACK_VERSION || get32(h + 12) != 0)
+	if (version != PACK_VERSION || le_get32(h + 12) != 0)
 		return store_fail(-STORE_ECORRUPT, "pack %s: bad header", name);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "store/err.h"
+#include "store/le.h"
 
 #define BUF_SIZE (1u << 20)
 #define ENTRY_SIZE 57 /* id 32, type 1, offset 8, length 4, raw_length 4, xxh 8 */
@@ -43,18 +44,6 @@ struct pack_writer {
 	bool created;  /* tmp_path exists and is ours */
 	bool finished; /* renamed into packs/ */
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static int write_full(struct pack_writer *pw, const uint8_t *p, size_t len)
 {
@@ -236,18 +225,18 @@ static int write_trailer(struct pack_writer *pw)
 		uint8_t *p = raw + i * ENTRY_SIZE;
 		memcpy(p, e->id.b, ID_BYTES);
 		p[32] = e->type;
-		put64(p + 33, e->offset);
-		put32(p + 41, e->length);
-		put32(p + 45, e->raw_length);
-		put64(p + 49, e->xxh);
+		le_put64(p + 33, e->offset);
+		le_put32(p + 41, e->length);
+		le_put32(p + 45, e->raw_length);
+		le_put64(p + 49, e->xxh);
 	}
 	r = blob_seal(pw->codec, &zero, BLOB_PACK_INDEX, raw, raw_len, sealed, &sealed_len);
 	if (r < 0)
 		goto out;
-	put64(footer, pw->size);
-	put32(footer + 8, (uint32_t)sealed_len);
-	put32(footer + 12, (uint32_t)pw->n);
-	put64(footer + 16, XXH3_64bits(sealed, sealed_len));
+	le_put64(footer, pw->size);
+	le_put32(footer + 8, (uint32_t)sealed_len);
+	le_put32(footer + 12, (uint32_t)pw->n);
+	le_put64(footer + 16, XXH3_64bits(sealed, sealed_len));
 	memcpy(footer + 24, "CKPTPEND", 8);
 	r = append(pw, sealed, sealed_len);
 	if (r >= 0)

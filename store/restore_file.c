@@ -60,6 +60,24 @@ static void temp_name(const char *name, char out[256])
 	snprintf(out, 256, ".%.*s.ckptfs-%s", keep, name, suffix);
 }
 
+/* Fail the path unless name is absent or an entry a non-directory may
+ * replace (a directory of the user's is never replaced). */
+static bool target_ok(struct rs_ctx *c, int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			rs_fail(c, -EISDIR, "exists and is a directory: left alone");
+			return false;
+		}
+		return true;
+	}
+	if (errno == ENOENT)
+		return true;
+	rs_fail(c, -errno, "cannot stat");
+	return false;
+}
+
 /* Make n's entry in dirfd under a fresh temp name (written into tmp): a
  * regular file opened for writing (its fd is returned), a symlink, or a
  * FIFO/device of type fmt (0 returned).  A negative errno on failure. */
@@ -96,6 +114,27 @@ static void count(struct rs_ctx *c, const struct node *n)
 	}
 }
 
+/* The first steps for n: in a dry run, count it and stop; else check that
+ * name may be replaced and make the temp entry (make_temp).  Returns what
+ * make_temp returns, or -1 when there is nothing more to do (a dry run, or
+ * a failure recorded, as "<what>" for make_temp's). */
+static int begin_temp(struct rs_ctx *c, const struct node *n, int dirfd, const char *name,
+		      mode_t fmt, const char *what, char tmp[256])
+{
+	if (c->opts->dry_run) {
+		count(c, n);
+		return -1;
+	}
+	if (!target_ok(c, dirfd, name))
+		return -1;
+	int r = make_temp(dirfd, name, n, fmt, tmp);
+	if (r < 0) {
+		rs_fail(c, r, what);
+		return -1;
+	}
+	return r;
+}
+
 /* The last step for the temp entry tmp made for n: renamed over name if
  * what (a failure text, err its errno) is NULL, else removed and the
  * failure recorded.  Returns 0 (a failed path is not an error of the
@@ -114,24 +153,6 @@ static int finish_temp(struct rs_ctx *c, const struct node *n, int dirfd, const 
 	}
 	count(c, n);
 	return 0;
-}
-
-/* Fail the path unless name is absent or an entry a non-directory may
- * replace (a directory of the user's is never replaced). */
-static bool target_ok(struct rs_ctx *c, int dirfd, const char *name)
-{
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			rs_fail(c, -EISDIR, "exists and is a directory: left alone");
-			return false;
-		}
-		return true;
-	}
-	if (errno == ENOENT)
-		return true;
-	rs_fail(c, -errno, "cannot stat");
-	return false;
 }
 
 static struct timespec mtime_ts(const struct node *n)
@@ -229,18 +250,10 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 		rs_fail(c, -ENODATA, "could not be read when the snapshot was taken: not restored");
 		return 0;
 	}
-	if (c->opts->dry_run) {
-		count(c, n);
-		return 0;
-	}
-	if (!target_ok(c, dirfd, name))
-		return 0;
 	char tmp[256];
-	int fd = make_temp(dirfd, name, n, 0, tmp);
-	if (fd < 0) {
-		rs_fail(c, fd, "cannot create a temp file");
+	int fd = begin_temp(c, n, dirfd, name, 0, "cannot create a temp file", tmp);
+	if (fd < 0)
 		return 0;
-	}
 	int err = 0;
 	const char *what = write_content(c, fd, n, &err);
 	if (!what && fsync(fd) < 0) {
@@ -262,18 +275,9 @@ int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 		rs_fail(c, -EINVAL, "symlink without a target in the snapshot: not restored");
 		return 0;
 	}
-	if (c->opts->dry_run) {
-		count(c, n);
-		return 0;
-	}
-	if (!target_ok(c, dirfd, name))
-		return 0;
 	char tmp[256];
-	int r = make_temp(dirfd, name, n, 0, tmp);
-	if (r < 0) {
-		rs_fail(c, r, "cannot create symlink");
+	if (begin_temp(c, n, dirfd, name, 0, "cannot create symlink", tmp) < 0)
 		return 0;
-	}
 	/* AT_SYMLINK_NOFOLLOW: these act on the link itself, whatever it
 	 * points to (a symlink's own mode does not exist on Linux). */
 	const char *what = NULL;
@@ -322,18 +326,9 @@ int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 			c->opts->warn(c->opts->ctx, c->path.s, -EOPNOTSUPP, "socket skipped");
 		return 0;
 	}
-	if (c->opts->dry_run) {
-		count(c, n);
-		return 0;
-	}
-	if (!target_ok(c, dirfd, name))
-		return 0;
 	char tmp[256];
-	int r = make_temp(dirfd, name, n, fmt, tmp);
-	if (r < 0) {
-		rs_fail(c, r, "cannot create");
+	if (begin_temp(c, n, dirfd, name, fmt, "cannot create", tmp) < 0)
 		return 0;
-	}
 	char proc[64];
 	const char *what = NULL;
 	int err = 0;

@@ -8,6 +8,7 @@
 
 #include "store/blob.h"
 #include "store/err.h"
+#include "store/le.h"
 
 #define SNAPREC_VERSION 1
 #define STR_NONE 0xffffffffu
@@ -42,16 +43,14 @@ static void put(struct buf *b, const void *src, size_t n)
 static void put_u64(struct buf *b, uint64_t v)
 {
 	uint8_t x[8];
-	for (int i = 0; i < 8; i++)
-		x[i] = (uint8_t)(v >> (8 * i));
+	le_put64(x, v);
 	put(b, x, 8);
 }
 
 static void put_u32(struct buf *b, uint32_t v)
 {
 	uint8_t x[4];
-	for (int i = 0; i < 4; i++)
-		x[i] = (uint8_t)(v >> (8 * i));
+	le_put32(x, v);
 	put(b, x, 4);
 }
 
@@ -125,17 +124,14 @@ static uint64_t get_u64(struct rd *d)
 {
 	uint8_t x[8];
 	get(d, x, 8);
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | x[i];
-	return v;
+	return le_get64(x);
 }
 
 static uint32_t get_u32(struct rd *d)
 {
 	uint8_t x[4];
 	get(d, x, 4);
-	return (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+	return le_get32(x);
 }
 
 /* A string field; *out NULL for none.  Marks d bad on malformed input and
