@@ -16,7 +16,7 @@
 #include "store/repo.h"
 
 static const char usage_text[] =
-	"usage: ckptfs show [WHEN] [--project NAME] [--json]\n"
+	"usage: ckptfs show [WHEN] [--project NAME] [--all] [--json]\n"
 	"\n"
 	"Show one snapshot of the project containing the current directory\n"
 	"(default: the latest): why it was taken, tag, git HEAD, sizes, status,\n"
