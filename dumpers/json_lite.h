@@ -47,6 +47,12 @@ bool jv_bool(const struct jv *o, const char *key);
  * \udcXX (see above). */
 void jv_write_str(FILE *f, const char *s);
 
+/* s for a terminal: valid UTF-8 printable text unchanged; control
+ * characters and bytes that are not UTF-8 as \n, \t, \xNN, a backslash
+ * as \\, so a name stays on one line and no byte is hidden.  malloc'd,
+ * NULL on ENOMEM.  (The CLI's out_printable.) */
+char *jv_printable(const char *s);
+
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if the byte at s
  * does not start one.  Rejects overlong forms, surrogates and > U+10FFFF. */
 size_t jv_utf8_len(const unsigned char *s);

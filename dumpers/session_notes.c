@@ -120,11 +120,14 @@ static const char *commas(double v, char buf[32])
 
 static void print_one(FILE *f, const struct jv *d)
 {
-	const char *kind = jv_str(d, "kind"), *name = jv_str(d, "name");
+	const char *kind = jv_str(d, "kind");
 	const char *check = jv_str(d, "check"), *result = jv_str(d, "result");
 	bool ok = jv_bool(d, "ok"), inc = jv_bool(d, "inconsistent");
 	char a[32], b[32];
+	/* Names are file paths: one line each, whatever bytes they hold. */
+	char *name = jv_printable(jv_str(d, "name") ? jv_str(d, "name") : "?");
 	fprintf(f, "  %-9s %s  ", kind ? kind : "?", name ? name : "?");
+	free(name);
 	if (inc) {
 		fprintf(f, "STORED RAW, possibly inconsistent: %s\n", result ? result : "?");
 		return;
@@ -150,19 +153,22 @@ static void print_one(FILE *f, const struct jv *d)
 				const struct jv *e = &t->items[i];
 				if (e->t != J_ARR || e->n != 2 || e->items[0].t != J_STR)
 					continue;
-				fprintf(f, "%s%s %s", i ? ", " : "", e->items[0].s,
+				char *t_name = jv_printable(e->items[0].s);
+				fprintf(f, "%s%s %s", i ? ", " : "", t_name ? t_name : "?",
 					e->items[1].t == J_NUM ? commas(e->items[1].num, a) : "?");
+				free(t_name);
 			}
 			fputs(t->n > 8 ? ", …\n" : "\n", f);
 		}
 		return;
 	}
-	const char *file = jv_str(d, "file");
+	char *file = jv_printable(jv_str(d, "file") ? jv_str(d, "file") : "");
 	fprintf(f, "ok (%s", check ? check : "check");
 	double entries = jv_num(d, "entries", -1);
 	if (entries >= 0)
 		fprintf(f, ": %s entries", commas(entries, a));
 	fprintf(f, "; %s bytes)  %s\n", commas(jv_num(d, "bytes", 0), b), file ? file : "");
+	free(file);
 }
 
 int dumper_notes_print(FILE *f, const char *notes)

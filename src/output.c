@@ -129,36 +129,7 @@ void out_json_str(FILE *f, const char *s)
 
 char *out_printable(const char *s)
 {
-	size_t len = strlen(s);
-	char *out = malloc(len * 4 + 1); /* worst case: every byte as \xNN */
-	if (!out)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)s;
-	char *o = out;
-	while (*p) {
-		size_t n = jv_utf8_len(p);
-		if (n > 1) {
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-			continue;
-		}
-		unsigned c = *p++;
-		if (n == 0 || c < 0x20 || c == 0x7f) {
-			if (c == '\n')
-				o += sprintf(o, "\\n");
-			else if (c == '\t')
-				o += sprintf(o, "\\t");
-			else
-				o += sprintf(o, "\\x%02x", c);
-		} else if (c == '\\') {
-			o += sprintf(o, "\\\\");
-		} else {
-			*o++ = (char)c;
-		}
-	}
-	*o = '\0';
-	return out;
+	return jv_printable(s);
 }
 
 void out_err(const char *fmt, ...)

@@ -683,7 +683,8 @@ static void test_json_lite(void **state)
 					       "\"ok\": true}]}"),
 			 1);
 	assert_int_equal(fclose(m), 0);
-	assert_non_null(strstr(text, "sqlite    a\xfe.db  ok ("));
+	/* ...and the name is printed escaped, on one line. */
+	assert_non_null(strstr(text, "sqlite    a\\xfe.db  ok ("));
 	free(text);
 	fclose(f);
 }
