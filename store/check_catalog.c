@@ -11,19 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/catalog_db.h"
 #include "store/catalog_internal.h"
 #include "store/check_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
-
-static int db_fail(struct repo *repo, int rc, const char *what)
-{
-	int e = rc == SQLITE_NOMEM ? -ENOMEM
-		: (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? -EBUSY
-		: (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ? -STORE_ECORRUPT
-		: -EIO;
-	return store_fail(e, "%s/catalog.db: %s: %s", repo->path, what, sqlite3_errmsg(repo->db));
-}
 
 int check_catalog_quick(struct check_ctx *c, bool *ret_ok)
 {
@@ -110,7 +102,7 @@ int check_catalog_blobs(struct check_ctx *c)
 				    "FROM blobs ORDER BY id",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = db_fail(repo, rc, "reading the blob index");
+		r = cat_fail(repo, rc, "reading the blob index");
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -138,17 +130,30 @@ int check_catalog_blobs(struct check_ctx *c)
 		b->xxh = (uint64_t)sqlite3_column_int64(st, 6);
 	}
 	if (rc != SQLITE_DONE)
-		r = db_fail(repo, rc, "reading the blob index");
+		r = cat_fail(repo, rc, "reading the blob index");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&repo->db_lock);
 	return r;
 }
 
-static int cmp_pack_dbid(const void *a, const void *b)
+/* A cat_row_fn for struct check_pack. */
+static int pack_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
 {
-	int64_t x = ((const struct check_pack *)a)->dbid, y = ((const struct check_pack *)b)->dbid;
-	return x < y ? -1 : x > y;
+	(void)repo;
+	struct check_pack *p = ret;
+	memset(p, 0, sizeof *p);
+	p->dbid = sqlite3_column_int64(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	snprintf(p->name, sizeof p->name, "%s", name ? name : "");
+	p->size = (uint64_t)sqlite3_column_int64(st, 2);
+	p->count = (uint64_t)sqlite3_column_int64(st, 3);
+	return 0;
+}
+
+static void pack_clear(void *elem)
+{
+	(void)elem;
 }
 
 int check_catalog_packs(struct check_ctx *c)
@@ -157,44 +162,22 @@ int check_catalog_packs(struct check_ctx *c)
 	free(c->packs);
 	c->packs = NULL;
 	c->npacks = 0;
-	size_t cap = 0;
-	int r = 0;
 	sqlite3_stmt *st = NULL;
+	void *packs = NULL;
+	size_t npacks = 0;
 	pthread_mutex_lock(&repo->db_lock);
+	/* Sorted by packs.id: the binary search below relies on it. */
 	int rc = sqlite3_prepare_v2(repo->db, "SELECT id, name, size, count FROM packs ORDER BY id",
 				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		r = db_fail(repo, rc, "reading the pack list");
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (c->npacks == cap) {
-			size_t ncap = cap ? 2 * cap : 256;
-			struct check_pack *np = realloc(c->packs, ncap * sizeof *np);
-			if (!np) {
-				r = store_fail(-ENOMEM, "check: out of memory");
-				goto out;
-			}
-			c->packs = np;
-			cap = ncap;
-		}
-		struct check_pack *p = &c->packs[c->npacks++];
-		memset(p, 0, sizeof *p);
-		p->dbid = sqlite3_column_int64(st, 0);
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		snprintf(p->name, sizeof p->name, "%s", name ? name : "");
-		p->size = (uint64_t)sqlite3_column_int64(st, 2);
-		p->count = (uint64_t)sqlite3_column_int64(st, 3);
-	}
-	if (rc != SQLITE_DONE)
-		r = db_fail(repo, rc, "reading the pack list");
-out:
+	int r = rc != SQLITE_OK ? cat_fail(repo, rc, "reading the pack list")
+				: cat_rows(repo, st, "reading the pack list", sizeof(struct check_pack),
+					   pack_from_row, pack_clear, &packs, &npacks);
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&repo->db_lock);
 	if (r < 0)
 		return r;
-	if (c->npacks)
-		qsort(c->packs, c->npacks, sizeof *c->packs, cmp_pack_dbid);
+	c->packs = packs;
+	c->npacks = npacks;
 	/* Resolve each blob's pack. */
 	for (size_t i = 0; i < c->nblobs; i++) {
 		size_t lo = 0, hi = c->npacks;
@@ -215,7 +198,7 @@ out:
 static int run(struct repo *repo, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(repo, rc, what);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_fail(repo, rc, what);
 }
 
 int check_catalog_mark_damaged(struct check_ctx *c, int64_t snapshot_id)
@@ -227,7 +210,7 @@ int check_catalog_mark_damaged(struct check_ctx *c, int64_t snapshot_id)
 				    &st, NULL);
 	int r;
 	if (rc != SQLITE_OK) {
-		r = db_fail(repo, rc, "marking a snapshot damaged");
+		r = cat_fail(repo, rc, "marking a snapshot damaged");
 	} else {
 		sqlite3_bind_int(st, 1, SNAP_DAMAGED);
 		sqlite3_bind_int64(st, 2, snapshot_id);
@@ -249,7 +232,7 @@ int check_catalog_fix_row(struct check_ctx *c, int64_t pack_dbid, const struct p
 				    -1, &st, NULL);
 	int r;
 	if (rc != SQLITE_OK) {
-		r = db_fail(repo, rc, "repairing the blob index");
+		r = cat_fail(repo, rc, "repairing the blob index");
 	} else {
 		sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, pack_dbid);
