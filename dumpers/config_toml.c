@@ -322,7 +322,7 @@ int dumper_config_apply(const char *text, const char *file, struct dumper_target
 		if (!t->name || !t->source)
 			r = -ENOMEM;
 		t->explicit_ = true;
-		t->local = t->container || t->service || dumper_host_is_local(t->host);
+		t->local = dumper_target_is_local(t);
 	}
 out:
 	cfg_clear(&c);

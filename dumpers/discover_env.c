@@ -224,7 +224,7 @@ static int add(struct dumper_targets *ts, struct dumper_target *t, const char *f
 		t->source = NULL, r = -ENOMEM;
 	if (!r)
 		r = dumper_target_name(t);
-	t->local = dumper_host_is_local(t->host);
+	t->local = dumper_target_is_local(t);
 	if (!r)
 		r = dumper_targets_add(ts, t);
 	dumper_target_clear(t);

@@ -97,7 +97,7 @@ int dumper_rails_targets(const char *text, struct dumper_targets *ts)
 			dumper_target_clear(&t);
 			continue;
 		}
-		r = finish(ts, &t, "config/database.yml: development", dumper_host_is_local(t.host));
+		r = finish(ts, &t, "config/database.yml: development", dumper_target_is_local(&t));
 	}
 	yl_free(root);
 	return r;

@@ -25,6 +25,14 @@ struct dumper_cmd {
 	const char *tool;  /* name for messages: "pg_dump", "mariadb-dump" … */
 };
 
+/* Refuse values no honest project file has before they reach a tool's
+ * option file, environment or arguments: control characters anywhere, a
+ * leading '-' where an argument could become an option, several hosts
+ * where one was judged local, container and service names that are not
+ * names.  0, or -EINVAL with "SOURCE: FIELD why; refused" recorded.  The
+ * command builders below call it. */
+int dumper_target_check(const struct dumper_target *t);
+
 /* Build the dump command for t.  tmpdir is the private (0700) temp dir for
  * secret files.  0 or a negative errno (message recorded). */
 int dumper_dump_cmd(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *ret);

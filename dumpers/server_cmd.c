@@ -211,10 +211,8 @@ static void container_prefix(struct vec *a, const struct dumper_target *t, bool 
 		vpush(a, t->container);
 	} else {
 		vpush(a, "compose");
-		if (t->compose) {
-			vpush(a, "-f");
-			vpush(a, t->compose);
-		}
+		if (t->compose)
+			vpushf(a, "--file=%s", t->compose);
 		vpush(a, "exec");
 		vpush(a, "-T");
 		vpush(a, t->service);
@@ -240,6 +238,29 @@ static void pg_conn(struct vec *a, const struct dumper_target *t)
 		vpushf(a, "--username=%s", t->user);
 }
 
+/* --dbname=… as a connection string holding only the database name: a
+ * bare name with '=' in it would be read as a whole connection string
+ * (host=…), overriding --host.  Quoted per libpq: '…' with \\ and \'. */
+static void pg_dbname(struct vec *a, const char *prefix, const char *db)
+{
+	size_t n = strlen(db);
+	char *o = malloc(2 * n + 3), *p = o;
+	if (!o) {
+		a->err = -ENOMEM;
+		return;
+	}
+	*p++ = '\'';
+	for (; *db; db++) {
+		if (*db == '\'' || *db == '\\')
+			*p++ = '\\';
+		*p++ = *db;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	vpushf(a, "%sdbname=%s", prefix, o);
+	free(o);
+}
+
 static int build(const struct dumper_target *t, const char *tmpdir, bool restore, const char *into,
 		 struct dumper_cmd *ret)
 {
@@ -249,6 +270,8 @@ static int build(const struct dumper_target *t, const char *tmpdir, bool restore
 	bool in_container = t->container || t->service;
 	const char *db = db_or(t, into);
 
+	if ((r = dumper_target_check(t)) < 0)
+		return r;
 	if (in_container) {
 		container_prefix(&a, t, restore);
 		env_with(&e, NULL, NULL);
@@ -256,12 +279,12 @@ static int build(const struct dumper_target *t, const char *tmpdir, bool restore
 		case DUMPER_POSTGRES:
 			c.tool = restore ? "pg_restore" : "pg_dump";
 			vpush(&a, restore ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_restore --clean "
-					    "--if-exists --no-owner -U \"$1\" -d \"$2\""
+					    "--if-exists --no-owner -U \"$1\" --dbname=\"$2\""
 					  : "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_dump --format=custom "
-					    "-U \"$1\" \"$2\"");
+					    "-U \"$1\" --dbname=\"$2\"");
 			vpush(&a, "sh");
 			vpush(&a, t->user ? t->user : "postgres");
-			vpush(&a, db ? db : (t->user ? t->user : "postgres"));
+			pg_dbname(&a, "", db ? db : (t->user ? t->user : "postgres"));
 			break;
 		case DUMPER_MYSQL:
 			c.tool = restore ? "mysql" : "mysqldump";
@@ -307,7 +330,7 @@ static int build(const struct dumper_target *t, const char *tmpdir, bool restore
 				vpush(&a, "--lock-wait-timeout=60s");
 			}
 			pg_conn(&a, t);
-			vpushf(&a, "--dbname=%s", db ? db : "postgres");
+			pg_dbname(&a, "--dbname=", db ? db : "postgres");
 			env_with(&e, "PGPASSWORD", t->password);
 			/* An unreachable host fails in seconds, not minutes. */
 			if (!getenv("PGCONNECT_TIMEOUT"))
@@ -402,6 +425,8 @@ int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const c
 	if (!plain_name(into))
 		return store_fail(-EINVAL, "database name '%s': use letters, digits, '_', '-' and '.'",
 				  into ? into : "");
+	if ((r = dumper_target_check(t)) < 0)
+		return r;
 	if (t->kind == DUMPER_MONGO) {
 		*ret = c;
 		return 0;

@@ -149,9 +149,13 @@ static int set_dec(char **dst, const char *s, size_t n)
 	return (*dst = pct_decode(s, n)) ? 0 : -ENOMEM;
 }
 
-/* ?key=value&… : the socket/host parameters. */
+/* ?key=value&… : the socket/host parameters (Postgres ?host=, MySQL
+ * ?socket=; a Mongo URI goes to mongodump whole, so a host= there must not
+ * change what the local-only rule looks at). */
 static int parse_query(const char *q, struct dumper_target *t)
 {
+	if (t->kind == DUMPER_MONGO)
+		return 0;
 	while (q && *q) {
 		const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
 		const char *eq = memchr(q, '=', (size_t)(end - q));
@@ -243,6 +247,8 @@ int dumper_url_parse(const char *url, struct dumper_target *t)
 
 bool dumper_host_is_local(const char *host)
 {
+	if (host && strchr(host, ','))
+		return false; /* several hosts, tried in turn */
 	if (!host || !*host || host[0] == '/' || !strcasecmp(host, "localhost") ||
 	    !strcasecmp(host, "localhost.localdomain"))
 		return true;
@@ -254,6 +260,16 @@ bool dumper_host_is_local(const char *host)
 		return IN6_IS_ADDR_LOOPBACK(&a6) ||
 		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 	return false;
+}
+
+bool dumper_target_is_local(const struct dumper_target *t)
+{
+	if (t->container || t->service)
+		return true;
+	/* An SRV record names other hosts, whatever this one is. */
+	if (t->kind == DUMPER_MONGO && t->uri && !strncasecmp(t->uri, "mongodb+srv:", 12))
+		return false;
+	return dumper_host_is_local(t->host);
 }
 
 int dumper_target_name(struct dumper_target *t)

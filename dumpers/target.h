@@ -55,6 +55,10 @@ int dumper_url_parse(const char *url, struct dumper_target *t);
  * 127.0.0.0/8, ::1, or a Unix socket path.  Containers are local too. */
 bool dumper_host_is_local(const char *host);
 
+/* The local-only decision on the final parsed target: a container or
+ * service, or a local host (a Mongo SRV URI never is). */
+bool dumper_target_is_local(const struct dumper_target *t);
+
 /* Fill t->name as "<kind>-<dbname>" (or "<kind>-<service>"), keeping only
  * [A-Za-z0-9._-].  0 or -ENOMEM. */
 int dumper_target_name(struct dumper_target *t);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static void no_secret_in_argv(void **state)
 	assert_true(argv_has(c.argv, "--host=127.0.0.1"));
 	assert_true(argv_has(c.argv, "--port=5433"));
 	assert_true(argv_has(c.argv, "--username=app"));
-	assert_true(argv_has(c.argv, "--dbname=myapp"));
+	assert_true(argv_has(c.argv, "--dbname=dbname='myapp'"));
 	assert_false(argv_has(c.argv, "w0rd"));
 	assert_true(env_has(c.envp, "PGPASSWORD=Pa$$\"w0rd"));
 	assert_true(argv_has(c.argv, "--lock-wait-timeout=60s"));
@@ -103,10 +104,10 @@ static void no_secret_in_argv(void **state)
 	t.service = "db";
 	t.compose = "compose.yaml";
 	assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), 0);
-	const char *want[] = {"docker", "compose", "-f", "compose.yaml", "exec", "-T", "db", "sh", "-c"};
+	const char *want[] = {"docker", "compose", "--file=compose.yaml", "exec", "-T", "db", "sh", "-c"};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
 		assert_string_equal(c.argv[i], want[i]);
-	assert_non_null(strstr(c.argv[9], "pg_dump --format=custom"));
+	assert_non_null(strstr(c.argv[8], "pg_dump --format=custom"));
 	assert_false(argv_has(c.argv, "w0rd"));
 	dumper_cmd_clear(&c);
 	t.kind = DUMPER_MYSQL;
@@ -123,6 +124,61 @@ static void no_secret_in_argv(void **state)
 	assert_non_null(strstr(c.argv[5], "mongodump --archive"));
 	assert_non_null(strstr(c.argv[5], "--config"));
 	assert_false(argv_has(c.argv, "w0rd"));
+	dumper_cmd_clear(&c);
+}
+
+/* Values from a hostile project file never reach a tool: every field of
+ * every engine, in and out of containers (issue 8, item 3). */
+static void hostile_values_refused(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"a\nb", "a\rb", "x\t", "\x1b[0m", "a\x7f"};
+	static const char *const opt[] = {"-x", "--result-file=/tmp/v"};
+	enum dumper_kind kinds[] = {DUMPER_POSTGRES, DUMPER_MYSQL, DUMPER_MONGO};
+	for (size_t k = 0; k < 3; k++) {
+		for (int field = 0; field < 8; field++) {
+			for (size_t b = 0; b < 7; b++) {
+				const char *v = b < 5 ? bad[b] : opt[b - 5];
+				if (field == 2 && b >= 5)
+					continue; /* a password may start with '-' */
+				if (field == 4 && b >= 5)
+					continue; /* so may the whole mongo uri (it is --uri=) */
+				struct dumper_target t = {.name = "x", .kind = kinds[k], .host = "127.0.0.1",
+							  .user = "app", .password = "pw", .dbname = "db",
+							  .source = ".env: DATABASE_URL"};
+				const char **f[] = {(const char **)&t.host,   (const char **)&t.user,
+						    (const char **)&t.password, (const char **)&t.dbname,
+						    (const char **)&t.uri,    (const char **)&t.container,
+						    (const char **)&t.service, (const char **)&t.compose};
+				*f[field] = v;
+				if (field == 7)
+					t.service = "db";
+				struct dumper_cmd c = {0};
+				store_error_clear();
+				assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), -EINVAL);
+				assert_int_equal(dumper_restore_cmd(&t, tmpdir, NULL, &c), -EINVAL);
+				assert_non_null(strstr(store_error(), ".env: DATABASE_URL: "));
+				assert_non_null(strstr(store_error(), "refused"));
+				assert_null(c.argv);
+			}
+		}
+	}
+	/* Several hosts (one judged local, the next tried after it). */
+	struct dumper_target t = {.name = "x", .kind = DUMPER_POSTGRES, .host = "/tmp,evil.example",
+				  .dbname = "db"};
+	struct dumper_cmd c = {0};
+	assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), -EINVAL);
+	assert_false(dumper_host_is_local("/tmp,evil.example"));
+	/* A Postgres database name that is a connection string (another
+	 * host) is refused. */
+	t.host = NULL;
+	t.dbname = "host=evil.example dbname=x";
+	assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), -EINVAL);
+	t.dbname = "postgres://evil.example/x";
+	assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), -EINVAL);
+	t.dbname = "it's\\";
+	assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), 0);
+	assert_true(argv_has(c.argv, "--dbname=dbname='it\\'s\\\\'"));
 	dumper_cmd_clear(&c);
 }
 
@@ -243,6 +299,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_secret_in_argv),
+		cmocka_unit_test(hostile_values_refused),
 		cmocka_unit_test(restore_hints),
 		cmocka_unit_test(streaming_and_checks),
 	};
