@@ -16,13 +16,24 @@ struct view {
 	uint64_t generation;
 	int64_t last_poll_ns;
 	int have_generation;
+	int64_t (*clock)(void *); /* monotonic ns; injectable for tests */
+	void *clock_arg;
 };
 
-static int64_t now_ns(void)
+static int64_t mono_clock(void *arg)
 {
+	(void)arg;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void view_set_clock(struct view *v, int64_t (*clock)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&v->lock);
+	v->clock = clock ? clock : mono_clock;
+	v->clock_arg = clock ? arg : NULL;
+	pthread_mutex_unlock(&v->lock);
 }
 
 int view_new(struct repo *repo, struct view **ret)
@@ -35,6 +46,7 @@ int view_new(struct repo *repo, struct view **ret)
 		return -ENOMEM;
 	}
 	v->repo = repo;
+	v->clock = mono_clock;
 	*ret = v;
 	return 0;
 }
@@ -84,8 +96,8 @@ static struct view_projects *drop_locked(struct view *v)
 
 void view_poll(struct view *v)
 {
-	int64_t now = now_ns();
 	pthread_mutex_lock(&v->lock);
+	int64_t now = v->clock(v->clock_arg);
 	if (v->have_generation && now - v->last_poll_ns < VIEW_POLL_NS) {
 		pthread_mutex_unlock(&v->lock);
 		return;

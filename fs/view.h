@@ -50,6 +50,11 @@ struct view_projects {
 int view_new(struct repo *repo, struct view **ret);
 void view_free(struct view *v);
 
+/* Replace the monotonic clock (ns) view_poll reads, for tests that must
+ * land inside or past the poll interval whatever the machine's load;
+ * clock NULL restores CLOCK_MONOTONIC. */
+void view_set_clock(struct view *v, int64_t (*clock)(void *arg), void *arg);
+
 /* Poll the catalog generation if the last poll is older than VIEW_POLL_NS;
  * drop the lists if it changed. */
 void view_poll(struct view *v);

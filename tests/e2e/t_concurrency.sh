@@ -10,7 +10,6 @@
 # About 15 s; CKPTFS_LONG=1: 3 minutes.
 . "$(dirname "$0")/lib.sh"
 
-"$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
 secs=15
 [ "${CKPTFS_LONG:-0}" = 1 ] && secs=180
 # Short lock waits so the race produces both waits and lock errors.

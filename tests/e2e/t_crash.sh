@@ -17,8 +17,6 @@
 # were killed mid-run) + 50 (restore) with CKPTFS_LONG=1, else 8 + 2.  Figures go to $CKPTFS_FIGURES if set.
 . "$(dirname "$0")/lib.sh"
 
-"$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
-"$CKPTFS" restore --help >/dev/null 2>&1 || skip "no restore command in this build"
 
 # Long mode goes on past 300 rounds (up to 600) until 200 snaps were
 # killed mid-run: how many kills land depends on the machine's speed.

@@ -14,7 +14,6 @@
 
 lib=${CKPTFS_FAULTLIB:-}
 [ -n "$lib" ] && [ -f "$lib" ] || skip "no fault injection library (CKPTFS_FAULTLIB; make builds it)"
-"$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
 # An ASan binary wants its runtime first; the shim only wraps libc calls.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 

@@ -9,7 +9,6 @@
 #   - the mount is private to its owner.
 . "$(dirname "$0")/lib.sh"
 
-"$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
 P=$T/proj
 mkdir -p "$P/src"
 echo hello >"$P/src/a.txt"

@@ -8,7 +8,6 @@
 
 command -v valgrind >/dev/null || skip "valgrind not installed"
 case $CKPTFS in */build/san/*) skip "sanitizer build: valgrind would not work" ;; esac
-"$CKPTFS" snap --help >/dev/null 2>&1 || skip "no snap command in this build"
 
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --track-fds=no)
