@@ -15,15 +15,15 @@ CC      ?= cc
 PKGS    := fuse3 sqlite3 libzstd libxxhash libsodium
 TESTPKGS := cmocka
 
-# A fresh Debian machine: install what pkg-config cannot find, once, before
-# anything that needs the flags is evaluated.
-ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists $(PKGS) $(TESTPKGS) 2>/dev/null && echo ok),ok)
-$(info ckptfs: installing missing build dependencies (scripts/install-deps.sh build))
-DEPS_STATUS := $(shell scripts/install-deps.sh build >&2; echo $$?)
-ifneq ($(DEPS_STATUS),0)
-$(error scripts/install-deps.sh build failed; see the messages above)
-endif
+# Packages are installed only by the README's two entry points (`make demo`,
+# `make check`, through the explicit `deps` step they run first) and by
+# `make deps`.  Any other goal never touches the network: with a build
+# dependency missing it says which packages and how to get them.
+ENTRY_GOALS := deps demo check check-long clean distclean
+ifeq ($(filter $(ENTRY_GOALS),$(MAKECMDGOALS)),)
+MISSING_PKGS := $(shell scripts/install-deps.sh missing build 2>/dev/null)
+ifneq ($(strip $(MISSING_PKGS)),)
+$(error missing Debian packages: $(strip $(MISSING_PKGS)); `make deps` (or apt-get install them) first)
 endif
 endif
 
@@ -53,7 +53,6 @@ FS_SRC      := $(sort $(wildcard fs/*.c))
 DUMPERS_SRC := $(sort $(wildcard dumpers/*.c))
 CLI_SRC     := $(sort $(wildcard src/*.c))
 TEST_SRC    := $(sort $(wildcard tests/test_*.c))
-TEST_HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIBSTORE   := $(BUILD)/libstore.a
@@ -66,7 +65,7 @@ BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all check unit e2e check-san check-long bench install uninstall clean \
-        distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo test-deps
+        distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo demo-run deps test-deps
 all: $(BIN)
 
 # Keep objects of test binaries (make would delete them as intermediates).
@@ -88,10 +87,13 @@ $(BUILD)/lib%.a:
 $(BIN): $(call obj,src/main.c) $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,src/main.c) $(ALL_LIBS) $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TEST_HELPER_SRC)) $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(TEST_HELPER_SRC)) $(ALL_LIBS) $(LIBS) $(TESTLIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) $(TESTLIBS)
 
 # ---- tests ---------------------------------------------------------------
+# Everything the tests and the demo drive (a superset of the build's needs).
+deps: test-deps
+
 test-deps:
 	@scripts/install-deps.sh test
 
@@ -112,19 +114,23 @@ e2e: $(BIN) $(FAULTLIB) $(MKHOSTILE) test-deps
 check-san:
 	$(MAKE) SANITIZE=address,undefined unit fuzz-replay e2e
 
-# The README's test command: everything, plain and under sanitizers.
-check: test-deps
+# The README's test command: everything, plain and under sanitizers.  The
+# sub-makes parse the Makefile again, after deps installed what was missing.
+check: deps
 	$(MAKE) unit fuzz-replay e2e
 	$(MAKE) check-san
 
-check-long: test-deps
+check-long: deps
 	CKPTFS_LONG=1 $(MAKE) check
 
 bench: $(BIN)
 	@scripts/install-deps.sh bench
 	@CKPTFS=$(abspath $(BIN)) scripts/bench.sh
 
-demo: $(BIN)
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BIN)
 	@CKPTFS=$(abspath $(BIN)) scripts/demo.sh
 
 # ---- reliability: fault injection shim (tests/fault) ------------------------

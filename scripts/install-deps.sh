@@ -4,19 +4,26 @@
 #   install-deps.sh test    + tools the end-to-end tests drive for real
 #   install-deps.sh bench   + restic, for the comparison in `make bench`
 #   install-deps.sh fuzz    + clang and libFuzzer, for `make fuzz`
+#   install-deps.sh missing MODE   only print the packages MODE lacks
 # Idempotent and quiet when everything is present.
 set -eu
 mode=${1:-build}
+list_only=
+if [ "$mode" = missing ]; then
+	list_only=1
+	mode=${2:-build}
+fi
 
 pkgs="build-essential pkg-config libfuse3-dev fuse3 libsqlite3-dev libzstd-dev
       libxxhash-dev libsodium-dev libcmocka-dev"
 case $mode in
 build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
-             postgresql mariadb-server mariadb-client procps util-linux file python3 git" ;;
+             postgresql mariadb-server mariadb-client procps util-linux file python3 git
+             man-db" ;;
 bench) pkgs="$pkgs restic sqlite3 attr strace python3" ;;
 fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
-*) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
+*) echo "usage: $0 [missing] build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=
@@ -24,6 +31,10 @@ for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
+if [ -n "$list_only" ]; then
+	[ -n "$missing" ] && echo $missing
+	exit 0
+fi
 [ -z "$missing" ] && exit 0
 
 echo "ckptfs: installing Debian packages:$missing" >&2
