@@ -155,12 +155,17 @@ static int copy_file(const char *src, const char *dst, const char *suffix)
 	char s[PATH_MAX], d[PATH_MAX];
 	snprintf(s, sizeof s, "%s%s", src, suffix);
 	snprintf(d, sizeof d, "%s%s", dst, suffix);
-	int in = open(s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	int in = open(s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
 	if (in < 0 && errno == EPERM)
-		in = open(s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		in = open(s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (in < 0)
 		return errno == ENOENT ? 0 : store_failp(-errno, "%s", s);
 	int r = 0;
+	struct stat ist;
+	if (fstat(in, &ist) < 0 || !S_ISREG(ist.st_mode)) { /* swapped in since the check */
+		close(in);
+		return store_fail(-EINVAL, "%s: not a regular file", s);
+	}
 	int out = open(d, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
 		r = store_failp(-errno, "%s", d);
@@ -524,11 +529,22 @@ int dumper_sqlite_capture(const char *path, const struct stat *st, const char *t
 	if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 		return store_fail(-EAGAIN, "%s: replaced while being captured", path);
 
+	/* A FIFO or device named like a side file would block every open
+	 * of it (SQLite's included) with the writer lock held: the database
+	 * is then stored as it is, with a warning. */
+	static const char *const side[] = {"-wal", "-journal", "-shm"};
+	for (size_t i = 0; i < sizeof side / sizeof *side; i++) {
+		char p[PATH_MAX];
+		struct stat sst;
+		if (snprintf(p, sizeof p, "%s%s", path, side[i]) < (int)sizeof p && lstat(p, &sst) == 0 &&
+		    !S_ISREG(sst.st_mode))
+			return store_fail(-EINVAL, "%s: not a regular file", p);
+	}
 	int r = 0;
 	for (int tries = 0;; tries++) {
 		/* Byte 18 of the header: 2 = WAL. */
 		unsigned char hdr[20];
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0)
 			return store_failp(-errno, "%s", path);
 		ssize_t got = pread(fd, hdr, sizeof hdr, 0);
