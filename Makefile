@@ -173,13 +173,19 @@ fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh fuzz build/fuzz/tests/fuzz $(FUZZ_NAMES)
 
 # ---- install -------------------------------------------------------------
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/ckptfs
 	install -m 0644 man/ckptfs.1 $(DESTDIR)$(MANDIR)/man1/ckptfs.1
+	install -m 0644 contrib/ckptfs.bash $(DESTDIR)$(BASHCOMPDIR)/ckptfs
+	install -m 0644 contrib/_ckptfs $(DESTDIR)$(ZSHCOMPDIR)/_ckptfs
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ckptfs $(DESTDIR)$(MANDIR)/man1/ckptfs.1
+	rm -f $(DESTDIR)$(BINDIR)/ckptfs $(DESTDIR)$(MANDIR)/man1/ckptfs.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/ckptfs $(DESTDIR)$(ZSHCOMPDIR)/_ckptfs
 
 # clang-format (.clang-format) over the C files changed since HEAD, or over
 # STYLE_FILES="a.c b.h": the tree predates the config in places (aligned

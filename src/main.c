@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "src/commands.h"
+#include "src/complete.h"
 #include "src/output.h"
 
 /* One line per command; usage lists exactly these. */
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
 		char *help_argv[] = {argv[2], (char *)"--help", NULL};
 		return c->run(2, help_argv);
 	}
+	if (!strcmp(name, "__complete")) /* for the shell scripts; not a command */
+		return complete_run(commands, NCOMMANDS, argc - 1, argv + 1);
 	const struct command *c = find(name);
 	if (!c) {
 		if (name[0] == '-')
