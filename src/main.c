@@ -9,6 +9,7 @@
 /* One line per command; usage lists exactly these. */
 static const struct command commands[] = {
 	{"snap", cmd_snap, "take a snapshot of a project"},
+	{"run", cmd_run, "take a snapshot, then run a command (fails closed)"},
 	{"log", cmd_log, "list the snapshots of a project, newest first"},
 	{"projects", cmd_projects, "list every registered project"},
 	{"show", cmd_show, "show one snapshot: why, what, what changed"},
