@@ -16,6 +16,7 @@
 #include "store/blob.h"
 #include "store/err.h"
 #include "store/keys.h"
+#include "store/keywrap.h"
 #include "store/pack.h"
 #include "store/snaprec.h"
 #include "store/tree.h"
@@ -88,6 +89,20 @@ static void trees(const struct keys *k)
 		die("tree_encode");
 	save("tree_decode", "one-file", buf, len, NULL, 0);
 	free(buf);
+}
+
+/* Wrapped keys at the minimum cost (the fuzz target opens only those). */
+static void keywrap(void)
+{
+	uint8_t master[KEY_BYTES] = {7}, buf[KEYWRAP_BYTES];
+	struct keywrap_params p = {1, 8};
+	if (keywrap_seal(master, "pass", 4, &p, buf) < 0)
+		die("keywrap_seal");
+	save("keywrap_parse", "min-cost", buf, sizeof buf, NULL, 0);
+	p.memlimit_kib = 64;
+	if (keywrap_seal(master, "other", 5, &p, buf) < 0)
+		die("keywrap_seal");
+	save("keywrap_parse", "other-pass", buf, sizeof buf, NULL, 0);
 }
 
 static void keyfile(void)
@@ -280,6 +295,7 @@ int main(int argc, char **argv)
 		die("blob_codec_new");
 	trees(&k);
 	keyfile();
+	keywrap();
 	blobs(c, &k);
 	pack(c, &k);
 	snaprecs(&k);
