@@ -18,6 +18,7 @@
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/writer.h"
 
 struct put_ctx {
@@ -68,20 +69,13 @@ static int mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void file_meta(struct node *n, uint32_t mode)
 {
 	n->type = NODE_FILE;
 	n->mode = mode;
 	n->uid = (uint32_t)getuid();
 	n->gid = (uint32_t)getgid();
-	n->mtime_ns = n->ctime_ns = now_ns();
+	n->mtime_ns = n->ctime_ns = fio_now_ns();
 }
 
 /* A target name not used by an earlier dump of this session. */
@@ -237,7 +231,7 @@ int dumper_session_dump(struct dumper_session *s, struct writer *w)
 	}
 	folder.uid = (uint32_t)getuid();
 	folder.gid = (uint32_t)getgid();
-	folder.mtime_ns = folder.ctime_ns = now_ns();
+	folder.mtime_ns = folder.ctime_ns = fio_now_ns();
 	if (s->have_folder)
 		node_clear(&s->folder);
 	s->folder = folder;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "store/err.h"
+#include "store/fileio.h"
 
 struct view {
 	struct repo *repo;
@@ -23,9 +24,7 @@ struct view {
 static int64_t mono_clock(void *arg)
 {
 	(void)arg;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return fio_mono_ns();
 }
 
 void view_set_clock(struct view *v, int64_t (*clock)(void *arg), void *arg)

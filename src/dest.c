@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/fileio.h"
+
 /* Append the components of path to out (a stack of components separated
  * by '/'), resolving "." and ".." lexically.  -EINVAL if ".." would leave
  * the root. */
@@ -104,20 +106,7 @@ int dest_open_dirs_below(int dirfd, const char *rel)
 /* mkdir -p of an ordinary path chosen by the user (symlinks followed). */
 int dest_mkdir_p(const char *path)
 {
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -ENAMETOOLONG;
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return fio_mkdir_p(path, 0755, NULL);
 }
 
 /* Split path into an open parent directory and the last component. */

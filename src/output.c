@@ -11,6 +11,7 @@
 
 #include "dumpers/json_lite.h"
 #include "store/err.h"
+#include "store/fileio.h"
 
 #define NS 1000000000LL
 
@@ -155,16 +156,12 @@ int out_store_err(int r, const char *what)
 
 int64_t out_mono_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	return fio_mono_ns();
 }
 
 int64_t out_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	return fio_now_ns();
 }
 
 void out_progress_init(struct out_progress *p, bool quiet)

@@ -5,6 +5,7 @@
 #include "store/catalog_db.h"
 #include "store/catalog_internal.h"
 #include "store/err.h"
+#include "store/fileio.h"
 
 static bool is_pack_name(const char *s, size_t len)
 {
@@ -94,7 +95,7 @@ int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)size);
 	sqlite3_bind_int64(st, 3, (int64_t)n);
-	sqlite3_bind_int64(st, 4, cat_now_ns());
+	sqlite3_bind_int64(st, 4, fio_now_ns());
 	r = cat_run(repo, st, "recording a pack");
 	if (r < 0)
 		goto rollback;

@@ -195,13 +195,6 @@ int cat_column_text(sqlite3_stmt *st, int i, char **ret)
 	return 0;
 }
 
-int64_t cat_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The generation is PRAGMA data_version plus sqlite3_total_changes64().
  * data_version changes when any *other* connection commits but not for this
  * connection's own writes; total_changes counts the rows this connection

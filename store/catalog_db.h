@@ -83,7 +83,4 @@ int cat_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* *ret = strdup of column i (NULL for SQL NULL); -ENOMEM. */
 int cat_column_text(sqlite3_stmt *st, int i, char **ret);
 
-/* Wall-clock now in ns (created_ns columns). */
-int64_t cat_now_ns(void);
-
 #endif

@@ -7,6 +7,7 @@
 #include "store/catalog_db.h"
 #include "store/catalog_internal.h"
 #include "store/err.h"
+#include "store/fileio.h"
 
 /* Columns of a project row, with its snapshot count and newest time (an
  * index seek on snapshots_time each). */
@@ -157,7 +158,7 @@ int catalog_project_register(struct repo *repo, const char *name, const char *ro
 	if (r < 0)
 		goto rollback;
 	if (cat_bind_text(st, 1, name) < 0 || cat_bind_text(st, 2, root) < 0 ||
-	    sqlite3_bind_int64(st, 3, cat_now_ns()) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, fio_now_ns()) != SQLITE_OK) {
 		r = cat_fail(repo, SQLITE_NOMEM, "registering a project");
 		goto rollback;
 	}

@@ -22,6 +22,7 @@
 #include <xxhash.h>
 
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/le.h"
 
 #define KEYFILE_MAGIC "CKPTKEY"     /* 8 bytes with its NUL */
@@ -104,40 +105,6 @@ int keyfile_parse(const uint8_t *buf, size_t len, struct keys *ret)
 	return parse_named("key file", buf, len, ret);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory that holds name (relative to dirfd). */
-static int fsync_parent(int dirfd, const char *name)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(name, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == name)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
-	int fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
 int keyfile_create(int dirfd, const char *name, struct keys *ret)
 {
 	char path[PATH_MAX + 256];
@@ -159,7 +126,7 @@ int keyfile_create(int dirfd, const char *name, struct keys *ret)
 		r = store_failp(-errno, "key %s: create", path);
 		goto out;
 	}
-	r = write_all(fd, buf, sizeof buf);
+	r = fio_write_all(fd, buf, sizeof buf);
 	if (r < 0) {
 		store_failp(r, "key %s: write", path);
 		goto fail_file;
@@ -174,7 +141,7 @@ int keyfile_create(int dirfd, const char *name, struct keys *ret)
 		goto fail_file;
 	}
 	fd = -1;
-	r = fsync_parent(dirfd, name);
+	r = fio_fsync_parent(dirfd, name);
 	if (r < 0) {
 		store_failp(r, "key %s: fsync of its directory", path);
 		goto fail_file;

@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/le.h"
 
 #define BUF_SIZE (1u << 20)
@@ -103,14 +104,8 @@ static int make_dir(int dirfd, const char *path)
 
 static int fsync_dir(int dirfd, const char *path)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return store_failp(-errno, "pack directory %s: open", path);
-	int r = 0;
-	if (fsync(fd) < 0)
-		r = store_failp(-errno, "pack directory %s: fsync", path);
-	close(fd);
-	return r;
+	int r = fio_fsync_dir(dirfd, path);
+	return r < 0 ? store_failp(r, "pack directory %s: fsync", path) : 0;
 }
 
 int pack_writer_open(int repo_dirfd, struct blob_codec *codec, struct pack_writer **ret)

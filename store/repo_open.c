@@ -19,6 +19,7 @@
 
 #include "store/catalog_internal.h"
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/repo_internal.h"
 
 #define FORMAT_FILE "format"
@@ -74,24 +75,8 @@ static int absolute_path(const char *path, char **ret)
  * directory itself was created now. */
 static int make_dirs(const char *path, bool *ret_created)
 {
-	char *p = strdup(path);
-	if (!p)
-		return store_fail(-ENOMEM, "repository path: out of memory");
-	int r = 0;
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			r = store_failp(-errno, "repository %s: creating %s", path, p);
-			goto out;
-		}
-		*s = '/';
-	}
-	*ret_created = mkdir(p, 0700) == 0;
-	if (!*ret_created && errno != EEXIST)
-		r = store_failp(-errno, "repository %s: mkdir", path);
-out:
-	free(p);
-	return r;
+	int r = fio_mkdir_p(path, 0700, ret_created);
+	return r < 0 ? store_failp(r, "repository %s: mkdir", path) : 0;
 }
 
 /* 0: format 1; -ENOENT: no format file (nothing recorded);
@@ -130,25 +115,10 @@ static int write_format(struct repo *repo)
 {
 	char buf[64];
 	int len = snprintf(buf, sizeof buf, FORMAT_HEAD "%d\n", REPO_FORMAT_VERSION);
-	int fd = openat(repo->dirfd, FORMAT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			0600);
-	if (fd < 0)
-		return store_failp(-errno, "repository %s: creating the format file", repo->path);
-	int r = 0;
-	if (write(fd, buf, (size_t)len) != len)
-		r = store_failp(errno ? -errno : -EIO, "repository %s: writing the format file",
-				repo->path);
-	else if (fsync(fd) < 0)
-		r = store_failp(-errno, "repository %s: fsync of the format file", repo->path);
-	if (close(fd) < 0 && r == 0)
-		r = store_failp(-errno, "repository %s: closing the format file", repo->path);
-	if (r == 0 && renameat(repo->dirfd, FORMAT_TMP, repo->dirfd, FORMAT_FILE) < 0)
-		r = store_failp(-errno, "repository %s: renaming the format file", repo->path);
-	if (r == 0 && fsync(repo->dirfd) < 0)
-		r = store_failp(-errno, "repository %s: fsync", repo->path);
+	int r = fio_write_atomic(repo->dirfd, FORMAT_FILE, FORMAT_TMP, buf, (size_t)len, 0600);
 	if (r < 0)
-		unlinkat(repo->dirfd, FORMAT_TMP, 0);
-	return r;
+		return store_failp(r, "repository %s: writing the format file", repo->path);
+	return 0;
 }
 
 static int ensure_dir(struct repo *repo, const char *name)
@@ -348,8 +318,8 @@ static int create_repo(struct repo *repo)
 	r = catalog_init(repo);
 	if (r < 0)
 		return r;
-	if (fsync(repo->dirfd) < 0)
-		return store_failp(-errno, "repository %s: fsync", repo->path);
+	if ((r = fio_fsync_dir(repo->dirfd, ".")) < 0)
+		return store_failp(r, "repository %s: fsync", repo->path);
 	/* The commit point of creation. */
 	return write_format(repo);
 }

@@ -21,6 +21,7 @@
 
 #include "store/content.h"
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/restore_internal.h"
 #include "store/tree.h"
 
@@ -188,20 +189,6 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy n's content into fd: chunk by chunk, all-zero pieces as holes. */
 static const char *write_content(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
 {
@@ -227,7 +214,7 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 				if (lseek(fd, (off_t)piece, SEEK_CUR) < 0)
 					return *ret_err = -errno, "cannot write";
 			} else {
-				int r = write_all(fd, c->buf, piece);
+				int r = fio_write_all(fd, c->buf, piece);
 				if (r < 0)
 					return *ret_err = r, "cannot write";
 			}
