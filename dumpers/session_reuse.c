@@ -19,7 +19,9 @@
 
 #include "dumpers/json_lite.h"
 #include "dumpers/session.h"
+#include "store/blob.h"
 #include "store/err.h"
+#include "store/repo.h"
 
 /* Times this close to the parent's start are not trusted (Linux stamps
  * files from a clock that lags by a jiffy; whole-second filesystems). */
@@ -117,6 +119,11 @@ int dumper_session_reuse(struct dumper_session *s, const char *relpath, const st
 	    prev.ino != (uint64_t)st->st_ino || prev.size != (uint64_t)st->st_size ||
 	    prev.mtime_ns != mt || prev.ctime_ns != ct)
 		goto out;
+	/* A schema-1 parent may name chunks stored only as trees
+	 * (catalog_schema.c): then capture again. */
+	for (size_t i = 0; i < prev.nchunks; i++)
+		if (!repo_has_blob(s->repo, &prev.chunks[i].id, BLOB_DATA))
+			goto out;
 	if ((r = parent_record(s, relpath, &d)) <= 0)
 		goto out;
 	r = -ENOMEM;

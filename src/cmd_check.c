@@ -129,7 +129,7 @@ int cmd_check(int argc, char **argv)
 	if (r < 0)
 		return out_store_err(r, "check");
 
-	char a[OUT_BUF], b[OUT_BUF], d[OUT_BUF], e[OUT_BUF], f[OUT_BUF];
+	char a[OUT_BUF], b[OUT_BUF], d[OUT_BUF], e[OUT_BUF], f[OUT_BUF], g[OUT_BUF];
 	if (!o.quiet) {
 		printf("%s packs, %s blobs, %s trees, %s chunk references, %s snapshots checked",
 		       out_count(res.packs, a), out_count(res.blobs, b), out_count(res.trees, d),
@@ -139,11 +139,11 @@ int cmd_check(int argc, char **argv)
 			       out_size(res.bytes_read, b), out_count(res.packs_read, d));
 		putchar('\n');
 		if (opts.repair)
-			printf("repair: %s packs indexed, %s rows corrected, %s snapshots re-created, "
-			       "%s marked damaged, %s leftovers removed\n",
+			printf("repair: %s packs indexed, %s rows corrected, %s blobs stored again, "
+			       "%s snapshots re-created, %s marked damaged, %s leftovers removed\n",
 			       out_count(res.packs_indexed, a), out_count(res.rows_fixed, b),
-			       out_count(res.snapshots_recovered, d), out_count(res.snapshots_marked, e),
-			       out_count(res.leftovers_removed, f));
+			       out_count(res.blobs_restored, g), out_count(res.snapshots_recovered, d),
+			       out_count(res.snapshots_marked, e), out_count(res.leftovers_removed, f));
 	}
 	if (res.healthy) {
 		if (!o.quiet)

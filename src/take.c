@@ -10,6 +10,7 @@
 #include "src/output.h"
 #include "src/project.h"
 #include "store/err.h"
+#include "store/repo.h"
 #include "store/walk.h"
 #include "store/writer.h"
 
@@ -147,6 +148,7 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		.root = req->root,
 		.parent_root = have_parent ? &parent.root : NULL,
 		.parent_time_ns = have_parent ? parent.time_ns : 0,
+		.verify_reused = have_parent && repo_snapshot_is_legacy(repo, parent.id),
 		.excludes = req->excludes,
 		.nexcludes = req->nexcludes,
 		.hooks = &hooks,

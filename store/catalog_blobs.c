@@ -17,18 +17,59 @@ static bool is_pack_name(const char *s, size_t len)
 	return true;
 }
 
-int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *ret)
+/* Fill *ret from the current row of a lookup statement (columns: pack
+ * name, offset, length, raw_length, type, xxh).  Rows are checked before
+ * anything trusts them: a damaged or hostile catalog must give an error,
+ * not a wild read. */
+static int row_loc(struct repo *repo, sqlite3_stmt *st, const blob_id *id, struct blob_loc *ret)
+{
+	const char *pack = (const char *)sqlite3_column_text(st, 0);
+	int packlen = sqlite3_column_bytes(st, 0);
+	int64_t off = sqlite3_column_int64(st, 1);
+	int64_t len = sqlite3_column_int64(st, 2);
+	int64_t raw = sqlite3_column_int64(st, 3);
+	int64_t type = sqlite3_column_int64(st, 4);
+	if (!pack || !is_pack_name(pack, (size_t)packlen) || off < PACK_HEADER_SIZE ||
+	    len < (int64_t)BLOB_OVERHEAD || len > (int64_t)BLOB_OVERHEAD + BLOB_MAX_RAW ||
+	    raw < 0 || raw > BLOB_MAX_RAW ||
+	    (type != BLOB_DATA && type != BLOB_TREE && type != BLOB_SNAPSHOT)) {
+		char hex[ID_HEX_LEN + 1];
+		id_to_hex(id, hex);
+		return store_fail(-STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row",
+				  repo->path, hex);
+	}
+	struct blob_loc loc = {
+		.offset = (uint64_t)off,
+		.length = (uint32_t)len,
+		.raw_length = (uint32_t)raw,
+		.type = (uint8_t)type,
+		.xxh = (uint64_t)sqlite3_column_int64(st, 5),
+	};
+	memcpy(loc.pack, pack, PACK_NAME_LEN + 1);
+	*ret = loc;
+	return 0;
+}
+
+/* type 0: any type (the lowest), for the version-1 fallback. */
+static int lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blob_loc *ret)
 {
 	sqlite3_stmt *st;
 	char hex[ID_HEX_LEN + 1];
 	cat_lock(repo);
-	int r = cat_stmt(repo, CAT_Q_BLOB_LOOKUP,
-			 "SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
-			 " FROM blobs b JOIN packs p ON p.id = b.pack_id WHERE b.id = ?1",
-			 &st);
+	int r = type ? cat_stmt(repo, CAT_Q_BLOB_LOOKUP,
+				"SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
+				" FROM blobs b JOIN packs p ON p.id = b.pack_id"
+				" WHERE b.id = ?1 AND b.type = ?2",
+				&st)
+		     : cat_stmt(repo, CAT_Q_BLOB_LOOKUP_ANY,
+				"SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
+				" FROM blobs b JOIN packs p ON p.id = b.pack_id"
+				" WHERE b.id = ?1 ORDER BY b.type LIMIT 1",
+				&st);
 	if (r < 0)
 		goto out;
-	if (sqlite3_bind_blob(st, 1, id->b, ID_BYTES, SQLITE_STATIC) != SQLITE_OK) {
+	if (sqlite3_bind_blob(st, 1, id->b, ID_BYTES, SQLITE_STATIC) != SQLITE_OK ||
+	    (type && sqlite3_bind_int(st, 2, type) != SQLITE_OK)) {
 		r = cat_fail(repo, SQLITE_NOMEM, "looking up a blob");
 		goto reset;
 	}
@@ -42,37 +83,24 @@ int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *r
 		r = cat_fail(repo, rc, "looking up a blob");
 		goto reset;
 	}
-	/* Rows are checked before anything trusts them: a damaged or hostile
-	 * catalog must give an error, not a wild read. */
-	const char *pack = (const char *)sqlite3_column_text(st, 0);
-	int packlen = sqlite3_column_bytes(st, 0);
-	int64_t off = sqlite3_column_int64(st, 1);
-	int64_t len = sqlite3_column_int64(st, 2);
-	int64_t raw = sqlite3_column_int64(st, 3);
-	int64_t type = sqlite3_column_int64(st, 4);
-	if (!pack || !is_pack_name(pack, (size_t)packlen) || off < PACK_HEADER_SIZE ||
-	    len < (int64_t)BLOB_OVERHEAD || len > (int64_t)BLOB_OVERHEAD + BLOB_MAX_RAW ||
-	    raw < 0 || raw > BLOB_MAX_RAW ||
-	    (type != BLOB_DATA && type != BLOB_TREE && type != BLOB_SNAPSHOT)) {
-		id_to_hex(id, hex);
-		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: blob %.16s: bad index row", repo->path,
-			       hex);
-		goto reset;
-	}
-	struct blob_loc loc = {
-		.offset = (uint64_t)off,
-		.length = (uint32_t)len,
-		.raw_length = (uint32_t)raw,
-		.type = (uint8_t)type,
-		.xxh = (uint64_t)sqlite3_column_int64(st, 5),
-	};
-	memcpy(loc.pack, pack, PACK_NAME_LEN + 1);
-	*ret = loc;
+	r = row_loc(repo, st, id, ret);
 reset:
 	sqlite3_reset(st);
 out:
 	cat_unlock(repo);
 	return r;
+}
+
+int catalog_blob_lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blob_loc *ret)
+{
+	if (!type)
+		return store_fail(-EINVAL, "blob lookup: no type");
+	return lookup(repo, id, type, ret);
+}
+
+int catalog_blob_lookup_any(struct repo *repo, const blob_id *id, struct blob_loc *ret)
+{
+	return lookup(repo, id, 0, ret);
 }
 
 int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
@@ -112,8 +140,9 @@ int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
 	}
 	int64_t pack_id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	/* OR IGNORE: a blob already indexed keeps its first location (both
-	 * copies are valid; the first is the one readers may have cached). */
+	/* OR IGNORE: a blob already indexed (same id and type) keeps its
+	 * first location (both copies are valid; the first is the one readers
+	 * may have cached). */
 	r = cat_stmt(repo, CAT_Q_BLOB_INSERT,
 		     "INSERT OR IGNORE INTO blobs(id, pack_id, offset, length, raw_length, type, xxh)"
 		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",

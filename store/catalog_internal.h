@@ -30,8 +30,14 @@ struct blob_loc {
 	uint64_t xxh;
 };
 
-/* -ENOENT if id is not indexed. */
-int catalog_blob_lookup(struct repo *repo, const blob_id *id, struct blob_loc *ret);
+/* Where the blob with this id and type (enum blob_type) is; -ENOENT if
+ * it is not indexed as that type (the same bytes under another type do
+ * not count: see catalog_schema.c). */
+int catalog_blob_lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blob_loc *ret);
+
+/* The same for any type (the lowest type number when several are
+ * indexed): the version-1 fallback of repo_read.c and error messages. */
+int catalog_blob_lookup_any(struct repo *repo, const blob_id *id, struct blob_loc *ret);
 
 /* Record a finished (durable) pack and index its blobs, in one transaction.
  * Blobs already indexed elsewhere keep their first location. */

@@ -1,10 +1,12 @@
 /* catalog_schema.c — opening catalog.db and its schema.
  *
- * Schema version 1:
+ * Schema version 2:
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
- *       'schema_version' -> "1".  A newer number is refused (-STORE_ENEWER);
- *       older ones will be migrated here.
+ *       'schema_version' -> "2".  A newer number is refused (-STORE_ENEWER);
+ *       version 1 is migrated by the first writer that opens it.
+ *       'legacy_below' -> the first snapshot id written under version 2
+ *       (see below); absent in a catalog created as version 2.
  *   projects(id INTEGER PRIMARY KEY, name TEXT UNIQUE, root TEXT UNIQUE,
  *            created_ns INTEGER)
  *   snapshots(id INTEGER PRIMARY KEY, project_id -> projects, name TEXT,
@@ -17,12 +19,36 @@
  *       latest and at-or-before lookups are index seeks.
  *   packs(id INTEGER PRIMARY KEY, name TEXT UNIQUE (32 hex), size, count,
  *         created_ns INTEGER)
- *   blobs(id BLOB PRIMARY KEY (32 bytes), pack_id -> packs, offset, length,
- *         raw_length, type, xxh INTEGER) WITHOUT ROWID
- *       The blob index: the id is the key, so a lookup is one b-tree seek
- *       and rows are stored with the key (no separate rowid table).  xxh is
- *       the XXH3-64 of the stored bytes, stored as its two's-complement
- *       int64.  index blobs_pack(pack_id) serves deleting/repairing a pack.
+ *   blobs(id BLOB (32 bytes), type INTEGER, pack_id -> packs, offset,
+ *         length, raw_length, xxh INTEGER, PRIMARY KEY(id, type)) WITHOUT ROWID
+ *       The blob index, keyed by id AND type: a data chunk and a tree (or a
+ *       snapshot record) whose plaintexts are the same bytes have the same
+ *       id, and both must be stored — each is sealed with its type in the
+ *       associated data, and each is looked up as the type its reference
+ *       names.  A lookup is one b-tree seek and rows are stored with the
+ *       key (no separate rowid table).  xxh is the XXH3-64 of the stored
+ *       bytes, stored as its two's-complement int64.  index
+ *       blobs_pack(pack_id) serves deleting/repairing a pack.
+ *
+ * Why (id, type) and not a hash domain-separated by type: version 1 keyed
+ * the index by id alone, so a file whose bytes equal an encoded tree was
+ * deduplicated against that tree (or the reverse) and its snapshot
+ * referenced a blob that was never stored as the type it needs.  Keying by
+ * (id, type) keeps every id ever written valid: existing repositories keep
+ * their trees, chunks and deduplication (a domain-separated hash would
+ * give every tree a new id, so the first snapshot after the upgrade would
+ * share no tree with the ones before it, and old and new ids of the same
+ * bytes would still collide across the boundary).  The type is already
+ * authenticated with every blob, so (id, type) is what a blob is.
+ *
+ * Version 1 -> 2 (catalog_migrate): the blobs table is rebuilt with the
+ * new key in the schema transaction, and meta 'legacy_below' records
+ * where version-1 snapshots end.  Such a snapshot may reference an id
+ * stored only under another type; readers then fall back to that blob
+ * (same bytes, re-hashed to prove it: repo_read.c), check reports it and
+ * check --repair stores it under the missing type; and a snapshot whose
+ * parent is a version-1 snapshot re-verifies what it reuses from it
+ * (walk_opts.verify_reused).
  *
  * Everything the blob index and packs tables hold is also in the packs'
  * own indexes, so `check --repair` can rebuild them from packs/ alone.
@@ -37,9 +63,20 @@
 #include "store/catalog_internal.h"
 #include "store/err.h"
 
-#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_SCHEMA_VERSION 2
 
-static const char schema_v1[] =
+#define BLOBS_TABLE_V2 \
+	"CREATE TABLE blobs(" \
+	" id BLOB NOT NULL CHECK(length(id) = 32)," \
+	" type INTEGER NOT NULL," \
+	" pack_id INTEGER NOT NULL REFERENCES packs(id)," \
+	" offset INTEGER NOT NULL," \
+	" length INTEGER NOT NULL," \
+	" raw_length INTEGER NOT NULL," \
+	" xxh INTEGER NOT NULL," \
+	" PRIMARY KEY(id, type)) WITHOUT ROWID;"
+
+static const char schema_v2[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE projects("
 	" id INTEGER PRIMARY KEY,"
@@ -66,16 +103,23 @@ static const char schema_v1[] =
 	" size INTEGER NOT NULL,"
 	" count INTEGER NOT NULL,"
 	" created_ns INTEGER NOT NULL);"
-	"CREATE TABLE blobs("
-	" id BLOB PRIMARY KEY CHECK(length(id) = 32),"
-	" pack_id INTEGER NOT NULL REFERENCES packs(id),"
-	" offset INTEGER NOT NULL,"
-	" length INTEGER NOT NULL,"
-	" raw_length INTEGER NOT NULL,"
-	" type INTEGER NOT NULL,"
-	" xxh INTEGER NOT NULL) WITHOUT ROWID;"
+	BLOBS_TABLE_V2
 	"CREATE INDEX blobs_pack ON blobs(pack_id);"
-	"INSERT INTO meta(key, value) VALUES('schema_version', '1');";
+	"INSERT INTO meta(key, value) VALUES('schema_version', '2');";
+
+/* Version 1 -> 2, inside the schema transaction: the same rows under the
+ * new key.  Every version-1 snapshot is legacy. */
+static const char migrate_v1_v2[] =
+	"ALTER TABLE blobs RENAME TO blobs_v1;"
+	"DROP INDEX blobs_pack;"
+	BLOBS_TABLE_V2
+	"INSERT INTO blobs(id, type, pack_id, offset, length, raw_length, xxh)"
+	" SELECT id, type, pack_id, offset, length, raw_length, xxh FROM blobs_v1;"
+	"DROP TABLE blobs_v1;"
+	"CREATE INDEX blobs_pack ON blobs(pack_id);"
+	"INSERT OR REPLACE INTO meta(key, value)"
+	" SELECT 'legacy_below', CAST(coalesce(max(id), 0) + 1 AS TEXT) FROM snapshots;"
+	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 static int exec(struct repo *repo, const char *sql, const char *what)
 {
@@ -102,7 +146,7 @@ static int query_int(struct repo *repo, const char *sql, const char *what, int64
 	return r;
 }
 
-static int check_version(struct repo *repo)
+static int check_version(struct repo *repo, long long *ret_version)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(repo->db, "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -129,10 +173,28 @@ static int check_version(struct repo *repo)
 		r = store_fail(-STORE_ENEWER,
 			       "%s/catalog.db: schema %lld is newer than this ckptfs understands (%d)",
 			       repo->path, n, CATALOG_SCHEMA_VERSION);
-	/* n < CATALOG_SCHEMA_VERSION cannot happen yet: migrations go here. */
+	*ret_version = n;
 out:
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* Where version-1 snapshots end (catalog_schema.c's header): every
+ * snapshot of a version-1 catalog (read as it is by a reader), else meta
+ * 'legacy_below' (0 when the catalog was created as version 2). */
+static int read_legacy_below(struct repo *repo, long long version)
+{
+	if (version < 2) {
+		repo->legacy_below = INT64_MAX;
+		return 0;
+	}
+	int64_t v = 0;
+	int r = query_int(repo, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'legacy_below'",
+			  "reading the schema", &v);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	repo->legacy_below = r == -ENOENT || v < 0 ? 0 : v;
+	return 0;
 }
 
 /* Writer: create the schema in an empty database (in one transaction, so a
@@ -150,8 +212,9 @@ static int schema_create_or_check(struct repo *repo)
 			      "reading the schema", &nmeta);
 	if (r < 0)
 		goto fail;
+	long long version = CATALOG_SCHEMA_VERSION;
 	if (ntables == 0) {
-		r = exec(repo, schema_v1, "creating the schema");
+		r = exec(repo, schema_v2, "creating the schema");
 		if (r < 0)
 			goto fail;
 	} else if (nmeta == 0) {
@@ -159,10 +222,17 @@ static int schema_create_or_check(struct repo *repo)
 			       repo->path);
 		goto fail;
 	} else {
-		r = check_version(repo);
+		r = check_version(repo, &version);
+		if (r >= 0 && version == 1) {
+			r = exec(repo, migrate_v1_v2, "migrating the catalog to schema 2");
+			version = 2;
+		}
 		if (r < 0)
 			goto fail;
 	}
+	r = read_legacy_below(repo, version);
+	if (r < 0)
+		goto fail;
 	return exec(repo, "COMMIT", "committing the schema");
 fail:
 	cat_rollback(repo);
@@ -228,9 +298,12 @@ int catalog_init(struct repo *repo)
 		if (r >= 0)
 			r = schema_create_or_check(repo);
 	} else {
+		long long version = 0;
 		r = exec(repo, "PRAGMA query_only = ON", "setting query_only");
 		if (r >= 0)
-			r = check_version(repo);
+			r = check_version(repo, &version);
+		if (r >= 0)
+			r = read_legacy_below(repo, version);
 	}
 	if (r < 0)
 		goto fail;

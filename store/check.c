@@ -9,6 +9,7 @@
 #include "store/check_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
+#include "store/writer.h"
 
 void check_say(struct check_ctx *c, enum check_level level, const char *fmt, ...)
 {
@@ -24,12 +25,12 @@ void check_say(struct check_ctx *c, enum check_level level, const char *fmt, ...
 	c->opts->report(c->opts->ctx, level, line);
 }
 
-struct check_blob *check_blob_find(struct check_ctx *c, const blob_id *id)
+struct check_blob *check_blob_find(struct check_ctx *c, const blob_id *id, uint8_t type)
 {
 	size_t lo = 0, hi = c->nblobs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int d = memcmp(c->blobs[mid].id.b, id->b, ID_BYTES);
+		int d = id_type_cmp(&c->blobs[mid].id, c->blobs[mid].type, id, type);
 		if (d == 0)
 			return &c->blobs[mid];
 		if (d < 0)
@@ -164,12 +165,16 @@ int check_run(struct repo *repo, const struct check_opts *opts, struct check_res
 			goto out;
 	}
 	r = check_snapshots(&c);
+	if (r >= 0 && c.fatal)
+		r = c.fatal;
 	if (r < 0)
 		goto out;
 done:
 	*ret = res;
 	r = 0;
 out:
+	writer_free(c.restore_writer);
+	check_idmap_free(&c.restored);
 	check_idmap_free(&c.trees);
 	snapshots_free(c.snaps, c.nsnaps);
 	free(c.blobs);

@@ -66,6 +66,7 @@ struct check_result {
 	/* repair */
 	uint64_t packs_indexed, rows_fixed, snapshots_recovered, snapshots_marked,
 		leftovers_removed;
+	uint64_t blobs_restored; /* stored again under a type they lacked */
 	bool catalog_damaged;
 	bool healthy; /* no damage found (after repair: none left unrepaired) */
 };

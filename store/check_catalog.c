@@ -95,11 +95,12 @@ int check_catalog_blobs(struct check_ctx *c)
 	int r = 0;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&repo->db_lock);
-	/* blobs is WITHOUT ROWID keyed by id: this scan comes out sorted in
-	 * memcmp order, which check_blob_find's binary search relies on. */
+	/* blobs is WITHOUT ROWID keyed by (id, type): this scan comes out in
+	 * id_type_cmp order, which check_blob_find's binary search relies on
+	 * (ORDER BY costs nothing then, and keeps a schema-1 catalog right). */
 	int rc = sqlite3_prepare_v2(repo->db,
 				    "SELECT id, pack_id, offset, length, raw_length, type, xxh "
-				    "FROM blobs ORDER BY id",
+				    "FROM blobs ORDER BY id, type",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		r = cat_fail(repo, rc, "reading the blob index");
@@ -228,7 +229,7 @@ int check_catalog_fix_row(struct check_ctx *c, int64_t pack_dbid, const struct p
 	pthread_mutex_lock(&repo->db_lock);
 	int rc = sqlite3_prepare_v2(repo->db,
 				    "UPDATE blobs SET pack_id = ?2, offset = ?3, length = ?4, "
-				    "raw_length = ?5, type = ?6, xxh = ?7 WHERE id = ?1",
+				    "raw_length = ?5, xxh = ?7 WHERE id = ?1 AND type = ?6",
 				    -1, &st, NULL);
 	int r;
 	if (rc != SQLITE_OK) {

@@ -54,19 +54,24 @@ struct check_ctx {
 	struct check_result *res;
 	struct snapshot *snaps; /* every snapshot of every project */
 	size_t nsnaps;
-	struct check_blob *blobs; /* sorted by id (memcmp) */
+	struct check_blob *blobs; /* sorted by (id, type): id_type_cmp */
 	size_t nblobs;
 	struct check_pack *packs; /* sorted by dbid */
 	size_t npacks;
 	struct check_idmap trees; /* tree id -> TREE_* state */
+	/* repair: ids re-stored under a type they lacked -> 1 << type, and
+	 * the writer that stores them (opened on first use) */
+	struct check_idmap restored;
+	struct writer *restore_writer;
+	int fatal; /* an error (ENOMEM) met where a finding was expected */
 };
 
 /* Report a finding (printf-style). */
 void check_say(struct check_ctx *c, enum check_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The catalog's row for id, or NULL. */
-struct check_blob *check_blob_find(struct check_ctx *c, const blob_id *id);
+/* The catalog's row for (id, type), or NULL. */
+struct check_blob *check_blob_find(struct check_ctx *c, const blob_id *id, uint8_t type);
 
 int check_idmap_put(struct check_idmap *m, const blob_id *id, uint32_t val);
 /* Value for id, or 0 when absent. */
@@ -79,7 +84,7 @@ int check_catalog_snapshots(struct check_ctx *c);
 int check_catalog_blobs(struct check_ctx *c);
 int check_catalog_packs(struct check_ctx *c);
 int check_catalog_mark_damaged(struct check_ctx *c, int64_t snapshot_id);
-/* Replace the row of e->id with the entry e of the pack with dbid. */
+/* Replace the row of (e->id, e->type) with the entry e of the pack with dbid. */
 int check_catalog_fix_row(struct check_ctx *c, int64_t pack_dbid, const struct pack_entry *e);
 /* Replace a damaged catalog.db by an empty one (the old one is renamed
  * catalog.db.damaged-<time>). */
@@ -95,5 +100,8 @@ int check_snapshots(struct check_ctx *c);
 /* check_repair.c */
 int check_repair_tmp(struct check_ctx *c);
 int check_repair_recover(struct check_ctx *c);
+/* Store the blob of row other (its bytes re-read and re-hashed) again as
+ * type, durably, and remember it in ctx->restored. */
+int check_repair_restore(struct check_ctx *c, const struct check_blob *other, uint8_t type);
 
 #endif

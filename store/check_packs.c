@@ -56,16 +56,18 @@ static int rows_by_pack(struct check_ctx *c, size_t **ret)
 
 static int cmp_entry_id(const void *a, const void *b)
 {
-	return memcmp(((const struct pack_entry *)a)->id.b, ((const struct pack_entry *)b)->id.b,
-		      ID_BYTES);
+	const struct pack_entry *x = a, *y = b;
+	return id_type_cmp(&x->id, x->type, &y->id, y->type);
 }
 
-static const struct pack_entry *entry_find(const struct pack_entry *e, size_t n, const blob_id *id)
+static const struct pack_entry *entry_find(const struct pack_entry *e, size_t n, const blob_id *id,
+					   uint8_t type)
 {
 	if (!n)
 		return NULL;
 	struct pack_entry key;
 	key.id = *id;
+	key.type = type;
 	return bsearch(&key, e, n, sizeof *e, cmp_entry_id);
 }
 
@@ -78,7 +80,7 @@ static bool entry_matches(const struct check_blob *b, const struct pack_entry *e
 /* Every pack's index, kept for repair: a row whose pack is lost may be
  * re-pointed at another pack holding the same blob. */
 struct pack_index {
-	struct pack_entry *e; /* sorted by id */
+	struct pack_entry *e; /* sorted by (id, type) */
 	size_t n;
 };
 
@@ -128,7 +130,7 @@ static int check_one_pack(struct check_ctx *c, size_t pi, const size_t *order, s
 	uint64_t mismatches = 0;
 	for (size_t k = from; k < to; k++) {
 		struct check_blob *b = &c->blobs[order[k]];
-		const struct pack_entry *pe = entry_find(e, n, &b->id);
+		const struct pack_entry *pe = entry_find(e, n, &b->id, b->type);
 		if (pe && entry_matches(b, pe))
 			continue;
 		char hex[ID_HEX_LEN + 1];
@@ -294,7 +296,7 @@ static int repoint_rows(struct check_ctx *c, const size_t *order, struct pack_in
 		for (size_t pi = 0; pi < c->npacks; pi++) {
 			if (c->packs[pi].state != PACK_OK || !idx[pi].e)
 				continue;
-			const struct pack_entry *pe = entry_find(idx[pi].e, idx[pi].n, &b->id);
+			const struct pack_entry *pe = entry_find(idx[pi].e, idx[pi].n, &b->id, b->type);
 			if (!pe)
 				continue;
 			int r = check_catalog_fix_row(c, c->packs[pi].dbid, pe);

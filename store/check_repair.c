@@ -15,6 +15,7 @@
 #include "store/repo_internal.h"
 #include "store/snaprec.h"
 #include "store/writer.h"
+#include "store/writer_internal.h"
 
 int check_repair_tmp(struct check_ctx *c)
 {
@@ -97,7 +98,7 @@ int check_repair_recover(struct check_ctx *c)
 		char hex[ID_HEX_LEN + 1];
 		id_to_hex(&b->id, hex);
 		store_error_clear();
-		int rr = repo_load_blob(c->repo, &b->id, &data, &len);
+		int rr = repo_load_blob(c->repo, &b->id, BLOB_SNAPSHOT, &data, &len);
 		struct snaprec rec;
 		if (rr >= 0) {
 			rr = snaprec_decode(data, len, &rec);
@@ -164,5 +165,44 @@ out:
 	for (size_t i = 0; i < nrecs; i++)
 		snaprec_clear(&recs[i]);
 	free(recs);
+	return r;
+}
+
+int check_repair_restore(struct check_ctx *c, const struct check_blob *other, uint8_t type)
+{
+	char hex[ID_HEX_LEN + 1];
+	id_to_hex(&other->id, hex);
+	int r = 0;
+	if (!c->restore_writer && (r = writer_open(c->repo, &c->restore_writer)) < 0)
+		goto fail;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	/* repo_load_blob re-hashes: the bytes stored under the other type are
+	 * the bytes of this id, or the call fails. */
+	if ((r = repo_load_blob(c->repo, &other->id, other->type, &data, &len)) < 0)
+		goto fail;
+	blob_id got;
+	r = writer_put_blob(c->restore_writer, type, data, len, &got);
+	free(data);
+	if (r >= 0 && !id_equal(&got, &other->id))
+		r = store_fail(-STORE_ECORRUPT, "blob %s: its bytes hash to another id", hex);
+	if (r >= 0)
+		r = writer_flush(c->restore_writer);
+	if (r >= 0)
+		r = check_idmap_put(&c->restored, &other->id,
+				    check_idmap_get(&c->restored, &other->id) | (1u << type));
+	if (r < 0)
+		goto fail;
+	c->res->blobs_restored++;
+	check_say(c, CHECK_INFO, "repair: %s %s: stored again as a %s (it was stored only as a %s)",
+		  type == BLOB_TREE ? "tree" : "chunk", hex, type == BLOB_TREE ? "tree" : "data chunk",
+		  other->type == BLOB_TREE ? "tree" : "data chunk");
+	return 0;
+fail:
+	check_say(c, CHECK_DAMAGE, "repair: blob %s: cannot store it again: %s", hex,
+		  store_error() ? store_error() : strerror(-r));
+	/* A writer that failed refuses everything after: start afresh. */
+	writer_free(c->restore_writer);
+	c->restore_writer = NULL;
 	return r;
 }

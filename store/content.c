@@ -28,7 +28,7 @@ static int length_mismatch(struct repo *repo, const struct node_chunk *c, size_t
 	char hex[ID_HEX_LEN + 1];
 	struct blob_loc loc;
 	id_to_hex(&c->id, hex);
-	if (catalog_blob_lookup(repo, &c->id, &loc) < 0)
+	if (catalog_blob_lookup_any(repo, &c->id, &loc) < 0)
 		loc.pack[0] = '\0';
 	return store_fail(-STORE_ECORRUPT, "chunk %s (pack %s): holds %zu bytes, the tree says %u",
 			  hex, loc.pack[0] ? loc.pack : "?", len, c->len);
@@ -55,7 +55,7 @@ static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk
 			return 0;
 		}
 	}
-	r = repo_load_blob_flags(repo, &c->id, BLOB_OPEN_NO_REHASH | REPO_LOAD_DATA, &data, &len);
+	r = repo_load_blob_flags(repo, &c->id, BLOB_DATA, BLOB_OPEN_NO_REHASH, &data, &len);
 	if (r == -ENOENT) {
 		id_to_hex(&c->id, hex);
 		return store_fail(-STORE_ECORRUPT, "chunk %s: missing from the repository", hex);

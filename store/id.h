@@ -30,6 +30,13 @@ static inline bool id_equal(const blob_id *a, const blob_id *b)
 	return memcmp(a->b, b->b, ID_BYTES) == 0;
 }
 
+/* Order of blobs as the index keys them: by id, then by type. */
+static inline int id_type_cmp(const blob_id *a, uint8_t atype, const blob_id *b, uint8_t btype)
+{
+	int d = memcmp(a->b, b->b, ID_BYTES);
+	return d ? d : (atype > btype) - (atype < btype);
+}
+
 static inline bool id_is_zero(const blob_id *a)
 {
 	static const blob_id zero;

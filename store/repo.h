@@ -53,12 +53,23 @@ const char *repo_path(const struct repo *repo);
 /* Keyed BLAKE2b-256 id of data (the id a blob with this plaintext has). */
 void repo_blob_id(const struct repo *repo, const void *data, size_t len, blob_id *ret_id);
 
-/* Read, authenticate, decompress and id-check the blob id.  On success
- * *ret_data (malloc'd, caller frees) holds *ret_len plaintext bytes.
- * -ENOENT if the id is not in the index; STORE_ECORRUPT if anything about
- * the stored bytes is wrong (message names the pack and offset); -EIO etc.
- * for read errors. */
-int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len);
+/* Whether the blob index holds id as type (enum blob_type).  An index
+ * error counts as no (callers then store or read the data again). */
+bool repo_has_blob(struct repo *repo, const blob_id *id, uint8_t type);
+
+/* Whether snapshot_id was written under catalog schema 1, whose blob
+ * index was keyed by id alone: what it references may be stored only
+ * under another type (catalog_schema.c), so a snapshot built on it
+ * re-verifies what it reuses (walk_opts.verify_reused). */
+bool repo_snapshot_is_legacy(const struct repo *repo, int64_t snapshot_id);
+
+/* Read, authenticate, decompress and id-check the blob id of type (enum
+ * blob_type).  On success *ret_data (malloc'd, caller frees) holds
+ * *ret_len plaintext bytes.  -ENOENT if the id is not indexed as that
+ * type; STORE_ECORRUPT if anything about the stored bytes is wrong
+ * (message names the pack and offset); -EIO etc. for read errors. */
+int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t type, uint8_t **ret_data,
+		   size_t *ret_len);
 
 /* Bound the decoded-chunk cache used by content_read() (default 64 MiB). */
 void repo_set_cache_bytes(struct repo *repo, size_t bytes);

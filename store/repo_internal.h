@@ -28,6 +28,9 @@ struct repo {
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
 	pthread_key_t pack_key;   /* per-thread pack kept open (repo_read.c) */
 	bool catalog_fresh;  /* REPO_REPAIR made a new, empty catalog.db */
+	/* Snapshots with a smaller id were written by schema 1, whose blob
+	 * index was keyed by id alone (catalog_schema.c): 0 = none. */
+	int64_t legacy_below;
 };
 
 /* This thread's read codec (created on first use). NULL on ENOMEM.  It is
@@ -51,13 +54,7 @@ void repo_pack_release(void *p);
  * chunk is authenticated under its id but not re-hashed (why this is
  * enough is in blob.h); check --read-data and everything else keep the
  * full check of repo_load_blob. */
-int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, uint8_t **ret_data,
-			 size_t *ret_len);
-
-/* Extra repo_load_blob_flags flags: the blob must be indexed with this
- * type (tree_load: a tree; content reads: data), else STORE_ECORRUPT
- * "blob <id>: is a data blob, not a tree" — checked before any read. */
-#define REPO_LOAD_TREE (1u << 8)
-#define REPO_LOAD_DATA (1u << 9)
+int repo_load_blob_flags(struct repo *repo, const blob_id *id, uint8_t type, unsigned flags,
+			 uint8_t **ret_data, size_t *ret_len);
 
 #endif

@@ -105,37 +105,55 @@ static int blob_fail(int r, const blob_id *id, const struct blob_loc *loc)
 			  (unsigned long long)loc->offset, w);
 }
 
-static const char *type_name(unsigned type)
-{
-	switch (type) {
-	case BLOB_DATA: return "data";
-	case BLOB_TREE: return "tree";
-	case BLOB_PACK_INDEX: return "pack index";
-	case BLOB_SNAPSHOT: return "snapshot record";
-	default: return "unknown";
-	}
-}
-
-int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t **ret_data, size_t *ret_len)
-{
-	return repo_load_blob_flags(repo, id, 0, ret_data, ret_len);
-}
-
-int repo_load_blob_flags(struct repo *repo, const blob_id *id, unsigned flags, uint8_t **ret_data,
-			 size_t *ret_len)
+bool repo_has_blob(struct repo *repo, const blob_id *id, uint8_t type)
 {
 	struct blob_loc loc;
-	int r = catalog_blob_lookup(repo, id, &loc);
-	if (r < 0)
+	bool has = catalog_blob_lookup(repo, id, type, &loc) == 0;
+	store_error_clear();
+	return has;
+}
+
+bool repo_snapshot_is_legacy(const struct repo *repo, int64_t snapshot_id)
+{
+	return snapshot_id < repo->legacy_below;
+}
+
+int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t type, uint8_t **ret_data,
+		   size_t *ret_len)
+{
+	return repo_load_blob_flags(repo, id, type, 0, ret_data, ret_len);
+}
+
+/* Where a blob referenced as type is.  In a catalog that holds version-1
+ * snapshots (catalog_schema.c), a data chunk or tree may be stored only
+ * under the other of the two types, the same bytes: then that blob is
+ * read instead, and always re-hashed, so only bytes that hash to the id
+ * come back.  *flags loses BLOB_OPEN_NO_REHASH in that case. */
+static int locate(struct repo *repo, const blob_id *id, uint8_t type, unsigned *flags,
+		  struct blob_loc *ret)
+{
+	int r = catalog_blob_lookup(repo, id, type, ret);
+	if (r != -ENOENT || !repo->legacy_below || (type != BLOB_DATA && type != BLOB_TREE))
 		return r;
-	unsigned want = flags & REPO_LOAD_TREE ? BLOB_TREE : flags & REPO_LOAD_DATA ? BLOB_DATA : 0;
-	if (want && loc.type != want) {
+	struct blob_loc other;
+	if (catalog_blob_lookup_any(repo, id, &other) < 0 ||
+	    (other.type != BLOB_DATA && other.type != BLOB_TREE)) {
 		char hex[ID_HEX_LEN + 1];
 		id_to_hex(id, hex);
-		return store_fail(-STORE_ECORRUPT, "blob %s: is a %s blob, not a %s", hex,
-				  type_name(loc.type), want == BLOB_TREE ? "tree" : "data chunk");
+		return store_fail(-ENOENT, "blob %.16s: not in the index", hex);
 	}
-	flags &= ~(REPO_LOAD_TREE | REPO_LOAD_DATA);
+	*flags &= ~BLOB_OPEN_NO_REHASH;
+	*ret = other;
+	return 0;
+}
+
+int repo_load_blob_flags(struct repo *repo, const blob_id *id, uint8_t type, unsigned flags,
+			 uint8_t **ret_data, size_t *ret_len)
+{
+	struct blob_loc loc;
+	int r = locate(repo, id, type, &flags, &loc);
+	if (r < 0)
+		return r;
 	struct blob_codec *c = repo_codec(repo);
 	if (!c)
 		return -ENOMEM;

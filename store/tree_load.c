@@ -20,7 +20,7 @@ int tree_load(struct repo *repo, const blob_id *id, struct tree **ret_tree)
 
 	memcpy(what, "tree ", 5);
 	id_to_hex(id, what + 5);
-	r = repo_load_blob_flags(repo, id, REPO_LOAD_TREE, &data, &len);
+	r = repo_load_blob(repo, id, BLOB_TREE, &data, &len);
 	if (r == -ENOENT)
 		/* A tree that a snapshot refers to is missing: damage, not an
 		 * absent path (callers use -ENOENT for that). */

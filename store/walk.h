@@ -59,6 +59,11 @@ struct walk_opts {
 	const char *root;              /* absolute project root */
 	const blob_id *parent_root;    /* previous snapshot's root tree or NULL */
 	int64_t parent_time_ns;        /* its start time (racy-entry threshold) */
+	/* The parent is a schema-1 snapshot (repo_snapshot_is_legacy): what
+	 * the files cache reuses from it is used only if every chunk is held
+	 * as a data chunk (else the file is read again), and unchanged trees
+	 * are stored again through writer_put_tree's reference check. */
+	bool verify_reused;
 	const char *const *excludes;   /* extra gitignore-style patterns (--exclude) */
 	size_t nexcludes;
 	const struct walk_hooks *hooks; /* or NULL */

@@ -333,7 +333,7 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	/* Unchanged since the parent snapshot (the common case): equal trees
 	 * encode to equal bytes, so the id is the one just loaded — no need to
 	 * encode, hash and look it up again. */
-	if (prev && prev_id && tree_equal(&t, prev))
+	if (prev && prev_id && !c->opts->verify_reused && tree_equal(&t, prev))
 		*ret_id = *prev_id;
 	else
 		r = writer_put_tree(c->w, &t, ret_id);

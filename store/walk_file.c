@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "store/blob.h"
 #include "store/err.h"
 #include "store/writer.h"
 #include "store/walk_internal.h"
@@ -227,6 +228,15 @@ static int read_file(struct walk_ctx *c, int fd, struct stat *st, struct node *n
 	return 0;
 }
 
+/* Every chunk of n is in the repository as a data chunk. */
+static bool chunks_held(const struct walk_ctx *c, const struct node *n)
+{
+	for (size_t i = 0; i < n->nchunks; i++)
+		if (!writer_has(c->w, &n->chunks[i].id, BLOB_DATA))
+			return false;
+	return true;
+}
+
 static bool cache_hit(const struct walk_ctx *c, const struct stat *st, const struct node *prev)
 {
 	/* flags == 0 also rules out NODE_F_DB_COPY: a database capture is
@@ -234,7 +244,8 @@ static bool cache_hit(const struct walk_ctx *c, const struct stat *st, const str
 	return prev && prev->type == NODE_FILE && prev->flags == 0 && prev->dev == st->st_dev &&
 	       prev->ino == st->st_ino && prev->size == (uint64_t)st->st_size &&
 	       prev->mtime_ns == ts_ns(&st->st_mtim) && prev->ctime_ns == ts_ns(&st->st_ctim) &&
-	       !walk_racy(c, prev->mtime_ns, prev->ctime_ns);
+	       !walk_racy(c, prev->mtime_ns, prev->ctime_ns) &&
+	       (!c->opts->verify_reused || chunks_held(c, prev));
 }
 
 static int open_noatime(int dirfd, const char *name, int flags)

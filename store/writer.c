@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/blob.h"
 #include "store/catalog_internal.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
@@ -18,34 +19,37 @@
 
 /* ---- the pending id set --------------------------------------------------- */
 
-static uint64_t id_key(const blob_id *id)
+static uint64_t id_key(const blob_id *id, uint8_t type)
 {
 	uint64_t k;
 	memcpy(&k, id->b, sizeof k);
-	return k;
+	return k ^ type;
 }
 
-static size_t idset_slot(const struct idset *s, const blob_id *id)
+static bool slot_is(const struct typed_id *t, const blob_id *id, uint8_t type)
+{
+	return t->type == type && id_equal(&t->id, id);
+}
+
+static size_t idset_slot(const struct idset *s, const blob_id *id, uint8_t type)
 {
 	size_t mask = s->cap - 1;
-	size_t i = (size_t)id_key(id) & mask;
-	while (!id_is_zero(&s->slots[i]) && !id_equal(&s->slots[i], id))
+	size_t i = (size_t)id_key(id, type) & mask;
+	while (s->slots[i].type && !slot_is(&s->slots[i], id, type))
 		i = (i + 1) & mask;
 	return i;
 }
 
-static bool idset_has(const struct idset *s, const blob_id *id)
+static bool idset_has(const struct idset *s, const blob_id *id, uint8_t type)
 {
-	return s->n && !id_is_zero(&s->slots[idset_slot(s, id)]);
+	return s->n && s->slots[idset_slot(s, id, type)].type;
 }
 
-static int idset_add(struct idset *s, const blob_id *id)
+static int idset_add(struct idset *s, const blob_id *id, uint8_t type)
 {
-	if (id_is_zero(id))
-		return 0; /* cannot be stored; only costs a catalog lookup */
 	if ((s->n + 1) * 2 > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
-		blob_id *old = s->slots;
+		struct typed_id *old = s->slots;
 		size_t oldcap = s->cap;
 		s->slots = calloc(cap, sizeof *s->slots);
 		if (!s->slots) {
@@ -54,13 +58,13 @@ static int idset_add(struct idset *s, const blob_id *id)
 		}
 		s->cap = cap;
 		for (size_t i = 0; i < oldcap; i++)
-			if (!id_is_zero(&old[i]))
-				s->slots[idset_slot(s, &old[i])] = old[i];
+			if (old[i].type)
+				s->slots[idset_slot(s, &old[i].id, old[i].type)] = old[i];
 		free(old);
 	}
-	size_t i = idset_slot(s, id);
-	if (id_is_zero(&s->slots[i])) {
-		s->slots[i] = *id;
+	size_t i = idset_slot(s, id, type);
+	if (!s->slots[i].type) {
+		s->slots[i] = (struct typed_id){ .id = *id, .type = type };
 		s->n++;
 	}
 	return 0;
@@ -92,6 +96,13 @@ static int drain(struct writer *w)
 	return 0;
 }
 
+int writer_flush(struct writer *w)
+{
+	if (w->failed)
+		return refuse(w);
+	return drain(w);
+}
+
 int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
 		    blob_id *ret_id)
 {
@@ -104,9 +115,9 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 	repo_blob_id(w->repo, data, len, &id);
 	if (ret_id)
 		*ret_id = id;
-	if (idset_has(&w->pending, &id))
+	if (idset_has(&w->pending, &id, type))
 		return 0;
-	r = catalog_blob_lookup(w->repo, &id, &loc);
+	r = catalog_blob_lookup(w->repo, &id, type, &loc);
 	if (r == 0)
 		return 0;
 	if (r != -ENOENT)
@@ -119,7 +130,7 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 	r = writer_enqueue(w, &id, type, data, len);
 	if (r < 0)
 		return w->failed = r;
-	r = idset_add(&w->pending, &id);
+	r = idset_add(&w->pending, &id, type);
 	if (r < 0)
 		return r;
 	w->new_blobs++;
@@ -167,12 +178,56 @@ void writer_free(struct writer *w)
 	free(w);
 }
 
+bool writer_has(struct writer *w, const blob_id *id, uint8_t type)
+{
+	struct blob_loc loc;
+	if (idset_has(&w->pending, id, type))
+		return true;
+	store_error_clear();
+	return catalog_blob_lookup(w->repo, id, type, &loc) == 0;
+}
+
+/* The gate that keeps a snapshot from ever referencing a blob the
+ * repository does not hold as the type the reference needs: a tree is
+ * stored only after everything it names is (queued or indexed) as a data
+ * chunk or a tree.  Fresh chunks and subtrees are in the pending set (no
+ * catalog read); what a tree reuses from its parent snapshot costs one
+ * index seek each, and only in trees that changed. */
+static int check_refs(struct writer *w, const struct tree *t)
+{
+	char hex[ID_HEX_LEN + 1];
+	for (size_t i = 0; i < t->n; i++) {
+		const struct node *n = &t->nodes[i];
+		if (n->type == NODE_DIR && !writer_has(w, &n->subtree, BLOB_TREE)) {
+			id_to_hex(&n->subtree, hex);
+			return store_fail(-STORE_ECORRUPT,
+					  "writer: %s: tree %.16s is not in the repository as a tree",
+					  n->name, hex);
+		}
+		if (n->type != NODE_FILE)
+			continue;
+		for (size_t k = 0; k < n->nchunks; k++)
+			if (!writer_has(w, &n->chunks[k].id, BLOB_DATA)) {
+				id_to_hex(&n->chunks[k].id, hex);
+				return store_fail(-STORE_ECORRUPT,
+						  "writer: %s: chunk %.16s is not in the repository as a data chunk",
+						  n->name, hex);
+			}
+	}
+	return 0;
+}
+
 int writer_put_tree(struct writer *w, const struct tree *t, blob_id *ret_id)
 {
 	uint8_t *buf;
 	size_t len;
 	blob_id id;
-	int r = tree_encode(t, &buf, &len);
+	if (w->failed)
+		return refuse(w);
+	int r = check_refs(w, t);
+	if (r < 0)
+		return r;
+	r = tree_encode(t, &buf, &len);
 	if (r < 0)
 		return r;
 	r = writer_put_blob(w, BLOB_TREE, buf, len, &id);
@@ -198,6 +253,12 @@ int writer_commit(struct writer *w, const struct snapshot_new *s, struct snapsho
 
 	if (w->failed)
 		return refuse(w);
+	if (!writer_has(w, &s->root, BLOB_TREE)) {
+		char hex[ID_HEX_LEN + 1];
+		id_to_hex(&s->root, hex);
+		return store_fail(-STORE_ECORRUPT,
+				  "writer: root tree %.16s is not in the repository as a tree", hex);
+	}
 	/* The snapshot's record goes into its last pack, made durable with
 	 * it, so check --repair can re-create the snapshot from packs alone. */
 	sn.stats.new_blobs = w->new_blobs;

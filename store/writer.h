@@ -12,6 +12,7 @@
 #ifndef CKPTFS_STORE_WRITER_H
 #define CKPTFS_STORE_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,8 +41,20 @@ int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct n
 /* Same, reading fd from its current offset to EOF. */
 int writer_put_fd(struct writer *w, int fd, struct node *file);
 
-/* Store one tree (sorted, see tree_sort) and return its id. */
+/* Store one tree (sorted, see tree_sort) and return its id.  Refused
+ * (STORE_ECORRUPT) unless every chunk and subtree it names is already in
+ * the repository (or queued by this writer) as a data chunk or a tree:
+ * with writer_commit's check of the root, a committed snapshot can never
+ * reference a blob missing or stored only under another type. */
 int writer_put_tree(struct writer *w, const struct tree *t, blob_id *ret_id);
+
+/* Whether the repository holds (or this writer has queued) the blob with
+ * this id as type (enum blob_type). */
+bool writer_has(struct writer *w, const blob_id *id, uint8_t type);
+
+/* Make everything queued durable and indexed, without a snapshot
+ * (check --repair stores blobs it re-creates this way). */
+int writer_flush(struct writer *w);
 
 /* Counters since writer_open or the last writer_commit.  new_bytes counts
  * sealed bytes as stored in packs; blobs are sealed in the background, so

@@ -28,9 +28,15 @@ struct pack_writer;
 /* Ids this writer has stored that the catalog may not know yet.  Open
  * addressing keyed by the id's first 8 bytes: ids are keyed hashes, so
  * those bytes are already uniform. */
+/* A blob is what the index keys it by: its id and its type (catalog_schema.c). */
+struct typed_id {
+	blob_id id;
+	uint8_t type; /* enum blob_type; 0 = empty slot */
+};
+
 struct idset {
-	blob_id *slots; /* all-zero = empty (a real id is never all zero) */
-	size_t cap, n;  /* cap is a power of two */
+	struct typed_id *slots;
+	size_t cap, n; /* cap is a power of two */
 };
 
 #define WRITER_QUEUE 8 /* slots: enough to ride out one pack finish */

@@ -180,6 +180,25 @@ static __attribute__((unused)) void put_tree(struct fixture *f, struct node *nod
 		node_clear(&nodes[i]);
 }
 
+/* The same without writer_put_tree's reference check: for trees that
+ * name blobs the repository does not hold (damage, on purpose).  Needs
+ * store/writer_internal.h and store/blob.h. */
+#ifdef CKPTFS_STORE_WRITER_INTERNAL_H
+static __attribute__((unused)) void put_tree_unchecked(struct fixture *f, struct node *nodes,
+						       size_t n, blob_id *ret)
+{
+	struct tree t = { .nodes = nodes, .n = n };
+	tree_sort(&t);
+	uint8_t *buf;
+	size_t len;
+	CHECK(tree_encode(&t, &buf, &len));
+	CHECK(writer_put_blob(f->w, BLOB_TREE, buf, len, ret));
+	free(buf);
+	for (size_t i = 0; i < n; i++)
+		node_clear(&nodes[i]);
+}
+#endif
+
 /* Names in dir (relative to the fixture dir), excluding . and .. */
 static __attribute__((unused)) int count_entries(const char *dir)
 {

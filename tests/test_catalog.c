@@ -342,7 +342,7 @@ static void packs_and_blob_index(void **state)
 
 	struct blob_loc loc;
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(catalog_blob_lookup(f->repo, &a[i].id, &loc), 0);
+		assert_int_equal(catalog_blob_lookup(f->repo, &a[i].id, a[i].type, &loc), 0);
 		assert_string_equal(loc.pack, pa); /* duplicates keep the first */
 		assert_int_equal(loc.offset, a[i].offset);
 		assert_int_equal(loc.length, a[i].length);
@@ -350,13 +350,18 @@ static void packs_and_blob_index(void **state)
 		assert_int_equal(loc.type, a[i].type);
 		assert_true(loc.xxh == a[i].xxh);
 	}
-	assert_int_equal(catalog_blob_lookup(f->repo, &b[2].id, &loc), 0);
+	assert_int_equal(catalog_blob_lookup(f->repo, &b[2].id, b[2].type, &loc), 0);
 	assert_string_equal(loc.pack, pb);
 	assert_int_equal(loc.offset, b[2].offset);
 
 	blob_id unknown;
 	fill_id(&unknown, 9999);
-	assert_int_equal(catalog_blob_lookup(f->repo, &unknown, &loc), -ENOENT);
+	assert_int_equal(catalog_blob_lookup(f->repo, &unknown, BLOB_DATA, &loc), -ENOENT);
+	assert_int_equal(catalog_blob_lookup_any(f->repo, &unknown, &loc), -ENOENT);
+	/* The type is part of the key: a[1] is a tree, not a data chunk. */
+	assert_int_equal(catalog_blob_lookup(f->repo, &a[1].id, BLOB_DATA, &loc), -ENOENT);
+	assert_int_equal(catalog_blob_lookup_any(f->repo, &a[1].id, &loc), 0);
+	assert_int_equal(loc.type, BLOB_TREE);
 
 	/* Adding a pack again (repair) is harmless; bad names are refused. */
 	assert_int_equal(catalog_pack_add(f->repo, pa, 123456, a, 5), 0);
@@ -379,12 +384,12 @@ static void packs_and_blob_index(void **state)
 		assert_int_equal(sqlite3_exec(f->repo->db, "SAVEPOINT s", NULL, NULL, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(f->repo->db, bad[i], NULL, NULL, NULL), SQLITE_OK);
 		store_error_clear();
-		assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), -STORE_ECORRUPT);
+		assert_int_equal(catalog_blob_lookup_any(f->repo, &a[0].id, &loc), -STORE_ECORRUPT);
 		assert_non_null(strstr(store_error(), "bad index row"));
 		assert_int_equal(sqlite3_exec(f->repo->db, "ROLLBACK TO s; RELEASE s", NULL, NULL,
 					      NULL),
 				 SQLITE_OK);
-		assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, &loc), 0);
+		assert_int_equal(catalog_blob_lookup(f->repo, &a[0].id, a[0].type, &loc), 0);
 	}
 }
 
@@ -429,7 +434,7 @@ static void newer_schema_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(sqlite3_exec(f->repo->db,
-				      "UPDATE meta SET value = '2' WHERE key = 'schema_version'", NULL,
+				      "UPDATE meta SET value = '3' WHERE key = 'schema_version'", NULL,
 				      NULL, NULL),
 			 SQLITE_OK);
 	repo_close(f->repo);
@@ -437,7 +442,7 @@ static void newer_schema_is_refused(void **state)
 	struct repo *r;
 	store_error_clear();
 	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), -STORE_ENEWER);
-	assert_non_null(strstr(store_error(), "schema 2 is newer"));
+	assert_non_null(strstr(store_error(), "schema 3 is newer"));
 	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ENEWER);
 }
 

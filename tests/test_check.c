@@ -84,7 +84,7 @@ static void healthy_repository(void **state)
 static void pack_name_of(struct fixture *f, const blob_id *id, char out[PACK_NAME_LEN + 1])
 {
 	struct blob_loc loc;
-	CHECK(catalog_blob_lookup(f->repo, id, &loc));
+	CHECK(catalog_blob_lookup_any(f->repo, id, &loc));
 	memcpy(out, loc.pack, PACK_NAME_LEN + 1);
 }
 
@@ -99,7 +99,7 @@ static void flipped_byte_found_by_read_data(void **state)
 	CHECK(tree_load(f->repo, &t->nodes[0].subtree, &sub));
 	const struct node_chunk *ch = &sub->nodes[0].chunks[0];
 	struct blob_loc loc;
-	CHECK(catalog_blob_lookup(f->repo, &ch->id, &loc));
+	CHECK(catalog_blob_lookup(f->repo, &ch->id, BLOB_DATA, &loc));
 	char path[256];
 	char rel[64];
 	pack_path(loc.pack, rel, sizeof rel);
@@ -339,23 +339,23 @@ static void hostile_directory_links(void **state)
 	struct tree *t;
 	CHECK(tree_load(f->repo, &root, &t));
 	struct tree *sub = NULL;
-	/* tree_load checks the type the blob is indexed with before
-	 * decoding it, and says so. */
+	/* tree_load looks the id up as a tree: the data chunk with that id
+	 * is not one. */
 	assert_int_equal(tree_load(f->repo, &t->nodes[0].subtree, &sub), -STORE_ECORRUPT);
-	assert_non_null(strstr(store_error(), "is a data blob, not a tree"));
+	assert_non_null(strstr(store_error(), "missing from the repository"));
 	/* And a file whose chunk is a tree blob is refused by content reads. */
 	struct node_chunk tc = { .id = root, .off = 0, .len = (uint32_t)e.n };
 	struct node tf = { .name = "y", .type = NODE_FILE, .size = e.n, .chunks = &tc, .nchunks = 1 };
 	uint8_t rbuf[256];
 	assert_true(e.n <= sizeof rbuf);
 	assert_int_equal(content_read(f->repo, &tf, 0, rbuf, sizeof rbuf), -STORE_ECORRUPT);
-	assert_non_null(strstr(store_error(), "is a tree blob, not a data chunk"));
+	assert_non_null(strstr(store_error(), "missing from the repository"));
 	tree_free(t);
 	(void)dn;
 	struct findings fd;
 	struct check_result cr = run_check(f->repo, false, false, &fd);
 	assert_false(cr.healthy);
-	assert_non_null(strstr(fd.all, "indexed with another type"));
+	assert_non_null(strstr(fd.all, "not in the blob index as a tree (only as a data chunk)"));
 	snapshot_clear(&s);
 
 	/* A directory pointing at itself through a forged id: a catalog row
@@ -367,7 +367,7 @@ static void hostile_directory_links(void **state)
 	CHECK(writer_put_blob(f->w, BLOB_TREE, e.b, e.n, &root));
 	fixture_commit(f, &root, 11, &s);
 	struct blob_loc loc;
-	CHECK(catalog_blob_lookup(f->repo, &root, &loc));
+	CHECK(catalog_blob_lookup(f->repo, &root, BLOB_TREE, &loc));
 	pthread_mutex_lock(&f->repo->db_lock);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(f->repo->db,

@@ -502,20 +502,20 @@ static void load_blob_and_detect_corruption(void **state)
 
 	uint8_t *got;
 	size_t got_len;
-	assert_int_equal(repo_load_blob(w, &id, &got, &got_len), 0);
+	assert_int_equal(repo_load_blob(w, &id, BLOB_DATA, &got, &got_len), 0);
 	assert_int_equal(got_len, len);
 	assert_memory_equal(got, plain, len);
 	free(got);
 
 	/* A reader (another connection, the mount's view) reads it too. */
 	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
-	assert_int_equal(repo_load_blob(rd, &id, &got, &got_len), 0);
+	assert_int_equal(repo_load_blob(rd, &id, BLOB_DATA, &got, &got_len), 0);
 	assert_memory_equal(got, plain, len);
 	free(got);
 
 	blob_id unknown = id;
 	unknown.b[0] ^= 1;
-	assert_int_equal(repo_load_blob(rd, &unknown, &got, &got_len), -ENOENT);
+	assert_int_equal(repo_load_blob(rd, &unknown, BLOB_DATA, &got, &got_len), -ENOENT);
 
 	/* Flip one stored byte in the middle of the blob. */
 	char rel[64], abs[256];
@@ -536,7 +536,7 @@ static void load_blob_and_detect_corruption(void **state)
 		 (unsigned long long)e.offset);
 	store_error_clear();
 	got = NULL;
-	assert_int_equal(repo_load_blob(rd, &id, &got, &got_len), -STORE_ECORRUPT);
+	assert_int_equal(repo_load_blob(rd, &id, BLOB_DATA, &got, &got_len), -STORE_ECORRUPT);
 	assert_null(got);
 	assert_non_null(store_error());
 	assert_memory_equal(store_error(), want, strlen(want));
@@ -546,12 +546,12 @@ static void load_blob_and_detect_corruption(void **state)
 	fd = open(abs, O_RDWR);
 	assert_int_equal(pwrite(fd, &b, 1, at), 1);
 	close(fd);
-	assert_int_equal(repo_load_blob(rd, &id, &got, &got_len), 0);
+	assert_int_equal(repo_load_blob(rd, &id, BLOB_DATA, &got, &got_len), 0);
 	free(got);
 	assert_int_equal(sqlite3_exec(w->db, "UPDATE blobs SET raw_length = raw_length + 1", NULL,
 				      NULL, NULL),
 			 SQLITE_OK);
-	assert_int_equal(repo_load_blob(rd, &id, &got, &got_len), -STORE_ECORRUPT);
+	assert_int_equal(repo_load_blob(rd, &id, BLOB_DATA, &got, &got_len), -STORE_ECORRUPT);
 
 	repo_set_cache_bytes(rd, 1 << 20);
 	repo_close(rd);
@@ -578,7 +578,7 @@ static void *reader_thread(void *p)
 			uint8_t *got;
 			size_t len;
 			uint64_t gen;
-			if (repo_load_blob(a->repo, &a->ids[i], &got, &len) < 0) {
+			if (repo_load_blob(a->repo, &a->ids[i], BLOB_DATA, &got, &len) < 0) {
 				__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
 				continue;
 			}

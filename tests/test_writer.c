@@ -6,6 +6,8 @@
 #include <cmocka.h>
 #include <fcntl.h>
 
+#include "store/blob.h"
+#include "store/writer_internal.h"
 #include "repo_fixture.h"
 #include "store/chunker.h"
 #include "store/catalog_internal.h"
@@ -366,7 +368,7 @@ static void killed_between_rename_and_index(void **state)
 	pack_writer_free(pw);
 	blob_codec_free(codec);
 	struct blob_loc loc;
-	assert_int_equal(catalog_blob_lookup(f->repo, &id, &loc), -ENOENT);
+	assert_int_equal(catalog_blob_lookup(f->repo, &id, BLOB_DATA, &loc), -ENOENT);
 	writer_free(f->w);
 	f->w = NULL;
 	repo_close(f->repo);
@@ -375,11 +377,11 @@ static void killed_between_rename_and_index(void **state)
 	/* A reader does not touch it (it holds no lock)... */
 	struct repo *rd;
 	CHECK(repo_open(f->repo_path, REPO_READ, 0, &rd));
-	assert_int_equal(catalog_blob_lookup(rd, &id, &loc), -ENOENT);
+	assert_int_equal(catalog_blob_lookup(rd, &id, BLOB_DATA, &loc), -ENOENT);
 	repo_close(rd);
 	/* ...the next writer indexes it and clears the journal. */
 	CHECK(repo_open(f->repo_path, REPO_WRITE, 0, &f->repo));
-	CHECK(catalog_blob_lookup(f->repo, &id, &loc));
+	CHECK(catalog_blob_lookup(f->repo, &id, BLOB_DATA, &loc));
 	assert_string_equal(loc.pack, name);
 	assert_int_equal(loc.offset, e.offset);
 	assert_int_equal(loc.type, BLOB_DATA);
@@ -389,7 +391,7 @@ static void killed_between_rename_and_index(void **state)
 	/* And the blob reads back through the catalog. */
 	uint8_t *back;
 	size_t blen;
-	CHECK(repo_load_blob(f->repo, &id, &back, &blen));
+	CHECK(repo_load_blob(f->repo, &id, BLOB_DATA, &back, &blen));
 	assert_int_equal(blen, sizeof text);
 	assert_memory_equal(back, text, sizeof text);
 	free(back);
@@ -428,10 +430,165 @@ static void rejects_read_only_repo(void **state)
 	writer_free(NULL);
 }
 
+/* The same bytes as a data chunk, a tree and a snapshot record, stored in
+ * every order: each is its own blob (one id, three index rows), each
+ * loads as its type, and none is deduplicated against another. */
+static void same_bytes_every_type_pair(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t types[3] = { BLOB_DATA, BLOB_TREE, BLOB_SNAPSHOT };
+	static const int orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+					  { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+	for (int o = 0; o < 6; o++) {
+		uint8_t bytes[2] = { 1, (uint8_t)o }; /* {1, 0} is the encoded empty tree */
+		blob_id ids[3];
+		for (int k = 0; k < 3; k++) {
+			uint8_t t = types[orders[o][k]];
+			uint64_t before, after;
+			writer_stats(f->w, &before, NULL);
+			CHECK(writer_put_blob(f->w, t, bytes, sizeof bytes, &ids[k]));
+			writer_stats(f->w, &after, NULL);
+			assert_int_equal(after, before + 1); /* never deduplicated across types */
+			if (k)
+				assert_memory_equal(&ids[k], &ids[0], sizeof ids[0]);
+			assert_true(writer_has(f->w, &ids[0], t));
+		}
+		/* Again, after the blobs are durable: every type is found. */
+		CHECK(writer_flush(f->w));
+		for (int k = 0; k < 3; k++) {
+			uint64_t before, after;
+			writer_stats(f->w, &before, NULL);
+			CHECK(writer_put_blob(f->w, types[k], bytes, sizeof bytes, NULL));
+			writer_stats(f->w, &after, NULL);
+			assert_int_equal(after, before);
+			struct blob_loc loc;
+			CHECK(catalog_blob_lookup(f->repo, &ids[0], types[k], &loc));
+			assert_int_equal(loc.type, types[k]);
+			uint8_t *back;
+			size_t blen;
+			CHECK(repo_load_blob(f->repo, &ids[0], types[k], &back, &blen));
+			assert_int_equal(blen, sizeof bytes);
+			assert_memory_equal(back, bytes, sizeof bytes);
+			free(back);
+		}
+	}
+}
+
+/* writer_put_tree and writer_commit refuse references to blobs that are
+ * missing or held only under another type, so a snapshot can never be
+ * committed with one. */
+static void trees_refuse_wrong_type_references(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t empty_tree[2] = { 1, 0 };
+	blob_id as_data;
+	CHECK(writer_put_blob(f->w, BLOB_DATA, empty_tree, sizeof empty_tree, &as_data));
+	CHECK(writer_flush(f->w));
+	/* A directory whose subtree id is only a data chunk. */
+	struct node d = { .name = strdup("d"), .type = NODE_DIR, .mode = 0755, .subtree = as_data };
+	struct tree t = { .nodes = &d, .n = 1 };
+	blob_id root;
+	store_error_clear();
+	assert_int_equal(writer_put_tree(f->w, &t, &root), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "is not in the repository as a tree"));
+	/* A file whose chunk is only a tree. */
+	static const uint8_t tree_bytes[2] = { 1, 9 };
+	blob_id tree_id;
+	CHECK(writer_put_blob(f->w, BLOB_TREE, tree_bytes, sizeof tree_bytes, &tree_id));
+	struct node_chunk ch = { .id = tree_id, .len = 2 };
+	struct node file = { .name = strdup("f"), .type = NODE_FILE, .mode = 0644, .size = 2,
+			     .chunks = &ch, .nchunks = 1 };
+	struct tree t2 = { .nodes = &file, .n = 1 };
+	assert_int_equal(writer_put_tree(f->w, &t2, &root), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "is not in the repository as a data chunk"));
+	/* A root that is only a data chunk. */
+	struct snapshot_new sn = { .project_id = f->project_id, .time_ns = 5, .root = as_data };
+	struct snapshot s;
+	(void)tree_id;
+	CHECK(writer_put_blob(f->w, BLOB_DATA, "xyz", 3, &sn.root));
+	assert_int_equal(writer_commit(f->w, &sn, &s), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "root tree"));
+	/* Once the data chunk is stored, the file is accepted. */
+	CHECK(writer_put_blob(f->w, BLOB_DATA, tree_bytes, sizeof tree_bytes, NULL));
+	CHECK(writer_put_tree(f->w, &t2, &root));
+	free(d.name);
+	free(file.name);
+}
+
+/* A schema-1 catalog (index keyed by id alone) is migrated by the first
+ * writer: every row kept under (id, type), its snapshots marked legacy,
+ * new ones not; a reader of an unmigrated one treats all as legacy. */
+static void schema1_catalog_is_migrated(void **state)
+{
+	struct fixture *f = *state;
+	struct node n = file_node("f");
+	put_mem(f, (const uint8_t *)"hello", 5, &n);
+	struct tree t = { .nodes = &n, .n = 1 };
+	blob_id root;
+	CHECK(writer_put_tree(f->w, &t, &root));
+	struct snapshot s1;
+	fixture_commit(f, &root, 10, &s1);
+	node_clear(&n);
+	const char *to_v1 =
+		"BEGIN;"
+		"CREATE TABLE b1(id BLOB PRIMARY KEY, pack_id INTEGER NOT NULL REFERENCES packs(id),"
+		" offset INTEGER NOT NULL, length INTEGER NOT NULL, raw_length INTEGER NOT NULL,"
+		" type INTEGER NOT NULL, xxh INTEGER NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO b1 SELECT id, pack_id, offset, length, raw_length, type, xxh FROM blobs;"
+		"DROP TABLE blobs; ALTER TABLE b1 RENAME TO blobs;"
+		"CREATE INDEX blobs_pack ON blobs(pack_id);"
+		"UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+		"DELETE FROM meta WHERE key = 'legacy_below';"
+		"COMMIT;";
+	assert_int_equal(sqlite3_exec(f->repo->db, to_v1, NULL, NULL, NULL), SQLITE_OK);
+	writer_free(f->w);
+	f->w = NULL;
+	repo_close(f->repo);
+	f->repo = NULL;
+
+	struct repo *rd;
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, &rd));
+	assert_true(repo_snapshot_is_legacy(rd, s1.id));
+	assert_true(repo_snapshot_is_legacy(rd, s1.id + 1000));
+	uint8_t *back;
+	size_t blen;
+	CHECK(repo_load_blob(rd, &root, BLOB_TREE, &back, &blen));
+	free(back);
+	repo_close(rd);
+
+	CHECK(repo_open(f->repo_path, REPO_WRITE, 0, &f->repo));
+	assert_true(repo_snapshot_is_legacy(f->repo, s1.id));
+	assert_false(repo_snapshot_is_legacy(f->repo, s1.id + 1));
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->repo->db,
+					    "SELECT (SELECT value FROM meta WHERE key = 'schema_version'),"
+					    " (SELECT count(*) FROM pragma_index_list('blobs')"
+					    "  WHERE origin = 'pk')",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");
+	sqlite3_finalize(st);
+	CHECK(repo_load_blob(f->repo, &root, BLOB_TREE, &back, &blen));
+	free(back);
+	/* Reopening does not move the boundary. */
+	repo_close(f->repo);
+	CHECK(repo_open(f->repo_path, REPO_WRITE, 0, &f->repo));
+	assert_false(repo_snapshot_is_legacy(f->repo, s1.id + 1));
+	CHECK(writer_open(f->repo, &f->w));
+	snapshot_clear(&s1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_stream_chunks, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(same_bytes_every_type_pair, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(trees_refuse_wrong_type_references, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(schema1_catalog_is_migrated, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(dedup_within_and_across_commits, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(empty_and_tiny_streams, fixture_setup,

@@ -25,6 +25,7 @@
 static struct repo *repo;
 static char dir[64];
 static blob_id ids[NBLOBS_MAX];
+static uint8_t types[NBLOBS_MAX];
 static uint8_t *plain[NBLOBS_MAX];
 static size_t plain_len[NBLOBS_MAX];
 static size_t nids;
@@ -99,12 +100,12 @@ static void setup(void)
 	snapshot_clear(&snap);
 	project_clear(&p);
 	for (size_t i = 0; i < file.nchunks && nids < NBLOBS_MAX - 1; i++)
-		ids[nids++] = file.chunks[i].id;
-	ids[nids++] = root;
+		types[nids] = BLOB_DATA, ids[nids++] = file.chunks[i].id;
+	types[nids] = BLOB_TREE, ids[nids++] = root;
 	node_clear(&(struct node){ .chunks = file.chunks, .nchunks = file.nchunks });
 	writer_free(w);
 	for (size_t i = 0; i < nids; i++)
-		if (repo_load_blob(repo, &ids[i], &plain[i], &plain_len[i]) < 0)
+		if (repo_load_blob(repo, &ids[i], types[i], &plain[i], &plain_len[i]) < 0)
 			die("repo_load_blob");
 }
 
@@ -143,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t *out = NULL;
 	size_t len = 0;
-	if (repo_load_blob(repo, &ids[which], &out, &len) == 0) {
+	if (repo_load_blob(repo, &ids[which], types[which], &out, &len) == 0) {
 		if (len != plain_len[which] || memcmp(out, plain[which], len))
 			abort();
 		free(out);
