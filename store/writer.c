@@ -117,9 +117,15 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 		*ret_id = id;
 	if (idset_has(&w->pending, &id, type))
 		return 0;
-	r = catalog_blob_lookup(w->repo, &id, type, &loc);
-	if (r == 0)
+	if (idset_has(&w->known, &id, type))
 		return 0;
+	r = catalog_blob_lookup(w->repo, &id, type, &loc);
+	if (r == 0) {
+		/* Bounded like the pending set; forgetting only costs a seek. */
+		if (w->known.n >= PENDING_MAX)
+			idset_clear(&w->known);
+		return idset_add(&w->known, &id, type);
+	}
 	if (r != -ENOENT)
 		return r;
 	if (len > BLOB_MAX_RAW)
@@ -173,6 +179,7 @@ void writer_free(struct writer *w)
 	writer_worker_stop(w); /* drops the queue and the unfinished temp pack */
 	blob_codec_free(w->codec);
 	free(w->pending.slots);
+	free(w->known.slots);
 	free(w->seal_buf);
 	free(w->read_buf);
 	free(w);
@@ -181,7 +188,7 @@ void writer_free(struct writer *w)
 bool writer_has(struct writer *w, const blob_id *id, uint8_t type)
 {
 	struct blob_loc loc;
-	if (idset_has(&w->pending, id, type))
+	if (idset_has(&w->pending, id, type) || idset_has(&w->known, id, type))
 		return true;
 	store_error_clear();
 	return catalog_blob_lookup(w->repo, id, type, &loc) == 0;

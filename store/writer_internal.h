@@ -51,6 +51,10 @@ struct writer_job {
 struct writer {
 	struct repo *repo;
 	struct idset pending;
+	/* Blobs found in the catalog by writer_put_blob since it was last
+	 * cleared: writer_has (the reference check of writer_put_tree) then
+	 * costs no second index seek for a chunk just deduplicated. */
+	struct idset known;
 	uint8_t *read_buf; /* writer_put_stream's buffer */
 	uint64_t new_blobs;
 	_Atomic uint64_t new_bytes; /* added by the worker */
