@@ -150,9 +150,9 @@ FUZZ_REPLAY  := $(patsubst %,$(BUILD)/tests/fuzz/replay_%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang-14
 
-$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBSTORE)
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIBDUMPERS) $(LIBSTORE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(BUILD)/tests/fuzz/lf_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBSTORE)
+$(BUILD)/tests/fuzz/lf_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBDUMPERS) $(LIBSTORE)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
 fuzz-replay: $(FUZZ_REPLAY)
