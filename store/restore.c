@@ -126,16 +126,24 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 		goto out;
 	if (n->flags & NODE_F_UNREADABLE)
 		rs_fail(c, -ENODATA, "could not be read when the snapshot was taken: contents not restored");
-	if (fsync(fd) < 0)
-		rs_fail(c, -errno, "cannot sync directory");
 	/* The snapshot root (tree_resolve's node named "") carries no
 	 * metadata of its own: the destination keeps its own. */
 	if (!n->name || !n->name[0]) {
 		c->stats.dirs++;
 		goto out;
 	}
-	/* Metadata last: a read-only mode must not stop the contents, and
-	 * writing the contents would move the mtime. */
+	/* Metadata last, after every rename into the directory (those wait
+	 * in the batch: restore_batch.c): a read-only mode must not stop the
+	 * contents, and writing the contents would move the mtime. */
+	r = rs_dirmeta_add(c, n);
+	c->stats.dirs++;
+out:
+	close(fd);
+	return r;
+}
+
+void rs_set_dir_meta(struct rs_ctx *c, int fd, const struct node *n)
+{
 	if (c->as_root && fchown(fd, n->uid, n->gid) < 0)
 		rs_fail(c, -errno, "cannot set owner");
 	if (fchmod(fd, rs_mode(c, n)) < 0)
@@ -152,10 +160,6 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 	}
 	if (futimens(fd, ts) < 0)
 		rs_fail(c, -errno, "cannot set mtime");
-	c->stats.dirs++;
-out:
-	close(fd);
-	return r;
 }
 
 static int rs_node(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
@@ -204,7 +208,13 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 	if (n->type != NODE_DIR && !c.opts->dry_run)
 		rs_clean_temps(&c, dest_dirfd, dest_name);
 	r = rs_node(&c, n, dest_dirfd, dest_name);
+	if (r >= 0 && !c.opts->dry_run) {
+		rs_batch_flush(&c);
+		rs_dirmeta_apply(&c, dest_dirfd);
+		rs_sync_all(&c, dest_dirfd);
+	}
 out:
+	rs_batch_free(&c);
 	if (r == -ENOMEM)
 		store_fail(r, "restore %s: out of memory", dest_name);
 	else if (r == 0 && c.first_err)

@@ -1,10 +1,10 @@
 /* restore_file.c — restoring files, symlinks, FIFOs and devices.
  *
  * Each is made under a temp name ".<name>.ckptfs-XXXXXX" in its target
- * directory (O_EXCL, mode 0600), completed (content, fsync, owner, mode,
- * xattrs, mtime) and renamed over the target, so the target holds either
- * its old or its new version, never a torn one; on failure the temp entry
- * is removed.  Metadata is set through the temp entry's own fd (or, for
+ * directory (O_EXCL, mode 0600), completed (content, owner, mode, xattrs,
+ * mtime) and renamed over the target — a regular file only once it is
+ * durable (restore_batch.c) — so the target holds either its old or its
+ * new version, never a torn one; on failure the temp entry is removed.  Metadata is set through the temp entry's own fd (or, for
  * devices, an O_PATH fd via /proc/self/fd), never by name, so an entry
  * swapped in by someone else meanwhile is not touched.
  */
@@ -242,18 +242,22 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 	if (fd < 0)
 		return 0;
 	int err = 0;
+	/* No barrier here: the file is made durable with a batch of others
+	 * before it is renamed over name (restore_batch.c). */
 	const char *what = write_content(c, fd, n, &err);
-	if (!what && fsync(fd) < 0) {
-		err = -errno;
-		what = "cannot sync";
-	}
 	if (!what)
 		what = set_meta(c, fd, n, &err);
 	if (close(fd) < 0 && !what) {
 		err = -errno;
 		what = "cannot write";
 	}
-	return finish_temp(c, n, dirfd, tmp, name, what, err);
+	if (what) {
+		unlinkat(dirfd, tmp, 0);
+		rs_fail(c, err, what);
+		return 0;
+	}
+	count(c, n);
+	return rs_batch_add(c, dirfd, tmp, name, n->size);
 }
 
 int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)

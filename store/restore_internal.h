@@ -23,7 +23,36 @@ struct rs_ctx {
 	int first_err;
 	char *first_msg; /* "PATH: what" of first_err */
 	struct timespec start; /* CLOCK_REALTIME when the restore began */
+	struct rs_batch *batch;       /* files written, not yet renamed (restore_batch.c) */
+	struct rs_dirmetas *dirmetas; /* directory metadata to set at the end */
 };
+
+/* ---- restore_batch.c: durability with few barriers ---- */
+
+/* Queue the finished temp file tmp (size bytes, already counted as
+ * restored) in dirfd, to be renamed over name once durable.  May flush.
+ * 0, or -ENOMEM. */
+int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size);
+
+/* Make every queued file durable (one syncfs per file system), then
+ * rename each over its target; failures are reported per path. */
+int rs_batch_flush(struct rs_ctx *c);
+
+/* Record directory node n's metadata (at c->path) to be set at the end. */
+int rs_dirmeta_add(struct rs_ctx *c, const struct node *n);
+
+/* Set the recorded directory metadata, children before parents. */
+void rs_dirmeta_apply(struct rs_ctx *c, int dest_dirfd);
+
+/* Owner, mode, xattrs and mtime of directory node n on fd (restore.c);
+ * failures are reported with rs_fail. */
+void rs_set_dir_meta(struct rs_ctx *c, int fd, const struct node *n);
+
+/* The last barrier: every file system the restore wrote to. */
+void rs_sync_all(struct rs_ctx *c, int dest_dirfd);
+
+/* Free the queue (removing temps never renamed) and the metadata list. */
+void rs_batch_free(struct rs_ctx *c);
 
 /* Remove the temp files a killed restore left in dirfd (restore_temp.c):
  * names restore_is_temp_name() accepts (only those of the entry named

@@ -1,6 +1,6 @@
 /* faultinject.c — an LD_PRELOAD shim that makes one chosen libc call fail.
  *
- *   FAULT_CALL   write | pwrite | fsync | fdatasync | rename | open
+ *   FAULT_CALL   write | pwrite | fsync | fdatasync | syncfs | rename | open
  *                Each names a family: pwrite is pwrite+pwrite64; rename is
  *                rename+renameat+renameat2 ("renameat" is a synonym); open is
  *                open/open64/openat/openat64 and their _FORTIFY_SOURCE
@@ -39,14 +39,15 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-enum family { F_NONE, F_WRITE, F_PWRITE, F_FSYNC, F_FDATASYNC, F_RENAME, F_OPEN };
+enum family { F_NONE, F_WRITE, F_PWRITE, F_FSYNC, F_FDATASYNC, F_SYNCFS, F_RENAME, F_OPEN };
 
 static const struct {
 	const char *name;
 	enum family f;
 } families[] = {
 	{ "write", F_WRITE },   { "pwrite", F_PWRITE },     { "fsync", F_FSYNC },
-	{ "fdatasync", F_FDATASYNC }, { "rename", F_RENAME }, { "renameat", F_RENAME },
+	{ "fdatasync", F_FDATASYNC }, { "syncfs", F_SYNCFS }, { "rename", F_RENAME },
+	{ "renameat", F_RENAME },
 	{ "open", F_OPEN },     { "openat", F_OPEN },
 };
 
@@ -226,6 +227,14 @@ int fdatasync(int fd)
 	if (target == F_FDATASYNC && inject(F_FDATASYNC, fd_counts(fd)))
 		return -1;
 	return real_fdatasync(fd);
+}
+
+int syncfs(int fd)
+{
+	REAL(int, syncfs, int);
+	if (target == F_SYNCFS && inject(F_SYNCFS, fd_counts(fd)))
+		return -1;
+	return real_syncfs(fd);
 }
 
 int rename(const char *a, const char *b)

@@ -1,0 +1,334 @@
+/* restore_batch.c — making restored files durable with a few barriers
+ * instead of one per file.
+ *
+ * The guarantee is unchanged: no file is ever visible under its real name
+ * before its content is durable (a crash leaves the old version or the new
+ * one, never a torn one), and when restore_node returns everything it
+ * wrote is durable.  What changes is how: one fsync per file and per
+ * directory costs a journal commit each (33,557 of them for a 30,000-file
+ * project), so instead
+ *
+ *   1. each file is written and given its metadata under its temp name,
+ *      with no barrier, and queued (rs_batch_add);
+ *   2. when the queue is large (files, bytes, directories held open) or
+ *      the restore ends, one syncfs(2) per file system makes every queued
+ *      temp file durable at once, and only then are they renamed over their
+ *      targets (rs_batch_flush);
+ *   3. a directory's own metadata (mode, owner, xattrs, mtime) is set after
+ *      every rename into it, so it is recorded as it goes and applied at the
+ *      end, children before parents (rs_dirmeta_add / rs_dirmeta_apply);
+ *   4. a last syncfs makes the renames and the directories durable.
+ *
+ * syncfs reports writeback errors of the file system since Linux 5.8;
+ * an error fails every queued file (none is renamed).  A killed restore
+ * leaves temp files (removed by the next restore, restore_temp.c) and
+ * directories it created without their final metadata.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/restore_internal.h"
+
+/* Past any of these the queue is flushed: dirty data the kernel holds for
+ * us, entries in memory, and directory fds kept open for the renames. */
+#define BATCH_MAX_FILES 8192
+#define BATCH_MAX_BYTES (512ull << 20)
+#define BATCH_MAX_DIRS 128
+
+struct rs_pending {
+	int dir;        /* index into batch dirs */
+	char *tmp;      /* temp name in that directory */
+	char *name;     /* target name */
+	char *path;     /* for messages */
+	uint64_t size;  /* counted as restored: taken back if the rename fails */
+};
+
+struct rs_dirref {
+	int fd; /* our own dup of the directory */
+	dev_t dev;
+	ino_t ino;
+};
+
+#define MAX_DEVS 16
+
+struct rs_batch {
+	struct rs_pending *v;
+	size_t n, cap;
+	uint64_t bytes;
+	struct rs_dirref *dirs;
+	size_t ndirs, dircap;
+	/* One directory of each file system written to, for the last sync
+	 * (renames made after the flush's syncfs); more than MAX_DEVS: sync(). */
+	struct rs_dirref devs[MAX_DEVS];
+	size_t ndevs;
+	bool many_devs;
+};
+
+struct rs_dirmeta {
+	char *path;       /* relative to the restore's destination directory */
+	struct node meta; /* mode, uid, gid, mtime, xattrs (name unused) */
+};
+
+struct rs_dirmetas {
+	struct rs_dirmeta *v;
+	size_t n, cap;
+};
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? 2 * *cap : 64;
+	void *nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* The batch's reference to directory dirfd (the same directory as the
+ * last file queued, usually): index, or a negative errno. */
+static int dir_ref(struct rs_batch *b, int dirfd)
+{
+	struct stat st;
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	for (size_t i = b->ndirs; i-- > 0;)
+		if (b->dirs[i].dev == st.st_dev && b->dirs[i].ino == st.st_ino)
+			return (int)i;
+	if (grow((void **)&b->dirs, &b->dircap, b->ndirs, sizeof *b->dirs) < 0)
+		return -ENOMEM;
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	b->dirs[b->ndirs] = (struct rs_dirref){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino };
+	bool known = false;
+	for (size_t i = 0; i < b->ndevs && !known; i++)
+		known = b->devs[i].dev == st.st_dev;
+	if (!known && b->ndevs < MAX_DEVS) {
+		int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+		if (dfd >= 0)
+			b->devs[b->ndevs++] = (struct rs_dirref){ .fd = dfd, .dev = st.st_dev };
+		else
+			b->many_devs = true;
+	} else if (!known) {
+		b->many_devs = true;
+	}
+	return (int)b->ndirs++;
+}
+
+static void pending_free(struct rs_pending *p)
+{
+	free(p->tmp);
+	free(p->name);
+	free(p->path);
+}
+
+/* A failure of a queued file, reported under its own path. */
+static void fail_pending(struct rs_ctx *c, const struct rs_pending *p, int err, const char *what)
+{
+	struct relpath saved = c->path;
+	struct relpath at = { .s = p->path, .len = strlen(p->path), .cap = 0 };
+	c->path = at;
+	rs_fail(c, err, what);
+	c->path = saved;
+	c->stats.files--;
+	c->stats.bytes -= p->size;
+}
+
+/* One syncfs per file system among the directories given: 0 or the first
+ * error (a writeback error of any file written there since the last). */
+static int sync_filesystems(const struct rs_dirref *dirs, size_t n)
+{
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = dirs[k].dev == dirs[i].dev;
+		if (!seen && syncfs(dirs[i].fd) < 0 && !r)
+			r = -errno;
+	}
+	return r;
+}
+
+int rs_batch_flush(struct rs_ctx *c)
+{
+	struct rs_batch *b = c->batch;
+	if (!b)
+		return 0;
+	int r = b->n ? sync_filesystems(b->dirs, b->ndirs) : 0;
+	for (size_t i = 0; i < b->n; i++) {
+		struct rs_pending *p = &b->v[i];
+		int dfd = b->dirs[p->dir].fd;
+		if (r < 0) {
+			unlinkat(dfd, p->tmp, 0);
+			fail_pending(c, p, r, "cannot sync");
+		} else if (renameat(dfd, p->tmp, dfd, p->name) < 0) {
+			int e = -errno;
+			unlinkat(dfd, p->tmp, 0);
+			fail_pending(c, p, e,
+				     e == -EISDIR ? "exists and is a directory: left alone" : "cannot rename");
+		}
+		pending_free(p);
+	}
+	for (size_t i = 0; i < b->ndirs; i++)
+		close(b->dirs[i].fd);
+	b->n = b->ndirs = 0;
+	b->bytes = 0;
+	return 0;
+}
+
+int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size)
+{
+	if (!c->batch && !(c->batch = calloc(1, sizeof *c->batch)))
+		return -ENOMEM;
+	struct rs_batch *b = c->batch;
+	if (b->ndirs >= BATCH_MAX_DIRS)
+		rs_batch_flush(c);
+	int d = dir_ref(b, dirfd);
+	if (d == -ENOMEM)
+		return d;
+	if (d < 0) {
+		/* Cannot hold the directory: this one file pays its barrier. */
+		int fd = openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+			int e = -errno;
+			unlinkat(dirfd, tmp, 0);
+			rs_fail(c, e, "cannot sync");
+			c->stats.files--;
+			c->stats.bytes -= size;
+		}
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (grow((void **)&b->v, &b->cap, b->n, sizeof *b->v) < 0)
+		return -ENOMEM;
+	struct rs_pending p = { .dir = d, .size = size };
+	if (!(p.tmp = strdup(tmp)) || !(p.name = strdup(name)) || !(p.path = strdup(c->path.s))) {
+		pending_free(&p);
+		return -ENOMEM;
+	}
+	b->v[b->n++] = p;
+	b->bytes += size;
+	if (b->n >= BATCH_MAX_FILES || b->bytes >= BATCH_MAX_BYTES)
+		rs_batch_flush(c);
+	return 0;
+}
+
+int rs_dirmeta_add(struct rs_ctx *c, const struct node *n)
+{
+	if (!c->dirmetas && !(c->dirmetas = calloc(1, sizeof *c->dirmetas)))
+		return -ENOMEM;
+	struct rs_dirmetas *m = c->dirmetas;
+	if (grow((void **)&m->v, &m->cap, m->n, sizeof *m->v) < 0)
+		return -ENOMEM;
+	struct rs_dirmeta e = { 0 };
+	if (!(e.path = strdup(c->path.s)) || node_copy(n, &e.meta) < 0) {
+		free(e.path);
+		node_clear(&e.meta);
+		return -ENOMEM;
+	}
+	m->v[m->n++] = e;
+	return 0;
+}
+
+/* Open the directory at path (components from the destination directory
+ * dirfd, each O_NOFOLLOW: a symlink swapped in since is not followed). */
+static int open_dir_path(int dirfd, const char *path)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	const char *p = path;
+	while (fd >= 0 && *p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		char comp[256];
+		if (len == 0 || len >= sizeof comp) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = next;
+		p += len + (slash != NULL);
+	}
+	return fd;
+}
+
+void rs_dirmeta_apply(struct rs_ctx *c, int dest_dirfd)
+{
+	struct rs_dirmetas *m = c->dirmetas;
+	if (!m)
+		return;
+	/* Recorded as each directory was finished: children before parents,
+	 * so setting a parent's mtime is the last change to it. */
+	for (size_t i = 0; i < m->n; i++) {
+		struct rs_dirmeta *e = &m->v[i];
+		struct relpath saved = c->path;
+		c->path = (struct relpath){ .s = e->path, .len = strlen(e->path) };
+		int fd = open_dir_path(dest_dirfd, e->path);
+		if (fd < 0)
+			rs_fail(c, -errno, "cannot open directory to set its metadata");
+		else
+			rs_set_dir_meta(c, fd, &e->meta);
+		if (fd >= 0)
+			close(fd);
+		c->path = saved;
+	}
+}
+
+void rs_sync_all(struct rs_ctx *c, int dest_dirfd)
+{
+	struct rs_batch *b = c->batch;
+	int r = syncfs(dest_dirfd) < 0 ? -errno : 0;
+	if (b && !r)
+		r = sync_filesystems(b->devs, b->ndevs);
+	if (b && b->many_devs)
+		sync();
+	if (r < 0)
+		rs_fail(c, r, "cannot sync");
+}
+
+void rs_batch_free(struct rs_ctx *c)
+{
+	struct rs_batch *b = c->batch;
+	if (b) {
+		/* Only after an error stopped the restore: what is queued was
+		 * never renamed, so remove the temps. */
+		for (size_t i = 0; i < b->n; i++) {
+			unlinkat(b->dirs[b->v[i].dir].fd, b->v[i].tmp, 0);
+			pending_free(&b->v[i]);
+		}
+		for (size_t i = 0; i < b->ndirs; i++)
+			close(b->dirs[i].fd);
+		for (size_t i = 0; i < b->ndevs; i++)
+			close(b->devs[i].fd);
+		free(b->v);
+		free(b->dirs);
+		free(b);
+		c->batch = NULL;
+	}
+	struct rs_dirmetas *m = c->dirmetas;
+	if (m) {
+		for (size_t i = 0; i < m->n; i++) {
+			free(m->v[i].path);
+			node_clear(&m->v[i].meta);
+		}
+		free(m->v);
+		free(m);
+		c->dirmetas = NULL;
+	}
+}
