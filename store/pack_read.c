@@ -18,9 +18,8 @@
 
 #include "store/err.h"
 #include "store/le.h"
+#include "store/pack_format.h"
 
-#define ENTRY_SIZE 57 /* id 32, type 1, offset 8, length 4, raw_length 4, xxh 8 */
-#define PACK_VERSION 1
 
 void pack_path(const char *name, char *out, size_t outlen)
 {
@@ -79,7 +78,7 @@ static int parse_footer_named(const char *name, const uint8_t footer[PACK_FOOTER
 			      uint32_t *ret_index_len, uint32_t *ret_count,
 			      uint64_t *ret_index_xxh)
 {
-	if (memcmp(footer + 24, "CKPTPEND", 8) != 0)
+	if (memcmp(footer + 24, PACK_FOOTER_MAGIC, PACK_MAGIC_LEN) != 0)
 		return store_fail(-STORE_ECORRUPT, "pack %s: bad footer magic", name);
 	if (file_size < PACK_HEADER_SIZE + BLOB_OVERHEAD + PACK_FOOTER_SIZE)
 		return store_fail(-STORE_ECORRUPT, "pack %s: too small (%llu bytes)", name,
@@ -92,8 +91,8 @@ static int parse_footer_named(const char *name, const uint8_t footer[PACK_FOOTER
 		return store_fail(-STORE_ECORRUPT,
 				  "pack %s: index at %llu+%u does not fit a %llu byte file", name,
 				  (unsigned long long)off, len, (unsigned long long)file_size);
-	if ((uint64_t)count * ENTRY_SIZE > BLOB_MAX_RAW ||
-	    (uint64_t)count * ENTRY_SIZE + BLOB_OVERHEAD < len)
+	if ((uint64_t)count * PACK_ENTRY_SIZE > BLOB_MAX_RAW ||
+	    (uint64_t)count * PACK_ENTRY_SIZE + BLOB_OVERHEAD < len)
 		return store_fail(-STORE_ECORRUPT, "pack %s: index of %u bytes cannot hold %u blobs",
 				  name, len, count);
 	*ret_index_off = off;
@@ -115,22 +114,17 @@ static int parse_index_named(const char *name, const uint8_t *plain, size_t len,
 			     uint32_t count, uint64_t index_off, struct pack_entry **ret_entries,
 			     size_t *ret_n)
 {
-	if (len != (size_t)count * ENTRY_SIZE)
+	if (len != (size_t)count * PACK_ENTRY_SIZE)
 		return store_fail(-STORE_ECORRUPT, "pack %s: index is %zu bytes, %u entries need %zu",
-				  name, len, count, (size_t)count * ENTRY_SIZE);
+				  name, len, count, (size_t)count * PACK_ENTRY_SIZE);
 	struct pack_entry *entries = malloc(count ? count * sizeof *entries : 1);
 	if (!entries)
 		return store_fail(-ENOMEM, "pack %s: out of memory", name);
 	uint64_t prev_end = PACK_HEADER_SIZE;
 	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *p = plain + (size_t)i * ENTRY_SIZE;
+		const uint8_t *p = plain + (size_t)i * PACK_ENTRY_SIZE;
 		struct pack_entry *e = &entries[i];
-		memcpy(e->id.b, p, ID_BYTES);
-		e->type = p[32];
-		e->offset = le_get64(p + 33);
-		e->length = le_get32(p + 41);
-		e->raw_length = le_get32(p + 45);
-		e->xxh = le_get64(p + 49);
+		pack_entry_decode(p, e);
 		const char *why = NULL;
 		if (e->type != BLOB_DATA && e->type != BLOB_TREE && e->type != BLOB_SNAPSHOT)
 			why = "unknown blob type";
@@ -169,7 +163,7 @@ static int check_header(int fd, const char *name)
 	int r = pread_full(fd, name, h, sizeof h, 0);
 	if (r < 0)
 		return r;
-	if (memcmp(h, "CKPTPACK", 8) != 0)
+	if (memcmp(h, PACK_MAGIC, PACK_MAGIC_LEN) != 0)
 		return store_fail(-STORE_ECORRUPT, "pack %s: bad header magic", name);
 	uint32_t version = le_get32(h + 8);
 	if (version > PACK_VERSION)
@@ -227,7 +221,7 @@ int pack_read_index(int repo_dirfd, const char *name, struct blob_codec *codec,
 		goto out;
 	}
 	r = blob_open(codec, &zero, BLOB_PACK_INDEX, sealed, index_len,
-		      (size_t)count * ENTRY_SIZE, &plain, &plain_len);
+		      (size_t)count * PACK_ENTRY_SIZE, &plain, &plain_len);
 	if (r < 0) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "%s", store_error() ? store_error() : "cannot open");

@@ -11,6 +11,7 @@
  * the next writer indexes the pack.
  */
 #include "store/pack.h"
+#include "store/pack_format.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -27,8 +28,7 @@
 #include "store/le.h"
 
 #define BUF_SIZE (1u << 20)
-#define ENTRY_SIZE 57 /* id 32, type 1, offset 8, length 4, raw_length 4, xxh 8 */
-#define MAX_ENTRIES (BLOB_MAX_RAW / ENTRY_SIZE) /* the index is one blob */
+#define MAX_ENTRIES (BLOB_MAX_RAW / PACK_ENTRY_SIZE) /* the index is one blob */
 
 struct pack_writer {
 	int dirfd; /* the repository's; not owned */
@@ -110,7 +110,8 @@ static int fsync_dir(int dirfd, const char *path)
 
 int pack_writer_open(int repo_dirfd, struct blob_codec *codec, struct pack_writer **ret)
 {
-	static const uint8_t header[PACK_HEADER_SIZE] = {'C', 'K', 'P', 'T', 'P', 'A', 'C', 'K', 1};
+	uint8_t header[PACK_HEADER_SIZE];
+	pack_header_encode(header);
 	uint8_t rnd[PACK_NAME_LEN / 2];
 	int r;
 	if (sodium_init() < 0)
@@ -205,7 +206,7 @@ size_t pack_writer_count(const struct pack_writer *pw)
 static int write_trailer(struct pack_writer *pw)
 {
 	static const blob_id zero;
-	size_t raw_len = pw->n * ENTRY_SIZE;
+	size_t raw_len = pw->n * PACK_ENTRY_SIZE;
 	uint8_t *raw = malloc(raw_len ? raw_len : 1);
 	uint8_t *sealed = malloc(blob_sealed_bound(raw_len));
 	uint8_t footer[PACK_FOOTER_SIZE];
@@ -216,14 +217,7 @@ static int write_trailer(struct pack_writer *pw)
 		goto out;
 	}
 	for (size_t i = 0; i < pw->n; i++) {
-		const struct pack_entry *e = &pw->entries[i];
-		uint8_t *p = raw + i * ENTRY_SIZE;
-		memcpy(p, e->id.b, ID_BYTES);
-		p[32] = e->type;
-		le_put64(p + 33, e->offset);
-		le_put32(p + 41, e->length);
-		le_put32(p + 45, e->raw_length);
-		le_put64(p + 49, e->xxh);
+		pack_entry_encode(&pw->entries[i], raw + i * PACK_ENTRY_SIZE);
 	}
 	r = blob_seal(pw->codec, &zero, BLOB_PACK_INDEX, raw, raw_len, sealed, &sealed_len);
 	if (r < 0)
@@ -232,7 +226,7 @@ static int write_trailer(struct pack_writer *pw)
 	le_put32(footer + 8, (uint32_t)sealed_len);
 	le_put32(footer + 12, (uint32_t)pw->n);
 	le_put64(footer + 16, XXH3_64bits(sealed, sealed_len));
-	memcpy(footer + 24, "CKPTPEND", 8);
+	memcpy(footer + 24, PACK_FOOTER_MAGIC, PACK_MAGIC_LEN);
 	r = append(pw, sealed, sealed_len);
 	if (r >= 0)
 		r = append(pw, footer, sizeof footer);

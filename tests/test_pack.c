@@ -17,6 +17,7 @@
 
 #include "store/err.h"
 #include "store/pack.h"
+#include "store/pack_format.h"
 #include "tests/tmpdir.h"
 
 #define NBLOBS 300
@@ -443,9 +444,70 @@ static void parse_footer_random_bytes(void **state)
 		if (pack_parse_footer(foot, fsize, &off, &len, &count, &xxh) == 0) {
 			assert_true(off >= PACK_HEADER_SIZE);
 			assert_int_equal(off + len + PACK_FOOTER_SIZE, fsize);
-			assert_true((uint64_t)count * 57 + BLOB_OVERHEAD >= len);
+			assert_true((uint64_t)count * PACK_ENTRY_SIZE + BLOB_OVERHEAD >= len);
 		}
 	}
+}
+
+/* ---- golden bytes ---------------------------------------------------------- */
+
+/* The header, two index entries and the footer of a pack, byte for byte.
+ * If this fails, the pack format changed: bump PACK_VERSION and keep
+ * reading the old one. */
+static void golden_bytes(void **state)
+{
+	(void)state;
+	uint8_t h[PACK_HEADER_SIZE];
+	pack_header_encode(h);
+	assert_memory_equal(h, "CKPTPACK\1\0\0\0\0\0\0\0", PACK_HEADER_SIZE);
+
+	struct pack_entry e[2] = {
+		{ .type = BLOB_DATA, .offset = 16, .length = 0x1234, .raw_length = 0x5678,
+		  .xxh = 0x0102030405060708ull },
+		{ .type = BLOB_TREE, .offset = 0x100000000ull, .length = 41, .raw_length = 0,
+		  .xxh = 0xfedcba9876543210ull },
+	};
+	for (int i = 0; i < ID_BYTES; i++) {
+		e[0].id.b[i] = (uint8_t)i;
+		e[1].id.b[i] = (uint8_t)(0xff - i);
+	}
+	static const char golden_hex[] =
+		/* entry 0: id 00..1f, type 1, offset 16, length 0x1234, raw 0x5678, xxh */
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+		"01" "1000000000000000" "34120000" "78560000" "0807060504030201"
+		/* entry 1: id ff..e0, type 2, offset 2^32, length 41, raw 0, xxh */
+		"fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0"
+		"02" "0000000001000000" "29000000" "00000000" "1032547698badcfe";
+	uint8_t got[2 * PACK_ENTRY_SIZE];
+	pack_entry_encode(&e[0], got);
+	pack_entry_encode(&e[1], got + PACK_ENTRY_SIZE);
+	char hex[sizeof golden_hex];
+	for (size_t i = 0; i < sizeof got; i++)
+		snprintf(hex + 2 * i, 3, "%02x", got[i]);
+	assert_string_equal(hex, golden_hex);
+	for (int i = 0; i < 2; i++) {
+		struct pack_entry back;
+		pack_entry_decode(got + i * PACK_ENTRY_SIZE, &back);
+		assert_memory_equal(&back.id, &e[i].id, ID_BYTES);
+		assert_int_equal(back.type, e[i].type);
+		assert_true(back.offset == e[i].offset && back.xxh == e[i].xxh);
+		assert_int_equal(back.length, e[i].length);
+		assert_int_equal(back.raw_length, e[i].raw_length);
+	}
+
+	/* A footer: index at 1000, 98 bytes, 2 entries, its xxh3, the magic. */
+	static const uint8_t footer[PACK_FOOTER_SIZE] = {
+		0xe8, 0x03, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 2, 0, 0, 0,
+		1, 2, 3, 4, 5, 6, 7, 8, 'C', 'K', 'P', 'T', 'P', 'E', 'N', 'D',
+	};
+	uint64_t off, xxh;
+	uint32_t len, count;
+	assert_int_equal(pack_parse_footer(footer, 1000 + 98 + PACK_FOOTER_SIZE, &off, &len, &count,
+					   &xxh),
+			 0);
+	assert_true(off == 1000 && xxh == 0x0807060504030201ull);
+	assert_int_equal(len, 98);
+	assert_int_equal(count, 2);
 }
 
 int main(void)
@@ -454,6 +516,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(write_then_read_everything),
 		T(on_disk_layout),
+		cmocka_unit_test(golden_bytes),
 		T(free_without_finish_removes_temp),
 		T(empty_pack),
 		T(flipped_blob_byte_detected),
