@@ -17,6 +17,7 @@
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/err.h"
+#include "store/ignore.h"
 
 struct scan {
 	struct ignore *ig;

@@ -7,6 +7,7 @@
 
 #include "fs/ckfs.h"
 #include "fs/inode.h"
+#include "store/snapname.h"
 #include "store/tree.h"
 
 /* Names of the fixed entries of a project folder. */

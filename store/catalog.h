@@ -92,12 +92,4 @@ int catalog_snapshot_by_tag(struct repo *repo, int64_t project_id, const char *t
  * registers a project (cheap: for polling by the mount). */
 int catalog_generation(struct repo *repo, uint64_t *ret_gen);
 
-/* Snapshot names: local time "YYYY-MM-DDTHH:MM"; if taken, "…:SS"; if that
- * is taken too, "…:SS.2", ".3", …  taken(ctx, name) says whether a name is
- * in use in the project (1 yes, 0 no, or a negative errno, which is
- * returned).  out must hold SNAPNAME_MAX_LEN+1 bytes.  Honours TZ. */
-#define SNAPNAME_MAX_LEN 40
-int snapname_make(int64_t time_ns, int (*taken)(void *ctx, const char *name), void *ctx,
-		  char out[SNAPNAME_MAX_LEN + 1]);
-
 #endif

@@ -8,6 +8,7 @@
 #include "store/catalog_db.h"
 #include "store/catalog_internal.h"
 #include "store/err.h"
+#include "store/snapname.h"
 
 #define SNAP_COLS                                                                               \
 	"SELECT s.id, s.project_id, p.name, s.name, s.time_ns, s.message, s.tag,"               \

@@ -49,6 +49,7 @@
 
 #include "store/err.h"
 #include "store/walk_internal.h"
+#include "store/ignore.h"
 
 #define IGNORE_FILE ".ckptignore"
 #define IGNORE_FILE_MAX (1 << 20) /* bytes read from one .ckptignore */

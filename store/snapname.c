@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "store/err.h"
+#include "store/snapname.h"
 
 /* More same-second snapshots than this in one project is a runaway loop. */
 #define SNAPNAME_MAX_SEQ 100000

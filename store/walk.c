@@ -12,6 +12,7 @@
 #include "store/writer.h"
 #include "store/writer_internal.h"
 #include "store/walk_internal.h"
+#include "store/ignore.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 

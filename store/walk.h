@@ -83,17 +83,4 @@ struct walk_result {
 /* Walk opts->root, storing file contents and trees through w. */
 int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result *ret);
 
-/* Default exclusions and .ckptignore, exposed for tests and --dry-run:
- * true if relpath (a directory if is_dir) would be left out when walking
- * root, also because a directory above it is.  Uses the same rules as
- * walk_run (the list of default excludes is in store/ignore.c).  dirfd is
- * an open fd of the directory holding relpath's last component, or -1 to
- * open it from the root (never following symlinks).  ignore_open fails
- * (recorded message) if root cannot be opened. */
-struct ignore;
-int ignore_open(const char *root, const char *const *excludes, size_t nexcludes,
-		struct ignore **ret);
-bool ignore_match(struct ignore *ig, int dirfd, const char *relpath, bool is_dir);
-void ignore_free(struct ignore *ig);
-
 #endif

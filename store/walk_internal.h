@@ -10,6 +10,7 @@
 
 #include "store/relpath.h"
 #include "store/walk.h"
+#include "store/ignore.h"
 
 /* Racy-entry windows of the files cache (see walk_file.c). */
 #define WALK_RACY_NS (100 * 1000 * 1000LL)         /* fine-grained timestamps */

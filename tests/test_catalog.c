@@ -15,6 +15,7 @@
 #include "store/err.h"
 #include "store/repo_internal.h"
 #include "tests/tmpdir.h"
+#include "store/snapname.h"
 
 #define NS 1000000000LL
 /* 2026-02-14T10:30:07 UTC */

@@ -15,6 +15,7 @@
 
 #include "store/walk.h"
 #include "store/walk_internal.h"
+#include "store/ignore.h"
 
 static const struct {
 	const char *pat, *text;

@@ -11,6 +11,7 @@
 
 #include "store/catalog.h"
 #include "store/err.h"
+#include "store/snapname.h"
 
 #define NS 1000000000LL
 
