@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/config_toml.h"
 #include "dumpers/target.h"
 #include "store/err.h"
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dumpers/config_toml.h"
 #include "dumpers/target.h"
 #include "store/err.h"
 

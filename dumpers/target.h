@@ -80,13 +80,6 @@ int dumper_rails_targets(const char *text, struct dumper_targets *ts);
  * mariadb or mongo, with credentials from their environment. */
 int dumper_compose_targets(const char *text, const char *file, struct dumper_targets *ts);
 
-/* Apply .ckptfs.toml (see README "Databases"): [databases] auto = false
- * drops everything discovered; [databases.NAME] tables add a target (url,
- * kind, host, port, user, password_env, database, container, service,
- * compose), rename a discovered one (from = "OLDNAME") or disable one
- * (disabled = true).  A syntax error gives -EINVAL with "file:line: why". */
-int dumper_config_apply(const char *text, const char *file, struct dumper_targets *ts);
-
 /* All of it for a project root: read the files that exist, keep local
  * targets and explicit ones, drop disabled ones. */
 int dumper_discover(const char *root, struct dumper_targets *ret);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dumpers/server.h"
+#include "dumpers/config_toml.h"
 #include "dumpers/target.h"
 #include "store/err.h"
 #include "tests/fuzz/fuzz.h"
