@@ -12,6 +12,8 @@
  */
 #include "store/chunker.h"
 
+#include <string.h>
+
 /* Top 18 / top 14 bits: 2 bits stricter / looser than the 16 bits of a
  * 64 KiB average. */
 #define MASK_STRICT (~0ull << (64 - 18))
@@ -131,4 +133,18 @@ size_t chunker_cut(const uint8_t *buf, size_t len)
 			return i + 1;
 	}
 	return end;
+}
+
+size_t chunker_sqlite_unit(const uint8_t *head, size_t len)
+{
+	static const char magic[16] = "SQLite format 3";
+	if (len < 100 || memcmp(head, magic, sizeof magic) != 0)
+		return 0;
+	uint32_t page = (uint32_t)head[16] << 8 | head[17];
+	if (page == 1)
+		page = 65536;
+	/* A power of two from 512 to 65536, or it is not a database header. */
+	if (page < 512 || page > 65536 || (page & (page - 1)))
+		return 0;
+	return page < CHUNKER_SQLITE_MIN ? CHUNKER_SQLITE_MIN : page;
 }

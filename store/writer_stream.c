@@ -4,7 +4,9 @@
  * and stored straight out of it (no copy), and only the tail shorter than
  * CHUNKER_MAX is moved to the front before the next refill.  chunker_cut
  * needs CHUNKER_MAX bytes or the end of the stream, which the loop
- * guarantees.
+ * guarantees.  A stream that starts as a SQLite database is cut on page
+ * boundaries instead (chunker_sqlite_unit): STREAM_BUF and CHUNKER_MAX are
+ * multiples of every page size, so pos stays page-aligned.
  */
 #include "store/writer.h"
 
@@ -76,13 +78,19 @@ int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct n
 			return store_fail(-ENOMEM, "writer: out of memory");
 	}
 	uint8_t *buf = w->read_buf;
+	size_t unit = 0; /* page-aligned chunks of this size (SQLite), or 0 */
+	bool first = true;
 	for (;;) {
 		r = refill(read, ctx, buf, STREAM_BUF, &fill, &eof);
 		if (r < 0)
 			goto fail;
+		if (first)
+			unit = chunker_sqlite_unit(buf, fill);
+		first = false;
 		size_t pos = 0;
 		while (fill - pos >= CHUNKER_MAX || (eof && pos < fill)) {
-			size_t c = chunker_cut(buf + pos, fill - pos);
+			size_t left = fill - pos;
+			size_t c = unit ? (left < unit ? left : unit) : chunker_cut(buf + pos, left);
 			blob_id id;
 			r = writer_put_blob(w, BLOB_DATA, buf + pos, c, &id);
 			if (r < 0)

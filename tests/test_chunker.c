@@ -173,12 +173,39 @@ static void zeros_give_max_chunks(void **state)
 	assert_int_equal(s->lens_a[n - 1], 1000);
 }
 
+static void sqlite_unit_from_header(void **state)
+{
+	(void)state;
+	uint8_t h[100] = "SQLite format 3";
+	for (uint32_t page = 512; page <= 65536; page *= 2) {
+		h[16] = page == 65536 ? 0 : (uint8_t)(page >> 8);
+		h[17] = page == 65536 ? 1 : (uint8_t)page;
+		size_t want = page < CHUNKER_SQLITE_MIN ? CHUNKER_SQLITE_MIN : page;
+		assert_int_equal(chunker_sqlite_unit(h, sizeof h), want);
+		assert_int_equal(chunker_sqlite_unit(h, 99), 0); /* too short to tell */
+	}
+	/* Not a power of two, too small, too large (a 16-bit value cannot say
+	 * 131072: 1 means 65536), and not the magic. */
+	const uint16_t bad[] = { 0, 2, 256, 1000, 4097, 49152, 65535 };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		h[16] = (uint8_t)(bad[i] >> 8);
+		h[17] = (uint8_t)bad[i];
+		assert_int_equal(chunker_sqlite_unit(h, sizeof h), 0);
+	}
+	h[16] = 0x10;
+	h[17] = 0;
+	assert_int_equal(chunker_sqlite_unit(h, sizeof h), 4096);
+	h[14] = '4'; /* "SQLite format 4" */
+	assert_int_equal(chunker_sqlite_unit(h, sizeof h), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(golden_cut_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(chunks_within_bounds, setup, teardown),
 		cmocka_unit_test(short_inputs),
+		cmocka_unit_test(sqlite_unit_from_header),
 		cmocka_unit_test_setup_teardown(insertion_changes_few_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(zeros_give_max_chunks, setup, teardown),
 	};

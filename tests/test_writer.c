@@ -579,10 +579,108 @@ static void schema1_catalog_is_migrated(void **state)
 	snapshot_clear(&s1);
 }
 
+/* The bytes of a file. */
+static uint8_t *slurp(const char *path, size_t *ret_len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	long n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	uint8_t *b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*ret_len = (size_t)n;
+	return b;
+}
+
+static void sql(sqlite3 *db, const char *q)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err ? err : "?");
+}
+
+/* Real SQLite databases of every page size are cut on page boundaries:
+ * every chunk but the last is one unit long, a one-row update stores only
+ * the chunks of the pages it changed (the row's and the header's), and
+ * the file reads back byte for byte; a file that stops being a database
+ * is cut by content again. */
+static void sqlite_databases_chunk_by_page(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+	snprintf(path, sizeof path, "%s/db.sqlite", f->dir);
+	for (uint32_t page = 512; page <= 65536; page *= 2) {
+		unlink(path);
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		char q[160];
+		snprintf(q, sizeof q, "PRAGMA page_size = %u; PRAGMA journal_mode = DELETE;", page);
+		sql(db, q);
+		sql(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+			"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+			" INSERT INTO t SELECT i, hex(randomblob(60)) FROM n;");
+		sqlite3_close(db);
+		size_t len;
+		uint8_t *a = slurp(path, &len);
+		size_t unit = page < CHUNKER_SQLITE_MIN ? CHUNKER_SQLITE_MIN : page;
+		assert_int_equal(chunker_sqlite_unit(a, len), unit);
+		struct node na = file_node("db");
+		put_mem(f, a, len, &na);
+		assert_int_equal(na.size, len);
+		for (size_t i = 0; i < na.nchunks; i++) {
+			assert_int_equal(na.chunks[i].off, i * unit);
+			if (i + 1 < na.nchunks)
+				assert_int_equal(na.chunks[i].len, unit);
+		}
+
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		sql(db, "UPDATE t SET v = 'changed' WHERE id = 3000;");
+		sqlite3_close(db);
+		size_t blen;
+		uint8_t *b = slurp(path, &blen);
+		uint64_t before, after;
+		writer_stats(f->w, &before, NULL);
+		struct node nb = file_node("db");
+		put_mem(f, b, blen, &nb);
+		writer_stats(f->w, &after, NULL);
+		/* The row's page and the header page (its change counter); each
+		 * may share a unit when pages are smaller than the unit. */
+		assert_true(after - before >= 1 && after - before <= 2);
+		struct tree t = { .nodes = &nb, .n = 1 };
+		blob_id root;
+		CHECK(writer_put_tree(f->w, &t, &root));
+		struct snapshot s;
+		fixture_commit(f, &root, (int64_t)page, &s);
+		uint8_t *back = malloc(blen);
+		assert_non_null(back);
+		assert_int_equal(content_read(f->repo, &nb, 0, back, blen), (ssize_t)blen);
+		assert_memory_equal(back, b, blen);
+		free(back);
+		snapshot_clear(&s);
+
+		/* No longer a database: content-defined chunks, same bytes. */
+		b[0] = 'X';
+		struct node nc = file_node("db");
+		put_mem(f, b, blen, &nc);
+		assert_int_equal(nc.size, blen);
+		assert_true(nc.nchunks < nb.nchunks || blen <= CHUNKER_MIN);
+		node_clear(&na);
+		node_clear(&nb);
+		node_clear(&nc);
+		free(a);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_stream_chunks, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(sqlite_databases_chunk_by_page, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(same_bytes_every_type_pair, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(trees_refuse_wrong_type_references, fixture_setup,
