@@ -20,6 +20,16 @@ bool dumper_target_enabled(const struct dumper_target *t)
 	return !t->disabled && (t->local || t->explicit_);
 }
 
+void dumper_file_stamp(const struct stat *st, struct dumper_file_stamp *ret)
+{
+	*ret = (struct dumper_file_stamp){
+		.ino = (uint64_t)st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
 void dumper_db_clear(struct dumper_db *d)
 {
 	free(d->name);
@@ -238,6 +248,12 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 	const char *tmp;
 	if ((r = dumper_session_tmpdir(s, &tmp)) < 0)
 		return r;
+	/* The -wal as it is before the copy: a commit during the copy makes
+	 * the next snapshot see a different one and capture again. */
+	char walp[PATH_MAX];
+	struct stat wst;
+	bool have_wal = snprintf(walp, sizeof walp, "%s-wal", path) < (int)sizeof walp &&
+			lstat(walp, &wst) == 0 && S_ISREG(wst.st_mode);
 	r = dumper_sqlite_capture(path, st, tmp, &s->lim, &c);
 	if (r == -ENOMEM)
 		return r;
@@ -246,7 +262,21 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 
 	struct dumper_drill dr = {0};
 	struct dumper_db d = {.kind = "sqlite", .method = c.method, .entries = -1,
-			      .max_step_us = c.max_step_us, .restarts = c.restarts};
+			      .max_step_us = c.max_step_us, .restarts = c.restarts,
+			      .have_wal = have_wal, .src_size = st->st_size};
+	if (have_wal) {
+		/* Opening the database can change the -wal's ctime (SQLite
+		 * fchown()s it to the database's owner when run as root), so the
+		 * stamp kept is the one after the copy — but only if nothing was
+		 * written meanwhile (same inode, size and mtime as before it);
+		 * else the one before, which the next snapshot will not match. */
+		struct stat after;
+		dumper_file_stamp(&wst, &d.wal);
+		if (lstat(walp, &after) == 0 && after.st_ino == wst.st_ino &&
+		    after.st_size == wst.st_size && after.st_mtim.tv_sec == wst.st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == wst.st_mtim.tv_nsec)
+			dumper_file_stamp(&after, &d.wal);
+	}
 	int cfd = -1;
 	if ((r = dumper_sqlite_drill(c.path, &dr)) < 0) {
 		if (r == -ENOMEM)

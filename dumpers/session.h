@@ -4,6 +4,7 @@
 #define CKPTFS_DUMPERS_SESSION_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +30,21 @@ struct dumper_db {
 	int64_t entries;   /* pg_restore --list entries, -1 if none */
 	int64_t max_step_us;
 	unsigned restarts;
+	/* SQLite in WAL mode: the -wal file as it was when the capture began
+	 * (notes "wal": "ino:size:mtime_ns:ctime_ns"), so the next snapshot
+	 * can tell that nothing committed since (session_reuse.c). */
+	bool have_wal;
+	/* SQLite: the size of the database file itself (a capture of a WAL
+	 * database is larger: it holds the -wal's pages); -1 if unknown. */
+	int64_t src_size;
+	struct dumper_file_stamp {
+		uint64_t ino, size;
+		int64_t mtime_ns, ctime_ns;
+	} wal;
 };
+
+/* The stamp of a file's stat. */
+void dumper_file_stamp(const struct stat *st, struct dumper_file_stamp *ret);
 
 struct dumper_session {
 	char *root;

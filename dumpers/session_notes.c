@@ -5,7 +5,8 @@
  *     {"name": "data/app.db", "kind": "sqlite", "file": "data/app.db",
  *      "method": "backup-held", "check": "integrity_check", "ok": true,
  *      "result": "ok", "bytes": 8192, "tables": [["users", 3], …],
- *      "rows": 3, "max_step_us": 210, "restarts": 0},
+ *      "rows": 3, "max_step_us": 210, "restarts": 0,
+ *      "wal": "1234:8272:1771065000123456789:1771065000123456789"},
  *     {"name": "postgres-app", "kind": "postgres",
  *      "file": "@databases/postgres-app.dump", "source": ".env: DATABASE_URL",
  *      "method": "pg_dump", "check": "pg_restore --list", "ok": true,
@@ -72,6 +73,13 @@ static void db_json(FILE *f, const struct dumper_db *d)
 		fprintf(f, "], \"ntables\": %zu, \"rows\": %lld", d->ntables, (long long)rows);
 		fprintf(f, ", \"max_step_us\": %lld, \"restarts\": %u", (long long)d->max_step_us,
 			d->restarts);
+		/* A string: JSON numbers are doubles here, ns times need 61 bits. */
+		if (d->src_size >= 0)
+			fprintf(f, ", \"src_size\": %lld", (long long)d->src_size);
+		if (d->have_wal)
+			fprintf(f, ", \"wal\": \"%llu:%llu:%lld:%lld\"", (unsigned long long)d->wal.ino,
+				(unsigned long long)d->wal.size, (long long)d->wal.mtime_ns,
+				(long long)d->wal.ctime_ns);
 	}
 	fputc('}', f);
 }

@@ -4,11 +4,16 @@
  * entries are always offered to the capture hook again), because a WAL
  * database's main file keeps its stat while its -wal changes.  This is the
  * database-aware version of that cache: reuse only when nothing can have
- * changed — no -wal or -journal beside the file (so the file alone is the
- * whole database and nobody has it open for writing in WAL mode), the
- * file's identity and times equal to the parent's entry, those times well
- * before the parent snapshot started (a write in the same clock tick would
- * not move them), and the parent's drill of it passed.
+ * changed — no -journal beside the file (no rollback-journal transaction
+ * under way), the file's identity and times equal to the parent's entry,
+ * and its -wal either absent now and then, or present now and then with
+ * the same inode, size, mtime and ctime as the parent recorded (every
+ * commit in WAL mode writes the -wal; a checkpoint writes the main file);
+ * those mtimes (and the main file's ctime) well before the parent
+ * snapshot started (a write in the same clock tick would not move them);
+ * and the parent's drill of it passed.  The -wal's ctime is compared, not
+ * aged: opening the database moves it when ckptfs runs as root (session.c
+ * records it after the copy, when nothing was written during it).
  */
 #include <errno.h>
 #include <limits.h>
@@ -90,6 +95,19 @@ static int parent_record(const struct dumper_session *s, const char *relpath, st
 			goto out;
 		d->tables[d->ntables++].rows = e->items[1].t == J_NUM ? (int64_t)e->items[1].num : -1;
 	}
+	const char *wal = jv_str(rec, "wal");
+	unsigned long long ino, size;
+	long long mt, ct;
+	char end;
+	if (wal && sscanf(wal, "%llu:%llu:%lld:%lld%c", &ino, &size, &mt, &ct, &end) != 4) {
+		r = 0; /* a record this version cannot read: capture */
+		goto out;
+	}
+	d->have_wal = wal != NULL;
+	d->src_size = (int64_t)jv_num(rec, "src_size", -1);
+	if (wal)
+		d->wal = (struct dumper_file_stamp){ .ino = ino, .size = size, .mtime_ns = mt,
+						     .ctime_ns = ct };
 	if (!(d->check = strdup("ok")))
 		goto out;
 	r = 1;
@@ -105,19 +123,37 @@ int dumper_session_reuse(struct dumper_session *s, const char *relpath, const st
 		return 0;
 	int64_t mt = ts_ns(&st->st_mtim), ct = ts_ns(&st->st_ctim);
 	if (mt > s->parent_time_ns - REUSE_RACY_NS || ct > s->parent_time_ns - REUSE_RACY_NS ||
-	    side_file(s, relpath, "-wal") || side_file(s, relpath, "-journal"))
+	    side_file(s, relpath, "-journal"))
 		return 0;
+	char walp[PATH_MAX];
+	struct stat wst;
+	if (snprintf(walp, sizeof walp, "%s/%s-wal", s->root, relpath) >= (int)sizeof walp)
+		return 0;
+	bool have_wal = lstat(walp, &wst) == 0;
+	if (!have_wal && errno != ENOENT)
+		return 0; /* cannot tell */
+	struct dumper_file_stamp wal = {0};
+	if (have_wal) {
+		if (!S_ISREG(wst.st_mode))
+			return 0;
+		dumper_file_stamp(&wst, &wal);
+		/* Every commit writes the -wal, so its mtime must be old; its
+		 * ctime may be the parent's own doing (session.c) and must equal
+		 * the stamp taken after that capture. */
+		if (wal.mtime_ns > s->parent_time_ns - REUSE_RACY_NS)
+			return 0;
+	}
 	struct node prev = {0};
 	int r = tree_resolve(s->repo, s->parent_root, relpath, &prev);
 	if (r < 0) {
 		store_error_clear();
 		return r == -ENOMEM ? r : 0;
 	}
-	struct dumper_db d = {.kind = "sqlite", .method = "unchanged", .ok = true, .entries = -1};
+	struct dumper_db d = {.kind = "sqlite", .method = "unchanged", .ok = true, .entries = -1,
+			      .src_size = -1};
 	r = 0;
 	if (prev.type != NODE_FILE || prev.flags != NODE_F_DB_COPY || prev.dev != (uint64_t)st->st_dev ||
-	    prev.ino != (uint64_t)st->st_ino || prev.size != (uint64_t)st->st_size ||
-	    prev.mtime_ns != mt || prev.ctime_ns != ct)
+	    prev.ino != (uint64_t)st->st_ino || prev.mtime_ns != mt || prev.ctime_ns != ct)
 		goto out;
 	/* A schema-1 parent may name chunks stored only as trees
 	 * (catalog_schema.c): then capture again. */
@@ -126,6 +162,15 @@ int dumper_session_reuse(struct dumper_session *s, const char *relpath, const st
 			goto out;
 	if ((r = parent_record(s, relpath, &d)) <= 0)
 		goto out;
+	/* The database file's own size: recorded (the copy of a WAL database
+	 * is larger), or in older records the copy's, which then equals it. */
+	if ((d.src_size >= 0 ? (uint64_t)d.src_size : prev.size) != (uint64_t)st->st_size ||
+	    d.have_wal != have_wal ||
+	    (have_wal && (d.wal.ino != wal.ino || d.wal.size != wal.size ||
+			  d.wal.mtime_ns != wal.mtime_ns || d.wal.ctime_ns != wal.ctime_ns))) {
+		r = 0;
+		goto out;
+	}
 	r = -ENOMEM;
 	struct node_chunk *ch = NULL;
 	if (prev.nchunks && !(ch = malloc(prev.nchunks * sizeof *ch)))
