@@ -122,7 +122,12 @@ int cli_resolve_when(struct repo *repo, const struct project *p, const char *whe
 	if ((r = catalog_snapshot_by_tag(repo, p->id, when, ret)) != -ENOENT)
 		return r;
 	int64_t t;
-	if (when_parse_time(when, now_ns, &t) < 0) {
+	if ((r = when_parse_time(when, now_ns, &t)) == -ERANGE)
+		return store_fail(-EINVAL,
+				  "%s: time '%s' is out of range (ckptfs keeps times from 1970-01-01 "
+				  "to 2262-04-11)",
+				  p->name, when);
+	if (r < 0) {
 		if (looks_like_name(when))
 			return store_fail(-ENOENT, "%s: no snapshot named %s (see ckptfs log)", p->name,
 					  when);

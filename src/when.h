@@ -20,6 +20,12 @@
  *                                   m min minute, h hr hour, d day, w wk week,
  *                                   mo month, y yr year (and plurals).
  * Local time is the process's time zone (TZ), so tests pin it with setenv.
+ *
+ * A time must fit the catalog's int64 nanoseconds since the epoch: from
+ * 1970-01-01T00:00:00Z to 2262-04-11T23:47:16Z.  A phrase of the right
+ * shape whose time falls outside ("9999-12-31", "5000-01-01",
+ * "99999999999d ago", "60 years ago" said in 2026) is refused as out of
+ * range; it never wraps into a time inside it.
  */
 #ifndef CKPTFS_SRC_WHEN_H
 #define CKPTFS_SRC_WHEN_H
@@ -27,8 +33,10 @@
 #include <stdint.h>
 
 /* Turn the phrase s into UTC ns since the epoch, reading relative phrases
- * against now_ns.  0, or -EINVAL if s is not a time phrase (nothing is
- * printed: the caller names the phrase in its message). */
+ * against now_ns.  0; -EINVAL if s is not a time phrase (or names a day or
+ * clock time that does not exist: 2026-02-30, 24:00); -ERANGE if it is one
+ * but its time lies outside the range above.  Nothing is printed: the
+ * caller names the phrase in its message.  *ret_ns is written only on 0. */
 int when_parse_time(const char *s, int64_t now_ns, int64_t *ret_ns);
 
 #endif

@@ -151,7 +151,9 @@ static void rejects(void **state)
 		"2026-02-14T24:00", "2026-02-14T10:60", "2026-02-14T10:30:60", "2026-02-14T10",
 		"2026-2-14", "26-02-14", "2026-02-14X10:30", "2026-02-14T10:30:", "2026-02-14T10:30Z",
 		"10", "10:", "10:5", "25:00", "today 25:00", "yesterday noon", "today9:00",
-		"99999999 days ago", "1 ms ago", "1 a ago", "a ago", "1969-12-31", "a", "1",
+		"1 ms ago", "1 a ago", "a ago", "a", "1", "2026-02-29T10:00", "0000-00-00",
+		"9999-12-32", "9999-13-31", "9999-12-31T24:00", "9999-12-31T23:60", "99999-12-31",
+		"99999999999d", "99999999999", "99999999999 parsecs ago",
 		"2026-02-14T10:30:42.2",
 		"a very long phrase that goes on and on and on and on and on and on and on and on",
 	};
@@ -166,6 +168,55 @@ static void rejects(void **state)
 	assert_int_equal(when_parse_time(NULL, 0, &t), -EINVAL);
 }
 
+/* Phrases of a valid shape whose time does not fit int64 ns since the
+ * epoch: huge years in every form a date takes, every unit's overflowing
+ * count, counts past what strtol holds, results before 1970. */
+static void out_of_range(void **state)
+{
+	(void)state;
+	static const char *const far[] = {
+		"9999-12-31", "5000-01-01", "2263-01-01", "2262-04-12", "9999-12-31T23:59",
+		"9999-12-31 23:59:59", "3000-06-15T12:00", "1969-12-31", "1900-01-01", "0000-01-01",
+		"1969-12-31T23:59:59", "99999999999d ago", "99999999999 days ago", "99999999 days ago",
+		"1000001s ago", "1000001 min ago", "1000001h ago", "1000001 weeks ago",
+		"1000001mo ago", "1000001 years ago", "99999999999999999999999 seconds ago",
+		"9223372036854775807 h ago", "9223372036854775808 y ago", "1000000 years ago",
+		"1000000 months ago", "1000000 weeks ago", "1000000 days ago", "60 years ago",
+		"57 years ago",
+	};
+	int64_t now = utc("2026-02-14T09:30:00");
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		int64_t t = 42;
+		int r = when_parse_time(far[i], now, &t);
+		if (r != -ERANGE)
+			fail_msg("'%s' should be out of range, got %d (t=%lld)", far[i], r, (long long)t);
+		assert_int_equal(t, 42);
+	}
+	/* The edges that still fit: the last whole day, offsets back to 1970. */
+	int64_t t;
+	assert_int_equal(when_parse_time("2262-04-10", now, &t), 0);
+	assert_true(t > now);
+	assert_int_equal(when_parse_time("2262-04-11T23:00", now, &t), 0);
+	assert_int_equal(when_parse_time("1970-01-02", now, &t), 0);
+	assert_int_equal(when_parse_time("56 years ago", now, &t), 0);
+	assert_true(t > 0 && t < now);
+	assert_int_equal(when_parse_time("1000000 s ago", now, &t), 0);
+	assert_int_equal(t, now - 1000000 * NS);
+	assert_int_equal(when_parse_time("1000000h ago", now, &t), -ERANGE); /* 1912 */
+	assert_int_equal(when_parse_time("400000h ago", now, &t), 0);
+	/* A now near the top of the range: relative phrases never wrap. */
+	int64_t top = INT64_MAX - 5;
+	assert_int_equal(when_parse_time("now", top, &t), 0);
+	assert_int_equal(t, top);
+	assert_int_equal(when_parse_time("1s ago", top, &t), 0);
+	assert_int_equal(t, top - NS);
+	assert_int_equal(when_parse_time("yesterday", top, &t), 0);
+	assert_true(t < top);
+	assert_int_equal(when_parse_time("today 23:59", top, &t), -ERANGE);
+	/* And a now before the epoch makes every relative phrase out of range. */
+	assert_int_equal(when_parse_time("1s ago", -NS, &t), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup(daylight_saving, setup),
 		cmocka_unit_test_setup(calendar_edges, setup),
 		cmocka_unit_test_setup(rejects, setup),
+		cmocka_unit_test_setup(out_of_range, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

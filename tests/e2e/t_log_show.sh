@@ -99,6 +99,16 @@ for w in now today "0 min ago" latest "$(date +%Y-%m-%d)" "$(date -d '+1 min' +%
 done
 expect_status 1 "$CKPTFS" show "1 year ago"
 grep -q "^ckptfs: myapp: no snapshot at or before .* ('1 year ago')\$" "$T/stderr" || fail "show 1 year ago: $(cat "$T/stderr")"
+# times past what ckptfs holds: one line, never a wrapped time that selects
+for w in 9999-12-31 5000-01-01 "2263-01-01T10:00" 1969-12-31 "99999999999d ago" \
+	"99999999999999999999999 s ago" "1000000 years ago"; do
+	expect_status 1 "$CKPTFS" show "$w"
+	[ "$(wc -l <"$T/stderr")" = 1 ] && [ ! -s "$T/stdout" ] || fail "show '$w': $(cat "$T/stderr" "$T/stdout")"
+	grep -q "^ckptfs: myapp: time '$w' is out of range (ckptfs keeps times from 1970-01-01 to 2262-04-11)\$" \
+		"$T/stderr" || fail "show '$w': $(cat "$T/stderr")"
+	expect_status 1 "$CKPTFS" restore --from "$w" --to "$T/never" .
+	grep -q "out of range" "$T/stderr" && [ ! -e "$T/never" ] || fail "restore --from '$w': $(cat "$T/stderr")"
+done
 
 # --- the files cache: an unchanged project is not read ------------------------
 ck snap -q
