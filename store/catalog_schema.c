@@ -55,9 +55,12 @@
  * uint64 counters are stored as int64 (SQLite's integer type).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/catalog_db.h"
 #include "store/catalog_internal.h"
@@ -263,12 +266,44 @@ static int set_wal(struct repo *repo)
 	return r;
 }
 
+/* Owner-only catalog: SQLite creates catalog.db with 0644 (less the
+ * umask) and gives -wal and -shm the mode of the database file, so the
+ * writer creates catalog.db itself, 0600, before SQLite opens it, and
+ * tightens one that an older ckptfs left readable (and its -wal/-shm). */
+static int private_db_file(struct repo *repo)
+{
+	int fd = openat(repo->dirfd, "catalog.db", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return store_failp(-errno, "%s/catalog.db", repo->path);
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = store_failp(-errno, "%s/catalog.db", repo->path);
+	else if (!S_ISREG(st.st_mode))
+		r = store_fail(-STORE_ECORRUPT, "%s/catalog.db: not a regular file", repo->path);
+	else if ((st.st_mode & 077) && fchmod(fd, 0600) < 0)
+		r = store_failp(-errno, "%s/catalog.db: chmod 0600", repo->path);
+	close(fd);
+	static const char *const sides[] = {"catalog.db-wal", "catalog.db-shm", "catalog.db-journal"};
+	for (size_t i = 0; r == 0 && i < sizeof sides / sizeof sides[0]; i++)
+		if (fstatat(repo->dirfd, sides[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && (st.st_mode & 077) &&
+		    fchmodat(repo->dirfd, sides[i], 0600, 0) < 0)
+			r = store_failp(-errno, "%s/%s: chmod 0600", repo->path, sides[i]);
+	return r;
+}
+
 int catalog_init(struct repo *repo)
 {
 	char *file;
+	bool write = repo->mode == REPO_WRITE;
+	if (write) {
+		int r = private_db_file(repo);
+		if (r < 0)
+			return r;
+	}
 	if (asprintf(&file, "%s/catalog.db", repo->path) < 0)
 		return store_fail(-ENOMEM, "catalog: out of memory");
-	bool write = repo->mode == REPO_WRITE;
 	/* NOMUTEX: repo->db_lock already serializes every use of the handle. */
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE |
 		    (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);

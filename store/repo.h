@@ -8,6 +8,11 @@
  *   tmp/        packs being written; leftovers are removed by the next writer
  *   lock        flock()ed by the one writer
  *
+ * Every file in it is created 0600 and every directory 0700, whatever the
+ * umask (catalog.db, whose -wal and -shm SQLite creates with its mode,
+ * included).  A repository whose directory, packs/ or tmp/ group or others
+ * can write to is refused at open (-EPERM, "… fix it with: chmod go-w DIR").
+ *
  * A struct repo opened with REPO_READ may be used from many threads at once
  * (the FUSE loop does); one opened with REPO_WRITE belongs to one thread.
  */

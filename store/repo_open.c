@@ -139,6 +139,33 @@ static int ensure_dir(struct repo *repo, const char *name)
 	return 0;
 }
 
+/* Refuse a repository that someone else could change under us: the
+ * directory, packs/ or tmp/ writable by group or others (anyone could
+ * swap catalog.db, plant a pack or replace the key).  Nothing is written
+ * before this passes; the one line says how to fix it.  A missing packs/
+ * or tmp/ is fine (made 0700 later). */
+static int check_private(struct repo *repo)
+{
+	static const char *const dirs[] = {".", "packs", "tmp"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		struct stat st;
+		if (fstatat(repo->dirfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return store_failp(-errno, "repository %s: %s", repo->path, dirs[i]);
+		}
+		if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+			continue;
+		const char *sub = i ? "/" : "", *name = i ? dirs[i] : "";
+		return store_fail(-EPERM,
+				  "repository %s%s%s: group or others can write to it (mode %04o); "
+				  "fix it with: chmod go-w %s%s%s",
+				  repo->path, sub, name, (unsigned)(st.st_mode & 07777), repo->path,
+				  sub, name);
+	}
+	return 0;
+}
+
 /* Remove what interrupted writers left in tmp/ (we hold the lock, so no
  * writer is running).  Only files: nothing of ours is a directory.  Pack
  * journal entries stay for repo_index_pending_packs, which needs the
@@ -446,7 +473,7 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 						"repository %s: no such repository (no format file)",
 						repo->path)
 				   : check_not_foreign(repo);
-		if (r < 0)
+		if (r < 0 || (r = check_private(repo)) < 0)
 			goto fail;
 		if ((r = take_lock(repo, lock_wait_ms)) < 0)
 			goto fail;
@@ -461,7 +488,10 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		}
 		r = create_repo(repo);
 	} else if (r == 0) {
-		r = open_existing(repo, repair);
+		/* Again for readers (a writer checked before taking the lock). */
+		r = check_private(repo);
+		if (r == 0)
+			r = open_existing(repo, repair);
 	}
 	if (r < 0)
 		goto fail;

@@ -630,6 +630,114 @@ static void concurrent_readers(void **state)
 		free(a.plain[i]);
 }
 
+/* nftw callback: every file 0600, every directory 0700. */
+static int loose_count;
+static int owner_only_cb(const char *p, const struct stat *st, int flag, struct FTW *fw)
+{
+	(void)fw;
+	mode_t want = flag == FTW_D ? 0700 : 0600;
+	if ((st->st_mode & 07777) != want) {
+		print_error("%s: mode %04o, want %04o\n", p, (unsigned)(st->st_mode & 07777),
+			    (unsigned)want);
+		loose_count++;
+	}
+	return 0;
+}
+
+static int count_loose(const char *root)
+{
+	loose_count = 0;
+	assert_int_equal(nftw(root, owner_only_cb, 16, FTW_PHYS), 0);
+	return loose_count;
+}
+
+/* Under umask 0, with the writer still open (so catalog.db-wal and -shm
+ * exist) and a pack written: nothing in the repository is readable by
+ * anyone but the owner.  A catalog left 0644 by an older ckptfs (with its
+ * -wal) is tightened by the next writer. */
+static void every_file_owner_only(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *w, *rd;
+	mode_t old = umask(0);
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &w), 0);
+	struct project p;
+	assert_int_equal(catalog_project_register(w, "x", "/x", &p), 0);
+	project_clear(&p);
+	blob_id id;
+	char pack[PACK_NAME_LEN + 1];
+	struct pack_entry e;
+	store_in_pack(w, "some bytes", 10, &id, pack, &e);
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
+	assert_int_equal(catalog_project_by_name(rd, "x", &p), 0);
+	project_clear(&p);
+	assert_true(exists(in_repo(f, "catalog.db-wal")));
+	assert_true(exists(in_repo(f, "catalog.db-shm")));
+	assert_true(exists(in_repo(f, "lock")));
+	assert_int_equal(count_loose(f->path), 0);
+	repo_close(rd);
+	repo_close(w);
+	umask(old);
+	assert_int_equal(count_loose(f->path), 0);
+
+	/* An older ckptfs's 0644 catalog: tightened by the next writer. */
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &w), 0);
+	assert_int_equal(chmod(in_repo(f, "catalog.db"), 0644), 0);
+	assert_int_equal(chmod(in_repo(f, "catalog.db-wal"), 0644), 0);
+	repo_close(w);
+	if (exists(in_repo(f, "catalog.db-wal")))
+		assert_int_equal(chmod(in_repo(f, "catalog.db-wal"), 0644), 0);
+	assert_int_equal(chmod(in_repo(f, "catalog.db"), 0644), 0);
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &w), 0);
+	assert_int_equal(mode_of(in_repo(f, "catalog.db")) & 07777, 0600);
+	assert_int_equal(count_loose(f->path), 0);
+	repo_close(w);
+}
+
+/* A repository directory (or its packs/ or tmp/) that group or others can
+ * write to is refused by readers and writers alike, with one line naming
+ * the directory and the chmod that fixes it, and nothing is written. */
+static void writable_directory_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct repo *r;
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), 0);
+	repo_close(r);
+	static const char *const dirs[] = {"", "packs", "tmp"};
+	static const mode_t modes[] = {0720, 0702, 0777, 01777, 0770, 0722};
+	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++)
+		for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+			char dir[256], fix[300];
+			snprintf(dir, sizeof dir, "%s%s%s", f->path, *dirs[d] ? "/" : "", dirs[d]);
+			snprintf(fix, sizeof fix, "fix it with: chmod go-w %s", dir);
+			assert_int_equal(chmod(dir, modes[m]), 0);
+			for (int mode = REPO_READ; mode <= REPO_REPAIR; mode++) {
+				store_error_clear();
+				assert_int_equal(repo_open(f->path, (enum repo_mode)mode, 0, &r), -EPERM);
+				const char *msg = store_error();
+				assert_non_null(strstr(msg, "group or others can write to it"));
+				assert_non_null(strstr(msg, fix));
+				assert_null(strchr(msg, '\n'));
+			}
+			assert_int_equal(chmod(dir, 0700), 0);
+		}
+	/* Read-only for others is fine (the files in it are 0600 anyway). */
+	assert_int_equal(chmod(f->path, 0755), 0);
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), 0);
+	repo_close(r);
+	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), 0);
+	repo_close(r);
+
+	/* An empty world-writable directory is not made into a repository:
+	 * not even the lock file is written into it. */
+	char fresh[160];
+	snprintf(fresh, sizeof fresh, "%s/fresh", f->dir);
+	assert_int_equal(mkdir(fresh, 0700), 0);
+	assert_int_equal(chmod(fresh, 0777), 0);
+	assert_int_equal(repo_open(fresh, REPO_WRITE, 0, &r), -EPERM);
+	assert_int_equal(rmdir(fresh), 0); /* still empty */
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -650,6 +758,8 @@ int main(void)
 		T(default_path),
 		T(load_blob_and_detect_corruption),
 		T(concurrent_readers),
+		T(every_file_owner_only),
+		T(writable_directory_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,7 +125,7 @@ assert s["new_bytes"] < 4096, s'
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 755 "$T"
 	N=$T/noted
-	mkdir -m 777 "$N" "$N/repo"
+	mkdir -m 777 "$N"
 	python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE t(x)"); c.executemany("INSERT INTO t VALUES (?)", [(1,),(2,)]); c.commit()' "$N/app.db"
 	chmod 666 "$N/app.db"
 	printf 'secret\n' >"$N/"$'closed\xff.txt'
