@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/pseudofs.h"
 #include "store/err.h"
 
 #define SYMREF_DEPTH 5 /* as git: a longer chain of symbolic refs is an error */
@@ -57,6 +58,12 @@ int proj_find_root(const char *dir, char **ret_root)
 			n--; /* drop the slash, except the root's */
 	}
 	free(probe);
+	/* Before anything is registered: /proc, /sys, /dev are not projects. */
+	int r = pseudofs_refuse(path);
+	if (r < 0) {
+		free(path);
+		return r;
+	}
 	*ret_root = path;
 	return 0;
 }

@@ -13,7 +13,8 @@
 /* Canonical absolute path of the project root containing dir into
  * *ret_root (malloc'd).  dir must exist and be a directory that can be
  * opened for reading: -ENOENT, -ENOTDIR, -EACCES otherwise, with the
- * message "<dir>: <strerror>" recorded (store_error()). */
+ * message "<dir>: <strerror>" recorded (store_error()).  A root on a kernel
+ * pseudo file system (/proc, /sys, /dev: src/pseudofs.h) is -EXDEV. */
 int proj_find_root(const char *dir, char **ret_root);
 
 /* HEAD of the git work tree at root: *ret_commit the full hex commit id

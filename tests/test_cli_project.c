@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "src/project.h"
+#include "src/pseudofs.h"
 #include "store/err.h"
 #include "tests/tmpdir.h"
 
@@ -127,6 +130,63 @@ static void root_errors(void **state)
 	assert_null(root);
 }
 
+/* Kernel pseudo file systems are refused as roots, by f_type; a tmpfs
+ * only when it is a devtmpfs; real file systems never. */
+static void pseudo_roots(void **state)
+{
+	(void)state;
+	static const struct {
+		long magic;
+		const char *name;
+	} table[] = {
+		{0x9fa0, "proc"},          {0x62656572, "sysfs"},     {0x27e0eb, "cgroup"},
+		{0x63677270, "cgroup2"},   {0x64626720, "debugfs"},   {0x73636673, "securityfs"},
+		{0x6165676c, "pstore"},    {0xcafe4a11L, "bpf"},      {0x74726163, "tracefs"},
+		{0x62656570, "configfs"},  {0x65735543, "fusectl"},   {0x19800202, "mqueue"},
+		{0x958458f6L, "hugetlbfs"}, {0x1cd1, "devpts"},       {0xde5e81e4L, "efivarfs"},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const char *got = pseudofs_name(table[i].magic, makedev(0, 0));
+		if (!got || strcmp(got, table[i].name) != 0)
+			fail_msg("f_type %#lx: got %s, want %s", table[i].magic, got ? got : "NULL",
+				 table[i].name);
+		/* f_type sign-extended from 32 bits (as on some ABIs) too. */
+		long ext = (long)(int)(unsigned)table[i].magic;
+		assert_non_null(pseudofs_name(ext, makedev(0, 0)));
+	}
+	/* ext4, xfs, btrfs, tmpfs on a device no mount has, ramfs, nfs, overlay. */
+	static const long real[] = {0xef53, 0x58465342, 0x9123683eL, 0x01021994, 0x858458f6L,
+				    0x6969, 0x794c7630};
+	for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
+		assert_null(pseudofs_name(real[i], makedev(4095, 1048575)));
+
+	/* The real thing: /proc and /sys are always there. */
+	static const char *const dirs[] = {"/proc", "/sys", "/proc/self", "/sys/kernel", "/dev/pts"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		struct stat st;
+		if (stat(dirs[i], &st) < 0)
+			continue;
+		char *root = NULL;
+		store_error_clear();
+		assert_int_equal(proj_find_root(dirs[i], &root), -EXDEV);
+		assert_null(root);
+		assert_non_null(strstr(store_error(), "file system (kernel state, not files); not a project root"));
+	}
+	/* /dev counts when it is a devtmpfs (as on a normal boot), and a
+	 * project in a temp dir never does. */
+	struct statfs sfs;
+	struct stat st;
+	if (statfs("/dev", &sfs) == 0 && stat("/dev", &st) == 0 &&
+	    pseudofs_name((long)sfs.f_type, st.st_dev)) {
+		char *root = NULL;
+		assert_int_equal(proj_find_root("/dev", &root), -EXDEV);
+		assert_non_null(strstr(store_error(), "/dev: is on a "));
+	}
+	char *root = NULL;
+	assert_int_equal(proj_find_root(base, &root), 0);
+	free(root);
+}
+
 static void heads(void **state)
 {
 	(void)state;
@@ -204,6 +264,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(roots, setup, teardown),
 		cmocka_unit_test_setup_teardown(root_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(pseudo_roots, setup, teardown),
 		cmocka_unit_test_setup_teardown(heads, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_errors, setup, teardown),
 	};
