@@ -96,6 +96,29 @@ out:
 	return r;
 }
 
+void cli_close_repo(struct repo *repo, bool scan)
+{
+	if (!repo)
+		return;
+	struct project *ps = NULL;
+	size_t n = 0;
+	if (scan && catalog_projects(repo, &ps, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct snapshot *s = NULL;
+			size_t k = 0;
+			if (catalog_snapshots(repo, ps[i].id, &s, &k) == 0)
+				snapshots_free(s, k);
+		}
+		projects_free(ps, n);
+	}
+	store_error_clear();
+	/* A count of reads, not of rows (one row may be read twice): no number. */
+	if (catalog_rows_skipped(repo))
+		out_err("warning: invalid catalog rows were skipped (ckptfs check lists them, "
+			"ckptfs check --repair quarantines or fixes them)");
+	repo_close(repo);
+}
+
 /* "YYYY-MM-DDTHH:MM:SS.N": the shape of a snapshot name that is not also
  * a time ckptfs understands (the suffix of a third snapshot in a second). */
 static bool looks_like_name(const char *s)

@@ -26,6 +26,13 @@
  * a snapshot first: ckptfs snap)". */
 int cli_open_repo(enum repo_mode mode, struct repo **ret_repo);
 
+/* Say once, on stderr, when this command's reads skipped invalid catalog
+ * rows ("ckptfs: warning: invalid catalog rows were skipped (ckptfs check
+ * lists them, …)"), then repo_close.
+ * With scan, first read every project's snapshots (for mount, whose reads
+ * happen later in the serving process).  NULL is a no-op. */
+void cli_close_repo(struct repo *repo, bool scan);
+
 /* The project a command is about: by name if name is given, else the
  * registered project containing dir (NULL: the current directory) — the
  * one registered at dir's project root, else the one whose root is the

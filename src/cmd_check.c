@@ -26,8 +26,10 @@ static const char usage_text[] =
 	"      --repair         rebuild the blob index from the packs (also a lost\n"
 	"                       catalog.db, with its projects and snapshots), index\n"
 	"                       packs of interrupted runs, remove their temp files\n"
-	"                       and mark snapshots with missing data as damaged.\n"
-	"                       Never deletes a pack or a snapshot.\n"
+	"                       and mark snapshots with missing data as damaged;\n"
+	"                       fix invalid catalog rows (status, counts, a\n"
+	"                       project name) or move them into its quarantine\n"
+	"                       table.  Never deletes a pack or a snapshot.\n"
 	"  -q, --quiet          print only problems\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -144,16 +146,24 @@ int cmd_check(int argc, char **argv)
 			       out_count(res.packs_indexed, a), out_count(res.rows_fixed, b),
 			       out_count(res.blobs_restored, g), out_count(res.snapshots_recovered, d),
 			       out_count(res.snapshots_marked, e), out_count(res.leftovers_removed, f));
+		if (opts.repair && res.catalog_rows_invalid)
+			printf("repair: %s invalid catalog rows: %s quarantined, %s fixed\n",
+			       out_count(res.catalog_rows_invalid, a),
+			       out_count(res.catalog_rows_quarantined, b),
+			       out_count(res.catalog_rows_fixed, d));
 	}
 	if (res.healthy) {
 		if (!o.quiet)
 			printf("no problems found\n");
 		return EXIT_OK;
 	}
-	printf("DAMAGED: %s packs, %s blobs, %s snapshots (%s files)%s\n",
+	printf("DAMAGED: %s packs, %s blobs, %s snapshots (%s files)%s",
 	       out_count(res.damaged_packs, a), out_count(res.damaged_blobs, b),
 	       out_count(res.damaged_snapshots, d), out_count(res.damaged_files, e),
 	       res.catalog_damaged && !opts.repair ? "; catalog damaged" : "");
+	if (res.catalog_rows_invalid && !opts.repair)
+		printf("; %s invalid catalog rows", out_count(res.catalog_rows_invalid, a));
+	putchar('\n');
 	out_err("check: the repository is damaged (details above)%s",
 		opts.repair ? "" : "; ckptfs check --repair rebuilds what the packs still hold");
 	return EXIT_ERROR;

@@ -127,6 +127,6 @@ int cmd_log(int argc, char **argv)
 out:
 	snapshots_free(snaps, n);
 	project_clear(&p);
-	repo_close(repo);
+	cli_close_repo(repo, false);
 	return status;
 }

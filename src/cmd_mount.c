@@ -126,7 +126,7 @@ int cmd_mount(int argc, char **argv)
 	if (r < 0)
 		return out_store_err(r, "repository");
 	char *path = strdup(repo_path(repo));
-	repo_close(repo);
+	cli_close_repo(repo, true); /* the mount leaves invalid rows out: say so */
 	if (!path) {
 		out_err("mount: out of memory");
 		return EXIT_ERROR;

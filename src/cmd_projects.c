@@ -104,6 +104,6 @@ int cmd_projects(int argc, char **argv)
 		}
 	}
 	projects_free(ps, n);
-	repo_close(repo);
+	cli_close_repo(repo, false);
 	return EXIT_OK;
 }

@@ -331,6 +331,6 @@ out:
 	node_clear(&node);
 	snapshot_clear(&s);
 	project_clear(&p);
-	repo_close(repo);
+	cli_close_repo(repo, false);
 	return status;
 }

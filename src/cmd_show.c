@@ -277,6 +277,6 @@ out:
 	snapshots_free(all_snaps, n);
 	snapshot_clear(&s);
 	project_clear(&p);
-	repo_close(repo);
+	cli_close_repo(repo, false);
 	return status;
 }

@@ -135,7 +135,7 @@ int cmd_snap(int argc, char **argv)
 	status = res.partial ? EXIT_PARTIAL : EXIT_OK;
 	take_result_clear(&res);
 out:
-	repo_close(repo);
+	cli_close_repo(repo, false);
 	free(root);
 	free(excludes);
 	return status;

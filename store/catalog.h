@@ -12,6 +12,7 @@
 #ifndef CKPTFS_STORE_CATALOG_H
 #define CKPTFS_STORE_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,39 @@ int catalog_snapshot_at_or_before(struct repo *repo, int64_t project_id, int64_t
 /* Newest snapshot carrying tag. */
 int catalog_snapshot_by_tag(struct repo *repo, int64_t project_id, const char *tag,
 			    struct snapshot *ret);
+
+/* Row validation (catalog_valid.c), the one place that says what a row
+ * must be.  Every read above skips a row with a fault (a listing leaves
+ * it out, a lookup goes on to the next match) and counts it; `check`
+ * reports each, `check --repair` quarantines or fixes it.
+ *
+ * A project name: 1..255 bytes, no '/', no control character, not "." or
+ * "..".  A project root: absolute, no empty, "." or ".." component, no
+ * trailing '/'.  A snapshot name: what snapname_make gives
+ * (YYYY-MM-DDTHH:MM, optionally ":SS" and ".N" with N >= 2).  Status one
+ * of enum snap_status; times, counts and the duration not negative; a
+ * snapshot's project existing (snapshot.project non-NULL) and valid. */
+enum catalog_fault {
+	CATALOG_FAULT_NAME = 1u << 0,    /* project or snapshot name */
+	CATALOG_FAULT_ROOT = 1u << 1,    /* project root path; snapshot root tree id */
+	CATALOG_FAULT_ORPHAN = 1u << 2,  /* snapshot: its project does not exist */
+	CATALOG_FAULT_PROJECT = 1u << 3, /* snapshot: its project has a fault */
+	CATALOG_FAULT_STATUS = 1u << 4,
+	CATALOG_FAULT_TIME = 1u << 5,   /* negative (creation) time */
+	CATALOG_FAULT_COUNTS = 1u << 6, /* negative counts or duration */
+};
+bool catalog_project_name_ok(const char *name);
+bool catalog_snapshot_name_ok(const char *name);
+/* 0 for a usable row, else the CATALOG_FAULT_* bits it has. */
+unsigned catalog_project_faults(const struct project *p);
+unsigned catalog_snapshot_faults(const struct snapshot *s);
+/* The faults as words ("invalid snapshot name; negative counts") in buf
+ * (len bytes, truncated); returns buf. */
+const char *catalog_faults_text(unsigned faults, bool snapshot, char *buf, size_t len);
+
+/* How many invalid rows the reads of this repo handle have skipped so far
+ * (for a command to say so once: "N invalid catalog rows skipped"). */
+uint64_t catalog_rows_skipped(struct repo *repo);
 
 /* A number that changes whenever any process commits a snapshot or
  * registers a project (cheap: for polling by the mount). */

@@ -106,12 +106,26 @@ int cat_run(struct repo *repo, sqlite3_stmt *st, const char *what)
 
 int cat_row(struct repo *repo, sqlite3_stmt *st, const char *what, cat_row_fn row, void *ret)
 {
-	int rc = sqlite3_step(st);
-	int r = rc == SQLITE_ROW    ? row(repo, st, ret)
-		: rc == SQLITE_DONE ? -ENOENT
-				    : cat_fail(repo, rc, what);
+	int rc, r;
+	for (;;) {
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_ROW    ? row(repo, st, ret)
+		    : rc == SQLITE_DONE ? -ENOENT
+					: cat_fail(repo, rc, what);
+		if (r != CAT_ROW_SKIP)
+			break;
+		repo->rows_skipped++;
+	}
 	sqlite3_reset(st);
 	return r;
+}
+
+uint64_t catalog_rows_skipped(struct repo *repo)
+{
+	cat_lock(repo);
+	uint64_t n = repo->rows_skipped;
+	cat_unlock(repo);
+	return n;
 }
 
 int cat_rows(struct repo *repo, sqlite3_stmt *st, const char *what, size_t elem_size,
@@ -133,6 +147,11 @@ int cat_rows(struct repo *repo, sqlite3_stmt *st, const char *what, size_t elem_
 		}
 		if ((r = row(repo, st, v + n * elem_size)) < 0)
 			break;
+		if (r == CAT_ROW_SKIP) {
+			repo->rows_skipped++;
+			r = 0;
+			continue;
+		}
 		n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)

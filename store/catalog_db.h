@@ -56,17 +56,20 @@ int cat_fail(struct repo *repo, int rc, const char *what);
 int cat_run(struct repo *repo, sqlite3_stmt *st, const char *what);
 
 /* Converts the current row of a statement into *ret (one element of the
- * caller's row type, e.g. struct project).  0 or a negative errno
- * (recorded); nothing to free on failure. */
+ * caller's row type, e.g. struct project).  0, CAT_ROW_SKIP for a row that
+ * fails validation (catalog_valid.c; nothing written to *ret), or a
+ * negative errno (recorded); nothing to free on failure. */
 typedef int (*cat_row_fn)(struct repo *repo, sqlite3_stmt *st, void *ret);
+#define CAT_ROW_SKIP 1
 
-/* Step the bound statement st once and reset it: its row converted by
- * row into *ret, -ENOENT (nothing recorded) if there is no row, or the
- * error ("…: what: <sqlite message>"). */
+/* Step the bound statement st to its first row that row accepts, and
+ * reset it: that row converted into *ret, -ENOENT (nothing recorded) if
+ * there is none, or the error ("…: what: <sqlite message>").  Skipped
+ * rows are counted in repo->rows_skipped. */
 int cat_row(struct repo *repo, sqlite3_stmt *st, const char *what, cat_row_fn row, void *ret);
 
 /* Step the bound statement st to its end and reset it, converting each
- * row by row into the next element (elem_size bytes) of a malloc'd array:
+ * row (but skipped ones, counted as above) by row into the next element (elem_size bytes) of a malloc'd array:
  * *ret (NULL when there are no rows) and *ret_n.  On failure the elements
  * already converted are released with clear, the array is freed and the
  * errno returned. */

@@ -22,6 +22,33 @@ int catalog_init(struct repo *repo);
  * catalog_init failed or never ran (repo->db NULL). */
 void catalog_close(struct repo *repo);
 
+/* Every row of projects / snapshots (by id, a snapshot's project joined
+ * LEFT: an orphan has project NULL), valid or not, with its
+ * CATALOG_FAULT_* bits (catalog_valid.c): for check.  fn runs with the
+ * catalog lock held (it must not call the catalog); a negative return
+ * stops the scan and is returned.  The row is freed after fn returns. */
+typedef int (*catalog_scan_project_fn)(void *ctx, const struct project *p, unsigned faults);
+typedef int (*catalog_scan_fn)(void *ctx, const struct snapshot *s, unsigned faults);
+int catalog_scan_projects(struct repo *repo, catalog_scan_project_fn fn, void *ctx);
+int catalog_scan_snapshots(struct repo *repo, catalog_scan_fn fn, void *ctx);
+
+/* check --repair of invalid rows (catalog_quarantine.c), each in its own
+ * transaction.  Quarantine moves a row into the table quarantine
+ * (created on first use: id, time_ns, tbl, row_id, reason, row as JSON)
+ * and deletes it; a project takes its snapshots with it.  Never used on a
+ * valid row. */
+int catalog_quarantine_project(struct repo *repo, int64_t id, const char *reason);
+int catalog_quarantine_snapshot(struct repo *repo, int64_t id, const char *reason);
+/* Rename project id to name (which must be valid and free). */
+int catalog_project_rename(struct repo *repo, int64_t id, const char *name);
+/* Fix in place what can be: created_ns < 0 -> 0. */
+int catalog_project_fix(struct repo *repo, int64_t id);
+/* Fix in place: a status outside enum snap_status -> SNAP_DAMAGED (check
+ * then verifies its data); negative counts and duration -> 0. */
+int catalog_snapshot_fix(struct repo *repo, int64_t id);
+/* Rows in quarantine (0 without the table). */
+int catalog_quarantined(struct repo *repo, int64_t *ret_n);
+
 struct blob_loc {
 	char pack[PACK_NAME_LEN + 1];
 	uint64_t offset;

@@ -35,23 +35,63 @@ void projects_free(struct project *p, size_t n)
 	free(p);
 }
 
-/* A cat_row_fn for struct project. */
-static int project_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
+/* The current row as a project, valid or not (*ret_faults), or -ENOMEM. */
+static int project_decode(sqlite3_stmt *st, struct project *ret, unsigned *ret_faults)
 {
-	(void)repo;
 	struct project p = {
 		.id = sqlite3_column_int64(st, 0),
 		.created_ns = sqlite3_column_int64(st, 3),
 		.nsnapshots = sqlite3_column_int64(st, 4),
 		.last_time_ns = sqlite3_column_int64(st, 5),
 	};
-	if (cat_column_text(st, 1, &p.name) < 0 || cat_column_text(st, 2, &p.root) < 0 || !p.name ||
-	    !p.root) {
+	if (cat_column_text(st, 1, &p.name) < 0 || cat_column_text(st, 2, &p.root) < 0 ||
+	    (!p.name && sqlite3_column_type(st, 1) != SQLITE_NULL) ||
+	    (!p.root && sqlite3_column_type(st, 2) != SQLITE_NULL)) {
 		project_clear(&p);
 		return store_fail(-ENOMEM, "catalog: out of memory");
 	}
+	*ret_faults = catalog_project_faults(&p);
+	*ret = p;
+	return 0;
+}
+
+/* A cat_row_fn for struct project: invalid rows are skipped (check
+ * reports them). */
+static int project_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
+{
+	(void)repo;
+	struct project p;
+	unsigned faults;
+	int r = project_decode(st, &p, &faults);
+	if (r < 0)
+		return r;
+	if (faults) {
+		project_clear(&p);
+		return CAT_ROW_SKIP;
+	}
 	*(struct project *)ret = p;
 	return 0;
+}
+
+int catalog_scan_projects(struct repo *repo, catalog_scan_project_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db, PROJECT_COLS "ORDER BY p.id", -1, &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading every project");
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct project p;
+		unsigned faults;
+		if ((r = project_decode(st, &p, &faults)) < 0)
+			break;
+		r = fn(ctx, &p, faults);
+		project_clear(&p);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading every project");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	return r;
 }
 
 static void clear_project(void *p)
@@ -124,6 +164,31 @@ int catalog_project_by_root(struct repo *repo, const char *root, struct project 
 	return r;
 }
 
+/* The lookups above skip invalid rows: one of them may still hold name
+ * or root (UNIQUE), which would make the insert fail with SQLite's words.
+ * Say which row and how to fix it instead.  Lock held. */
+static int invalid_holder_locked(struct repo *repo, const char *name, const char *root)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(repo->db,
+				    "SELECT id FROM projects WHERE name = ?1 OR root = ?2 LIMIT 1", -1,
+				    &st, NULL);
+	if (rc != SQLITE_OK)
+		return cat_fail(repo, rc, "registering a project");
+	int r = 0;
+	if (cat_bind_text(st, 1, name) != SQLITE_OK || cat_bind_text(st, 2, root) != SQLITE_OK)
+		r = cat_fail(repo, SQLITE_NOMEM, "registering a project");
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = store_fail(-EEXIST,
+			       "%s: the catalog's project row %lld for it is invalid; ckptfs check "
+			       "--repair fixes it",
+			       root, (long long)sqlite3_column_int64(st, 0));
+	else if (rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "registering a project");
+	sqlite3_finalize(st);
+	return r;
+}
+
 int catalog_project_register(struct repo *repo, const char *name, const char *root,
 			     struct project *ret)
 {
@@ -131,6 +196,14 @@ int catalog_project_register(struct repo *repo, const char *name, const char *ro
 	sqlite3_stmt *st;
 	if (!*name || !*root)
 		return store_fail(-EINVAL, "project \"%s\" at \"%s\": empty name or root", name, root);
+	struct project want = {.name = (char *)name, .root = (char *)root};
+	unsigned faults = catalog_project_faults(&want);
+	if (faults) {
+		char why[128];
+		return store_fail(-EINVAL, "project \"%s\" at %s: %s%s", name, root,
+				  catalog_faults_text(faults, false, why, sizeof why),
+				  faults & CATALOG_FAULT_NAME ? " (give it another with --name)" : "");
+	}
 	cat_lock(repo);
 	int r = cat_begin(repo);
 	if (r < 0)
@@ -152,6 +225,8 @@ int catalog_project_register(struct repo *repo, const char *name, const char *ro
 		goto rollback;
 	}
 	if (r != -ENOENT)
+		goto rollback;
+	if ((r = invalid_holder_locked(repo, name, root)) < 0)
 		goto rollback;
 	r = cat_stmt(repo, CAT_Q_PROJECT_INSERT,
 		     "INSERT INTO projects(name, root, created_ns) VALUES(?1, ?2, ?3)", &st);

@@ -10,12 +10,13 @@
 #include "store/err.h"
 #include "store/snapname.h"
 
-#define SNAP_COLS                                                                               \
+#define SNAP_SELECT                                                                             \
 	"SELECT s.id, s.project_id, p.name, s.name, s.time_ns, s.message, s.tag,"               \
 	" s.git_commit, s.git_branch, s.root, s.status, s.files, s.dirs, s.bytes,"              \
-	" s.new_blobs, s.new_bytes, s.read_bytes, s.duration_ns, s.notes"                       \
-	" FROM snapshots s JOIN projects p ON p.id = s.project_id "
-/* Newest first; the id breaks ties between equal times. */
+	" s.new_blobs, s.new_bytes, s.read_bytes, s.duration_ns, s.notes"
+#define SNAP_COLS SNAP_SELECT " FROM snapshots s JOIN projects p ON p.id = s.project_id "
+/* Newest first; the id breaks ties between equal times.  One-row lookups
+ * have no LIMIT: cat_row steps past invalid rows to the first usable one. */
 #define SNAP_ORDER " ORDER BY s.time_ns DESC, s.id DESC"
 
 void snapshot_clear(struct snapshot *s)
@@ -41,14 +42,16 @@ void snapshots_free(struct snapshot *s, size_t n)
 	free(s);
 }
 
-/* A cat_row_fn for struct snapshot. */
-static int snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
+/* The current row as a snapshot, valid or not: 0 with *ret_faults its
+ * CATALOG_FAULT_* bits (a root id of the wrong length is
+ * CATALOG_FAULT_ROOT, a missing project — NULL p.name from a LEFT JOIN —
+ * CATALOG_FAULT_ORPHAN), or -ENOMEM. */
+static int snap_decode(sqlite3_stmt *st, struct snapshot *ret, unsigned *ret_faults)
 {
 	struct snapshot s = {
 		.id = sqlite3_column_int64(st, 0),
 		.project_id = sqlite3_column_int64(st, 1),
 		.time_ns = sqlite3_column_int64(st, 4),
-		.status = (enum snap_status)sqlite3_column_int(st, 10),
 		.stats =
 			{
 				.files = (uint64_t)sqlite3_column_int64(st, 11),
@@ -60,23 +63,71 @@ static int snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
 				.duration_ns = sqlite3_column_int64(st, 17),
 			},
 	};
+	unsigned faults = 0;
+	/* A status outside the enum must not reach a switch: read it as an
+	 * int; validation judges it. */
+	int64_t status = sqlite3_column_int64(st, 10);
+	s.status = status < 0 || status > SNAP_DAMAGED ? (enum snap_status)(SNAP_DAMAGED + 1)
+						       : (enum snap_status)status;
 	const void *root = sqlite3_column_blob(st, 9);
-	if (!root || sqlite3_column_bytes(st, 9) != ID_BYTES)
-		return store_fail(-STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad root id",
-				  repo->path, (long long)s.id);
-	memcpy(s.root.b, root, ID_BYTES);
-	if ((unsigned)s.status > SNAP_DAMAGED)
-		return store_fail(-STORE_ECORRUPT, "%s/catalog.db: snapshot %lld: bad status %d",
-				  repo->path, (long long)s.id, (int)s.status);
+	if (root && sqlite3_column_bytes(st, 9) == ID_BYTES)
+		memcpy(s.root.b, root, ID_BYTES);
+	else
+		faults |= CATALOG_FAULT_ROOT; /* the schema's CHECK forbids it */
 	if (cat_column_text(st, 2, &s.project) < 0 || cat_column_text(st, 3, &s.name) < 0 ||
 	    cat_column_text(st, 5, &s.message) < 0 || cat_column_text(st, 6, &s.tag) < 0 ||
 	    cat_column_text(st, 7, &s.git_commit) < 0 || cat_column_text(st, 8, &s.git_branch) < 0 ||
-	    cat_column_text(st, 18, &s.notes) < 0 || !s.project || !s.name) {
+	    cat_column_text(st, 18, &s.notes) < 0 ||
+	    (!s.project && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
+	    (!s.name && sqlite3_column_type(st, 3) != SQLITE_NULL)) {
 		snapshot_clear(&s);
 		return store_fail(-ENOMEM, "catalog: out of memory");
 	}
+	*ret_faults = faults | catalog_snapshot_faults(&s);
+	*ret = s;
+	return 0;
+}
+
+/* A cat_row_fn for struct snapshot: invalid rows are skipped (check
+ * reports them). */
+static int snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
+{
+	(void)repo;
+	struct snapshot s;
+	unsigned faults;
+	int r = snap_decode(st, &s, &faults);
+	if (r < 0)
+		return r;
+	if (faults) {
+		snapshot_clear(&s);
+		return CAT_ROW_SKIP;
+	}
 	*(struct snapshot *)ret = s;
 	return 0;
+}
+
+int catalog_scan_snapshots(struct repo *repo, catalog_scan_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db,
+				    SNAP_SELECT " FROM snapshots s LEFT JOIN projects p"
+						" ON p.id = s.project_id ORDER BY s.id",
+				    -1, &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading every snapshot");
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct snapshot s;
+		unsigned faults;
+		if ((r = snap_decode(st, &s, &faults)) < 0)
+			break;
+		r = fn(ctx, &s, faults);
+		snapshot_clear(&s);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading every snapshot");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	return r;
 }
 
 static void clear_snapshot(void *s)
@@ -146,7 +197,7 @@ int catalog_snapshot_by_name(struct repo *repo, int64_t project_id, const char *
 int catalog_snapshot_latest(struct repo *repo, int64_t project_id, struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_LATEST,
-			 SNAP_COLS "WHERE s.project_id = ?1" SNAP_ORDER " LIMIT 1", project_id, NULL,
+			 SNAP_COLS "WHERE s.project_id = ?1" SNAP_ORDER, project_id, NULL,
 			 0, ret);
 	if (r == -ENOENT)
 		store_fail(r, "project has no snapshots yet");
@@ -157,7 +208,7 @@ int catalog_snapshot_at_or_before(struct repo *repo, int64_t project_id, int64_t
 				  struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_AT_OR_BEFORE,
-			 SNAP_COLS "WHERE s.project_id = ?1 AND s.time_ns <= ?2" SNAP_ORDER " LIMIT 1",
+			 SNAP_COLS "WHERE s.project_id = ?1 AND s.time_ns <= ?2" SNAP_ORDER,
 			 project_id, NULL, t, ret);
 	if (r == -ENOENT)
 		store_fail(r, "no snapshot at or before that time");
@@ -168,7 +219,7 @@ int catalog_snapshot_by_tag(struct repo *repo, int64_t project_id, const char *t
 			    struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_BY_TAG,
-			 SNAP_COLS "WHERE s.project_id = ?1 AND s.tag = ?2" SNAP_ORDER " LIMIT 1",
+			 SNAP_COLS "WHERE s.project_id = ?1 AND s.tag = ?2" SNAP_ORDER,
 			 project_id, tag, 0, ret);
 	if (r == -ENOENT)
 		store_fail(r, "tag %s: no snapshot carries it", tag);

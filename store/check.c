@@ -140,6 +140,11 @@ int check_run(struct repo *repo, const struct check_opts *opts, struct check_res
 		res.healthy = true; /* judged again on the rebuilt catalog */
 	}
 
+	/* Invalid rows first: every list below leaves them out. */
+	r = check_catalog_rows(&c);
+	if (r < 0)
+		goto out;
+
 	/* Snapshots before blobs before packs: what a concurrent writer
 	 * commits between these reads is only ever newer than what is read
 	 * before it, so it never looks like a dangling reference. */

@@ -2,7 +2,8 @@
  *
  * check_run() looks at the repository in layers, cheapest first:
  *
- *   1. the catalog: SQLite's quick_check;
+ *   1. the catalog: SQLite's quick_check, then every project and snapshot
+ *      row against catalog_valid.c (each invalid one is a finding);
  *   2. every pack the catalog lists: present, of the recorded size, its
  *      footer and index readable and authentic, and every catalog row that
  *      points into it equal to the pack's own index entry;
@@ -27,8 +28,14 @@
  *     that disagree with their pack are replaced by the pack's entries;
  *   - snapshots recorded in the packs (snapshot records, see snaprec.h) but
  *     absent from the catalog are re-created with their projects;
- *   - snapshots whose data is missing or corrupt are marked SNAP_DAMAGED.
- * Repair never deletes a pack, a snapshot or a catalog row of a snapshot.
+ *   - snapshots whose data is missing or corrupt are marked SNAP_DAMAGED;
+ *   - invalid project and snapshot rows (catalog_valid.c: a name that is
+ *     not one, a status that is none, negative counts, a snapshot of a
+ *     project that does not exist) are fixed where the fix is obvious
+ *     (status -> damaged, counts -> 0, a project renamed) and otherwise
+ *     moved into the catalog's quarantine table (kept, never deleted); a
+ *     quarantined snapshot whose record is in the packs is re-created.
+ * Repair never deletes a pack, or a snapshot row but into the quarantine.
  *
  * check_run() may run alongside a writer: it reads the catalog in an order
  * (snapshots, then blobs, then packs, then packs/) in which what a writer
@@ -67,6 +74,8 @@ struct check_result {
 	uint64_t packs_indexed, rows_fixed, snapshots_recovered, snapshots_marked,
 		leftovers_removed;
 	uint64_t blobs_restored; /* stored again under a type they lacked */
+	/* invalid project/snapshot rows (catalog_valid.c) found, and repaired */
+	uint64_t catalog_rows_invalid, catalog_rows_quarantined, catalog_rows_fixed;
 	bool catalog_damaged;
 	bool healthy; /* no damage found (after repair: none left unrepaired) */
 };

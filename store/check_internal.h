@@ -2,6 +2,7 @@
  *
  * check.c       orchestration, reporting, the id map
  * check_catalog.c  the SQL check needs (its own statements, under db_lock)
+ * check_rows.c     invalid project and snapshot rows
  * check_packs.c    packs: presence, index, rows, reading every blob
  * check_trees.c    snapshots: trees reachable, chunks indexed and sound
  * check_repair.c   indexing packs, recovering snapshot records
@@ -89,6 +90,10 @@ int check_catalog_fix_row(struct check_ctx *c, int64_t pack_dbid, const struct p
 /* Replace a damaged catalog.db by an empty one (the old one is renamed
  * catalog.db.damaged-<time>). */
 int check_catalog_reset(struct check_ctx *c);
+
+/* check_rows.c: report (and with repair quarantine or fix) every invalid
+ * project and snapshot row. */
+int check_catalog_rows(struct check_ctx *c);
 
 /* check_packs.c */
 int check_packs(struct check_ctx *c);

@@ -616,9 +616,10 @@ static void concurrent_readers(void **state)
 	/* The writer keeps committing meanwhile. */
 	for (int i = 0; i < 10; i++) {
 		struct project p;
-		char name[16];
+		char name[16], root[20];
 		snprintf(name, sizeof name, "p%d", i);
-		assert_int_equal(catalog_project_register(w, name, name, &p), 0);
+		snprintf(root, sizeof root, "/%s", name);
+		assert_int_equal(catalog_project_register(w, name, root, &p), 0);
 		project_clear(&p);
 	}
 	for (int i = 0; i < NTHREADS; i++)
