@@ -18,6 +18,13 @@
 #include "store/snapname.h"
 
 #define NS 1000000000LL
+#define NULL_TAKEN_CB never_taken
+
+static int never_taken(void *ctx, const char *name)
+{
+	(void)ctx, (void)name;
+	return 0;
+}
 /* 2026-02-14T10:30:07 UTC */
 #define T0 (1771065007LL * NS)
 
@@ -447,6 +454,242 @@ static void newer_schema_is_refused(void **state)
 	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ENEWER);
 }
 
+/* The one definition of a usable name. */
+static void name_rules(void **state)
+{
+	(void)state;
+	static const char *const good_projects[] = {"myapp", "a", "my app", "x.y", "...", "-x",
+						    "ünïcödé", "latest", "a..b"};
+	static const char *const bad_projects[] = {"", ".", "..", "bad/name", "/", "a/", "/a",
+						   "tab\there", "new\nline", "esc\x1b[31m", "del\x7f"};
+	for (size_t i = 0; i < sizeof good_projects / sizeof *good_projects; i++)
+		if (!catalog_project_name_ok(good_projects[i]))
+			fail_msg("project name '%s' refused", good_projects[i]);
+	for (size_t i = 0; i < sizeof bad_projects / sizeof *bad_projects; i++)
+		if (catalog_project_name_ok(bad_projects[i]))
+			fail_msg("project name '%s' accepted", bad_projects[i]);
+	char longname[300];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[255] = '\0';
+	assert_true(catalog_project_name_ok(longname));
+	longname[255] = 'a';
+	longname[256] = '\0';
+	assert_false(catalog_project_name_ok(longname));
+	assert_false(catalog_project_name_ok(NULL));
+
+	static const char *const good_snaps[] = {"2026-02-14T10:30", "2026-02-14T10:30:42",
+						 "2026-02-14T10:30:42.2", "2026-02-14T10:30:42.17",
+						 "0000-01-01T00:00", "2026-12-31T23:59:60"};
+	static const char *const bad_snaps[] = {
+		"", "latest", "../../x", "..", ".", "2026-02-14", "2026-02-14T10:3",
+		"2026-02-14T10:30:4", "2026-02-14T10:30:42.", "2026-02-14T10:30:42.1",
+		"2026-02-14T10:30:42.02", "2026-02-14T10:30/..", "2026-13-14T10:30",
+		"2026-02-32T10:30", "2026-02-14T24:30", "2026-02-14T10:60", "2026-02-14 10:30",
+		"2026-02-14T10:30\n", "x2026-02-14T10:30", "2026-02-14T10:30:42.99999999999",
+		"@tags", "2026-02-14T10:30:42.2/x"};
+	for (size_t i = 0; i < sizeof good_snaps / sizeof *good_snaps; i++)
+		if (!catalog_snapshot_name_ok(good_snaps[i]))
+			fail_msg("snapshot name '%s' refused", good_snaps[i]);
+	for (size_t i = 0; i < sizeof bad_snaps / sizeof *bad_snaps; i++)
+		if (catalog_snapshot_name_ok(bad_snaps[i]))
+			fail_msg("snapshot name '%s' accepted", bad_snaps[i]);
+	assert_false(catalog_snapshot_name_ok(NULL));
+	/* Every name snapname_make gives passes. */
+	char out[SNAPNAME_MAX_LEN + 1];
+	assert_int_equal(snapname_make(T0, NULL_TAKEN_CB, NULL, out), 0);
+	assert_true(catalog_snapshot_name_ok(out));
+}
+
+static void registration_uses_the_rules(void **state)
+{
+	struct fixture *f = *state;
+	struct project p;
+	static const char *const bad_names[] = {"bad/name", ".", "..", "a\nb"};
+	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
+		assert_int_equal(catalog_project_register(f->repo, bad_names[i], "/home/u/x", &p),
+				 -EINVAL);
+	static const char *const bad_roots[] = {"rel/path", "/a//b", "/a/./b", "/a/../b", "/a/",
+						"/a/.."};
+	for (size_t i = 0; i < sizeof bad_roots / sizeof *bad_roots; i++)
+		assert_int_equal(catalog_project_register(f->repo, "ok", bad_roots[i], &p), -EINVAL);
+	assert_int_equal(catalog_project_register(f->repo, "root", "/", &p), 0);
+	project_clear(&p);
+}
+
+static void exec_sql(struct fixture *f, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(f->repo->db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+}
+
+/* Rows as sqlite3 lets anyone write them (foreign keys off, as in the
+ * sqlite3 shell): a copy of snapshot `from` with the given fields. */
+static void craft_snapshot(struct fixture *f, int64_t project_id, const char *name_sql,
+			   int64_t time_add_s, int status, int files, const char *tag_sql)
+{
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "PRAGMA foreign_keys = OFF;"
+		 "INSERT INTO snapshots(project_id, name, time_ns, tag, root, status, files, dirs,"
+		 " bytes, new_blobs, new_bytes, read_bytes, duration_ns)"
+		 " SELECT %lld, %s, time_ns + %lld * 1000000000, %s, root, %d, %d, 1, 1, 0, 0, 0, 0"
+		 " FROM snapshots ORDER BY id LIMIT 1;"
+		 "PRAGMA foreign_keys = ON;",
+		 (long long)project_id, name_sql, (long long)time_add_s, tag_sql, status, files);
+	exec_sql(f, sql);
+}
+
+struct fault_seen {
+	int64_t id[32];
+	unsigned faults[32];
+	size_t n;
+};
+
+static int seen_project(void *ctx, const struct project *p, unsigned faults)
+{
+	struct fault_seen *s = ctx;
+	if (faults && s->n < 32) {
+		s->id[s->n] = p->id;
+		s->faults[s->n++] = faults;
+	}
+	return 0;
+}
+
+static int seen_snapshot(void *ctx, const struct snapshot *sn, unsigned faults)
+{
+	struct fault_seen *s = ctx;
+	if (faults && s->n < 32) {
+		s->id[s->n] = sn->id;
+		s->faults[s->n++] = faults;
+	}
+	return 0;
+}
+
+/* A crafted catalog: every listing and lookup leaves the invalid rows out
+ * (and goes on to the next valid one), counts what it skipped, and the
+ * scans check uses see each with its faults. */
+static void crafted_rows_are_skipped(void **state)
+{
+	struct fixture *f = *state;
+	char good1[SNAPNAME_MAX_LEN + 1], good2[SNAPNAME_MAX_LEN + 1];
+	insert(f, f->pid, T0, "v1", good1);
+	insert(f, f->pid, T0 + 60 * NS, NULL, good2);
+	exec_sql(f, "INSERT INTO projects(id, name, root, created_ns) VALUES"
+		    " (10, 'bad/name', '/home/u/bad', 1), (11, '', '/home/u/empty', 1),"
+		    " (12, '..', '/home/u/dots', 1), (13, 'relroot', 'home/u/rel', 1),"
+		    " (14, 'past', '/home/u/past', -5)");
+	/* Newer than the good ones, so a LIMIT 1 would pick them. */
+	craft_snapshot(f, f->pid, "'../../x'", 1000, 0, 1, "'v1'");
+	craft_snapshot(f, f->pid, "'latest'", 2000, 0, 1, "NULL");
+	craft_snapshot(f, f->pid, "''", 3000, 0, 1, "NULL");
+	craft_snapshot(f, f->pid, "'2027-01-01T00:00'", 4000, 99, 1, "'v1'");
+	craft_snapshot(f, f->pid, "'2027-01-02T00:00'", 5000, -1, 1, "NULL");
+	craft_snapshot(f, f->pid, "'2027-01-03T00:00'", 6000, 0, -5, "NULL");
+	craft_snapshot(f, 99, "'2027-01-04T00:00'", 7000, 0, 1, "NULL");
+	craft_snapshot(f, 10, "'2027-01-05T00:00'", 8000, 0, 1, "NULL");
+
+	struct project *ps;
+	size_t n;
+	assert_int_equal(catalog_projects(f->repo, &ps, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ps[0].name, "myapp");
+	projects_free(ps, n);
+	assert_true(catalog_rows_skipped(f->repo) >= 5);
+
+	struct snapshot *ss;
+	assert_int_equal(catalog_snapshots(f->repo, f->pid, &ss, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ss[0].name, good2);
+	assert_string_equal(ss[1].name, good1);
+	snapshots_free(ss, n);
+	assert_int_equal(catalog_snapshots(f->repo, 10, &ss, &n), 0); /* its project is invalid */
+	assert_int_equal(n, 0);
+	free(ss);
+
+	struct snapshot s;
+	assert_int_equal(catalog_snapshot_latest(f->repo, f->pid, &s), 0);
+	assert_string_equal(s.name, good2);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_at_or_before(f->repo, f->pid, T0 + 99999 * NS, &s), 0);
+	assert_string_equal(s.name, good2);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_by_tag(f->repo, f->pid, "v1", &s), 0);
+	assert_string_equal(s.name, good1);
+	snapshot_clear(&s);
+	static const char *const gone[] = {"../../x", "latest", "", "2027-01-01T00:00",
+					   "2027-01-02T00:00", "2027-01-03T00:00"};
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, gone[i], &s), -ENOENT);
+	struct project p;
+	assert_int_equal(catalog_project_by_name(f->repo, "bad/name", &p), -ENOENT);
+	assert_int_equal(catalog_project_by_root(f->repo, "/home/u/bad", &p), -ENOENT);
+	/* Registering over an invalid row says so, not SQLite's words. */
+	store_error_clear();
+	assert_int_equal(catalog_project_register(f->repo, "bad", "/home/u/bad", &p), -EEXIST);
+	assert_non_null(strstr(store_error(), "invalid; ckptfs check --repair fixes it"));
+
+	/* check's scans see every one, with its faults. */
+	struct fault_seen seen = {0};
+	assert_int_equal(catalog_scan_projects(f->repo, seen_project, &seen), 0);
+	assert_int_equal(seen.n, 5);
+	assert_int_equal(seen.faults[0], CATALOG_FAULT_NAME);
+	assert_int_equal(seen.faults[1], CATALOG_FAULT_NAME);
+	assert_int_equal(seen.faults[2], CATALOG_FAULT_NAME);
+	assert_int_equal(seen.faults[3], CATALOG_FAULT_ROOT);
+	assert_int_equal(seen.faults[4], CATALOG_FAULT_TIME);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(catalog_scan_snapshots(f->repo, seen_snapshot, &seen), 0);
+	static const unsigned want[] = {CATALOG_FAULT_NAME,   CATALOG_FAULT_NAME,
+					CATALOG_FAULT_NAME,   CATALOG_FAULT_STATUS,
+					CATALOG_FAULT_STATUS, CATALOG_FAULT_COUNTS,
+					CATALOG_FAULT_ORPHAN, CATALOG_FAULT_PROJECT};
+	assert_int_equal(seen.n, 8);
+	for (size_t i = 0; i < 8; i++)
+		if (seen.faults[i] != want[i])
+			fail_msg("crafted snapshot %zu: faults %#x, want %#x", i, seen.faults[i],
+				 want[i]);
+	char buf[128];
+	assert_string_equal(catalog_faults_text(CATALOG_FAULT_NAME | CATALOG_FAULT_COUNTS, true,
+						buf, sizeof buf),
+			    "invalid snapshot name; negative counts");
+	assert_string_equal(catalog_faults_text(CATALOG_FAULT_NAME, true, buf, 10), "invalid s");
+
+	/* Repair's primitives: fix, rename, quarantine (a project takes its
+	 * snapshots along); the quarantine keeps every row. */
+	int64_t ids[8];
+	memcpy(ids, seen.id, sizeof ids);
+	assert_int_equal(catalog_snapshot_fix(f->repo, ids[3]), 0);
+	assert_int_equal(catalog_snapshot_fix(f->repo, ids[5]), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(catalog_quarantine_snapshot(f->repo, ids[i], "invalid snapshot name"),
+				 0);
+	assert_int_equal(catalog_quarantine_snapshot(f->repo, ids[6], "orphan"), 0);
+	assert_int_equal(catalog_project_rename(f->repo, 10, "bad_name"), 0);
+	assert_int_equal(catalog_project_rename(f->repo, 11, "a/b"), -EINVAL);
+	assert_int_equal(catalog_quarantine_project(f->repo, 13, "bad root"), 0);
+	assert_int_equal(catalog_project_fix(f->repo, 14), 0);
+	assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, "2027-01-01T00:00", &s), 0);
+	assert_int_equal(s.status, SNAP_DAMAGED);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_snapshot_by_name(f->repo, f->pid, "2027-01-03T00:00", &s), 0);
+	assert_int_equal(s.stats.files, 0);
+	snapshot_clear(&s);
+	assert_int_equal(catalog_project_by_name(f->repo, "bad_name", &p), 0);
+	project_clear(&p);
+	int64_t nq;
+	assert_int_equal(catalog_quarantined(f->repo, &nq), 0);
+	assert_int_equal(nq, 5);
+	/* Left: project 11 (""), 12 (".."), snapshot 5 (status -1). */
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(catalog_scan_projects(f->repo, seen_project, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(catalog_scan_snapshots(f->repo, seen_snapshot, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.id[0], ids[4]);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -455,7 +698,8 @@ int main(void)
 		T(projects_register_and_lookup), T(snapshot_row_round_trip),
 		T(snapshot_lookups),             T(second_connection_sees_commits),
 		T(packs_and_blob_index),         T(failed_insert_leaves_nothing),
-		T(newer_schema_is_refused),
+		T(newer_schema_is_refused),      T(name_rules),
+		T(registration_uses_the_rules),  T(crafted_rows_are_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
