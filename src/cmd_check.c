@@ -13,7 +13,7 @@
 #include "store/repo.h"
 
 static const char usage_text[] =
-	"usage: ckptfs check [--read-data[=PERCENT]] [--repair] [-q]\n"
+	"usage: ckptfs check [--read-data[=PERCENT]] [--repair] [-q] [--json]\n"
 	"\n"
 	"Verify the repository: the catalog, every pack's index, every snapshot's\n"
 	"trees and that every chunk they need is indexed in a sound pack.  Each\n"
@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"                       project name) or move them into its quarantine\n"
 	"                       table.  Never deletes a pack or a snapshot.\n"
 	"  -q, --quiet          print only problems\n"
+	"      --json           one JSON object: healthy, the counts, and every\n"
+	"                       finding with its level (damage, notice, info)\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 healthy, 1 damage found (or the check could not run),\n"
@@ -38,11 +40,28 @@ static const char usage_text[] =
 
 struct out_ctx {
 	bool quiet;
+	bool json;
+	size_t nfindings; /* --json: findings written so far */
 };
+
+static const char *level_name(enum check_level level)
+{
+	return level == CHECK_DAMAGE ? "damage" : level == CHECK_NOTICE ? "notice" : "info";
+}
 
 static void report(void *ctx, enum check_level level, const char *line)
 {
 	struct out_ctx *o = ctx;
+	if (o->json) {
+		/* Findings stream out as the check goes: the array is opened
+		 * before check_run and closed after. */
+		printf("%s\n  {\"level\": \"%s\", \"text\": ", o->nfindings++ ? "," : "",
+		       level_name(level));
+		out_json_str(stdout, line);
+		fputc('}', stdout);
+		fflush(stdout);
+		return;
+	}
 	char *p = out_printable(line);
 	const char *s = p ? p : line;
 	switch (level) {
@@ -75,12 +94,50 @@ static int parse_percent(const char *s, unsigned *ret)
 	return 0;
 }
 
+static void print_json(const struct check_result *r, bool repair)
+{
+	printf("\n ],\n \"healthy\": %s, \"repair\": %s,\n", r->healthy ? "true" : "false",
+	       repair ? "true" : "false");
+	const struct {
+		const char *name;
+		uint64_t v;
+	} n[] = {
+		{"packs", r->packs},
+		{"packs_read", r->packs_read},
+		{"blobs", r->blobs},
+		{"blobs_read", r->blobs_read},
+		{"bytes_read", r->bytes_read},
+		{"trees", r->trees},
+		{"chunks", r->chunks},
+		{"snapshots", r->snapshots},
+		{"damaged_packs", r->damaged_packs},
+		{"damaged_blobs", r->damaged_blobs},
+		{"damaged_snapshots", r->damaged_snapshots},
+		{"damaged_files", r->damaged_files},
+		{"unindexed_packs", r->unindexed_packs},
+		{"leftovers", r->leftovers},
+		{"catalog_rows_invalid", r->catalog_rows_invalid},
+		{"packs_indexed", r->packs_indexed},
+		{"rows_fixed", r->rows_fixed},
+		{"blobs_restored", r->blobs_restored},
+		{"snapshots_recovered", r->snapshots_recovered},
+		{"snapshots_marked", r->snapshots_marked},
+		{"leftovers_removed", r->leftovers_removed},
+		{"catalog_rows_quarantined", r->catalog_rows_quarantined},
+		{"catalog_rows_fixed", r->catalog_rows_fixed},
+	};
+	for (size_t i = 0; i < sizeof n / sizeof *n; i++)
+		printf(" \"%s\": %llu,\n", n[i].name, (unsigned long long)n[i].v);
+	printf(" \"catalog_damaged\": %s\n}\n", r->catalog_damaged ? "true" : "false");
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"read-data", optional_argument, NULL, 'R'},
 		{"repair", no_argument, NULL, 'r'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
 		{"seed", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -104,6 +161,9 @@ int cmd_check(int argc, char **argv)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'j':
+			o.json = true;
+			break;
 		case 'S':
 			opts.seed = strtoull(optarg, NULL, 10);
 			break;
@@ -126,8 +186,19 @@ int cmd_check(int argc, char **argv)
 		return out_store_err(r, "opening the repository");
 	struct check_result res;
 	store_error_clear();
+	if (o.json)
+		fputs("{\"findings\": [", stdout);
 	r = check_run(repo, &opts, &res);
 	repo_close(repo);
+	if (o.json && r >= 0) {
+		print_json(&res, opts.repair);
+		if (res.healthy)
+			return EXIT_OK;
+		out_err("check: the repository is damaged (see \"findings\")");
+		return EXIT_ERROR;
+	}
+	if (o.json)
+		fputs("]}\n", stdout); /* valid JSON even when the check could not run */
 	if (r < 0)
 		return out_store_err(r, "check");
 

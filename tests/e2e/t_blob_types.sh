@@ -77,6 +77,13 @@ v1_case() { # name repo-dir project file-to-compare
 	# check names what is missing, and that it is repairable.
 	expect_status 1 "$CKPTFS" check
 	grep -q "stored only as a" "$T/stdout" || { cat "$T/stdout"; fail "v1 $name: check did not name the shadowed blob"; }
+	expect_status 1 "$CKPTFS" check --json
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["healthy"] is False and d["damaged_snapshots"] >= 1, d
+assert any(f["level"] == "damage" and "stored only as a" in f["text"] for f in d["findings"]), d
+' "$T/stdout" || fail "v1 $name: check --json does not report the shadowed blob"
 	ck check --repair >"$X/repair.out"
 	grep -q "stored again as a" "$X/repair.out" || { cat "$X/repair.out"; fail "v1 $name: repair did not store the blob again"; }
 	check_ok "v1 $name after repair"
