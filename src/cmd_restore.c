@@ -257,14 +257,14 @@ int cmd_restore(int argc, char **argv)
 				goto out;
 			}
 			if (rootfd >= 0) {
-				/* A dry run must not create the parents either. */
+				/* A dry run must not create the parents either; -1
+				 * when they are still to be made (nothing there to
+				 * check). */
 				dirfd = dry_run ? openat(rootfd, *parent ? parent : ".",
 							 O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 						: dest_open_dirs_below(rootfd, parent);
-				if (dry_run && dirfd < 0)
-					dirfd = dup(rootfd);
 				close(rootfd);
-				if (dirfd < 0) {
+				if (dirfd < 0 && !dry_run) {
 					out_err("restore: %s/%s: %s", p.root, parent, strerror(-dirfd));
 					goto out;
 				}
@@ -282,9 +282,7 @@ int cmd_restore(int argc, char **argv)
 				goto out;
 			}
 			dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dirfd < 0 && dry_run)
-				dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dirfd < 0) {
+			if (dirfd < 0 && !dry_run) {
 				out_err("restore: %s: %s", to, strerror(errno));
 				goto out;
 			}

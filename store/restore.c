@@ -58,6 +58,43 @@ uint32_t rs_mode(const struct rs_ctx *c, const struct node *n)
 	return mode;
 }
 
+/* "a character device"... for the file type of m. */
+static const char *kind_of(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symlink";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	default: return "a file of unknown type";
+	}
+}
+
+const char *rs_describe(int dirfd, const char *name, const struct stat *lst, char *out, size_t cap)
+{
+	struct stat to;
+	if (!S_ISLNK(lst->st_mode))
+		snprintf(out, cap, "%s", kind_of(lst->st_mode));
+	else if (fstatat(dirfd, name, &to, 0) == 0)
+		snprintf(out, cap, "a symlink to %s", kind_of(to.st_mode));
+	else
+		snprintf(out, cap, "%s symlink", errno == ENOENT || errno == ENOTDIR || errno == ELOOP
+							 ? "a dangling" : "an unresolvable");
+	return out;
+}
+
+/* Fail the path: name in dirfd, lst its lstat, is not a directory. */
+static void not_a_dir(struct rs_ctx *c, int dirfd, const char *name, const struct stat *lst)
+{
+	char kind[64], what[128];
+	snprintf(what, sizeof(what), "exists and is %s, not a directory: left alone",
+		 rs_describe(dirfd, name, lst, kind, sizeof(kind)));
+	rs_fail(c, -EEXIST, what);
+}
+
 static int rs_node(struct rs_ctx *c, const struct node *n, int dirfd, const char *name);
 
 /* Restore the entries of directory node n into fd (-1 in a dry run). */
@@ -93,15 +130,28 @@ static int rs_children(struct rs_ctx *c, const struct node *n, int fd)
 
 static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 {
+	struct stat st;
 	if (c->opts->dry_run) {
+		/* What is there is checked as a real restore would (dirfd is
+		 * -1 below a directory that does not exist yet). */
+		int fd = -1;
+		if (dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				not_a_dir(c, dirfd, name, &st);
+				return 0;
+			}
+			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		rs_report(c, n);
 		c->stats.dirs++;
-		return rs_children(c, n, -1);
+		int r = rs_children(c, n, fd);
+		if (fd >= 0)
+			close(fd);
+		return r;
 	}
-	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			rs_fail(c, -EEXIST, "exists and is not a directory: left alone");
+			not_a_dir(c, dirfd, name, &st);
 			return 0;
 		}
 	} else if (errno != ENOENT) {
@@ -114,9 +164,11 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 	/* O_NOFOLLOW: if name was swapped for a symlink since, this fails. */
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		rs_fail(c, -errno, errno == ELOOP || errno == ENOTDIR
-					   ? "exists and is not a directory: left alone"
-					   : "cannot open directory");
+		int e = -errno;
+		if ((e == -ELOOP || e == -ENOTDIR) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			not_a_dir(c, dirfd, name, &st);
+		else
+			rs_fail(c, e, "cannot open directory");
 		return 0;
 	}
 	rs_report(c, n);

@@ -46,10 +46,14 @@ bool restore_is_temp_name(const char *name);
 /* Restore node n as dest_name inside the directory dest_dirfd (a directory
  * node recursively, merging into an existing directory: files it holds are
  * replaced, files it does not hold are left alone).  dest_name must be one
- * component (-EINVAL otherwise).  An existing entry of another kind where a
- * file or directory must go (a directory where a file goes, a file or a
- * symlink where a directory goes) is never removed: that path fails
- * (warn) and is left alone.  The snapshot root as tree_resolve returns it
+ * component (-EINVAL otherwise).  An existing entry is replaced only if it
+ * is a regular file, a dangling symlink or a symlink to a regular file (for
+ * a symlink node also a symlink to a directory or one reading the same),
+ * and merged into only if it is a directory where a directory goes;
+ * anything else (a device, FIFO, socket, a symlink to one, a directory
+ * where a file goes, a file or a symlink where a directory goes) is never
+ * touched: that path fails (warn: "exists and is TYPE...: left alone"),
+ * also in a dry run.  The snapshot root as tree_resolve returns it
  * (a directory node named "") restores its contents only: the destination
  * directory keeps its own mode and mtime.  A file recorded as
  * NODE_F_UNREADABLE is not restored, a directory so recorded is made

@@ -61,21 +61,44 @@ static void temp_name(const char *name, char out[256])
 	snprintf(out, 256, ".%.*s.ckptfs-%s", keep, name, suffix);
 }
 
-/* Fail the path unless name is absent or an entry a non-directory may
- * replace (a directory of the user's is never replaced). */
-static bool target_ok(struct rs_ctx *c, int dirfd, const char *name)
+/* Whether the symlink name in dirfd already reads target. */
+static bool same_link(int dirfd, const char *name, const char *target)
 {
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			rs_fail(c, -EISDIR, "exists and is a directory: left alone");
-			return false;
-		}
-		return true;
+	char buf[4096];
+	ssize_t len = readlinkat(dirfd, name, buf, sizeof(buf));
+	return target && len >= 0 && (size_t)len == strlen(target) && memcmp(buf, target, (size_t)len) == 0;
+}
+
+/* Fail the path unless name is absent or an entry n may replace (issue 8):
+ * a regular file; a symlink that dangles or leads to a regular file (the
+ * link itself is replaced, never written through); for a symlink node, a
+ * symlink leading to a directory, or one that already reads the same.
+ * Never a directory, a device, a FIFO, a socket or a symlink leading to
+ * one of them: the user's directory, or a device the user named, wins
+ * over the snapshot. */
+static bool target_ok(struct rs_ctx *c, int dirfd, const char *name, const struct node *n)
+{
+	struct stat st, to;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return true;
+		rs_fail(c, -errno, "cannot stat");
+		return false;
 	}
-	if (errno == ENOENT)
+	if (S_ISREG(st.st_mode))
 		return true;
-	rs_fail(c, -errno, "cannot stat");
+	if (S_ISLNK(st.st_mode)) {
+		if (n->type == NODE_SYMLINK && same_link(dirfd, name, n->target))
+			return true;
+		if (fstatat(dirfd, name, &to, 0) < 0)
+			return errno == ENOENT || errno == ENOTDIR || errno == ELOOP; /* dangling */
+		if (S_ISREG(to.st_mode) || (S_ISDIR(to.st_mode) && n->type == NODE_SYMLINK))
+			return true;
+	}
+	char kind[64];
+	snprintf(c->msg, sizeof(c->msg), "exists and is %s: left alone",
+		 rs_describe(dirfd, name, &st, kind, sizeof(kind)));
+	rs_fail(c, S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST, c->msg);
 	return false;
 }
 
@@ -123,10 +146,12 @@ static int begin_temp(struct rs_ctx *c, const struct node *n, int dirfd, const c
 		      mode_t fmt, const char *what, char tmp[256])
 {
 	if (c->opts->dry_run) {
-		count(c, n);
+		/* dirfd is -1 below a directory that does not exist yet. */
+		if (dirfd < 0 || target_ok(c, dirfd, name, n))
+			count(c, n);
 		return -1;
 	}
-	if (!target_ok(c, dirfd, name))
+	if (!target_ok(c, dirfd, name, n))
 		return -1;
 	int r = make_temp(dirfd, name, n, fmt, tmp);
 	if (r < 0) {
@@ -143,6 +168,12 @@ static int begin_temp(struct rs_ctx *c, const struct node *n, int dirfd, const c
 static int finish_temp(struct rs_ctx *c, const struct node *n, int dirfd, const char *tmp,
 		       const char *name, const char *what, int err)
 {
+	/* Checked again: writing the content took time, and what is at name
+	 * may have changed since begin_temp. */
+	if (!what && !target_ok(c, dirfd, name, n)) {
+		unlinkat(dirfd, tmp, 0);
+		return 0;
+	}
 	if (!what && renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = -errno;
 		what = errno == EISDIR ? "exists and is a directory: left alone" : "cannot rename";

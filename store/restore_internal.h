@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "store/relpath.h"
@@ -71,6 +72,11 @@ bool rs_name_ok(const char *name);
 
 /* Mode bits to restore: setuid/setgid only with allow_special. */
 uint32_t rs_mode(const struct rs_ctx *c, const struct node *n);
+
+/* What the entry name in dirfd is, lst its lstat, for messages: "a
+ * directory", "a character device", "a symlink to a FIFO", "a dangling
+ * symlink"...  Written into out (cap bytes); returns out. */
+const char *rs_describe(int dirfd, const char *name, const struct stat *lst, char *out, size_t cap);
 
 /* Set user.* xattrs of n on fd.  0 or a negative errno. */
 int rs_set_xattrs(int fd, const struct node *n);

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 
 #include "store/restore.h"
 #include "tests/walk_fixture.h"
@@ -443,6 +445,86 @@ static void unreadable_nodes_reported(void **state)
 	close(dfd);
 }
 
+/* Make a socket at path (bound, then the fd closed: the entry stays). */
+static void make_socket(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/* Issue 8: a FIFO, a socket, a symlink to one, a symlink to a directory
+ * where a file goes, are left alone with a line naming the type (also in
+ * a dry run); a dangling symlink is replaced.  Devices: t_restore_targets
+ * (in a private mount namespace). */
+static void special_targets_left_alone(void **state)
+{
+	struct fx *fx = *state;
+	fx_text(fx, "f", "snapshot f\n");
+	fx_mkdir(fx, "d");
+	struct walk_result res;
+	snap(fx, &res);
+	static const struct {
+		const char *name, *kind;
+	} cases[] = {
+		{"fifo", "a FIFO"},
+		{"sock", "a socket"},
+		{"lfifo", "a symlink to a FIFO"},
+		{"lsock", "a symlink to a socket"},
+		{"ldir", "a symlink to a directory"},
+	};
+	char p[256], q[300];
+	dst_path(fx, "fifo", p, sizeof(p));
+	assert_int_equal(mkfifo(p, 0600), 0);
+	dst_path(fx, "sock", p, sizeof(p));
+	make_socket(p);
+	dst_path(fx, "lfifo", p, sizeof(p));
+	assert_int_equal(symlink("fifo", p), 0);
+	dst_path(fx, "lsock", p, sizeof(p));
+	assert_int_equal(symlink("sock", p), 0);
+	dst_path(fx, "ldir", p, sizeof(p));
+	assert_int_equal(symlink("d", p), 0);
+	dst_path(fx, "d", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct stat before, after;
+		dst_path(fx, cases[i].name, p, sizeof(p));
+		assert_int_equal(lstat(p, &before), 0);
+		for (int dry = 0; dry < 2; dry++) {
+			struct restore_opts o = {.dry_run = dry};
+			struct restore_stats st;
+			assert_int_equal(restore_path(fx, &res.root, "f", cases[i].name, &o, &st), -EEXIST);
+			assert_int_equal(st.errors, 1);
+			assert_int_equal(st.files, 0);
+			snprintf(q, sizeof(q), "%s: exists and is %s: left alone", cases[i].name, cases[i].kind);
+			if (!strstr(store_error(), q))
+				fail_msg("%s: message \"%s\", wanted \"%s\"", cases[i].name, store_error(), q);
+			/* And where a directory goes. */
+			assert_int_equal(restore_path(fx, &res.root, "d", cases[i].name, &o, NULL), -EEXIST);
+			snprintf(q, sizeof(q), "%s: exists and is %s, not a directory: left alone",
+				 cases[i].name, cases[i].kind);
+			if (!strstr(store_error(), q))
+				fail_msg("%s: message \"%s\", wanted \"%s\"", cases[i].name, store_error(), q);
+		}
+		assert_int_equal(lstat(p, &after), 0);
+		assert_int_equal(after.st_ino, before.st_ino);
+		assert_int_equal(after.st_mode, before.st_mode);
+	}
+	/* A dangling symlink: the link itself is replaced by the file. */
+	dst_path(fx, "dangling", p, sizeof(p));
+	assert_int_equal(symlink("nowhere", p), 0);
+	assert_int_equal(restore_path(fx, &res.root, "f", "dangling", NULL, NULL), 0);
+	struct stat sb;
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	dst_path(fx, "nowhere", p, sizeof(p));
+	assert_int_equal(access(p, F_OK), -1);
+}
+
 /* The temp-name pattern is exact: what restore writes, nothing else. */
 static void temp_name_pattern(void **state)
 {
@@ -472,6 +554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(dry_run_writes_nothing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_destination_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(unreadable_nodes_reported, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(special_targets_left_alone, fx_setup, fx_teardown),
 		cmocka_unit_test(temp_name_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
