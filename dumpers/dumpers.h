@@ -112,6 +112,11 @@ int dumper_notes_print(FILE *f, const char *notes);
 /* true if the notes record a failed drill or an inconsistent capture. */
 bool dumper_notes_failed(const char *notes);
 
+/* true if the notes record a server database (dumped or failed): the
+ * snapshot's top-level DUMPER_FOLDER is then ckptfs's own (dumps and
+ * RESTORE.txt), not the project's. */
+bool dumper_notes_have_folder(const char *notes);
+
 /* The notes' record of database name: 1 captured and checked, 0 recorded
  * as failed (*ret_why, if not NULL, gets the reason, malloc'd), -ENOENT
  * not recorded. */

@@ -210,6 +210,21 @@ bool dumper_notes_failed(const char *notes)
 	return failed;
 }
 
+bool dumper_notes_have_folder(const char *notes)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return false;
+	const struct jv *dbs = jv_get(&v, "databases");
+	bool server = false;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n && !server; i++) {
+		const char *kind = jv_str(&dbs->items[i], "kind");
+		server = kind && strcmp(kind, "sqlite") != 0;
+	}
+	jv_clear(&v);
+	return server;
+}
+
 int dumper_notes_db_status(const char *notes, const char *name, char **ret_why)
 {
 	struct jv v;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dumpers/dumpers.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/dest.h"
@@ -52,7 +53,22 @@ static const char usage_text[] =
 struct report_ctx {
 	bool dry_run;
 	const char *prefix; /* shown before each dry-run path */
+	bool skip_dumps;    /* leave out the snapshot's own @databases */
+	bool skipped_dumps; /* ... and it was there */
 };
+
+/* `restore .` into the project leaves out the @databases folder of a
+ * snapshot with server dumps (issue 8): dumps and RESTORE.txt are not the
+ * project's files, and `git add -A` would pick them up.  Asked for by path
+ * (`restore @databases/...`) or with --to, it is restored. */
+static bool skip_top(void *ctx, const struct node *n)
+{
+	struct report_ctx *c = ctx;
+	if (!c->skip_dumps || n->type != NODE_DIR || !n->name || strcmp(n->name, DUMPER_FOLDER) != 0)
+		return false;
+	c->skipped_dumps = true;
+	return true;
+}
 
 static void on_report(void *ctx, const char *relpath, const struct node *n)
 {
@@ -310,11 +326,18 @@ int cmd_restore(int argc, char **argv)
 		dest_dir[--dl] = '\0';
 	if (strcmp(dest_dir, "/") != 0)
 		strcat(dest_dir, "/");
-	struct report_ctx rc = {.dry_run = dry_run, .prefix = dest_dir};
-	struct restore_opts ro = {.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn};
+	struct report_ctx rc = {.dry_run = dry_run,
+				.prefix = dest_dir,
+				.skip_dumps = into_project && !*rel && dumper_notes_have_folder(s.notes)};
+	struct restore_opts ro = {
+		.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn, .skip_top = skip_top};
 	struct restore_stats rs = {0};
 	r = restore_node(repo, &node, dirfd, dest_name, &ro, &rs);
 	print_summary(dry_run, what, &s, dest_show, &rs);
+	if (rc.skipped_dumps)
+		printf("left out %s/ (the snapshot's database dumps): restore it by path "
+		       "(ckptfs restore %s --to DIR) or a database with --db NAME\n",
+		       DUMPER_FOLDER, DUMPER_FOLDER);
 	if (r < 0) {
 		if (!rs.errors)
 			out_store_err(r, "restore");

@@ -114,6 +114,8 @@ static int rs_children(struct rs_ctx *c, const struct node *n, int fd)
 	size_t base = c->path.len;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct node *child = &t->nodes[i];
+		if (n == c->top && c->opts->skip_top && c->opts->skip_top(c->opts->ctx, child))
+			continue;
 		if ((r = relpath_push(&c->path, child->name ? child->name : "?", NULL)) < 0)
 			break;
 		if (!rs_name_ok(child->name))
@@ -242,6 +244,7 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 		.repo = repo,
 		.opts = opts ? opts : &no_opts,
 		.as_root = geteuid() == 0,
+		.top = n,
 	};
 	if (!rs_name_ok(dest_name))
 		return store_fail(-EINVAL, "restore: invalid destination name \"%s\"",

@@ -29,6 +29,10 @@ struct restore_opts {
 	/* A path that could not be restored (err negative); the restore goes
 	 * on with the rest and returns the first error at the end. */
 	void (*warn)(void *ctx, const char *relpath, int err, const char *what);
+	/* Called for each entry of the restored directory itself (not
+	 * deeper) before it is restored: true leaves it out (not restored,
+	 * not reported, not counted).  May be NULL. */
+	bool (*skip_top)(void *ctx, const struct node *n);
 };
 
 struct restore_stats {

@@ -16,6 +16,7 @@
 struct rs_ctx {
 	struct repo *repo;
 	const struct restore_opts *opts;
+	const struct node *top; /* the node restore_node was given */
 	struct restore_stats stats;
 	bool as_root; /* restore owners */
 	struct relpath path; /* of the node being restored */
