@@ -43,7 +43,7 @@ struct node;
 
 /* Start a session for the project at root (absolute): read its database
  * hints (.env*, config/database.yml, compose files, .ckptfs.toml).  A
- * private 0700 temp dir (under $TMPDIR or /tmp) for SQLite copies and
+ * private 0700 temp dir (dumpers/tmpdir.h: removed on signals too) for SQLite copies and
  * secret files is made when first needed.  A syntax error in .ckptfs.toml fails with -EINVAL and
  * "…/.ckptfs.toml:LINE: why". */
 int dumper_session_new(const char *root, struct dumper_session **ret);

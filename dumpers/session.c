@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dumpers/tmpdir.h"
 #include "store/err.h"
 #include "store/writer.h"
 
@@ -76,21 +76,13 @@ int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
 
 int dumper_session_tmpdir(struct dumper_session *s, const char **ret)
 {
-	/* Made on first use: most snapshots need none, and a killed snap
-	 * then leaves nothing behind. */
+	/* Made on first use: most snapshots need none.  Removed on
+	 * signals, and by the next snap if this process is killed
+	 * (tmpdir.h). */
 	if (!s->tmpdir) {
-		const char *tmp = getenv("TMPDIR");
-		char *d;
-		if (!tmp || tmp[0] != '/')
-			tmp = "/tmp";
-		if (asprintf(&d, "%s/ckptfs-db-XXXXXX", tmp) < 0)
-			return -ENOMEM;
-		if (!mkdtemp(d)) { /* 0700 */
-			int r = store_failp(-errno, "%s", d);
-			free(d);
+		int r = dumper_tmp_make(&s->tmpdir);
+		if (r < 0)
 			return r;
-		}
-		s->tmpdir = d;
 	}
 	*ret = s->tmpdir;
 	return 0;
@@ -146,21 +138,12 @@ fail:
 	return r;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void dumper_session_free(struct dumper_session *s)
 {
 	if (!s)
 		return;
 	if (s->tmpdir)
-		nftw(s->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		dumper_tmp_remove(s->tmpdir);
 	free(s->tmpdir);
 	free(s->root);
 	dumper_targets_clear(&s->targets);

@@ -400,6 +400,16 @@ static int open_db(const char *path, const char *query, int flags, sqlite3 **ret
 
 static int open_dest(const char *path, sqlite3 **ret)
 {
+	/* Made 0600 first: SQLite would create it 0644 (a plaintext copy,
+	 * even in a 0700 dir, stays owner-only). */
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
+		int r = store_failp(-errno, "%s", path);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);

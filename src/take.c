@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dumpers/dumpers.h"
+#include "dumpers/tmpdir.h"
 #include "src/output.h"
 #include "src/project.h"
 #include "store/err.h"
@@ -104,6 +105,21 @@ static int find_or_register(struct repo *repo, const struct take_req *req, struc
 					req->root, ret);
 }
 
+uint64_t take_sweep_db_temps(bool quiet)
+{
+	struct dumper_tmp_swept sw = {0};
+	if (dumper_tmp_sweep(&sw) < 0) {
+		store_error_clear();
+		return 0;
+	}
+	if (sw.dirs && !quiet) {
+		char a[OUT_BUF], b[OUT_BUF];
+		printf("removed %s database temp %s left by killed snaps in %s (%s)\n", out_count(sw.dirs, a),
+		       sw.dirs == 1 ? "dir" : "dirs", dumper_tmp_base(), out_size(sw.bytes, b));
+	}
+	return sw.dirs;
+}
+
 int take_snapshot(struct repo *repo, const struct take_req *req, struct take_result *ret)
 {
 	struct take_ctx ctx = {0};
@@ -117,6 +133,7 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	int64_t start = out_now_ns();
 	int r;
 
+	take_sweep_db_temps(req->quiet);
 	out_progress_init(&ctx.progress, req->quiet);
 	if ((r = find_or_register(repo, req, &proj)) < 0)
 		goto out;

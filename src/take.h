@@ -46,6 +46,12 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 
 void take_result_clear(struct take_result *r);
 
+/* Remove the database temp dirs killed snaps left (dumpers/tmpdir.h) and,
+ * unless quiet, say how many in one line; a failure to look is ignored.
+ * take_snapshot does it first; check --repair too.  Returns the number
+ * removed. */
+uint64_t take_sweep_db_temps(bool quiet);
+
 /* The one-line summary: "myapp 2026-02-14T10:30  12,431 files  1.2 GiB
  * +38.4 MiB new  0.41 s", plus "  partial: N warnings" when partial. */
 void take_print_summary(const struct take_result *r);
