@@ -84,7 +84,8 @@ static void on_warn(void *ctx, const char *relpath, int err, const char *what)
 {
 	struct report_ctx *c = ctx;
 	char *p = out_printable(relpath);
-	if (err)
+	/* "exists and is a FIFO: left alone" says it all: no "File exists". */
+	if (err && strncmp(what, "exists and is ", 14) != 0)
 		out_err("%s%s: %s: %s", c->prefix, p ? p : relpath, what, strerror(-err));
 	else
 		out_err("%s%s: %s", c->prefix, p ? p : relpath, what);
