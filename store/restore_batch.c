@@ -164,15 +164,23 @@ int rs_batch_flush(struct rs_ctx *c)
 	struct rs_batch *b = c->batch;
 	if (!b)
 		return 0;
+	static const struct node file = {.type = NODE_FILE};
 	int r = b->n ? sync_filesystems(b->dirs, b->ndirs) : 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct rs_pending *p = &b->v[i];
 		int dfd = b->dirs[p->dir].fd;
+		int e = 0;
+		const char *why;
 		if (r < 0) {
 			unlinkat(dfd, p->tmp, 0);
 			fail_pending(c, p, r, "cannot sync");
+		} else if ((why = rs_refusal(dfd, p->name, &file, c->msg, sizeof c->msg, &e))) {
+			/* Checked again: what is at the name may have changed
+			 * since the temp file was made (issue 8). */
+			unlinkat(dfd, p->tmp, 0);
+			fail_pending(c, p, e, why);
 		} else if (renameat(dfd, p->tmp, dfd, p->name) < 0) {
-			int e = -errno;
+			e = -errno;
 			unlinkat(dfd, p->tmp, 0);
 			fail_pending(c, p, e,
 				     e == -EISDIR ? "exists and is a directory: left alone" : "cannot rename");
@@ -198,11 +206,15 @@ int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name,
 		return d;
 	if (d < 0) {
 		/* Cannot hold the directory: this one file pays its barrier. */
-		int fd = openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
-			int e = -errno;
+		static const struct node file = {.type = NODE_FILE};
+		int e = 0;
+		const char *why = rs_refusal(dirfd, name, &file, c->msg, sizeof c->msg, &e);
+		int fd = why ? -1 : openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (why || fd < 0 || fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+			if (!why)
+				e = -errno;
 			unlinkat(dirfd, tmp, 0);
-			rs_fail(c, e, "cannot sync");
+			rs_fail(c, e, why ? why : "cannot sync");
 			c->stats.files--;
 			c->stats.bytes -= size;
 		}

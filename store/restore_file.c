@@ -69,37 +69,48 @@ static bool same_link(int dirfd, const char *name, const char *target)
 	return target && len >= 0 && (size_t)len == strlen(target) && memcmp(buf, target, (size_t)len) == 0;
 }
 
-/* Fail the path unless name is absent or an entry n may replace (issue 8):
- * a regular file; a symlink that dangles or leads to a regular file (the
- * link itself is replaced, never written through); for a symlink node, a
- * symlink leading to a directory, or one that already reads the same.
- * Never a directory, a device, a FIFO, a socket or a symlink leading to
- * one of them: the user's directory, or a device the user named, wins
- * over the snapshot. */
-static bool target_ok(struct rs_ctx *c, int dirfd, const char *name, const struct node *n)
+/* May n replace name in dirfd (issue 8)?  A regular file; a symlink that
+ * dangles or leads to a regular file (the link itself is replaced, never
+ * written through); for a symlink node, a symlink leading to a directory,
+ * or one that already reads the same.  Never a directory, a device, a
+ * FIFO, a socket or a symlink leading to one of them: the user's
+ * directory, or a device the user named, wins over the snapshot. */
+const char *rs_refusal(int dirfd, const char *name, const struct node *n, char *buf, size_t cap,
+		       int *ret_err)
 {
 	struct stat st, to;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
-			return true;
-		rs_fail(c, -errno, "cannot stat");
-		return false;
+			return NULL;
+		*ret_err = -errno;
+		return "cannot stat";
 	}
 	if (S_ISREG(st.st_mode))
-		return true;
+		return NULL;
 	if (S_ISLNK(st.st_mode)) {
 		if (n->type == NODE_SYMLINK && same_link(dirfd, name, n->target))
-			return true;
-		if (fstatat(dirfd, name, &to, 0) < 0)
-			return errno == ENOENT || errno == ENOTDIR || errno == ELOOP; /* dangling */
-		if (S_ISREG(to.st_mode) || (S_ISDIR(to.st_mode) && n->type == NODE_SYMLINK))
-			return true;
+			return NULL;
+		if (fstatat(dirfd, name, &to, 0) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+				return NULL; /* dangling */
+		} else if (S_ISREG(to.st_mode) || (S_ISDIR(to.st_mode) && n->type == NODE_SYMLINK)) {
+			return NULL;
+		}
 	}
 	char kind[64];
-	snprintf(c->msg, sizeof(c->msg), "exists and is %s: left alone",
-		 rs_describe(dirfd, name, &st, kind, sizeof(kind)));
-	rs_fail(c, S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST, c->msg);
-	return false;
+	snprintf(buf, cap, "exists and is %s: left alone", rs_describe(dirfd, name, &st, kind, sizeof(kind)));
+	*ret_err = S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
+	return buf;
+}
+
+/* Fail the path unless name is absent or an entry n may replace. */
+static bool target_ok(struct rs_ctx *c, int dirfd, const char *name, const struct node *n)
+{
+	int err = 0;
+	const char *why = rs_refusal(dirfd, name, n, c->msg, sizeof(c->msg), &err);
+	if (why)
+		rs_fail(c, err, why);
+	return !why;
 }
 
 /* Make n's entry in dirfd under a fresh temp name (written into tmp): a

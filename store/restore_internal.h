@@ -79,6 +79,15 @@ uint32_t rs_mode(const struct rs_ctx *c, const struct node *n);
  * symlink"...  Written into out (cap bytes); returns out. */
 const char *rs_describe(int dirfd, const char *name, const struct stat *lst, char *out, size_t cap);
 
+/* NULL if node n may replace what is at name in dirfd (nothing, a regular
+ * file, a symlink that dangles or leads to a regular file; for a symlink
+ * node also one leading to a directory or reading the same), else why not
+ * ("exists and is a FIFO: left alone", composed in buf) with *ret_err
+ * (restore_file.c).  Checked when a temp entry is made and again just
+ * before it is renamed over name. */
+const char *rs_refusal(int dirfd, const char *name, const struct node *n, char *buf, size_t cap,
+		       int *ret_err);
+
 /* Set user.* xattrs of n on fd.  0 or a negative errno. */
 int rs_set_xattrs(int fd, const struct node *n);
 
