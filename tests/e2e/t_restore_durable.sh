@@ -10,6 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 lib=${CKPTFS_FAULTLIB:-}
 [ -n "$lib" ] && [ -f "$lib" ] || skip "no fault injection library (CKPTFS_FAULTLIB; make builds it)"
+# Under ASan the shim is preloaded before the runtime (as in t_fault.sh).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 P=$T/proj
 mkdir -p "$P"
