@@ -114,6 +114,85 @@ static void print_summary(bool dry_run, const char *what, const struct snapshot 
 	free(d);
 }
 
+/* restore --db NAME: a server database from its dump. */
+static int restore_database(const char *db, const char *from, const char *into,
+			    const char *project, bool dry_run)
+{
+	struct repo *repo = NULL;
+	struct project p = {0};
+	int r = cli_open_repo(dry_run ? REPO_READ : REPO_WRITE, &repo);
+	if (r < 0)
+		return out_store_err(r, "repository");
+	int status = EXIT_ERROR;
+	if ((r = cli_find_project(repo, NULL, project, &p)) < 0)
+		out_store_err(r, "restore");
+	else
+		status = restore_db(repo, &p, db, from, into, dry_run);
+	project_clear(&p);
+	repo_close(repo);
+	return status;
+}
+
+/* What PATH names in the snapshot: relative to the current directory when
+ * that is inside the project, else to the project root.  Fills rel (the
+ * path inside the project), *s and *node; 0, or an exit status after the
+ * message. */
+static int find_node(struct repo *repo, const struct project *p, const char *path,
+		     const char *from, char rel[PATH_MAX], struct snapshot *s, struct node *node)
+{
+	char rel_root[PATH_MAX];
+	const char *base = "";
+	char *cwd = realpath(".", NULL);
+	size_t rootlen = strlen(p->root);
+	if (cwd && !strncmp(cwd, p->root, rootlen) && (cwd[rootlen] == '/' || !cwd[rootlen]))
+		base = cwd + rootlen;
+	int r = dest_relpath(p->root, base, path, rel, PATH_MAX);
+	bool in_subdir = *base != '\0';
+	if (r == 0 && in_subdir)
+		r = dest_relpath(p->root, "", path, rel_root, sizeof rel_root);
+	else
+		rel_root[0] = '\0';
+	free(cwd);
+	if (r < 0) {
+		out_err("restore: %s: %s", path,
+			r == -EXDEV ? "not inside the project" : r == -EINVAL ? "leads outside the project" : strerror(-r));
+		return EXIT_ERROR;
+	}
+	if ((r = cli_resolve_when(repo, p, from, out_now_ns(), s)) < 0)
+		return out_store_err(r, "restore");
+	r = tree_resolve(repo, &s->root, rel, node);
+	if (r == -ENOENT && in_subdir && path[0] != '/' && strcmp(rel, rel_root) != 0) {
+		store_error_clear();
+		if ((r = tree_resolve(repo, &s->root, rel_root, node)) == 0)
+			strcpy(rel, rel_root);
+	}
+	if (r == -ENOENT || r == -ENOTDIR) {
+		out_err("restore: %s: not in snapshot %s %s", *rel ? rel : ".", p->name, s->name);
+		return EXIT_ERROR;
+	}
+	return r < 0 ? out_store_err(r, "restore") : 0;
+}
+
+/* Before writing into the project: a snapshot of it as it is now. */
+static int safety_snapshot(struct repo *repo, const struct project *p, const char *what,
+			   struct take_result *ret)
+{
+	struct stat st;
+	if (stat(p->root, &st) < 0)
+		return 0; /* nothing there to keep */
+	char msg[PATH_MAX + 32];
+	snprintf(msg, sizeof msg, "before restore of %s", what);
+	struct take_req req = {.root = p->root, .message = msg};
+	int r = take_snapshot(repo, &req, ret);
+	if (r < 0) {
+		out_store_err(r, "restore: safety snapshot");
+		out_err("restore: nothing restored (the safety snapshot failed)");
+		return EXIT_ERROR;
+	}
+	printf("safety snapshot %s %s (%s)\n", p->name, ret->snap.name, msg);
+	return 0;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -150,19 +229,7 @@ int cmd_restore(int argc, char **argv)
 			return cli_usage_error("restore", "--db restores a database: no PATH or --to with it");
 		if (!*db || (into && !*into))
 			return cli_usage_error("restore", "--db/--into: empty");
-		struct repo *drepo = NULL;
-		struct project dp = {0};
-		int dr = cli_open_repo(dry_run ? REPO_READ : REPO_WRITE, &drepo);
-		if (dr < 0)
-			return out_store_err(dr, "repository");
-		int st = EXIT_ERROR;
-		if ((dr = cli_find_project(drepo, NULL, project, &dp)) < 0)
-			out_store_err(dr, "restore");
-		else
-			st = restore_db(drepo, &dp, db, from, into, dry_run);
-		project_clear(&dp);
-		repo_close(drepo);
-		return st;
+		return restore_database(db, from, into, project, dry_run);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("restore", argc == optind ? "which PATH?" : "one PATH at a time");
@@ -176,10 +243,9 @@ int cmd_restore(int argc, char **argv)
 	struct snapshot s = {0};
 	struct node node = {0};
 	struct take_result safety = {0};
-	char *cwd = NULL;
-	int dirfd = -1, status = EXIT_ERROR, r;
-	char rel[PATH_MAX], rel_root[PATH_MAX], dest_name[NAME_MAX + 1], dest_show[PATH_MAX];
-	char dest_dir[PATH_MAX] = ""; /* the directory dest_name goes in, for messages */
+	struct dest d = {.dirfd = -1};
+	char rel[PATH_MAX];
+	int status = EXIT_ERROR, r;
 
 	/* Only a restore into the project writes to the repository (the safety
 	 * snapshot); the others read alongside a running snap. */
@@ -190,151 +256,28 @@ int cmd_restore(int argc, char **argv)
 		status = out_store_err(r, "restore");
 		goto out;
 	}
-	/* PATH relative to the current directory when that is inside the
-	 * project, and to the project root as a fallback. */
-	const char *base = "";
-	cwd = realpath(".", NULL);
-	size_t rootlen = strlen(p.root);
-	if (cwd && !strncmp(cwd, p.root, rootlen) && (cwd[rootlen] == '/' || !cwd[rootlen]))
-		base = cwd + rootlen;
-	r = dest_relpath(p.root, base, path, rel, sizeof rel);
-	if (r == 0 && *base)
-		r = dest_relpath(p.root, "", path, rel_root, sizeof rel_root);
-	else
-		rel_root[0] = '\0';
-	if (r < 0) {
-		out_err("restore: %s: %s", path,
-			r == -EXDEV ? "not inside the project" : r == -EINVAL ? "leads outside the project" : strerror(-r));
+	if ((status = find_node(repo, &p, path, from, rel, &s, &node)) != 0)
 		goto out;
-	}
-	if ((r = cli_resolve_when(repo, &p, from, out_now_ns(), &s)) < 0) {
-		status = out_store_err(r, "restore");
-		goto out;
-	}
-	r = tree_resolve(repo, &s.root, rel, &node);
-	if (r == -ENOENT && *base && path[0] != '/' && strcmp(rel, rel_root) != 0) {
-		store_error_clear();
-		if ((r = tree_resolve(repo, &s.root, rel_root, &node)) == 0)
-			strcpy(rel, rel_root);
-	}
-	if (r == -ENOENT || r == -ENOTDIR) {
-		out_err("restore: %s: not in snapshot %s %s", *rel ? rel : ".", p.name, s.name);
-		goto out;
-	}
-	if (r < 0) {
-		status = out_store_err(r, "restore");
-		goto out;
-	}
+	status = EXIT_ERROR;
 	const char *what = *rel ? rel : ".";
-
-	if (into_project) {
-		struct stat st;
-		bool root_exists = stat(p.root, &st) == 0;
-		if (!dry_run && root_exists) {
-			char msg[PATH_MAX + 32];
-			snprintf(msg, sizeof msg, "before restore of %s", what);
-			struct take_req req = {.root = p.root, .message = msg};
-			r = take_snapshot(repo, &req, &safety);
-			if (r < 0) {
-				out_store_err(r, "restore: safety snapshot");
-				out_err("restore: nothing restored (the safety snapshot failed)");
-				goto out;
-			}
-			printf("safety snapshot %s %s (%s)\n", p.name, safety.snap.name, msg);
-		}
-		if (!*rel) {
-			/* The whole project: merge into the root itself. */
-			if ((dirfd = dest_open_parent(p.root, dest_name)) < 0) {
-				out_err("restore: %s: %s", p.root, strerror(-dirfd));
-				goto out;
-			}
-			dest_parent_of(p.root, dest_dir, sizeof dest_dir);
-		} else {
-			if (!root_exists && !dry_run && (r = dest_mkdir_p(p.root)) < 0) {
-				out_err("restore: %s: %s", p.root, strerror(-r));
-				goto out;
-			}
-			char parent[PATH_MAX];
-			snprintf(parent, sizeof parent, "%s", rel);
-			char *slash = strrchr(parent, '/');
-			const char *last = slash ? slash + 1 : parent;
-			if (strlen(last) > NAME_MAX) {
-				out_err("restore: %s: name too long", what);
-				goto out;
-			}
-			memcpy(dest_name, last, strlen(last) + 1);
-			if (slash)
-				*slash = '\0';
-			else
-				parent[0] = '\0';
-			snprintf(dest_dir, sizeof dest_dir, "%s%s%s", p.root, *parent ? "/" : "", parent);
-			int rootfd = open(p.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (rootfd < 0 && !(dry_run && errno == ENOENT)) {
-				out_err("restore: %s: %s", p.root, strerror(errno));
-				goto out;
-			}
-			if (rootfd >= 0) {
-				/* A dry run must not create the parents either; -1
-				 * when they are still to be made (nothing there to
-				 * check). */
-				dirfd = dry_run ? openat(rootfd, *parent ? parent : ".",
-							 O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-						: dest_open_dirs_below(rootfd, parent);
-				close(rootfd);
-				if (dirfd < 0 && !dry_run) {
-					out_err("restore: %s/%s: %s", p.root, parent, strerror(-dirfd));
-					goto out;
-				}
-			}
-		}
-		snprintf(dest_show, sizeof dest_show, "%s", p.root);
-	} else {
-		size_t tl = strlen(to);
-		struct stat st;
-		bool into_dir = node.type != NODE_DIR &&
-				((tl && to[tl - 1] == '/') || (stat(to, &st) == 0 && S_ISDIR(st.st_mode)));
-		if (into_dir) {
-			if (!dry_run && (r = dest_mkdir_p(to)) < 0) {
-				out_err("restore: %s: %s", to, strerror(-r));
-				goto out;
-			}
-			dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dirfd < 0 && !dry_run) {
-				out_err("restore: %s: %s", to, strerror(errno));
-				goto out;
-			}
-			snprintf(dest_dir, sizeof dest_dir, "%s", to);
-			const char *slash = strrchr(rel, '/');
-			const char *base_name = slash ? slash + 1 : rel;
-			if (!*base_name || strlen(base_name) > NAME_MAX) {
-				out_err("restore: %s: give a DEST path for the whole project", to);
-				goto out;
-			}
-			memcpy(dest_name, base_name, strlen(base_name) + 1);
-		} else if ((dirfd = dest_open_parent(to, dest_name)) < 0) {
-			out_err("restore: %s: %s", to,
-				dirfd == -EINVAL ? "not usable as a destination" : strerror(-dirfd));
-			goto out;
-		} else {
-			dest_parent_of(to, dest_dir, sizeof dest_dir);
-		}
-		snprintf(dest_show, sizeof dest_show, "%s", to);
+	if (into_project && !dry_run && safety_snapshot(repo, &p, what, &safety) != 0)
+		goto out;
+	r = into_project ? dest_in_project(p.root, rel, dry_run, &d)
+			 : dest_to(to, rel, node.type == NODE_DIR, dry_run, &d);
+	if (r < 0) {
+		out_err("restore: %s", d.err);
+		goto out;
 	}
 
-	/* Paths restore_node reports start at dest_name, inside dest_dir. */
-	size_t dl = strlen(dest_dir);
-	while (dl > 1 && dest_dir[dl - 1] == '/')
-		dest_dir[--dl] = '\0';
-	if (strcmp(dest_dir, "/") != 0)
-		strcat(dest_dir, "/");
+	/* Paths restore_node reports start at d.name, inside d.dir. */
 	struct report_ctx rc = {.dry_run = dry_run,
-				.prefix = dest_dir,
+				.prefix = d.dir,
 				.skip_dumps = into_project && !*rel && dumper_notes_have_folder(s.notes)};
 	struct restore_opts ro = {
 		.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn, .skip_top = skip_top};
 	struct restore_stats rs = {0};
-	r = restore_node(repo, &node, dirfd, dest_name, &ro, &rs);
-	print_summary(dry_run, what, &s, dest_show, &rs);
+	r = restore_node(repo, &node, d.dirfd, d.name, &ro, &rs);
+	print_summary(dry_run, what, &s, d.show, &rs);
 	if (rc.skipped_dumps)
 		printf("left out %s/ (the snapshot's database dumps): restore it by path "
 		       "(ckptfs restore %s --to DIR) or a database with --db NAME\n",
@@ -346,10 +289,9 @@ int cmd_restore(int argc, char **argv)
 	}
 	status = EXIT_OK;
 out:
-	if (dirfd >= 0)
-		close(dirfd);
+	if (d.dirfd >= 0)
+		close(d.dirfd);
 	take_result_clear(&safety);
-	free(cwd);
 	node_clear(&node);
 	snapshot_clear(&s);
 	project_clear(&p);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -153,3 +154,102 @@ void dest_parent_of(const char *path, char *out, size_t cap)
 		*slash = '\0';
 }
 
+
+/* d->dir as restore reports paths: without trailing slashes, then one. */
+static void finish_dir(struct dest *d)
+{
+	size_t dl = strlen(d->dir);
+	while (dl > 1 && d->dir[dl - 1] == '/')
+		d->dir[--dl] = '\0';
+	if (strcmp(d->dir, "/") != 0 && dl + 1 < sizeof d->dir)
+		strcat(d->dir, "/");
+}
+
+static int fail(struct dest *d, int r, const char *path, const char *why)
+{
+	snprintf(d->err, sizeof d->err, "%s: %s", path, why ? why : strerror(-r));
+	return r;
+}
+
+int dest_in_project(const char *root, const char *rel, bool dry_run, struct dest *d)
+{
+	*d = (struct dest){ .dirfd = -1 };
+	snprintf(d->show, sizeof d->show, "%s", root);
+	if (!*rel) {
+		/* The whole project: merged into the root itself. */
+		if ((d->dirfd = dest_open_parent(root, d->name)) < 0)
+			return fail(d, d->dirfd, root, NULL);
+		dest_parent_of(root, d->dir, sizeof d->dir);
+		finish_dir(d);
+		return 0;
+	}
+	struct stat st;
+	if (stat(root, &st) < 0 && !dry_run) {
+		int r = dest_mkdir_p(root);
+		if (r < 0)
+			return fail(d, r, root, NULL);
+	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", rel);
+	char *slash = strrchr(parent, '/');
+	const char *last = slash ? slash + 1 : parent;
+	if (strlen(last) > NAME_MAX)
+		return fail(d, -ENAMETOOLONG, rel, "name too long");
+	memcpy(d->name, last, strlen(last) + 1);
+	if (slash)
+		*slash = '\0';
+	else
+		parent[0] = '\0';
+	snprintf(d->dir, sizeof d->dir, "%s%s%s", root, *parent ? "/" : "", parent);
+	finish_dir(d);
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return dry_run && errno == ENOENT ? 0 : fail(d, -errno, root, NULL);
+	/* A dry run must not make the parents either: -1 when they are still
+	 * to be made. */
+	d->dirfd = dry_run ? openat(rootfd, *parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			   : dest_open_dirs_below(rootfd, parent);
+	close(rootfd);
+	if (d->dirfd < 0 && !dry_run) {
+		char where[PATH_MAX + 1];
+		snprintf(where, sizeof where, "%s/%s", root, parent);
+		return fail(d, d->dirfd, where, NULL);
+	}
+	if (d->dirfd < 0)
+		d->dirfd = -1;
+	return 0;
+}
+
+int dest_to(const char *to, const char *rel, bool node_is_dir, bool dry_run, struct dest *d)
+{
+	*d = (struct dest){ .dirfd = -1 };
+	snprintf(d->show, sizeof d->show, "%s", to);
+	size_t tl = strlen(to);
+	struct stat st;
+	bool into_dir = !node_is_dir &&
+			((tl && to[tl - 1] == '/') || (stat(to, &st) == 0 && S_ISDIR(st.st_mode)));
+	if (!into_dir) {
+		if ((d->dirfd = dest_open_parent(to, d->name)) < 0)
+			return fail(d, d->dirfd, to,
+				    d->dirfd == -EINVAL ? "not usable as a destination" : NULL);
+		dest_parent_of(to, d->dir, sizeof d->dir);
+		finish_dir(d);
+		return 0;
+	}
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	if (!*base || strlen(base) > NAME_MAX)
+		return fail(d, -EINVAL, to, "give a DEST path for the whole project");
+	memcpy(d->name, base, strlen(base) + 1);
+	snprintf(d->dir, sizeof d->dir, "%s", to);
+	finish_dir(d);
+	int r;
+	if (!dry_run && (r = dest_mkdir_p(to)) < 0)
+		return fail(d, r, to, NULL);
+	d->dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0 && !dry_run)
+		return fail(d, -errno, to, NULL);
+	if (d->dirfd < 0)
+		d->dirfd = -1;
+	return 0;
+}

@@ -140,6 +140,68 @@ static void open_parent_makes_and_splits(void **state)
 	assert_int_equal(dest_mkdir_p(dir), 0); /* existing: fine */
 }
 
+/* Where each kind of restore writes: the directory opened, the entry name
+ * and the prefix of reported paths; a dry run makes nothing. */
+static void destinations(void **state)
+{
+	(void)state;
+	char root[PATH_MAX / 2], to[PATH_MAX], want[PATH_MAX + 8];
+	struct stat st;
+	struct dest d;
+	snprintf(root, sizeof root, "%s/proj", dir);
+	assert_int_equal(mkdir(root, 0755), 0);
+
+	/* The whole project: merged into the root itself. */
+	assert_int_equal(dest_in_project(root, "", false, &d), 0);
+	assert_string_equal(d.name, "proj");
+	snprintf(want, sizeof want, "%s/", dir);
+	assert_string_equal(d.dir, want);
+	assert_string_equal(d.show, root);
+	close(d.dirfd);
+
+	/* A path inside: its parents made below the root (not in a dry run). */
+	assert_int_equal(dest_in_project(root, "a/b/f.txt", true, &d), 0);
+	assert_int_equal(d.dirfd, -1);
+	snprintf(to, sizeof to, "%s/a", root);
+	assert_int_equal(stat(to, &st), -1);
+	assert_int_equal(dest_in_project(root, "a/b/f.txt", false, &d), 0);
+	assert_true(d.dirfd >= 0);
+	assert_string_equal(d.name, "f.txt");
+	snprintf(want, sizeof want, "%s/a/b/", root);
+	assert_string_equal(d.dir, want);
+	close(d.dirfd);
+	/* A symlink in the project on the way is not followed. */
+	snprintf(to, sizeof to, "%s/link", root);
+	assert_int_equal(symlink("/tmp", to), 0);
+	assert_true(dest_in_project(root, "link/x", false, &d) < 0);
+	assert_non_null(strstr(d.err, "link"));
+
+	/* --to: a file goes into an existing directory or one ending in '/'. */
+	snprintf(to, sizeof to, "%s/out/", dir);
+	assert_int_equal(dest_to(to, "src/main.c", false, false, &d), 0);
+	assert_string_equal(d.name, "main.c");
+	close(d.dirfd);
+	snprintf(to, sizeof to, "%s/out", dir);
+	assert_int_equal(dest_to(to, "src/main.c", false, false, &d), 0);
+	assert_string_equal(d.name, "main.c");
+	close(d.dirfd);
+	/* ... else it is written as DEST; a directory always becomes DEST. */
+	snprintf(to, sizeof to, "%s/renamed.c", dir);
+	assert_int_equal(dest_to(to, "src/main.c", false, false, &d), 0);
+	assert_string_equal(d.name, "renamed.c");
+	close(d.dirfd);
+	snprintf(to, sizeof to, "%s/out", dir);
+	assert_int_equal(dest_to(to, "src", true, false, &d), 0);
+	assert_string_equal(d.name, "out");
+	close(d.dirfd);
+	/* The whole project into a directory needs a DEST path of its own. */
+	snprintf(to, sizeof to, "%s/out/", dir);
+	assert_int_equal(dest_to(to, "", false, false, &d), -EINVAL);
+	assert_non_null(strstr(d.err, "give a DEST path"));
+	assert_int_equal(dest_to("/", "x", true, false, &d), -EINVAL);
+	assert_non_null(strstr(d.err, "not usable as a destination"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +209,7 @@ int main(void)
 		cmocka_unit_test(parents),
 		cmocka_unit_test_setup_teardown(dirs_below_never_follow_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_parent_makes_and_splits, setup, teardown),
+		cmocka_unit_test_setup_teardown(destinations, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
