@@ -10,6 +10,7 @@
 #include "src/commands.h"
 #include "src/output.h"
 #include "src/project.h"
+#include "src/snap_all.h"
 #include "src/take.h"
 #include "store/err.h"
 #include "store/repo.h"
@@ -17,6 +18,7 @@
 static const char usage_text[] =
 	"usage: ckptfs snap [DIR] [-m MSG] [-t TAG] [-q] [--exclude PAT]... [--name NAME]\n"
 	"       ckptfs snap [DIR] --dry-run [--exclude PAT]...\n"
+	"       ckptfs snap --all [-m MSG] [-t TAG] [-q] [--exclude PAT]... [--json]\n"
 	"\n"
 	"Take a snapshot of the project containing DIR (default: the current\n"
 	"directory).  The project root is the enclosing git work tree, else DIR.\n"
@@ -29,6 +31,9 @@ static const char usage_text[] =
 	"      --name NAME      register the project under NAME (for a folder-name clash)\n"
 	"  -n, --dry-run        list the databases that would be captured and how\n"
 	"                       (SQLite files, server dumps), write nothing\n"
+	"  -a, --all            every registered project, one line each (what the\n"
+	"                       schedule runs); a project whose root is gone is skipped\n"
+	"      --json           with --all: the run's record as JSON on stdout\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Databases are captured consistently: SQLite files by online backup, server\n"
@@ -38,7 +43,9 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 done, 1 error (nothing written), 2 usage, 3 written but\n"
 	"partial (some paths could not be read, or a database could not be\n"
-	"captured as it is or failed its check), 4 repository locked.\n";
+	"captured as it is or failed its check), 4 repository locked.  With --all:\n"
+	"1 if any project failed, else 3 if any is partial, else 5 if any project's\n"
+	"root is gone (every other project was taken), else 0.\n";
 
 int cmd_snap(int argc, char **argv)
 {
@@ -49,6 +56,8 @@ int cmd_snap(int argc, char **argv)
 		{"exclude", required_argument, NULL, 'x'},
 		{"name", required_argument, NULL, 'N'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"all", no_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -58,7 +67,7 @@ int cmd_snap(int argc, char **argv)
 	struct repo *repo = NULL;
 	struct take_result res = {0};
 	int c, status = EXIT_ERROR;
-	bool dry_run = false;
+	bool dry_run = false, all = false, json = false;
 
 	excludes = calloc((size_t)argc, sizeof *excludes);
 	if (!excludes) {
@@ -67,7 +76,7 @@ int cmd_snap(int argc, char **argv)
 	}
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:t:qx:nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:qx:nah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': req.message = optarg; break;
 		case 't': req.tag = optarg; break;
@@ -75,6 +84,8 @@ int cmd_snap(int argc, char **argv)
 		case 'x': excludes[req.nexcludes++] = optarg; break;
 		case 'N': req.name = optarg; break;
 		case 'n': dry_run = true; break;
+		case 'a': all = true; break;
+		case 'J': json = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			status = EXIT_OK;
@@ -83,6 +94,14 @@ int cmd_snap(int argc, char **argv)
 			status = cli_bad_option("snap", c, optopt, argv, optind);
 			goto out;
 		}
+	}
+	if (all && (optind < argc || req.name || dry_run)) {
+		status = cli_usage_error("snap", "--all takes no DIR, --name or --dry-run");
+		goto out;
+	}
+	if (json && !all) {
+		status = cli_usage_error("snap", "--json goes with --all");
+		goto out;
 	}
 	if (argc - optind > 1) {
 		status = cli_usage_error("snap", "one DIR at most, got '%s' too", argv[optind + 1]);
@@ -99,6 +118,13 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	}
 	req.excludes = excludes;
+	if (all) {
+		struct snap_all_req q = {.message = req.message, .tag = req.tag,
+					 .excludes = excludes, .nexcludes = req.nexcludes,
+					 .quiet = req.quiet, .json = json};
+		status = snap_all(&q);
+		goto out;
+	}
 
 	/* Find (and check) DIR before the repository is opened, so a typo
 	 * writes nothing — not even a new repository. */

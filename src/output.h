@@ -21,6 +21,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_PARTIAL = 3, /* snapshot written, but some files could not be stored */
 	EXIT_LOCKED = 4,  /* the repository stayed locked by another writer */
+	EXIT_MISSING = 5, /* snap --all: some project roots are gone (the rest were taken) */
 };
 
 /* "0 B", "999 B", "1.0 KiB", "38.4 MiB", "1.2 GiB" (binary units, one
