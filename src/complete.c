@@ -172,6 +172,21 @@ int complete_run(const struct command *cmds, size_t ncmds, int argc, char **argv
 		offer_options(c, cur);
 		return 0;
 	}
+	/* Commands whose first word is a verb of their own. */
+	static const struct {
+		const char *cmd;
+		const char *const verbs[4];
+	} verbs[] = {{"schedule", {"enable", "disable", "status", NULL}}};
+	for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++) {
+		if (strcmp(cmd, verbs[k].cmd))
+			continue;
+		bool have_verb = false;
+		for (int j = 1; j < nw - 1; j++)
+			have_verb |= w[j][0] != '-';
+		for (size_t v = 0; !have_verb && verbs[k].verbs[v]; v++)
+			offer(verbs[k].verbs[v], cur);
+		return 0;
+	}
 	const char *prev = w[nw - 2];
 	enum want want = what_is_wanted(cmd, prev, prev[0] != '-' || nw == 2);
 	if (want == WANT_FILES)

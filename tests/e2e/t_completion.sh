@@ -56,4 +56,9 @@ out=$(complete_line "$CKPTFS restore ")
 # No repository: completion prints nothing and creates nothing.
 out=$(CKPTFS_REPO=$T/none complete_line "$CKPTFS show ")
 [ -z "$out" ] && [ ! -e "$T/none" ] || fail "no repository: got '$out'"
+# A command's own verbs (schedule enable|disable|status), then its options.
+out=$(complete_line "$CKPTFS schedule st")
+[ "$out" = status ] || fail "schedule verb: got '$out'"
+out=$(complete_line "$CKPTFS schedule enable --ev")
+[ "$out" = --every ] || fail "schedule option: got '$out'"
 echo "bash completion: commands, options, projects, snapshot names and tags"

@@ -1,0 +1,132 @@
+#!/bin/bash
+# ckptfs schedule: the generated units pass systemd-analyze verify; with a
+# real systemd user manager (started here, in a private mount namespace so
+# /run and the crontab spool are our own) enable installs and starts the
+# timer, the service it runs takes snap --all, status reports it, disable
+# removes everything; without a manager enable says so, installs nothing
+# and names the crontab line, which --cron installs (real crontab(1)).
+if [ -z "${CKPTFS_SCHED_NS:-}" ] && [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	CKPTFS_SCHED_NS=1 exec unshare -m bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+command -v systemctl >/dev/null && command -v systemd-analyze >/dev/null ||
+	skip "no systemctl/systemd-analyze"
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export HOME=$T/home XDG_CONFIG_HOME=$T/home/.config XDG_DATA_HOME=$T/home/.local/share
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
+# systemd-analyze verify checks Documentation=man:ckptfs(1) exists.
+mkdir -p "$T/man/man1" && cp "$root/man/ckptfs.1" "$T/man/man1/"
+export MANPATH=$T/man
+units=$XDG_CONFIG_HOME/systemd/user
+
+for p in one two; do
+	mkdir -p "$T/$p" && printf '%s\n' "$p" >"$T/$p/f"
+	(cd "$T/$p" && ck snap -q)
+done
+
+# --- bad command lines (nothing written) ------------------------------------
+expect_status 2 "$CKPTFS" schedule enable --every often
+grep -q '^ckptfs: schedule: --every often: not a duration' "$T/stderr" || fail "bad --every: $(cat "$T/stderr")"
+expect_status 2 "$CKPTFS" schedule enable --every 7h
+grep -q 'not whole minutes dividing an hour, whole hours dividing a day' "$T/stderr" || fail "7h accepted"
+expect_status 2 "$CKPTFS" schedule
+expect_status 2 "$CKPTFS" schedule sometimes
+expect_status 2 "$CKPTFS" schedule disable --every 1h
+[ ! -e "$XDG_CONFIG_HOME/systemd" ] || fail "a bad command line wrote units"
+
+# --- no user manager: says so, installs nothing, names the crontab line ------
+(
+	export XDG_RUNTIME_DIR=$T/no-runtime
+	unset DBUS_SESSION_BUS_ADDRESS
+	expect_status 1 "$CKPTFS" schedule enable --every 30min
+	grep -q '^ckptfs: schedule: no systemd user manager running .*nothing installed.*--cron.*\*/30 \* \* \* \* CKPTFS_REPO=.* snap --all -q # ckptfs schedule$' "$T/stderr" ||
+		fail "no-manager line: $(cat "$T/stderr")"
+	[ ! -e "$XDG_CONFIG_HOME/systemd" ] || fail "units written without a manager"
+	expect_status 1 "$CKPTFS" schedule status
+	grep -q 'not enabled' "$T/stdout" || fail "status without a schedule: $(cat "$T/stdout")"
+)
+
+if [ -z "${CKPTFS_SCHED_NS:-}" ]; then
+	skip "not root or no mount namespace: no private /run for a systemd --user manager (the no-manager path passed)"
+fi
+
+# --- cron, with the spool a private tmpfs ------------------------------------
+if command -v crontab >/dev/null && [ -d /var/spool/cron/crontabs ]; then
+	mount -t tmpfs -o mode=1730 tmpfs /var/spool/cron/crontabs
+	chgrp crontab /var/spool/cron/crontabs 2>/dev/null || true
+	printf '5 4 * * * echo mine\n' | crontab -
+	(
+		export XDG_RUNTIME_DIR=$T/no-runtime
+		expect_status 0 "$CKPTFS" schedule enable --cron --every 2h
+		crontab -l | grep -q "^0 \*/2 \* \* \* CKPTFS_REPO=$CKPTFS_REPO '\?$CKPTFS'\? snap --all -q # ckptfs schedule$" ||
+			fail "crontab line: $(crontab -l)"
+		expect_status 0 "$CKPTFS" schedule enable --cron --every 1h
+		[ "$(crontab -l | grep -c 'ckptfs schedule')" = 1 ] || fail "enable --cron twice: two lines"
+		expect_status 0 "$CKPTFS" schedule status
+		grep -q 'every 1h by cron, active' "$T/stdout" || fail "cron status: $(cat "$T/stdout")"
+		expect_status 0 "$CKPTFS" schedule disable
+		[ "$(crontab -l)" = '5 4 * * * echo mine' ] || fail "disable left: $(crontab -l)"
+	)
+	umount /var/spool/cron/crontabs
+fi
+
+# --- a real systemd user manager ---------------------------------------------
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/system # what systemd --user takes as "booted with systemd"
+export XDG_RUNTIME_DIR=$T/runtime
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+unset DBUS_SESSION_BUS_ADDRESS
+/lib/systemd/systemd --user --log-target=console >"$T/manager.log" 2>&1 &
+track_pid $!
+at_exit "kill $! 2>/dev/null"
+wait_for 20 "systemd --user did not come up: $(cat "$T/manager.log")" \
+	systemctl --user show-environment >/dev/null 2>&1
+
+before=$(cd "$HOME" && find . | sort)
+expect_status 0 "$CKPTFS" schedule enable --every 15min
+grep -q '^schedule: every 15min (systemd user timer ckptfs.timer; next run 20' "$T/stdout" ||
+	fail "enable said: $(cat "$T/stdout")"
+[ -f "$units/ckptfs.service" ] && [ -f "$units/ckptfs.timer" ] || fail "units not written"
+systemd-analyze --user verify "$units/ckptfs.timer" "$units/ckptfs.service" ||
+	fail "systemd-analyze verify refused the units"
+grep -qx 'Persistent=true' "$units/ckptfs.timer" || fail "timer not Persistent"
+grep -qx 'OnCalendar=\*-\*-\* \*:00/15:00' "$units/ckptfs.timer" || fail "OnCalendar wrong"
+grep -qx 'IOSchedulingClass=idle' "$units/ckptfs.service" || fail "service not idle I/O"
+[ "$(systemctl --user is-enabled ckptfs.timer)" = enabled ] || fail "timer not enabled"
+[ "$(systemctl --user is-active ckptfs.timer)" = active ] || fail "timer not active"
+expect_status 0 "$CKPTFS" schedule status
+grep -q '^schedule: every 15min by systemd user timer ckptfs.timer, active$' "$T/stdout" ||
+	fail "status: $(cat "$T/stdout")"
+grep -q '^next run: 20' "$T/stdout" || fail "status has no next run"
+
+# The service the timer starts: snap --all of both projects, in the journal
+# as plain lines, recorded for status.
+printf 'changed\n' >"$T/one/f"
+systemctl --user start ckptfs.service || fail "ckptfs.service failed: $(systemctl --user status ckptfs.service 2>&1)"
+[ "$("$CKPTFS" log --project one --json | grep -c '"name"')" = 2 ] || fail "the service took no snapshot of one"
+[ "$("$CKPTFS" log --project two --json | grep -c '"name"')" = 2 ] || fail "the service took no snapshot of two"
+expect_status 0 "$CKPTFS" schedule status --json
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["enabled"] and s["via"] == "systemd" and s["every_s"] == 900 and s["active"], s
+assert s["next"] and s["last_run"]["exit"] == 0, s
+' "$T/stdout" || fail "status --json: $(cat "$T/stdout")"
+expect_status 0 "$CKPTFS" schedule status
+grep -q '^last run: .* exit 0: 2 complete$' "$T/stdout" || fail "last run: $(cat "$T/stdout")"
+
+# enable again replaces (new interval), does not add
+expect_status 0 "$CKPTFS" schedule enable --every 1h
+grep -qx 'OnCalendar=\*-\*-\* \*:00:00' "$units/ckptfs.timer" || fail "re-enable did not replace the timer"
+
+# --- disable removes everything enable created --------------------------------
+expect_status 0 "$CKPTFS" schedule disable
+grep -q '^schedule: disabled' "$T/stdout" || fail "disable said: $(cat "$T/stdout")"
+after=$(cd "$HOME" && find . | sort)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; fail "disable left files behind"; }
+systemctl --user is-active ckptfs.timer >/dev/null 2>&1 && fail "timer still active after disable"
+expect_status 1 "$CKPTFS" schedule status
+expect_status 0 "$CKPTFS" schedule disable
+grep -q 'was not enabled' "$T/stdout" || fail "second disable: $(cat "$T/stdout")"
+echo ok
