@@ -99,6 +99,11 @@ expect_status 0 "$CKPTFS" schedule status
 grep -q '^schedule: every 15min by systemd user timer ckptfs.timer, active$' "$T/stdout" ||
 	fail "status: $(cat "$T/stdout")"
 grep -q '^next run: 20' "$T/stdout" || fail "status has no next run"
+# ckptfs status takes twice the interval as its stale threshold.
+expect_status 0 "$CKPTFS" status
+grep -q '^schedule: every 15min by systemd user timer, active; stale after 30min$' "$T/stdout" ||
+	fail "status header: $(cat "$T/stdout")"
+expect_status 1 env CKPTFS_NOW=$(($(date +%s) + 31 * 60)) "$CKPTFS" status
 
 # The service the timer starts: snap --all of both projects, in the journal
 # as plain lines, recorded for status.
