@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"check", cmd_check, "verify the repository (--read-data: every blob), --repair it"},
 	{"status", cmd_status, "is every project backed up? (stale, failing; exit 1 if not)"},
 	{"schedule", cmd_schedule, "run snap --all on a timer (systemd user timer, or cron)"},
+	{"watch", cmd_watch, "take a snapshot whenever the project goes quiet"},
 	{"mount", cmd_mount, "show every snapshot as a read-only folder tree"},
 	{"umount", cmd_umount, "unmount a ckptfs mount"},
 };

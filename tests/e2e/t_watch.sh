@@ -1,0 +1,121 @@
+#!/bin/bash
+# ckptfs watch: a burst of edits becomes one snapshot; continuous writes
+# still give one within --max-wait; new folders are watched; excluded paths
+# and quiet trees give none; watches running out (a real limit in a user
+# namespace, else the test hook) fall back to scanning; a second watch on
+# the project refuses; a watched folder that disappears ends it; SIGTERM
+# stops it cleanly.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/proj
+mkdir -p "$P/src" "$P/node_modules"
+printf 'v1\n' >"$P/src/a.txt"
+(cd "$P" && ck snap -q)
+
+# wait_snaps N LOG WHAT: wait until there are more than N watch snapshots.
+wait_snaps() {
+	local end=$((SECONDS + 20))
+	until [ "$(nwatch)" -gt "$1" ]; do
+		[ $SECONDS -lt $end ] || { cat "$2" >&2; fail "$3 (waited 20 s)"; }
+		sleep 0.1
+	done
+}
+nwatch() { "$CKPTFS" log --project proj --json | grep -c '"tag": "watch"' || true; }
+# start_watch LOG ARGS...: a watch in the background; $wpid is its pid.
+start_watch() {
+	local log=$1; shift
+	"$@" >"$log" 2>&1 &
+	wpid=$!
+	track_pid $wpid
+	wait_for 20 "watch did not start: $(cat "$log")" grep -q '^watching ' "$log"
+}
+stop_watch() {
+	kill -TERM "$wpid"
+	local rc=0
+	wait "$wpid" || rc=$?
+	[ "$rc" = 0 ] || fail "watch exited $rc on SIGTERM: $(cat "$1")"
+}
+
+# --- bad input -------------------------------------------------------------
+expect_status 2 "$CKPTFS" watch --quiet soon
+grep -q '^ckptfs: watch: --quiet soon: not a number of seconds' "$T/stderr" || fail "bad --quiet: $(cat "$T/stderr")"
+expect_status 2 "$CKPTFS" watch --max-wait 0
+expect_status 2 "$CKPTFS" watch --all "$P"
+expect_status 1 "$CKPTFS" watch "$T/nowhere"
+grep -q '^ckptfs: .*nowhere' "$T/stderr" || fail "no line for a missing DIR"
+
+cd "$P"
+start_watch "$T/w1.log" "$CKPTFS" watch --quiet 1 --max-wait 30
+grep -q "^watching $P (inotify; quiet 1 s, at most 30 s)$" "$T/w1.log" || fail "start line: $(cat "$T/w1.log")"
+
+# --- a second watch on the project refuses ------------------------------------
+expect_status 4 "$CKPTFS" watch --quiet 1
+grep -q "^ckptfs: watch: $P: already watched by another ckptfs watch (pid $wpid)$" "$T/stderr" ||
+	fail "second watch: $(cat "$T/stderr")"
+
+# --- a burst becomes one snapshot --------------------------------------------
+for i in $(seq 20); do printf '%s\n' "$i" >>"$P/src/a.txt"; printf 'x\n' >"$P/src/f$i"; done
+wait_snaps 0 "$T/w1.log" "no snapshot after a burst"
+sleep 2.5
+[ "$(nwatch)" = 1 ] || fail "a burst gave $(nwatch) snapshots"
+ck restore src/f20 --from watch --to "$T/out/"
+[ -f "$T/out/f20" ] || fail "the snapshot lacks the burst's last file"
+
+# --- nothing changes: no snapshot; excluded paths are not changes -------------
+printf 'junk\n' >"$P/node_modules/x.js"
+mkdir -p "$P/node_modules/pkg" && printf 'junk\n' >"$P/node_modules/pkg/y.js"
+sleep 3
+[ "$(nwatch)" = 1 ] || fail "snapshots while only excluded paths changed"
+
+# --- new folders are watched --------------------------------------------------
+mkdir -p "$P/src/new/deeper"
+sleep 0.3
+printf 'deep\n' >"$P/src/new/deeper/d.txt"
+wait_snaps 1 "$T/w1.log" "no snapshot after a new folder"
+sleep 1.5
+n=$(nwatch)
+printf 'deeper still\n' >"$P/src/new/deeper/d.txt"
+wait_snaps "$n" "$T/w1.log" "a change in a new folder gave no snapshot"
+ck restore src/new/deeper/d.txt --from watch --to "$T/out2/"
+[ "$(cat "$T/out2/d.txt")" = "deeper still" ] || fail "new folder's file not in the snapshot"
+stop_watch "$T/w1.log"
+
+# --- continuous writes: a snapshot within --max-wait --------------------------
+start_watch "$T/w2.log" "$CKPTFS" watch --quiet 2 --max-wait 3
+n=$(nwatch)
+end=$((SECONDS + 6))
+while [ $SECONDS -lt $end ]; do printf 'tick\n' >>"$P/src/busy.log"; sleep 0.2; done
+[ "$(nwatch)" -gt "$n" ] || fail "no snapshot within --max-wait while writes kept coming"
+stop_watch "$T/w2.log"
+
+# --- watches run out: one line, then a periodic scan still snapshots ------------
+if unshare -U -r true 2>/dev/null; then
+	# A real limit: a user namespace's max_inotify_watches.
+	start_watch "$T/w3.log" unshare -U -r sh -c \
+		'echo 2 >/proc/sys/user/max_inotify_watches && exec "$0" watch --quiet 1' "$CKPTFS"
+	how="user namespace limit"
+else
+	start_watch "$T/w3.log" env CKPTFS_WATCH_MAX_WATCHES=2 "$CKPTFS" watch --quiet 1
+	how="test hook"
+fi
+wait_for 20 "no fallback line ($how): $(cat "$T/w3.log")" grep -q 'inotify watches ran out' "$T/w3.log"
+grep -q 'sysctl fs.inotify.max_user_watches=' "$T/w3.log" || fail "the line does not say how to raise the limit"
+n=$(nwatch)
+sleep 1.5
+printf 'scanned\n' >"$P/src/new/deeper/d.txt"
+wait_snaps "$n" "$T/w3.log" "the fallback scan ($how) took no snapshot"
+[ "$(grep -c 'inotify watches ran out' "$T/w3.log")" = 1 ] || fail "the limit was reported more than once"
+stop_watch "$T/w3.log"
+echo "fallback tested by: $how"; cat "$T/w3.log"
+
+# --- the watched folder disappears ---------------------------------------------
+G=$T/goner
+mkdir -p "$G" && printf 'g\n' >"$G/f"
+(cd "$G" && ck snap -q)
+# It sees the folder go (not a timeout, 124) and exits 1.
+(wait_for 20 "watch of goner did not start" grep -q '^watching ' "$T/w4.log"; rm -rf "$G") &
+rc=0
+timeout 20 "$CKPTFS" watch "$G" --quiet 1 >"$T/w4.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "watch of a vanished folder exited $rc: $(cat "$T/w4.log")"
+grep -q "^ckptfs: watch: $G: the folder is gone" "$T/w4.log" || fail "no line for the vanished folder: $(cat "$T/w4.log")"
+echo ok
