@@ -22,7 +22,7 @@
 #include "store/repo.h"
 
 static const char usage_text[] =
-	"usage: ckptfs schedule enable [--every DURATION] [--cron]\n"
+	"usage: ckptfs schedule enable [--every DURATION] [--watch | --cron]\n"
 	"       ckptfs schedule disable\n"
 	"       ckptfs schedule status [--json]\n"
 	"\n"
@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"  -e, --every DURATION how often (default 1h): whole minutes dividing an\n"
 	"                       hour (15min, 30min), whole hours dividing a day\n"
 	"                       (2h, 6h), 1d or 1w\n"
+	"      --watch          also a service running `ckptfs watch --all`\n"
+	"                       (ckptfs-watch.service, restarted if it fails)\n"
 	"      --cron           install a crontab line instead (where there is no\n"
 	"                       systemd user manager: containers, WSL, CI)\n"
 	"      --json           status as a JSON object\n"
@@ -171,11 +173,13 @@ static int write_unit(int dfd, const char *dir, const char *name, const char *te
 	return r;
 }
 
-static int install_units(const char *dir, int64_t every, const char *exe, const char *repo)
+static int install_units(const char *dir, int64_t every, const char *exe, const char *repo,
+			 bool watch)
 {
-	char *svc = NULL, *tmr = NULL;
+	char *svc = NULL, *tmr = NULL, *wsvc = NULL;
 	int r, dfd = -1;
-	if ((r = sched_service_text(exe, repo, &svc)) < 0 || (r = sched_timer_text(every, &tmr)) < 0) {
+	if ((r = sched_service_text(exe, repo, &svc)) < 0 || (r = sched_timer_text(every, &tmr)) < 0 ||
+	    (watch && (r = sched_watch_text(exe, repo, &wsvc)) < 0)) {
 		out_store_err(r, "schedule");
 		goto out;
 	}
@@ -186,13 +190,15 @@ static int install_units(const char *dir, int64_t every, const char *exe, const 
 		goto out;
 	}
 	if ((r = write_unit(dfd, dir, SCHED_SERVICE, svc)) < 0 ||
-	    (r = write_unit(dfd, dir, SCHED_TIMER, tmr)) < 0)
+	    (r = write_unit(dfd, dir, SCHED_TIMER, tmr)) < 0 ||
+	    (watch && (r = write_unit(dfd, dir, SCHED_WATCH, wsvc)) < 0))
 		goto out;
 out:
 	if (dfd >= 0)
 		close(dfd);
 	free(svc);
 	free(tmr);
+	free(wsvc);
 	return r;
 }
 
@@ -200,9 +206,9 @@ out:
  * Returns how many unit files there were. */
 static int remove_units(const char *dir)
 {
-	static const char *const names[] = {SCHED_TIMER, SCHED_SERVICE};
+	static const char *const names[] = {SCHED_TIMER, SCHED_SERVICE, SCHED_WATCH};
 	int n = 0;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		char *p = NULL;
 		if (asprintf(&p, "%s/%s", dir, names[i]) < 0)
 			continue;
@@ -229,7 +235,18 @@ static int remove_units(const char *dir)
 
 /* ---- the three subcommands ---- */
 
-static int sched_enable(int64_t every, bool cron)
+/* systemctl --user disable --now UNIT, quietly: not loaded is fine. */
+static void stop_unit(const char *unit)
+{
+	char *argv[] = {(char *)"systemctl", (char *)"--user", (char *)"disable", (char *)"--now",
+			(char *)unit, NULL};
+	char *out = NULL;
+	sched_exec(argv, NULL, &out);
+	store_error_clear();
+	free(out);
+}
+
+static int sched_enable(int64_t every, bool cron, bool watch)
 {
 	char *exe = NULL, *repo = NULL, *dir = NULL, *line = NULL, *why = NULL;
 	char dur[32];
@@ -255,10 +272,20 @@ static int sched_enable(int64_t every, bool cron)
 			why ? why : "systemctl --user failed", line);
 		goto out;
 	}
-	if (install_units(dir, every, exe, repo) < 0)
+	/* Enabling again replaces: a watch service not asked for this time goes. */
+	char *wpath = NULL;
+	if (!watch && asprintf(&wpath, "%s/" SCHED_WATCH, dir) >= 0) {
+		if (access(wpath, F_OK) == 0) {
+			stop_unit(SCHED_WATCH);
+			unlink(wpath);
+		}
+		free(wpath);
+	}
+	if (install_units(dir, every, exe, repo, watch) < 0)
 		goto out;
 	if (systemctl("daemon-reload", NULL, NULL) < 0 ||
-	    systemctl("enable", "--now", SCHED_TIMER) < 0) {
+	    systemctl("enable", "--now", SCHED_TIMER) < 0 ||
+	    (watch && systemctl("enable", "--now", SCHED_WATCH) < 0)) {
 		out_err("schedule: the units are in %s; `ckptfs schedule disable` removes them", dir);
 		goto out;
 	}
@@ -268,6 +295,8 @@ static int sched_enable(int64_t every, bool cron)
 		out_local_time(strtoll(next + 1, NULL, 10) * 1000000000LL, false, when);
 	printf("schedule: every %s (systemd user timer %s; next run %s)\n", dur_format(every, dur),
 	       SCHED_TIMER, *when ? when : "when the timer says");
+	if (watch)
+		printf("watch: every registered project (%s, running)\n", SCHED_WATCH);
 	free(next);
 	status = EXIT_OK;
 out:
@@ -289,12 +318,8 @@ static int sched_disable(void)
 	int status = EXIT_OK;
 	if (manager) {
 		/* Not loaded (never enabled here) is fine: there is nothing to stop. */
-		char *argv[] = {(char *)"systemctl", (char *)"--user", (char *)"disable",
-				(char *)"--now", (char *)SCHED_TIMER, NULL};
-		char *out = NULL;
-		sched_exec(argv, NULL, &out);
-		store_error_clear();
-		free(out);
+		stop_unit(SCHED_TIMER);
+		stop_unit(SCHED_WATCH);
 	}
 	int units = remove_units(dir);
 	/* The manager's record of the last trigger (Persistent=true). */
@@ -361,7 +386,9 @@ static int sched_status(bool json)
 			printf("%lld", (long long)s.every_s);
 		else
 			fputs("null", stdout);
-		printf(", \"active\": %s, \"next\": ", s.active ? "true" : "false");
+		printf(", \"active\": %s, \"watch\": %s, \"watch_active\": %s, \"next\": ",
+		       s.active ? "true" : "false", s.watch ? "true" : "false",
+		       s.watch_active ? "true" : "false");
 		json_time(stdout, s.next_s);
 		fputs(", \"last_trigger\": ", stdout);
 		json_time(stdout, s.last_s);
@@ -382,6 +409,8 @@ static int sched_status(bool json)
 			       s.active ? "active" : s.state ? s.state : "no user manager to ask");
 		if (s.next_s)
 			printf("next run: %s\n", out_local_time(s.next_s * 1000000000LL, false, when));
+		if (s.watch)
+			printf("watch: %s %s\n", SCHED_WATCH, s.watch_active ? "running" : "not running");
 		if (have_log) {
 			int64_t t = (int64_t)jv_num(&log, "time_ns", 0);
 			const struct jv *ps = jv_get(&log, "projects");
@@ -416,12 +445,13 @@ int cmd_schedule(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"every", required_argument, NULL, 'e'},
 		{"cron", no_argument, NULL, 'C'},
+		{"watch", no_argument, NULL, 'w'},
 		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *every_arg = NULL;
-	bool cron = false, json = false;
+	bool cron = false, json = false, watch = false;
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -429,6 +459,7 @@ int cmd_schedule(int argc, char **argv)
 		switch (c) {
 		case 'e': every_arg = optarg; break;
 		case 'C': cron = true; break;
+		case 'w': watch = true; break;
 		case 'J': json = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return cli_bad_option("schedule", c, optopt, argv, optind);
@@ -442,8 +473,10 @@ int cmd_schedule(int argc, char **argv)
 	bool is_enable = !strcmp(verb, "enable"), is_status = !strcmp(verb, "status");
 	if (!is_enable && !is_status && strcmp(verb, "disable"))
 		return cli_usage_error("schedule", "%s: not enable, disable or status", verb);
-	if (!is_enable && (every_arg || cron))
-		return cli_usage_error("schedule", "--every and --cron go with enable");
+	if (!is_enable && (every_arg || cron || watch))
+		return cli_usage_error("schedule", "--every, --cron and --watch go with enable");
+	if (cron && watch)
+		return cli_usage_error("schedule", "--watch needs a systemd user manager, not --cron");
 	if (!is_status && json)
 		return cli_usage_error("schedule", "--json goes with status");
 	if (is_status)
@@ -460,5 +493,5 @@ int cmd_schedule(int argc, char **argv)
 				       "--every %s: not whole minutes dividing an hour, whole hours "
 				       "dividing a day, 1d or 1w",
 				       every_arg);
-	return sched_enable(every, cron);
+	return sched_enable(every, cron, watch);
 }

@@ -133,7 +133,9 @@ static void print_json(const struct sched_state *s, int64_t stale_s, bool ok, st
 		printf("%lld", (long long)s->every_s);
 	else
 		fputs("null", stdout);
-	printf(", \"active\": %s}, \"last_run\": ", s->active ? "true" : "false");
+	printf(", \"active\": %s, \"watch\": %s, \"watch_active\": %s}, \"last_run\": ",
+	       s->active ? "true" : "false", s->watch ? "true" : "false",
+	       s->watch_active ? "true" : "false");
 	if (log)
 		printf("{\"time\": \"%s\", \"exit\": %d}",
 		       out_utc_iso((int64_t)jv_num(log, "time_ns", 0), buf), (int)jv_num(log, "exit", -1));
@@ -182,12 +184,14 @@ static void print_table(const struct sched_state *s, int64_t stale_s, bool quiet
 	char dur[32], age[OUT_BUF];
 	if (!quiet) {
 		if (s->enabled)
-			printf("schedule: every %s by %s, %s; stale after %s\n",
-			       dur_format(s->every_s, dur), s->cron ? "cron" : "systemd user timer",
-			       s->active ? "active" : "not active", dur_format(stale_s, age));
+			printf("schedule: every %s by %s, %s; ", dur_format(s->every_s, dur),
+			       s->cron ? "cron" : "systemd user timer",
+			       s->active ? "active" : "not active");
 		else
-			printf("schedule: none (ckptfs schedule enable); stale after %s\n",
-			       dur_format(stale_s, dur));
+			printf("schedule: none (ckptfs schedule enable); ");
+		if (s->watch)
+			printf("watch %s; ", s->watch_active ? "running" : "not running");
+		printf("stale after %s\n", dur_format(stale_s, age));
 	}
 	size_t wname = strlen("PROJECT"), wage = strlen("NEWEST");
 	for (size_t i = 0; i < n; i++) {

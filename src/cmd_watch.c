@@ -27,7 +27,8 @@ static const char usage_text[] =
 	"repository are not watched; new folders are.  Runs until SIGINT or SIGTERM\n"
 	"(a snapshot in flight is finished first).\n"
 	"\n"
-	"      --all            every registered project whose root exists\n"
+	"      --all            every registered project whose root exists (one\n"
+	"                       another watch holds is left to it)\n"
 	"      --quiet SECONDS  quiet time before a snapshot (default 10)\n"
 	"      --max-wait SECONDS  longest wait after a change (default 60)\n"
 	"  -x, --exclude PAT    leave out paths matching PAT (as snap does)\n"
@@ -155,6 +156,7 @@ int cmd_watch(int argc, char **argv)
 		}
 		roots[nroots++] = root;
 	}
+	req.skip_locked = all;
 	req.roots = (const char *const *)roots;
 	req.nroots = nroots;
 	status = watch_run(&req);

@@ -121,22 +121,24 @@ static int exec_line(FILE *f, const char *exe, const char *const *args)
 	return r;
 }
 
-int sched_service_text(const char *exe, const char *repo, char **ret)
+/* A service unit running this ckptfs with args (and after[] after it). */
+static int service_text(const char *exe, const char *repo, const char *desc, bool oneshot,
+			const char *const *args, const char *const *const *after, char **ret)
 {
-	static const char *const snap_all[] = {"snap", "--all", NULL};
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
-	fputs("# Written by `ckptfs schedule enable`; `ckptfs schedule disable` removes it.\n"
-	      "[Unit]\n"
-	      "Description=ckptfs: snapshot every registered project\n"
-	      "Documentation=man:ckptfs(1)\n"
-	      "\n"
-	      "[Service]\n"
-	      "Type=oneshot\n",
-	      f);
+	fprintf(f,
+		"# Written by `ckptfs schedule enable`; `ckptfs schedule disable` removes it.\n"
+		"[Unit]\n"
+		"Description=ckptfs: %s\n"
+		"Documentation=man:ckptfs(1)\n"
+		"\n"
+		"[Service]\n"
+		"Type=%s\n",
+		desc, oneshot ? "oneshot" : "simple");
 	int r = 0;
 	if (repo) {
 		fputs("Environment=", f);
@@ -149,15 +151,24 @@ int sched_service_text(const char *exe, const char *repo, char **ret)
 		fputc('\n', f);
 	}
 	if (r == 0)
-		r = exec_line(f, exe, snap_all);
-	for (size_t i = 0; r == 0 && sched_after_snap[i]; i++)
-		r = exec_line(f, exe, sched_after_snap[i]);
+		r = exec_line(f, exe, args);
+	for (size_t i = 0; r == 0 && after && after[i]; i++)
+		r = exec_line(f, exe, after[i]);
 	/* 5: some project roots are gone, the rest taken — not a failure of
 	 * the unit (status reports them). */
-	fputs("SuccessExitStatus=5\n"
-	      "Nice=10\n"
+	if (oneshot)
+		fputs("SuccessExitStatus=5\n", f);
+	else
+		fputs("Restart=on-failure\n"
+		      "RestartSec=30\n",
+		      f);
+	fputs("Nice=10\n"
 	      "IOSchedulingClass=idle\n",
 	      f);
+	if (!oneshot)
+		fputs("\n[Install]\n"
+		      "WantedBy=default.target\n",
+		      f);
 	if (fclose(f) != 0 || !text) {
 		free(text);
 		return r < 0 ? r : -ENOMEM;
@@ -168,6 +179,20 @@ int sched_service_text(const char *exe, const char *repo, char **ret)
 	}
 	*ret = text;
 	return 0;
+}
+
+int sched_service_text(const char *exe, const char *repo, char **ret)
+{
+	static const char *const snap_all[] = {"snap", "--all", NULL};
+	return service_text(exe, repo, "snapshot every registered project", true, snap_all,
+			    sched_after_snap, ret);
+}
+
+int sched_watch_text(const char *exe, const char *repo, char **ret)
+{
+	static const char *const watch_all[] = {"watch", "--all", NULL};
+	return service_text(exe, repo, "snapshot every registered project as it goes quiet", false,
+			    watch_all, NULL, ret);
 }
 
 int sched_timer_text(int64_t every_s, char **ret)
@@ -381,6 +406,17 @@ char *sched_unit_prop(const char *unit, const char *prop)
 void sched_probe(struct sched_state *s)
 {
 	memset(s, 0, sizeof *s);
+	char *dir = NULL, *wpath = NULL;
+	if (sched_unit_dir(&dir) == 0 && asprintf(&wpath, "%s/" SCHED_WATCH, dir) >= 0) {
+		s->watch = access(wpath, F_OK) == 0;
+		free(wpath);
+	}
+	free(dir);
+	if (s->watch && sched_have_manager(NULL)) {
+		char *st = sched_unit_prop(SCHED_WATCH, "ActiveState");
+		s->watch_active = st && !strcmp(st, "active");
+		free(st);
+	}
 	if (sched_installed(&s->every_s) == 0) {
 		s->enabled = true;
 		if (sched_have_manager(NULL)) {

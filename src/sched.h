@@ -6,7 +6,9 @@
  *                   sched_after_snap (retention and gc once ckptfs has
  *                   them), at Nice=10 and IOSchedulingClass=idle;
  *   ckptfs.timer    OnCalendar= for the interval, Persistent=true (a run
- *                   missed while the machine slept happens on wake).
+ *                   missed while the machine slept happens on wake);
+ *   ckptfs-watch.service  with --watch: `ckptfs watch --all`, restarted on
+ *                   failure.
  * The interval is kept in the timer as a comment, "# ckptfs-every: N"
  * (seconds), for `schedule status` and `status` to read back.
  */
@@ -19,6 +21,7 @@
 
 #define SCHED_SERVICE "ckptfs.service"
 #define SCHED_TIMER "ckptfs.timer"
+#define SCHED_WATCH "ckptfs-watch.service"
 /* The end of the crontab line `schedule enable --cron` installs. */
 #define SCHED_CRON_MARK "# ckptfs schedule"
 
@@ -37,6 +40,9 @@ int sched_cron_line(int64_t every_s, const char *exe, const char *repo, char **r
  * a path cannot be written in a unit file (a control character). */
 int sched_service_text(const char *exe, const char *repo, char **ret);
 int sched_timer_text(int64_t every_s, char **ret);
+/* `schedule enable --watch`: ckptfs-watch.service, a long-running
+ * `ckptfs watch --all` (Restart=on-failure, WantedBy=default.target). */
+int sched_watch_text(const char *exe, const char *repo, char **ret);
 
 /* $XDG_CONFIG_HOME/systemd/user, else $HOME/.config/systemd/user
  * (malloc'd); -ENOENT with a message when neither is set. */
@@ -66,6 +72,7 @@ char *sched_unit_prop(const char *unit, const char *prop);
 /* What is installed and running. */
 struct sched_state {
 	bool enabled, cron, active;
+	bool watch, watch_active; /* ckptfs-watch.service installed, running */
 	int64_t every_s;
 	int64_t next_s, last_s; /* unix seconds, 0 unknown */
 	char *state;            /* the timer's ActiveState, or NULL */

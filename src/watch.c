@@ -510,6 +510,7 @@ int watch_run(const struct watch_req *req)
 {
 	struct wctx c = {.req = req, .ifd = -1};
 	sigset_t stopset, orig;
+	size_t nskipped = 0;
 	int status = EXIT_ERROR, r;
 
 	/* The repository first (created if new, or refused if unusable), so
@@ -526,7 +527,14 @@ int watch_run(const struct watch_req *req)
 		goto oom;
 	for (size_t i = 0; i < req->nroots; i++) {
 		c.n = i + 1;
-		if ((r = setup_project(&c, &c.ps[i], req->roots[i])) < 0) {
+		if ((r = setup_project(&c, &c.ps[i], req->roots[i])) == -EWOULDBLOCK &&
+		    req->skip_locked) {
+			out_store_err(r, "watch"); /* that watch goes on: leave it this one */
+			c.ps[i].gone = true;
+			nskipped++;
+			continue;
+		}
+		if (r < 0) {
 			status = out_store_err(r, "watch");
 			goto out;
 		}
@@ -536,6 +544,10 @@ int watch_run(const struct watch_req *req)
 			       req->max_wait_s);
 	}
 	fflush(stdout);
+	if (nskipped == c.n) {
+		status = EXIT_LOCKED;
+		goto out;
+	}
 
 	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);

@@ -30,6 +30,9 @@ struct watch_req {
 	const char *const *excludes; /* --exclude patterns */
 	size_t nexcludes;
 	bool quiet_output; /* -q: no line per snapshot */
+	/* --all: a project another watch holds is left to it (one line)
+	 * instead of stopping everything. */
+	bool skip_locked;
 	/* For tests: add at most this many inotify watches (0: no limit),
 	 * as if fs.inotify.max_user_watches were reached. */
 	size_t max_watches;
@@ -38,7 +41,7 @@ struct watch_req {
 /* Run until SIGINT/SIGTERM (a snapshot in flight is finished first) or
  * until a watched root disappears.  Returns the exit status: EXIT_OK when
  * stopped by a signal, EXIT_LOCKED when another watch holds a project
- * (nothing watched), EXIT_ERROR on an error or a root gone (printed). */
+ * (with skip_locked: every project; nothing watched), EXIT_ERROR on an error or a root gone (printed). */
 int watch_run(const struct watch_req *req);
 
 #endif

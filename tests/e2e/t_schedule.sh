@@ -121,9 +121,30 @@ assert s["next"] and s["last_run"]["exit"] == 0, s
 expect_status 0 "$CKPTFS" schedule status
 grep -q '^last run: .* exit 0: 2 complete$' "$T/stdout" || fail "last run: $(cat "$T/stdout")"
 
-# enable again replaces (new interval), does not add
+# --- --watch: a running `watch --all` service that snapshots on its own ------
+expect_status 0 "$CKPTFS" schedule enable --every 1h --watch
+grep -q '^watch: every registered project (ckptfs-watch.service, running)$' "$T/stdout" ||
+	fail "enable --watch said: $(cat "$T/stdout")"
+systemd-analyze --user verify "$units/ckptfs-watch.service" || fail "verify refused the watch unit"
+wait_for 20 "ckptfs-watch.service not active" sh -c '[ "$(systemctl --user is-active ckptfs-watch.service)" = active ]'
+expect_status 0 "$CKPTFS" schedule status
+grep -q '^watch: ckptfs-watch.service running$' "$T/stdout" || fail "status: $(cat "$T/stdout")"
+# give watch time to set up its watches, then change a file: a snapshot
+# tagged watch follows (default --quiet 10).
+sleep 1
+printf 'watched\n' >"$T/two/f"
+end=$((SECONDS + 40))
+until "$CKPTFS" log --project two --json | grep -q '"tag": "watch"'; do
+	[ $SECONDS -lt $end ] || fail "the watch service took no snapshot: $(journalctl --user -u ckptfs-watch 2>&1 | tail -5)"
+	sleep 0.5
+done
+
+# enable again replaces (new interval, no watch), does not add
 expect_status 0 "$CKPTFS" schedule enable --every 1h
 grep -qx 'OnCalendar=\*-\*-\* \*:00:00' "$units/ckptfs.timer" || fail "re-enable did not replace the timer"
+[ ! -e "$units/ckptfs-watch.service" ] || fail "enable without --watch left the watch service"
+systemctl --user is-active ckptfs-watch.service >/dev/null 2>&1 && fail "watch service still running"
+expect_status 2 "$CKPTFS" schedule enable --watch --cron
 
 # --- disable removes everything enable created --------------------------------
 expect_status 0 "$CKPTFS" schedule disable

@@ -27,7 +27,11 @@ start_watch() {
 	"$@" >"$log" 2>&1 &
 	wpid=$!
 	track_pid $wpid
-	wait_for 20 "watch did not start: $(cat "$log")" grep -q '^watching ' "$log"
+	local end=$((SECONDS + 20))
+	until grep -q '^watching ' "$log" 2>/dev/null; do
+		[ $SECONDS -lt $end ] || { cat "$log" >&2; fail "watch did not start"; }
+		sleep 0.05
+	done
 }
 stop_watch() {
 	kill -TERM "$wpid"
@@ -106,7 +110,24 @@ printf 'scanned\n' >"$P/src/new/deeper/d.txt"
 wait_snaps "$n" "$T/w3.log" "the fallback scan ($how) took no snapshot"
 [ "$(grep -c 'inotify watches ran out' "$T/w3.log")" = 1 ] || fail "the limit was reported more than once"
 stop_watch "$T/w3.log"
-echo "fallback tested by: $how"; cat "$T/w3.log"
+echo "fallback tested by: $how"
+
+# --- --all: every project; one another watch holds is left to it --------------
+Q=$T/other
+mkdir -p "$Q" && printf 'q\n' >"$Q/f"
+(cd "$Q" && ck snap -q)
+start_watch "$T/w5.log" "$CKPTFS" watch "$Q" --quiet 1
+qpid=$wpid
+start_watch "$T/w6.log" "$CKPTFS" watch --all --quiet 1
+grep -q "^watching $P " "$T/w6.log" || fail "--all does not watch proj: $(cat "$T/w6.log")"
+grep -q "^ckptfs: watch: $Q: already watched by another ckptfs watch (pid $qpid)$" "$T/w6.log" ||
+	fail "--all did not leave other to its watch: $(cat "$T/w6.log")"
+n=$(nwatch)
+printf 'all\n' >"$P/src/all.txt"
+wait_snaps "$n" "$T/w6.log" "watch --all took no snapshot of proj"
+stop_watch "$T/w6.log"
+wpid=$qpid
+stop_watch "$T/w5.log"
 
 # --- the watched folder disappears ---------------------------------------------
 G=$T/goner
