@@ -14,6 +14,7 @@
 #include "src/commands.h"
 #include "src/duration.h"
 #include "src/health.h"
+#include "src/notify.h"
 #include "src/output.h"
 #include "src/runlog.h"
 #include "src/sched.h"
@@ -23,7 +24,7 @@
 #define NS 1000000000LL
 
 static const char usage_text[] =
-	"usage: ckptfs status [--stale-after DURATION] [-q] [--json]\n"
+	"usage: ckptfs status [--stale-after DURATION] [-q] [--json] [--notify]\n"
 	"\n"
 	"Every project: age of its newest snapshot, the last scheduled run's result\n"
 	"for it, and its state: ok, stale (newest snapshot older than twice the\n"
@@ -35,6 +36,9 @@ static const char usage_text[] =
 	"                       (e.g. 2h, 1d)\n"
 	"  -q, --quiet          print only projects that are not ok\n"
 	"      --json           a JSON object: schedule, threshold, projects\n"
+	"      --notify         a desktop notification (notify-send) per project that\n"
+	"                       is stale or failing, at most once a day each, when a\n"
+	"                       session bus is there (the scheduled run does this)\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 all ok (or missing), 1 something stale or failing (or\n"
@@ -220,17 +224,38 @@ static void print_table(const struct sched_state *s, int64_t stale_s, bool quiet
 	}
 }
 
+/* A notification for each project that is stale or failing (if due). */
+static void notify_rows(const struct row *rows, size_t n)
+{
+	struct notify_item *items = calloc(n, sizeof *items);
+	size_t k = 0;
+	for (size_t i = 0; items && i < n; i++) {
+		if (rows[i].h.state != HEALTH_STALE && rows[i].h.state != HEALTH_FAILING)
+			continue;
+		items[k++] = (struct notify_item){.project = rows[i].p->name,
+						  .state = health_name(rows[i].h.state),
+						  .problem = rows[i].h.problem};
+	}
+	int r = items ? notify_send_due(items, k, now_ns()) : -ENOMEM;
+	if (r < 0) {
+		out_store_err(r, "status --notify");
+		store_error_clear();
+	}
+	free(items);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"stale-after", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'J'},
+		{"notify", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int64_t stale_arg = 0;
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, notify = false;
 	int c;
 	optind = 0;
 	opterr = 0;
@@ -244,6 +269,7 @@ int cmd_status(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case 'J': json = true; break;
+		case 'N': notify = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return cli_bad_option("status", c, optopt, argv, optind);
 		}
@@ -293,6 +319,8 @@ int cmd_status(int argc, char **argv)
 		puts("no projects yet (ckptfs snap in a project folder registers it)");
 	else
 		print_table(&s, stale_s, quiet, rows, n, now);
+	if (notify && !ok && notify_have_bus())
+		notify_rows(rows, n);
 	status = ok ? EXIT_OK : EXIT_ERROR;
 out:
 	for (size_t i = 0; rows && i < n; i++) {

@@ -32,6 +32,16 @@ static int state_dir(char **ret)
 
 int runlog_write(const char *text, size_t len)
 {
+	return runlog_state_write(RUNLOG_NAME, text, len);
+}
+
+int runlog_read(struct jv *ret)
+{
+	return runlog_state_read(RUNLOG_NAME, ret);
+}
+
+int runlog_state_write(const char *name, const char *text, size_t len)
+{
 	char *dir = NULL, tmp[64];
 	int r = state_dir(&dir), fd = -1;
 	if (r < 0)
@@ -45,9 +55,9 @@ int runlog_write(const char *text, size_t len)
 		goto out;
 	}
 	/* A temp name of this process: two runs at once never share one. */
-	snprintf(tmp, sizeof tmp, RUNLOG_NAME ".%ld.tmp", (long)getpid());
-	if ((r = fio_write_atomic(fd, RUNLOG_NAME, tmp, text, len, 0600)) < 0)
-		r = store_failp(r, "%s/" RUNLOG_NAME, dir);
+	snprintf(tmp, sizeof tmp, ".%.32s.%ld.tmp", name, (long)getpid());
+	if ((r = fio_write_atomic(fd, name, tmp, text, len, 0600)) < 0)
+		r = store_failp(r, "%s/%s", dir, name);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -55,14 +65,14 @@ out:
 	return r;
 }
 
-int runlog_read(struct jv *ret)
+int runlog_state_read(const char *name, struct jv *ret)
 {
 	char *dir = NULL, *path = NULL, *text = NULL;
 	FILE *f = NULL;
 	int r = state_dir(&dir);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "%s/" RUNLOG_NAME, dir) < 0) {
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
 		path = NULL;
 		r = -ENOMEM;
 		goto out;
@@ -84,7 +94,7 @@ int runlog_read(struct jv *ret)
 	if ((r = jv_parse(text, ret)) < 0 || ret->t != J_OBJ) {
 		if (r == 0)
 			jv_clear(ret);
-		r = r == -ENOMEM ? r : store_fail(-EINVAL, "%s: not a last-run record", path);
+		r = r == -ENOMEM ? r : store_fail(-EINVAL, "%s: not a JSON object", path);
 	}
 out:
 	if (f)

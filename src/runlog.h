@@ -29,6 +29,11 @@ int runlog_write(const char *text, size_t len);
  * JSON. */
 int runlog_read(struct jv *ret);
 
+/* The same for any small JSON file NAME in <repository>/state (the
+ * notification record, notify.h). */
+int runlog_state_write(const char *name, const char *text, size_t len);
+int runlog_state_read(const char *name, struct jv *ret);
+
 /* The project's entry in a record read by runlog_read, or NULL. */
 const struct jv *runlog_project(const struct jv *log, const char *name);
 

@@ -156,8 +156,16 @@ static int service_text(const char *exe, const char *repo, const char *desc, boo
 		r = exec_line(f, exe, after[i]);
 	/* 5: some project roots are gone, the rest taken — not a failure of
 	 * the unit (status reports them). */
-	if (oneshot)
-		fputs("SuccessExitStatus=5\n", f);
+	if (oneshot) {
+		/* After the run, whatever its result: a desktop notification of
+		 * projects stale or failing (ignored when it fails). */
+		fputs("ExecStopPost=-", f);
+		if (r == 0)
+			r = unit_quote(f, exe);
+		fputs(" status --notify -q\n"
+		      "SuccessExitStatus=5\n",
+		      f);
+	}
 	else
 		fputs("Restart=on-failure\n"
 		      "RestartSec=30\n",

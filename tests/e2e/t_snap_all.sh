@@ -65,7 +65,7 @@ assert res["d"]["result"] == "missing" and "no longer exists" in res["d"]["reaso
 assert out["exit"] == 1
 PY
 rm "$T/a/.ckptfs.toml"
-ls "$CKPTFS_REPO/state" | grep -v '^last-run.json$' && fail "temp files left in state/"
+ls -A "$CKPTFS_REPO/state" | grep -v '^last-run.json$' && fail "temp files left in state/"
 
 # --- bad command lines ------------------------------------------------------
 expect_status 2 "$CKPTFS" snap --all "$T/a"

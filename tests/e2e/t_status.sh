@@ -72,6 +72,37 @@ PY
 	rm "$T/good/.env"
 fi
 
+# --- --notify: one desktop notification per project and problem a day ----------
+# A private session bus; dbus-monitor sees notify-send call the notification
+# service (there is none here to answer, so notify-send itself fails).
+if command -v dbus-daemon >/dev/null && command -v dbus-monitor >/dev/null && command -v notify-send >/dev/null; then
+	(cd "$T/good" && ck snap -q)
+	expect_status 0 "$CKPTFS" status --notify
+	[ ! -e "$CKPTFS_REPO/state/notified.json" ] || fail "--notify with nothing wrong recorded something"
+	bus=unix:path=$T/bus
+	dbus-daemon --session --nofork --address="$bus" >/dev/null 2>&1 &
+	track_pid $!
+	wait_for 20 "no session bus" test -S "$T/bus"
+	dbus-monitor --address "$bus" "interface='org.freedesktop.Notifications'" >"$T/mon" 2>/dev/null &
+	track_pid $!
+	sleep 0.5
+	calls() { grep -c 'destination=org.freedesktop.Notifications' "$T/mon" || true; }
+	stale_now=$((now + 10 * 86400))
+	# No bus: nothing sent, nothing recorded.
+	expect_status 1 env -u DBUS_SESSION_BUS_ADDRESS CKPTFS_NOW=$stale_now "$CKPTFS" status --notify -q
+	[ ! -e "$CKPTFS_REPO/state/notified.json" ] || fail "--notify without a bus recorded a notification"
+	expect_status 1 env DBUS_SESSION_BUS_ADDRESS="$bus" CKPTFS_NOW=$stale_now "$CKPTFS" status --notify -q
+	wait_for 10 "notify-send did not reach the bus" test "$(calls)" -gt 0
+	grep -qF 'good\tstale' "$CKPTFS_REPO/state/notified.json" || fail "not recorded: $(cat "$CKPTFS_REPO/state/notified.json")"
+	sleep 0.5
+	c1=$(calls)
+	expect_status 1 env DBUS_SESSION_BUS_ADDRESS="$bus" CKPTFS_NOW=$((stale_now + 3600)) "$CKPTFS" status --notify -q
+	sleep 0.5
+	[ "$(calls)" = "$c1" ] || fail "a second notification within a day"
+	expect_status 1 env DBUS_SESSION_BUS_ADDRESS="$bus" CKPTFS_NOW=$((stale_now + 86401)) "$CKPTFS" status --notify -q
+	wait_for 10 "no notification a day later" test "$(calls)" -gt "$c1"
+fi
+
 # --- bad input ------------------------------------------------------------------
 expect_status 2 "$CKPTFS" status --stale-after soon
 grep -q '^ckptfs: status: --stale-after soon: not a duration' "$T/stderr" || fail "bad --stale-after: $(cat "$T/stderr")"
