@@ -401,8 +401,8 @@ static int read_events(struct wctx *c)
 	}
 }
 
-/* A snapshot of p now, with the signal mask of the caller's choosing. */
-static void snap_project(struct wctx *c, struct wproj *p, int64_t now)
+/* A snapshot of p now; a failure is said and retried RETRY_NS later. */
+static void snap_project(struct wctx *c, struct wproj *p)
 {
 	struct take_req req = {.root = p->root, .tag = "watch", .excludes = c->req->excludes,
 			       .nexcludes = c->req->nexcludes, .quiet = true};
@@ -424,7 +424,6 @@ static void snap_project(struct wctx *c, struct wproj *p, int64_t now)
 		fflush(stdout);
 	}
 	take_result_clear(&res);
-	(void)now;
 }
 
 /* ms until the next thing to do (-1: nothing but events). */
@@ -458,6 +457,39 @@ static int64_t scan_period(const struct watch_req *req)
 	double s = req->quiet_s / 2;
 	s = s < 1 ? 1 : s > 30 ? 30 : s;
 	return (int64_t)(s * NS);
+}
+
+/* What is due for p at now: a fallback scan, noticing its root is gone,
+ * a snapshot (with SIGINT/SIGTERM let in: the snapshot finishes, then the
+ * loop stops).  Returns whether p is still watched. */
+static bool tend(struct wctx *c, struct wproj *p, int64_t now, const sigset_t *orig,
+		 const sigset_t *stopset)
+{
+	int64_t quiet = (int64_t)(c->req->quiet_s * NS);
+	int64_t max_wait = (int64_t)(c->req->max_wait_s * NS);
+	if (p->fallback && !p->gone && now >= p->scan_ns) {
+		bool first = p->scan_ns == 0;
+		if (scan_changed(p) && !first)
+			changed(p, now);
+		p->scan_ns = now + scan_period(c->req);
+	}
+	if (!p->gone && p->dirty && !root_there(p))
+		p->gone = true;
+	if (p->gone) {
+		if (p->lockfd >= 0) {
+			out_err("watch: %s: the folder is gone; no longer watching it", p->root);
+			close(p->lockfd);
+			p->lockfd = -1;
+		}
+		return false;
+	}
+	if (p->dirty && now >= p->retry_ns &&
+	    (now - p->last_ns >= quiet || now - p->first_ns >= max_wait)) {
+		sigprocmask(SIG_SETMASK, orig, NULL);
+		snap_project(c, p);
+		sigprocmask(SIG_BLOCK, stopset, NULL);
+	}
+	return true;
 }
 
 static int setup_project(struct wctx *c, struct wproj *p, const char *root)
@@ -558,7 +590,6 @@ int watch_run(const struct watch_req *req)
 	sigaddset(&stopset, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stopset, &orig);
 
-	int64_t quiet = (int64_t)(req->quiet_s * NS), max_wait = (int64_t)(req->max_wait_s * NS);
 	while (!stop_sig) {
 		int64_t now = out_mono_ns();
 		int ms = next_timeout(&c, now);
@@ -577,34 +608,8 @@ int watch_run(const struct watch_req *req)
 		}
 		now = out_mono_ns();
 		size_t alive = 0;
-		for (size_t i = 0; i < c.n && !stop_sig; i++) {
-			struct wproj *p = &c.ps[i];
-			if (p->fallback && !p->gone && now >= p->scan_ns) {
-				bool first = p->scan_ns == 0;
-				if (scan_changed(p) && !first)
-					changed(p, now);
-				p->scan_ns = now + scan_period(req);
-			}
-			if (!p->gone && p->dirty && !root_there(p))
-				p->gone = true;
-			if (p->gone) {
-				if (p->lockfd >= 0) {
-					out_err("watch: %s: the folder is gone; no longer watching it",
-						p->root);
-					close(p->lockfd);
-					p->lockfd = -1;
-				}
-				continue;
-			}
-			alive++;
-			if (p->dirty && now >= p->retry_ns &&
-			    (now - p->last_ns >= quiet || now - p->first_ns >= max_wait)) {
-				/* Let a signal in: the snapshot finishes, then we stop. */
-				sigprocmask(SIG_SETMASK, &orig, NULL);
-				snap_project(&c, p, now);
-				sigprocmask(SIG_BLOCK, &stopset, NULL);
-			}
-		}
+		for (size_t i = 0; i < c.n && !stop_sig; i++)
+			alive += tend(&c, &c.ps[i], now, &orig, &stopset);
 		if (!alive)
 			goto out; /* every root is gone: said above */
 	}
