@@ -15,6 +15,7 @@
 #include "src/commands.h"
 #include "src/dest.h"
 #include "src/output.h"
+#include "src/restoremark.h"
 #include "src/restore_db.h"
 #include "src/take.h"
 #include "store/catalog.h"
@@ -276,7 +277,12 @@ int cmd_restore(int argc, char **argv)
 	struct restore_opts ro = {
 		.dry_run = dry_run, .ctx = &rc, .report = on_report, .warn = on_warn, .skip_top = skip_top};
 	struct restore_stats rs = {0};
+	bool marked = into_project && !dry_run;
+	if (marked)
+		restoremark_begin(p.root); /* a watch on the project ignores these writes */
 	r = restore_node(repo, &node, d.dirfd, d.name, &ro, &rs);
+	if (marked)
+		restoremark_end(p.root);
 	print_summary(dry_run, what, &s, d.show, &rs);
 	if (rc.skipped_dumps)
 		printf("left out %s/ (the snapshot's database dumps): restore it by path "

@@ -18,6 +18,7 @@
 
 #include "src/cli.h"
 #include "src/output.h"
+#include "src/restoremark.h"
 #include "src/take.h"
 #include "store/err.h"
 #include "store/fileio.h"
@@ -40,6 +41,7 @@ struct wproj {
 	int lockfd;
 	int root_wd;
 	bool dirty, fallback, gone;
+	bool restoring; /* a ckptfs restore writes into it (this batch of events) */
 	int64_t first_ns, last_ns, retry_ns;
 	uint64_t sig;   /* fallback: hash of the last scan */
 	int64_t scan_ns; /* fallback: next scan */
@@ -326,6 +328,8 @@ static bool root_there(struct wproj *p)
 
 static void changed(struct wproj *p, int64_t now)
 {
+	if (p->restoring)
+		return; /* our own restore's writes */
 	if (!p->dirty) {
 		p->dirty = true;
 		p->first_ns = now;
@@ -390,7 +394,9 @@ static int read_events(struct wctx *c)
 			return 0;
 		if (n <= 0)
 			return store_failp(n < 0 ? -errno : -EIO, "watch: reading inotify events");
-		int64_t now = out_mono_ns();
+		int64_t now = out_mono_ns(), wall = out_now_ns();
+		for (size_t i = 0; i < c->n; i++)
+			c->ps[i].restoring = restoremark_active(c->ps[i].root, wall);
 		for (char *q = buf; q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
 			int r = handle_event(c, ev, now);
@@ -469,6 +475,7 @@ static bool tend(struct wctx *c, struct wproj *p, int64_t now, const sigset_t *o
 	int64_t max_wait = (int64_t)(c->req->max_wait_s * NS);
 	if (p->fallback && !p->gone && now >= p->scan_ns) {
 		bool first = p->scan_ns == 0;
+		p->restoring = restoremark_active(p->root, out_now_ns());
 		if (scan_changed(p) && !first)
 			changed(p, now);
 		p->scan_ns = now + scan_period(c->req);

@@ -82,6 +82,17 @@ printf 'deeper still\n' >"$P/src/new/deeper/d.txt"
 wait_snaps "$n" "$T/w1.log" "a change in a new folder gave no snapshot"
 ck restore src/new/deeper/d.txt --from watch --to "$T/out2/"
 [ "$(cat "$T/out2/d.txt")" = "deeper still" ] || fail "new folder's file not in the snapshot"
+
+# --- its own restores are not changes ------------------------------------------
+sleep 1.5
+n=$(nwatch)
+oldest=$("$CKPTFS" log --project proj --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["name"])')
+ck restore src/a.txt --from "$oldest" >/dev/null
+[ "$(cat "$P/src/a.txt")" = v1 ] || fail "restore did not bring a.txt back"
+sleep 3
+[ "$(nwatch)" = "$n" ] || fail "watch took a snapshot of its own restore"
+printf 'after restore\n' >>"$P/src/a.txt"
+wait_snaps "$n" "$T/w1.log" "an edit after a restore gave no snapshot"
 stop_watch "$T/w1.log"
 
 # --- continuous writes: a snapshot within --max-wait --------------------------
