@@ -27,8 +27,8 @@ static const char usage_text[] =
 	"repository are not watched; new folders are.  Runs until SIGINT or SIGTERM\n"
 	"(a snapshot in flight is finished first).\n"
 	"\n"
-	"      --all            every registered project whose root exists (one\n"
-	"                       another watch holds is left to it)\n"
+	"      --all            every registered project whose root exists, and those\n"
+	"                       registered later (one another watch holds is left to it)\n"
 	"      --quiet SECONDS  quiet time before a snapshot (default 10)\n"
 	"      --max-wait SECONDS  longest wait after a change (default 60)\n"
 	"  -x, --exclude PAT    leave out paths matching PAT (as snap does)\n"
@@ -139,6 +139,9 @@ int cmd_watch(int argc, char **argv)
 	const char *lim = getenv("CKPTFS_WATCH_MAX_WATCHES"); /* a test hook */
 	if (lim && *lim)
 		req.max_watches = strtoul(lim, NULL, 10);
+	const char *refresh = getenv("CKPTFS_WATCH_REFRESH"); /* a test hook */
+	if (refresh && *refresh)
+		req.refresh_s = strtod(refresh, NULL);
 	if (all) {
 		if ((status = all_roots(&roots, &nroots)) != EXIT_OK)
 			goto out;

@@ -29,6 +29,8 @@
 #define WATCH_MASK                                                                              \
 	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |     \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR)
+/* --all: how often to look for newly registered projects. */
+#define REFRESH_NS (60 * NS)
 /* After a failed snapshot (locked, an error), try again this much later. */
 #define RETRY_NS (5 * NS)
 
@@ -59,8 +61,9 @@ struct wctx {
 	size_t nwds;     /* slots */
 	size_t nwatches; /* in use */
 	bool warned_limit;
-	struct wproj *ps;
+	struct wproj **ps; /* each its own allocation: wd_ent points at them */
 	size_t n;
+	int64_t refresh_ns; /* --all: next look for newly registered projects */
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -341,7 +344,7 @@ static int handle_event(struct wctx *c, const struct inotify_event *ev, int64_t 
 {
 	if (ev->mask & IN_Q_OVERFLOW) {
 		for (size_t i = 0; i < c->n; i++)
-			changed(&c->ps[i], now);
+			changed(c->ps[i], now);
 		return 0;
 	}
 	if (ev->wd < 0 || (size_t)ev->wd >= c->nwds || !c->wds[ev->wd].rel)
@@ -396,7 +399,7 @@ static int read_events(struct wctx *c)
 			return store_failp(n < 0 ? -errno : -EIO, "watch: reading inotify events");
 		int64_t now = out_mono_ns(), wall = out_now_ns();
 		for (size_t i = 0; i < c->n; i++)
-			c->ps[i].restoring = restoremark_active(c->ps[i].root, wall);
+			c->ps[i]->restoring = restoremark_active(c->ps[i]->root, wall);
 		for (char *q = buf; q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
 			int r = handle_event(c, ev, now);
@@ -438,7 +441,7 @@ static int next_timeout(const struct wctx *c, int64_t now)
 	int64_t next = INT64_MAX;
 	int64_t quiet = (int64_t)(c->req->quiet_s * NS), max_wait = (int64_t)(c->req->max_wait_s * NS);
 	for (size_t i = 0; i < c->n; i++) {
-		const struct wproj *p = &c->ps[i];
+		const struct wproj *p = c->ps[i];
 		if (p->gone)
 			continue;
 		if (p->dirty) {
@@ -452,6 +455,8 @@ static int next_timeout(const struct wctx *c, int64_t now)
 		if (p->fallback && p->scan_ns < next)
 			next = p->scan_ns;
 	}
+	if (c->refresh_ns && c->refresh_ns < next)
+		next = c->refresh_ns;
 	if (next == INT64_MAX)
 		return -1;
 	int64_t ms = (next - now + 999999) / 1000000;
@@ -534,15 +539,77 @@ static void free_ctx(struct wctx *c)
 		free(c->wds[i].rel);
 	free(c->wds);
 	for (size_t i = 0; i < c->n; i++) {
-		free(c->ps[i].root);
-		free(c->ps[i].repo_rel);
-		ignore_free(c->ps[i].ig);
-		if (c->ps[i].lockfd >= 0)
-			close(c->ps[i].lockfd);
+		free(c->ps[i]->root);
+		free(c->ps[i]->repo_rel);
+		ignore_free(c->ps[i]->ig);
+		if (c->ps[i]->lockfd >= 0)
+			close(c->ps[i]->lockfd);
+		free(c->ps[i]);
 	}
 	free(c->ps);
 	if (c->ifd >= 0)
 		close(c->ifd);
+}
+
+/* Start watching root: a new entry of c->ps.  With skip_locked, a project
+ * another watch holds is said and kept as not watched (*nskipped counts
+ * them).  0 or a negative errno (message recorded). */
+static int add_root(struct wctx *c, const char *root, size_t *nskipped)
+{
+	struct wproj **ps = realloc(c->ps, (c->n + 1) * sizeof *ps), *p;
+	if (!ps)
+		return -ENOMEM;
+	c->ps = ps;
+	if (!(p = calloc(1, sizeof *p)))
+		return -ENOMEM;
+	c->ps[c->n++] = p;
+	int r = setup_project(c, p, root);
+	if (r < 0)
+		p->gone = true; /* not watched, whatever the caller does next */
+	if (r == -EWOULDBLOCK && c->req->skip_locked) {
+		out_store_err(r, "watch"); /* that watch goes on: leave it this one */
+		p->gone = true;
+		(*nskipped)++;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!c->req->quiet_output) {
+		printf("watching %s (%s; quiet %g s, at most %g s)\n", root,
+		       p->fallback ? "by periodic scan" : "inotify", c->req->quiet_s,
+		       c->req->max_wait_s);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int64_t refresh_period(const struct watch_req *req)
+{
+	return req->refresh_s > 0 ? (int64_t)(req->refresh_s * NS) : REFRESH_NS;
+}
+
+/* --all: watch projects registered since the start too. */
+static void refresh(struct wctx *c)
+{
+	struct repo *repo = NULL;
+	struct project *ps = NULL;
+	size_t n = 0, skipped = 0;
+	if (cli_open_repo(REPO_READ, &repo) == 0 && catalog_projects(repo, &ps, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			bool known = false;
+			for (size_t k = 0; k < c->n && !known; k++)
+				known = !strcmp(c->ps[k]->root, ps[i].root);
+			struct stat st;
+			if (known || stat(ps[i].root, &st) < 0 || !S_ISDIR(st.st_mode))
+				continue;
+			int r = add_root(c, ps[i].root, &skipped);
+			if (r < 0)
+				out_store_err(r, "watch");
+		}
+	}
+	store_error_clear();
+	projects_free(ps, n);
+	repo_close(repo);
 }
 
 int watch_run(const struct watch_req *req)
@@ -562,26 +629,14 @@ int watch_run(const struct watch_req *req)
 		out_err("watch: inotify: %s", strerror(errno));
 		return EXIT_ERROR;
 	}
-	if (!(c.ps = calloc(req->nroots, sizeof *c.ps)))
-		goto oom;
 	for (size_t i = 0; i < req->nroots; i++) {
-		c.n = i + 1;
-		if ((r = setup_project(&c, &c.ps[i], req->roots[i])) == -EWOULDBLOCK &&
-		    req->skip_locked) {
-			out_store_err(r, "watch"); /* that watch goes on: leave it this one */
-			c.ps[i].gone = true;
-			nskipped++;
-			continue;
-		}
-		if (r < 0) {
-			status = out_store_err(r, "watch");
+		if ((r = add_root(&c, req->roots[i], &nskipped)) < 0) {
+			status = r == -ENOMEM ? EXIT_ERROR : out_store_err(r, "watch");
 			goto out;
 		}
-		if (!req->quiet_output)
-			printf("watching %s (%s; quiet %g s, at most %g s)\n", req->roots[i],
-			       c.ps[i].fallback ? "by periodic scan" : "inotify", req->quiet_s,
-			       req->max_wait_s);
 	}
+	if (req->skip_locked)
+		c.refresh_ns = out_mono_ns() + refresh_period(req);
 	fflush(stdout);
 	if (nskipped == c.n) {
 		status = EXIT_LOCKED;
@@ -614,16 +669,18 @@ int watch_run(const struct watch_req *req)
 			goto out;
 		}
 		now = out_mono_ns();
+		if (c.refresh_ns && now >= c.refresh_ns) {
+			refresh(&c);
+			c.refresh_ns = now + refresh_period(req);
+		}
 		size_t alive = 0;
 		for (size_t i = 0; i < c.n && !stop_sig; i++)
-			alive += tend(&c, &c.ps[i], now, &orig, &stopset);
+			alive += tend(&c, c.ps[i], now, &orig, &stopset);
 		if (!alive)
 			goto out; /* every root is gone: said above */
 	}
 	status = EXIT_OK;
 	goto out;
-oom:
-	out_err("watch: out of memory");
 out:
 	free_ctx(&c);
 	return status;

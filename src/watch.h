@@ -14,6 +14,8 @@
  * to a periodic scan (stat of every included entry, compared by a hash)
  * every quiet/2 seconds (1 to 30).
  *
+ * --all also looks for newly registered projects every minute.
+ *
  * One watch per project: a lock file <repository>/state/watch-<hash of
  * root>.lock (flock, with the holder's pid) makes a second one refuse.
  */
@@ -36,6 +38,9 @@ struct watch_req {
 	/* For tests: add at most this many inotify watches (0: no limit),
 	 * as if fs.inotify.max_user_watches were reached. */
 	size_t max_watches;
+	/* With skip_locked (--all): seconds between looks for newly
+	 * registered projects (0: 60). */
+	double refresh_s;
 };
 
 /* Run until SIGINT/SIGTERM (a snapshot in flight is finished first) or

@@ -129,13 +129,28 @@ mkdir -p "$Q" && printf 'q\n' >"$Q/f"
 (cd "$Q" && ck snap -q)
 start_watch "$T/w5.log" "$CKPTFS" watch "$Q" --quiet 1
 qpid=$wpid
-start_watch "$T/w6.log" "$CKPTFS" watch --all --quiet 1
+start_watch "$T/w6.log" env CKPTFS_WATCH_REFRESH=0.5 "$CKPTFS" watch --all --quiet 1
 grep -q "^watching $P " "$T/w6.log" || fail "--all does not watch proj: $(cat "$T/w6.log")"
 grep -q "^ckptfs: watch: $Q: already watched by another ckptfs watch (pid $qpid)$" "$T/w6.log" ||
 	fail "--all did not leave other to its watch: $(cat "$T/w6.log")"
 n=$(nwatch)
 printf 'all\n' >"$P/src/all.txt"
 wait_snaps "$n" "$T/w6.log" "watch --all took no snapshot of proj"
+# A project registered after the start is watched too.
+L=$T/later
+mkdir -p "$L" && printf 'l\n' >"$L/f"
+(cd "$L" && ck snap -q)
+end=$((SECONDS + 20))
+until grep -q "^watching $L " "$T/w6.log"; do
+	[ $SECONDS -lt $end ] || { cat "$T/w6.log" >&2; fail "watch --all did not pick up a new project"; }
+	sleep 0.1
+done
+printf 'l2\n' >"$L/f"
+end=$((SECONDS + 20))
+until "$CKPTFS" log --project later --json | grep -q '"tag": "watch"'; do
+	[ $SECONDS -lt $end ] || fail "no snapshot of the project registered later"
+	sleep 0.1
+done
 stop_watch "$T/w6.log"
 wpid=$qpid
 stop_watch "$T/w5.log"
