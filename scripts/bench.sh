@@ -176,7 +176,7 @@ EOF
 	# app/: a generated source tree under git
 	mkdir -p "$here/build/bench"
 	cc -O2 -Wall -o "$here/build/bench/gen-tree" "$here/bench/gen-tree.c" -lm
-	"$here/build/bench/gen-tree" -n "$(sc 5000)" -s "$(sc 120)" -r 7 "$P/app"
+	"$here/build/bench/gen-tree" -n "$(sc 5000)" -s "$(sc 120)" -r 7 "$P/app" >/dev/null
 	(
 		cd "$P/app"
 		git init -q .
@@ -387,7 +387,7 @@ umount_tool() { # -> MRSS (KiB)
 restore_argv() { # restore_argv TOOL DEST: the command in REST[]
 	mkdir -p "$2"
 	case $1 in
-	ckptfs) REST=("$CKPTFS" restore "$P" --to "$2/project") ;;
+	ckptfs) REST=("$CKPTFS" restore "$P" --project "$(basename "$P")" --to "$2/project") ;;
 	restic) REST=(restic restore -q latest --target "$2") ;;
 	borg) REST=(sh -c 'cd "$1" && exec borg extract "$2"' sh "$2" "::$(borg list --short | tail -1)") ;;
 	esac
