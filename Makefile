@@ -2,7 +2,8 @@
 #
 #   make            build ./ckptfs
 #   make check      build, then run unit + end-to-end tests, also under ASan/UBSan
-#   make bench      generate trees and print speed/size figures
+#   make bench      ckptfs, restic and borg side by side on a built project
+#   make bench-scale  ckptfs alone at BENCH_SCALE=1 and 10
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make style      clang-format the C files changed since HEAD
 #
@@ -65,7 +66,7 @@ ALL_LIBS   := $(LIBCLI) $(LIBFS) $(LIBDUMPERS) $(LIBSTORE)
 BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all check unit e2e check-san check-long bench install uninstall clean \
+.PHONY: all check unit e2e check-san check-long bench bench-scale install uninstall clean \
         distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo demo-run deps test-deps
 all: $(BIN)
 
@@ -127,6 +128,15 @@ check-long: deps
 bench: $(BIN)
 	@scripts/install-deps.sh bench
 	@CKPTFS=$(abspath $(BIN)) scripts/bench.sh
+
+# The scale run: ckptfs alone at BENCH_SCALE=1 and 10 (~30,000 and ~300,000
+# files): first snapshot, re-snap, mount find, restore, peak RSS.
+bench-scale: $(BIN)
+	@scripts/install-deps.sh bench
+	@for s in 1 10; do \
+		CKPTFS=$(abspath $(BIN)) BENCH_SCALE=$$s BENCH_PHASES=scale BENCH_TOOLS=ckptfs \
+			scripts/bench.sh || exit 1; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run

@@ -2,7 +2,7 @@
 # Install the Debian 12 packages ckptfs needs, only those missing.
 #   install-deps.sh build   compiler libraries (what `make` needs)
 #   install-deps.sh test    + tools the end-to-end tests drive for real
-#   install-deps.sh bench   + restic, for the comparison in `make bench`
+#   install-deps.sh bench   + restic, borg (with its FUSE module), for `make bench`
 #   install-deps.sh fuzz    + clang and libFuzzer, for `make fuzz`
 #   install-deps.sh missing MODE   only print the packages MODE lacks
 # Idempotent and quiet when everything is present.
@@ -21,7 +21,7 @@ build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
              postgresql mariadb-server mariadb-client procps util-linux file python3 git
              man-db cron" ;;
-bench) pkgs="$pkgs restic sqlite3 attr strace python3" ;;
+bench) pkgs="$pkgs restic borgbackup python3-pyfuse3 sqlite3 attr strace python3 git time" ;;
 fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
 *) echo "usage: $0 [missing] build|test|bench|fuzz" >&2; exit 2 ;;
 esac
