@@ -30,5 +30,6 @@ int cmd_umount(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif
