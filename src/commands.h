@@ -31,5 +31,6 @@ int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct command commands[] = {
 	{"log", cmd_log, "list the snapshots of a project, newest first"},
 	{"projects", cmd_projects, "list every registered project"},
 	{"show", cmd_show, "show one snapshot: why, what, what changed"},
+	{"search", cmd_search, "find paths by glob in every snapshot of every project"},
 	{"diff", cmd_diff, "what changed: snapshot vs working tree, or two snapshots"},
 	{"versions", cmd_versions, "every distinct version of a file, with its snapshots"},
 	{"restore", cmd_restore, "bring files back from a snapshot"},
