@@ -119,6 +119,7 @@ struct resolver {
 	size_t ncomp;
 	struct hmemo memo;  /* (tree id, level) -> index into found, or HIST_ABSENT */
 	struct node *found; /* distinct entries found (deep copies) */
+	blob_id *found_in;  /* the tree each was found in */
 	size_t nfound, afound;
 };
 
@@ -130,6 +131,7 @@ static void resolver_free(struct resolver *rs)
 	for (size_t i = 0; i < rs->nfound; i++)
 		node_clear(&rs->found[i]);
 	free(rs->found);
+	free(rs->found_in);
 	hmemo_free(&rs->memo);
 }
 
@@ -160,16 +162,22 @@ static int resolver_init(struct resolver *rs, struct hist *h, const char *path)
 	return 0;
 }
 
-static int found_add(struct resolver *rs, const struct node *n, size_t *ret_idx)
+static int found_add(struct resolver *rs, const struct node *n, const blob_id *in,
+		     size_t *ret_idx)
 {
 	if (rs->nfound == rs->afound) {
 		size_t na = rs->afound ? rs->afound * 2 : 16;
 		struct node *f = realloc(rs->found, na * sizeof *f);
-		if (!f)
+		if (f)
+			rs->found = f;
+		blob_id *fi = f ? realloc(rs->found_in, na * sizeof *fi) : NULL;
+		if (!fi)
 			return store_fail(-ENOMEM, "history: out of memory");
-		rs->found = f;
+		rs->found_in = fi;
 		rs->afound = na;
 	}
+	static const blob_id zero;
+	rs->found_in[rs->nfound] = in ? *in : zero;
 	int r = node_copy(n, &rs->found[rs->nfound]);
 	if (r < 0)
 		return store_fail(r, "history: out of memory");
@@ -192,7 +200,7 @@ static int resolve_at(struct resolver *rs, const blob_id *id, size_t level, size
 	const struct node *n = tree_lookup(t, rs->comp[level]);
 	got = HIST_ABSENT;
 	if (n && level + 1 == rs->ncomp)
-		r = found_add(rs, n, &got);
+		r = found_add(rs, n, id, &got);
 	else if (n && n->type == NODE_DIR)
 		r = resolve_at(rs, &n->subtree, level + 1, &got);
 	tree_free(t);
@@ -215,7 +223,7 @@ static int resolve_root(struct resolver *rs, const blob_id *root, size_t *ret)
 		return 0;
 	}
 	struct node n = { .name = (char *)"", .type = NODE_DIR, .mode = 0755, .subtree = *root };
-	int r = found_add(rs, &n, &got);
+	int r = found_add(rs, &n, NULL, &got);
 	if (r == 0)
 		r = hmemo_put(&rs->memo, root, 0, got);
 	if (r == 0)
@@ -292,6 +300,7 @@ static int version_of(struct resolver *rs, size_t f, size_t *vof, struct hist_ve
 			if (r < 0)
 				return store_fail(r, "history: out of memory");
 			out->v[v].first = snap;
+			out->v[v].parent_tree = rs->found_in[f];
 			out->nv++;
 		}
 		vof[f] = v;

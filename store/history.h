@@ -39,6 +39,7 @@ uint64_t hist_trees_loaded(const struct hist *h);
  * number (devices).  Times and owners do not make a new version. */
 struct hist_version {
 	struct node node; /* as in the first snapshot holding it (name: the last component) */
+	blob_id parent_tree; /* the tree holding node in that snapshot (zero for the root) */
 	size_t first, last; /* indexes of the first and last snapshot holding it */
 	size_t count;       /* how many snapshots hold it */
 };
