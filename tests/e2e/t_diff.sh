@@ -21,6 +21,7 @@ echo x >kind
 echo dep >node_modules/x/i.js
 echo gone >gone.txt
 sqlite3 app.db 'CREATE TABLE users(id INTEGER, name TEXT); INSERT INTO users VALUES (1,"a"),(2,"b"); CREATE TABLE old(x);'
+sleep 0.3 # written well before the snapshot: not racy
 ck snap -m s1 >/dev/null
 S1=$(ck log --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
 
@@ -29,6 +30,14 @@ expect_status 0 "$CKPTFS" diff
 [ ! -s "$T/stdout" ] || fail "diff on an unchanged tree printed something"
 expect_status 0 "$CKPTFS" diff --stat
 [ ! -s "$T/stdout" ] || fail "--stat on an unchanged tree printed something"
+# No file content is read when every stat matches (the files cache's rule):
+# only the repository's own files are opened.
+if command -v strace >/dev/null; then
+	strace -f -e trace=openat -o "$T/strace.txt" "$CKPTFS" diff >/dev/null || fail "diff under strace"
+	opened=$(grep -v O_DIRECTORY "$T/strace.txt" | grep -E 'openat\([0-9]+, "' |
+		grep -Ev 'openat\([0-9]+, "(format|key|packs/)' || true)
+	[ -z "$opened" ] || fail "diff of an unchanged tree opened: $opened"
+fi
 touch src/t.txt # a new mtime, the same bytes: no change
 expect_status 0 "$CKPTFS" diff
 echo dep2 >node_modules/x/i.js # excluded like snap excludes it
