@@ -96,24 +96,17 @@ static void hist_dir_tmpl(struct ckfs *fs, const struct inode *dir, int64_t mtim
 	attr_set_times(&t->st, mtime_ns, mtime_ns);
 }
 
-/* Versions of path that are not folders, as entries named by snapshot. */
-static int add_versions(struct ckfs *fs, struct hist *h, const struct view_snaps *s,
-			const blob_id *roots, const char *path, const struct inode *dir,
-			struct ops_vlist *l, size_t *alloc)
+/* The versions of path that are not folders, as entries named by their
+ * first snapshot (roots are oldest first, s->s newest first). */
+static int add_versions(const struct view_snaps *s, const struct hist_versions *v,
+			const struct inode *dir, struct ops_vlist *l, size_t *alloc)
 {
-	struct hist_versions v;
-	int r = hist_versions(h, roots, s->n, path, &v);
-	if (r == -ENOENT) {
-		store_error_clear();
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < v.nv && r == 0; i++) {
-		const struct hist_version *ver = &v.v[i];
+	int r = 0;
+	for (size_t i = 0; i < v->nv && r == 0; i++) {
+		const struct hist_version *ver = &v->v[i];
 		if (ver->node.type == NODE_DIR)
 			continue;
-		const struct snapshot *snap = &s->s[s->n - 1 - ver->first]; /* roots are oldest first */
+		const struct snapshot *snap = &s->s[s->n - 1 - ver->first];
 		struct inode t = { 0 };
 		t.kind = INODE_VLEAF;
 		t.project_id = dir->project_id;
@@ -123,8 +116,26 @@ static int add_versions(struct ckfs *fs, struct hist *h, const struct view_snaps
 		t.target = ver->node.type == NODE_SYMLINK ? ver->node.target : NULL;
 		r = vlist_add(l, alloc, snap->name, &t);
 	}
-	hist_versions_clear(&v);
 	return r == -ENOMEM ? store_fail(r, "@versions: out of memory") : r;
+}
+
+/* The history walk reads trees through the mount's tree cache: the root
+ * trees of every snapshot, met by every lookup in @versions, are decoded
+ * once while they stay in it. */
+static int cache_get(void *ctx, const blob_id *id, const struct tree **ret_tree, void **ret_ref)
+{
+	struct tcache_entry *e;
+	int r = tcache_get(ctx, id, &e);
+	if (r == 0) {
+		*ret_tree = e->tree;
+		*ret_ref = e;
+	}
+	return r;
+}
+
+static void cache_put(void *ctx, void *ref)
+{
+	tcache_release(ctx, ref);
 }
 
 int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret)
@@ -134,6 +145,7 @@ int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret)
 	struct view_snaps *s;
 	struct hist *h = NULL;
 	struct hist_name *names = NULL;
+	struct hist_versions v = { 0 };
 	size_t nn = 0, alloc = 0;
 	blob_id *roots = NULL;
 	struct ops_vlist l = { 0 };
@@ -151,7 +163,11 @@ int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret)
 		roots[i] = s->s[s->n - 1 - i].root;
 	if ((r = hist_open(fs->repo, &h)) < 0)
 		goto out;
-	r = s->n ? hist_dir_names(h, roots, s->n, path, &names, &nn) : 0;
+	hist_set_source(h, cache_get, cache_put, fs->trees);
+	/* One resolve of path for both halves of the listing. */
+	r = s->n ? hist_versions(h, roots, s->n, path, &v) : -ENOENT;
+	if (r == 0)
+		r = hist_version_names(h, &v, &names, &nn);
 	if (r == -ENOENT) {
 		store_error_clear();
 		r = 0;
@@ -161,9 +177,10 @@ int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret)
 		hist_dir_tmpl(fs, dir, mtime, &t);
 		r = vlist_add(&l, &alloc, names[i].name, &t);
 	}
-	if (r == 0 && *path && s->n)
-		r = add_versions(fs, h, s, roots, path, dir, &l, &alloc);
+	if (r == 0)
+		r = add_versions(s, &v, dir, &l, &alloc);
 out:
+	hist_versions_clear(&v);
 	hist_names_free(names, nn);
 	hist_free(h);
 	free(roots);

@@ -112,12 +112,11 @@ uint64_t hist_trees_loaded(const struct hist *h)
  * a history walk relies on the AEAD (sealed under the id) and leaves the
  * end-to-end re-hash to check --read-data (blob.h says why that is
  * safe); it is a third of the CPU of a tree load. */
-int hist_load(struct hist *h, const blob_id *id, struct tree **ret)
+static int hist_load(struct hist *h, const blob_id *id, struct tree **ret)
 {
 	char what[8 + ID_HEX_LEN];
 	uint8_t *data;
 	size_t len;
-	h->loaded++;
 	memcpy(what, "tree ", 5);
 	id_to_hex(id, what + 5);
 	int r = repo_load_blob_flags(h->repo, id, BLOB_TREE, BLOB_OPEN_NO_REHASH, &data, &len);
@@ -128,6 +127,35 @@ int hist_load(struct hist *h, const blob_id *id, struct tree **ret)
 	r = tree_decode_named(data, len, what, ret);
 	free(data);
 	return r;
+}
+
+int hist_get(struct hist *h, const blob_id *id, const struct tree **ret, void **ret_ref)
+{
+	h->loaded++;
+	if (h->get)
+		return h->get(h->src, id, ret, ret_ref);
+	struct tree *t;
+	int r = hist_load(h, id, &t);
+	if (r == 0) {
+		*ret = t;
+		*ret_ref = t;
+	}
+	return r;
+}
+
+void hist_put(struct hist *h, void *ref)
+{
+	if (h->get)
+		h->put(h->src, ref);
+	else
+		tree_free(ref);
+}
+
+void hist_set_source(struct hist *h, hist_get_fn get, hist_put_fn put, void *ctx)
+{
+	h->get = get;
+	h->put = put;
+	h->src = ctx;
 }
 
 /* ---- resolving one path in many snapshots ---------------------------- */
@@ -212,8 +240,9 @@ static int resolve_at(struct resolver *rs, const blob_id *id, size_t level, size
 		*ret = got;
 		return 0;
 	}
-	struct tree *t;
-	int r = hist_load(rs->h, id, &t);
+	const struct tree *t;
+	void *ref;
+	int r = hist_get(rs->h, id, &t, &ref);
 	if (r < 0)
 		return r;
 	const struct node *n = tree_lookup(t, rs->comp[level]);
@@ -222,7 +251,7 @@ static int resolve_at(struct resolver *rs, const blob_id *id, size_t level, size
 		r = found_add(rs, n, id, &got);
 	else if (n && n->type == NODE_DIR)
 		r = resolve_at(rs, &n->subtree, level + 1, &got);
-	tree_free(t);
+	hist_put(rs->h, ref);
 	if (r == 0)
 		r = hmemo_put(&rs->memo, id, level, got);
 	if (r == 0)
@@ -412,8 +441,9 @@ static int name_cmp(const void *a, const void *b)
 static int names_add_tree(struct hist *h, const blob_id *id, struct hist_name **names,
 			  size_t *n, size_t *alloc)
 {
-	struct tree *t;
-	int r = hist_load(h, id, &t);
+	const struct tree *t;
+	void *ref;
+	int r = hist_get(h, id, &t, &ref);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < t->n && r == 0; i++) {
@@ -435,7 +465,7 @@ static int names_add_tree(struct hist *h, const blob_id *id, struct hist_name **
 		else
 			(*n)++;
 	}
-	tree_free(t);
+	hist_put(h, ref);
 	return r;
 }
 
@@ -458,51 +488,44 @@ static void names_fold(struct hist_name *names, size_t *n)
 	*n = k + 1;
 }
 
-int hist_dir_names(struct hist *h, const blob_id *roots, size_t n, const char *path,
-		   struct hist_name **ret, size_t *ret_n)
+int hist_version_names(struct hist *h, const struct hist_versions *v, struct hist_name **ret,
+		       size_t *ret_n)
 {
-	struct resolver rs;
 	struct hist_name *names = NULL;
 	size_t nn = 0, alloc = 0;
 	bool any_dir = false;
-	struct hmemo seen = { 0 };
-	size_t *at = NULL;
-	int r = resolver_init(&rs, h, path);
-	if (r < 0)
-		return r;
-	at = calloc(n ? n : 1, sizeof *at);
-	if (!at) {
-		r = store_fail(-ENOMEM, "history: out of memory");
-		goto out;
-	}
-	if ((r = resolve_all(&rs, roots, n, at)) < 0)
-		goto out;
-	for (size_t f = 0; f < rs.nfound && r == 0; f++) {
-		const struct node *d = &rs.found[f];
-		size_t dummy;
-		if (d->type != NODE_DIR)
+	int r = 0;
+	/* Versions of a directory are distinct tree ids: each read once. */
+	for (size_t i = 0; i < v->nv && r == 0; i++) {
+		if (v->v[i].node.type != NODE_DIR)
 			continue;
 		any_dir = true;
-		if (hmemo_get(&seen, &d->subtree, 0, &dummy))
-			continue; /* the same directory under another parent tree */
-		if ((r = hmemo_put(&seen, &d->subtree, 0, 0)) == 0)
-			r = names_add_tree(h, &d->subtree, &names, &nn, &alloc);
+		r = names_add_tree(h, &v->v[i].node.subtree, &names, &nn, &alloc);
 		if (r == 0 && nn > 1 && alloc > 4096 && nn * 2 > alloc)
 			names_fold(names, &nn); /* keep a long history's list small */
 	}
 	if (r == 0 && !any_dir)
-		r = store_fail(-ENOENT, "%s: a directory in no snapshot", *path ? path : ".");
-	if (r == 0) {
-		names_fold(names, &nn);
-		*ret = names;
-		*ret_n = nn;
-		names = NULL;
-		nn = 0;
+		r = store_fail(-ENOENT, "a directory in no snapshot");
+	if (r < 0) {
+		hist_names_free(names, nn);
+		return r;
 	}
-out:
-	hist_names_free(names, nn);
-	hmemo_free(&seen);
-	free(at);
-	resolver_free(&rs);
+	names_fold(names, &nn);
+	*ret = names;
+	*ret_n = nn;
+	return 0;
+}
+
+int hist_dir_names(struct hist *h, const blob_id *roots, size_t n, const char *path,
+		   struct hist_name **ret, size_t *ret_n)
+{
+	struct hist_versions v;
+	int r = hist_versions(h, roots, n, path, &v);
+	if (r == 0) {
+		r = hist_version_names(h, &v, ret, ret_n);
+		hist_versions_clear(&v);
+	}
+	if (r == -ENOENT)
+		r = store_fail(-ENOENT, "%s: a directory in no snapshot", *path ? path : ".");
 	return r;
 }

@@ -31,6 +31,15 @@ struct hist;
 int hist_open(struct repo *repo, struct hist **ret);
 void hist_free(struct hist *h);
 
+/* Where h gets decoded trees instead of loading each itself: get fills
+ * *ret_tree (valid until put(ctx, *ret_ref)) and returns 0 or a negative
+ * errno with the store message set; e.g. the mount's tree cache, so trees
+ * shared by many lookups are decoded once.  Counted like loads. */
+typedef int (*hist_get_fn)(void *ctx, const blob_id *id, const struct tree **ret_tree,
+			   void **ret_ref);
+typedef void (*hist_put_fn)(void *ctx, void *ref);
+void hist_set_source(struct hist *h, hist_get_fn get, hist_put_fn put, void *ctx);
+
 /* How many trees h decoded so far (for tests and benchmarks). */
 uint64_t hist_trees_loaded(const struct hist *h);
 
@@ -86,6 +95,12 @@ struct hist_name {
 int hist_dir_names(struct hist *h, const blob_id *roots, size_t n, const char *path,
 		   struct hist_name **ret, size_t *ret_n);
 void hist_names_free(struct hist_name *names, size_t n);
+
+/* The same from versions already found (hist_versions of the folder's
+ * path): the names held by its directory versions.  -ENOENT if none of
+ * them is a directory. */
+int hist_version_names(struct hist *h, const struct hist_versions *v, struct hist_name **ret,
+		       size_t *ret_n);
 
 /* One path that matched a search, with the snapshots holding it. */
 struct hist_match {

@@ -26,6 +26,9 @@ struct hmemo {
 struct hist {
 	struct repo *repo;
 	uint64_t loaded;
+	hist_get_fn get; /* or NULL: hist loads trees itself */
+	hist_put_fn put;
+	void *src;
 };
 
 /* Find (id, extra): 1 and *ret_val, or 0 if absent. */
@@ -36,7 +39,8 @@ int hmemo_put(struct hmemo *m, const blob_id *id, uint64_t extra, size_t val);
 
 void hmemo_free(struct hmemo *m);
 
-/* tree_load, counted. */
-int hist_load(struct hist *h, const blob_id *id, struct tree **ret);
+/* A decoded tree, counted: *ret valid until hist_put(h, *ret_ref). */
+int hist_get(struct hist *h, const blob_id *id, const struct tree **ret, void **ret_ref);
+void hist_put(struct hist *h, void *ref);
 
 #endif

@@ -150,15 +150,16 @@ static int visit(struct search *s, const blob_id *id, int depth, size_t *ret_lis
 	if (depth > HIST_MAX_DEPTH)
 		return store_fail(-STORE_ECORRUPT, "%s: directories nested deeper than %d",
 				  s->path.s, HIST_MAX_DEPTH);
-	struct tree *t;
-	int r = hist_load(s->h, id, &t);
+	const struct tree *t;
+	void *ref;
+	int r = hist_get(s->h, id, &t, &ref);
 	if (r < 0)
 		return r;
 	struct hitlist out = { 0 };
 	size_t alloc = 0;
 	for (size_t i = 0; i < t->n && r == 0; i++)
 		r = visit_entry(s, &t->nodes[i], depth, &out, &alloc);
-	tree_free(t);
+	hist_put(s->h, ref);
 	if (r == 0 && s->nlists == s->alists) {
 		size_t na = s->alists ? s->alists * 2 : 64;
 		struct hitlist *p = realloc(s->lists, na * sizeof *p);

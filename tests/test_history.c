@@ -214,6 +214,56 @@ static void test_search(void **state)
 	hist_free(h);
 }
 
+/* A tree source of the caller's (as the mount's tree cache): every tree
+ * comes from it and goes back to it, and the answers are the same. */
+struct counting_source {
+	struct repo *repo;
+	int gets, puts;
+};
+
+static int src_get(void *ctx, const blob_id *id, const struct tree **ret, void **ret_ref)
+{
+	struct counting_source *c = ctx;
+	struct tree *t;
+	int r = tree_load(c->repo, id, &t);
+	if (r == 0) {
+		c->gets++;
+		*ret = t;
+		*ret_ref = t;
+	}
+	return r;
+}
+
+static void src_put(void *ctx, void *ref)
+{
+	((struct counting_source *)ctx)->puts++;
+	tree_free(ref);
+}
+
+static void test_source(void **state)
+{
+	struct fixture *f = *state;
+	blob_id roots[NSNAP];
+	build(f, roots);
+	struct counting_source c = { f->repo, 0, 0 };
+	struct hist *h;
+	struct hist_versions v;
+	struct hist_name *nm;
+	size_t n;
+	CHECK(hist_open(f->repo, &h));
+	hist_set_source(h, src_get, src_put, &c);
+	CHECK(hist_versions(h, roots, NSNAP, ".env", &v));
+	assert_int_equal(v.nv, 3);
+	CHECK(hist_version_names(h, &v, &nm, &n));
+	assert_int_equal(n, 1); /* .env/inner */
+	hist_names_free(nm, n);
+	hist_versions_clear(&v);
+	assert_int_equal(c.gets, c.puts);
+	assert_int_equal((uint64_t)c.gets, hist_trees_loaded(h));
+	assert_int_equal(c.gets, 5 + 1); /* five distinct roots, then .env/ */
+	hist_free(h);
+}
+
 static void test_glob(void **state)
 {
 	(void)state;
@@ -240,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_versions_memo, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_dir_names, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_search, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_source, fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_glob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
