@@ -21,7 +21,7 @@ build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
              postgresql mariadb-server mariadb-client procps util-linux file python3 git
              man-db" ;;
-bench) pkgs="$pkgs restic sqlite3 attr strace python3" ;;
+bench) pkgs="$pkgs restic sqlite3 attr strace python3 time" ;;
 fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
 *) echo "usage: $0 [missing] build|test|bench|fuzz" >&2; exit 2 ;;
 esac
