@@ -10,8 +10,11 @@
 #include "store/history_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "store/err.h"
@@ -195,21 +198,32 @@ static int match_cmp(const void *a, const void *b)
 	return c ? c : (x->type > y->type) - (x->type < y->type);
 }
 
-int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern,
-		uint8_t type, struct hist_match **ret, size_t *ret_n)
+/* One stretch of the snapshots, searched with its own memo (and hist
+ * copy, for its own decode counter) on its own thread. */
+struct part {
+	struct hist h;
+	const blob_id *roots;
+	size_t lo, hi;
+	const char *pattern;
+	bool whole_path;
+	uint8_t type;
+	struct hist_match *m;
+	size_t nm;
+	int r;
+	char err[512];
+};
+
+static int search_range(struct part *p)
 {
-	int r = glob_check(pattern);
-	if (r < 0)
-		return r;
-	struct search s = { .h = h, .type = type };
-	s.whole_path = strchr(pattern, '/') != NULL;
-	s.pattern = pattern[0] == '/' ? pattern + 1 : pattern; /* "/x": x at the top */
+	struct search s = { .h = &p->h, .type = p->type, .pattern = p->pattern,
+			    .whole_path = p->whole_path };
+	int r = 0;
 	if (relpath_init(&s.path) < 0)
 		return store_fail(-ENOMEM, "search: out of memory");
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (size_t i = p->lo; i < p->hi && r == 0; i++) {
 		size_t li;
 		s.snap = i;
-		r = visit(&s, &roots[i], 0, &li);
+		r = visit(&s, &p->roots[i], 0, &li);
 	}
 	for (size_t i = 0; i < s.nlists; i++)
 		free(s.lists[i].h);
@@ -223,7 +237,104 @@ int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *patt
 	}
 	if (s.nm)
 		qsort(s.m, s.nm, sizeof *s.m, match_cmp);
-	*ret = s.m;
-	*ret_n = s.nm;
+	p->m = s.m;
+	p->nm = s.nm;
+	return 0;
+}
+
+static void *part_main(void *arg)
+{
+	struct part *p = arg;
+	p->r = search_range(p);
+	if (p->r < 0)
+		snprintf(p->err, sizeof p->err, "%s", store_error() ? store_error() : "search failed");
+	return NULL;
+}
+
+/* Fold the sorted matches of a later stretch b into those of a (sorted). */
+static int merge(struct part *a, struct part *b)
+{
+	struct hist_match *m = malloc((a->nm + b->nm + 1) * sizeof *m);
+	if (!m)
+		return store_fail(-ENOMEM, "search: out of memory");
+	size_t i = 0, j = 0, k = 0;
+	while (i < a->nm || j < b->nm) {
+		int c = i == a->nm ? 1 : j == b->nm ? -1 : match_cmp(&a->m[i], &b->m[j]);
+		if (c < 0) {
+			m[k++] = a->m[i++];
+		} else if (c > 0) {
+			m[k++] = b->m[j++];
+		} else {
+			m[k] = a->m[i++];
+			m[k].last = b->m[j].last;
+			m[k].count += b->m[j].count;
+			m[k++].size = b->m[j].size;
+			free(b->m[j++].path);
+		}
+	}
+	free(a->m);
+	free(b->m);
+	b->m = NULL;
+	b->nm = 0;
+	a->m = m;
+	a->nm = k;
+	return 0;
+}
+
+/* Stretches of fewer snapshots are not worth a thread. */
+#define SEARCH_PART_MIN 128
+#define SEARCH_PARTS_MAX 4
+
+int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern,
+		uint8_t type, struct hist_match **ret, size_t *ret_n)
+{
+	int r = glob_check(pattern);
+	if (r < 0)
+		return r;
+	/* The work splits cleanly by snapshots: each stretch decodes its own
+	 * distinct trees (those shared across a boundary twice, a few hundred
+	 * at most) and the matches merge by path. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t np = n / SEARCH_PART_MIN;
+	if (np > SEARCH_PARTS_MAX)
+		np = SEARCH_PARTS_MAX;
+	if (np > (size_t)(cpus > 1 ? cpus : 2))
+		np = (size_t)(cpus > 1 ? cpus : 2);
+	if (np < 1)
+		np = 1;
+	struct part parts[SEARCH_PARTS_MAX];
+	pthread_t tid[SEARCH_PARTS_MAX];
+	bool started[SEARCH_PARTS_MAX] = { false };
+	for (size_t k = 0; k < np; k++) {
+		parts[k] = (struct part){ .h = *h, .roots = roots, .lo = n * k / np,
+					  .hi = n * (k + 1) / np, .type = type };
+		parts[k].h.loaded = 0;
+		parts[k].whole_path = strchr(pattern, '/') != NULL;
+		parts[k].pattern = pattern[0] == '/' ? pattern + 1 : pattern; /* "/x": x at the top */
+	}
+	for (size_t k = 1; k < np; k++)
+		started[k] = pthread_create(&tid[k], NULL, part_main, &parts[k]) == 0;
+	part_main(&parts[0]);
+	for (size_t k = 1; k < np; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			part_main(&parts[k]); /* no thread: do it here */
+	}
+	r = 0;
+	for (size_t k = 0; k < np; k++) {
+		h->loaded += parts[k].h.loaded;
+		if (r == 0 && parts[k].r < 0)
+			r = store_fail(parts[k].r, "%s", parts[k].err);
+	}
+	for (size_t k = 1; k < np && r == 0; k++)
+		r = merge(&parts[0], &parts[k]);
+	if (r < 0) {
+		for (size_t k = 0; k < np; k++)
+			hist_matches_free(parts[k].m, parts[k].nm);
+		return r;
+	}
+	*ret = parts[0].m;
+	*ret_n = parts[0].nm;
 	return 0;
 }

@@ -212,6 +212,27 @@ static void test_search(void **state)
 	hist_matches_free(m, n);
 	assert_int_equal(hist_search(h, roots, NSNAP, "[ab", 0, &m, &n), -EINVAL);
 	hist_free(h);
+
+	/* A long history is searched in stretches on threads; the merged
+	 * answer is the same as one walk's. */
+	blob_id many[NSNAP * 100];
+	for (size_t i = 0; i < NSNAP * 100; i++)
+		many[i] = roots[i % NSNAP];
+	CHECK(hist_open(f->repo, &h));
+	CHECK(hist_search(h, many, NSNAP * 100, ".env", 0, &m, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].type, NODE_FILE);
+	assert_int_equal(m[0].count, 4 * 100);
+	assert_int_equal(m[0].first, 0);
+	assert_int_equal(m[0].last, NSNAP * 100 - 1);
+	assert_int_equal(m[1].type, NODE_DIR);
+	assert_int_equal(m[1].count, 100);
+	assert_int_equal(m[1].first, 4);
+	assert_int_equal(m[1].last, NSNAP * 99 + 4);
+	hist_matches_free(m, n);
+	/* Each stretch decodes the distinct trees once: at most 4 x 7. */
+	assert_true(hist_trees_loaded(h) <= 4 * 7);
+	hist_free(h);
 }
 
 /* A tree source of the caller's (as the mount's tree cache): every tree
