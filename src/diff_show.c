@@ -83,7 +83,7 @@ static bool is_sqlite(const struct buf *b)
 static bool is_binary(const struct buf *b)
 {
 	size_t n = b->len < DSHOW_SNIFF ? b->len : DSHOW_SNIFF;
-	return b->too_big || memchr(b->p, 0, n) != NULL;
+	return b->too_big || (n && memchr(b->p, 0, n) != NULL);
 }
 
 static int memfd_of(const struct buf *b)
@@ -205,8 +205,8 @@ static int db_tables(const struct buf *b, struct table **ret, size_t *ret_n)
 {
 	*ret = NULL;
 	*ret_n = 0;
-	if (!b->p)
-		return 0;
+	if (!b->p || b->len == 0)
+		return 0; /* absent or empty: no tables */
 	sqlite3 *db = NULL;
 	int r = 0;
 	/* The bytes as an in-memory database, read-only: nothing on disk. */
@@ -216,7 +216,8 @@ static int db_tables(const struct buf *b, struct table **ret, size_t *ret_n)
 		r = store_fail(-ENOMEM, "diff: opening a database: out of memory");
 		goto out;
 	}
-	memcpy(copy, b->p, b->len);
+	if (b->len)
+		memcpy(copy, b->p, b->len);
 	if (sqlite3_deserialize(db, "main", copy, (sqlite3_int64)b->len, (sqlite3_int64)b->len,
 				SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) !=
 	    SQLITE_OK) {
@@ -371,7 +372,7 @@ int dshow_patch(FILE *f, struct repo *repo, const char *path, const struct dside
 	if ((r = read_side(repo, a, &ba)) < 0 || (r = read_side(repo, b, &bb)) < 0)
 		goto out;
 	if (!ba.too_big && !bb.too_big && na && nb && ba.len == bb.len &&
-	    memcmp(ba.p, bb.p, ba.len) == 0) {
+	    (ba.len == 0 || memcmp(ba.p, bb.p, ba.len) == 0)) {
 		st->content_same = true;
 		goto out; /* only the mode changed */
 	}
