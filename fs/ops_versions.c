@@ -27,7 +27,7 @@ void ops_vlist_clear(struct ops_vlist *l)
 		free(l->e[i].tmpl.target);
 	}
 	free(l->e);
-	*l = (struct ops_vlist){ 0 };
+	*l = (struct ops_vlist){0};
 }
 
 /* The path below @versions that e stands for ("" for @versions itself). */
@@ -35,8 +35,8 @@ static int hist_path(const struct inode *e, char *buf, size_t cap)
 {
 	const struct inode *chain[512];
 	size_t n = 0, len = 0;
-	for (const struct inode *p = e; p && p->kind == INODE_HIST && p->parent &&
-					p->parent->kind == INODE_HIST;
+	for (const struct inode *p = e;
+	     p && p->kind == INODE_HIST && p->parent && p->parent->kind == INODE_HIST;
 	     p = p->parent) {
 		if (n == sizeof chain / sizeof chain[0])
 			return -ENAMETOOLONG;
@@ -55,8 +55,7 @@ static int hist_path(const struct inode *e, char *buf, size_t cap)
 	return 0;
 }
 
-static int vlist_add(struct ops_vlist *l, size_t *alloc, const char *name,
-		     const struct inode *tmpl)
+static int vlist_add(struct ops_vlist *l, size_t *alloc, const char *name, const struct inode *tmpl)
 {
 	if (l->n == *alloc) {
 		size_t na = *alloc ? *alloc * 2 : 16;
@@ -107,7 +106,7 @@ static int add_versions(const struct view_snaps *s, const struct hist_versions *
 		if (ver->node.type == NODE_DIR)
 			continue;
 		const struct snapshot *snap = &s->s[s->n - 1 - ver->first];
-		struct inode t = { 0 };
+		struct inode t = {0};
 		t.kind = INODE_VLEAF;
 		t.project_id = dir->project_id;
 		t.snap_id = snap->id;
@@ -145,10 +144,10 @@ int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret)
 	struct view_snaps *s;
 	struct hist *h = NULL;
 	struct hist_name *names = NULL;
-	struct hist_versions v = { 0 };
+	struct hist_versions v = {0};
 	size_t nn = 0, alloc = 0;
 	blob_id *roots = NULL;
-	struct ops_vlist l = { 0 };
+	struct ops_vlist l = {0};
 	int r = hist_path(dir, path, sizeof path);
 	if (r < 0)
 		return r;

@@ -84,7 +84,7 @@ static int on_change(void *ctx, enum diff_kind kind, const char *path, const str
 		col->alloc = na;
 	}
 	struct change *c = &col->c[col->n];
-	*c = (struct change){ .kind = kind, .path = strdup(path) };
+	*c = (struct change){.kind = kind, .path = strdup(path)};
 	if (!c->path || (a && node_copy(a, &c->a) < 0) || (b && node_copy(b, &c->b) < 0)) {
 		free(c->path);
 		node_clear(&c->a);
@@ -116,8 +116,8 @@ static const char *change_name(const struct change *c)
 static void sides(const struct change *c, const char *root, char **file, struct dside *a,
 		  struct dside *b)
 {
-	*a = (struct dside){ c->a.type ? &c->a : NULL, NULL };
-	*b = (struct dside){ c->b.type ? &c->b : NULL, NULL };
+	*a = (struct dside){c->a.type ? &c->a : NULL, NULL};
+	*b = (struct dside){c->b.type ? &c->b : NULL, NULL};
 	*file = NULL;
 	if (root && b->n && asprintf(file, "%s/%s", root, c->path) >= 0)
 		b->file = *file;
@@ -141,7 +141,7 @@ static void json_side(const struct node *n)
 
 static const char *kind_name(enum dshow_kind k)
 {
-	static const char *const names[] = { "none", "text", "binary", "sqlite", "other" };
+	static const char *const names[] = {"none", "text", "binary", "sqlite", "other"};
 	return names[k];
 }
 
@@ -171,7 +171,7 @@ static int print_changes(struct repo *repo, const struct collect *col, const cha
 	for (size_t i = 0; i < col->n && r == 0; i++) {
 		const struct change *c = &col->c[i];
 		struct dside a, b;
-		struct dshow_stat st = { 0 };
+		struct dshow_stat st = {0};
 		char *file, *pp = out_printable(c->path);
 		sides(c, root, &file, &a, &b);
 		bool dir = (c->b.type ? c->b.type : c->a.type) == NODE_DIR;
@@ -189,14 +189,16 @@ static int print_changes(struct repo *repo, const struct collect *col, const cha
 			if ((r = dshow_patch(NULL, repo, c->path, &a, &b, false, &st)) < 0)
 				break;
 			fprintf(out, " %c  %s%s",
-				c->kind == DIFF_MODIFIED && c->a.type != c->b.type ? 'T' : (char)c->kind,
+				c->kind == DIFF_MODIFIED && c->a.type != c->b.type ? 'T'
+										   : (char)c->kind,
 				pp ? pp : "", dir ? "/" : "");
 			if (st.kind == DSHOW_TEXT)
 				fprintf(out, "  | +%llu -%llu", (unsigned long long)st.added,
 					(unsigned long long)st.deleted);
 			else if (st.kind == DSHOW_BINARY || st.kind == DSHOW_SQLITE) {
 				char s1[OUT_BUF], s2[OUT_BUF];
-				fprintf(out, "  | %s %s -> %s", st.kind == DSHOW_SQLITE ? "SQLite" : "Bin",
+				fprintf(out, "  | %s %s -> %s",
+					st.kind == DSHOW_SQLITE ? "SQLite" : "Bin",
 					out_size(c->a.size, s1), out_size(c->b.size, s2));
 			}
 			fputc('\n', out);
@@ -211,7 +213,8 @@ static int print_changes(struct repo *repo, const struct collect *col, const cha
 			json_side(&c->a);
 			fputs(", \"new\": ", out);
 			json_side(&c->b);
-			printf(", \"content\": \"%s\", \"added_lines\": %llu, \"deleted_lines\": %llu}",
+			printf(", \"content\": \"%s\", \"added_lines\": %llu, \"deleted_lines\": "
+			       "%llu}",
 			       kind_name(st.kind), (unsigned long long)st.added,
 			       (unsigned long long)st.deleted);
 			break;
@@ -222,8 +225,8 @@ static int print_changes(struct repo *repo, const struct collect *col, const cha
 	if (mode == M_JSON)
 		fputs(col->n ? "\n]\n" : "]\n", out);
 	if (mode == M_STAT && r == 0 && col->n)
-		fprintf(out, " %zu path%s changed: %llu added, %llu modified, %llu deleted\n", col->n,
-			col->n == 1 ? "" : "s", (unsigned long long)added,
+		fprintf(out, " %zu path%s changed: %llu added, %llu modified, %llu deleted\n",
+			col->n, col->n == 1 ? "" : "s", (unsigned long long)added,
 			(unsigned long long)modified, (unsigned long long)deleted);
 	if (pager)
 		pclose(pager);
@@ -251,7 +254,8 @@ static int classify(struct repo *repo, const struct project *p, char **words, si
 			store_error_clear();
 		}
 		if (*path)
-			return store_fail(-EINVAL, "diff: '%s': give at most two WHENs and one PATH",
+			return store_fail(-EINVAL,
+					  "diff: '%s': give at most two WHENs and one PATH",
 					  words[i]);
 		*path = words[i];
 	}
@@ -281,7 +285,8 @@ static int check_path(struct repo *repo, const struct project *p, const struct s
 	}
 	free(full);
 	char *pr = out_printable(path);
-	int r = store_fail(-ENOENT, "diff: %s: not a snapshot (see ckptfs log), and no such path in %s%s",
+	int r = store_fail(-ENOENT,
+			   "diff: %s: not a snapshot (see ckptfs log), and no such path in %s%s",
 			   pr ? pr : "", nwhen == 2 ? "either snapshot" : when[0].name,
 			   nwhen == 2 ? "" : " or the working tree");
 	free(pr);
@@ -291,9 +296,9 @@ static int check_path(struct repo *repo, const struct project *p, const struct s
 static int diff_main(struct repo *repo, const char *project, char **words, size_t n,
 		     size_t dashdash, enum mode mode)
 {
-	struct project p = { 0 };
-	struct snapshot when[2] = { 0 };
-	struct collect col = { .filter = "" };
+	struct project p = {0};
+	struct snapshot when[2] = {0};
+	struct collect col = {.filter = ""};
 	size_t nwhen = 0;
 	const char *path = NULL;
 	char rel[PATH_MAX] = "", rel_root[PATH_MAX];
@@ -311,12 +316,13 @@ static int diff_main(struct repo *repo, const char *project, char **words, size_
 		r = diff_trees_pair(repo, &when[0].root, &when[1].root, on_change, &col);
 	} else {
 		if (project) {
-			r = store_fail(-EINVAL, "diff: --project %s compares snapshots: give two WHENs",
+			r = store_fail(-EINVAL,
+				       "diff: --project %s compares snapshots: give two WHENs",
 				       project);
 			goto out;
 		}
-		struct diff_work_opts o = { .root = p.root, .snap_time_ns = when[0].time_ns,
-					    .reserved = DUMPER_FOLDER };
+		struct diff_work_opts o = {
+			.root = p.root, .snap_time_ns = when[0].time_ns, .reserved = DUMPER_FOLDER};
 		r = diff_worktree(repo, &when[0].root, &o, on_change, &col);
 	}
 	if (r == 0 && path && col.n == 0)
@@ -336,12 +342,9 @@ out:
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"project", required_argument, NULL, 'p'},
-		{"stat", no_argument, NULL, 'S'},
-		{"name-only", no_argument, NULL, 'N'},
-		{"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"project", required_argument, NULL, 'p'}, {"stat", no_argument, NULL, 'S'},
+		{"name-only", no_argument, NULL, 'N'},     {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'},          {0},
 	};
 	const char *project = NULL;
 	enum mode mode = M_PATCH;
@@ -351,12 +354,26 @@ int cmd_diff(int argc, char **argv)
 	/* '+': stop at "--" only; options may still follow the words. */
 	while ((c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': project = optarg; break;
-		case 'S': mode = M_STAT; nmodes++; break;
-		case 'N': mode = M_NAMES; nmodes++; break;
-		case 'J': mode = M_JSON; nmodes++; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: return cli_bad_option("diff", c, optopt, argv, optind);
+		case 'p':
+			project = optarg;
+			break;
+		case 'S':
+			mode = M_STAT;
+			nmodes++;
+			break;
+		case 'N':
+			mode = M_NAMES;
+			nmodes++;
+			break;
+		case 'J':
+			mode = M_JSON;
+			nmodes++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			return cli_bad_option("diff", c, optopt, argv, optind);
 		}
 	}
 	if (nmodes > 1)

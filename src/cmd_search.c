@@ -79,7 +79,7 @@ static void print_match(struct opts *o, const struct project *p, const struct hc
 
 static int search_project(struct repo *repo, struct opts *o, const struct project *p)
 {
-	struct hcli_history hh = { 0 };
+	struct hcli_history hh = {0};
 	struct hist *h = NULL;
 	struct hist_match *m = NULL;
 	size_t n = 0;
@@ -99,8 +99,10 @@ static int search_project(struct repo *repo, struct opts *o, const struct projec
 static int parse_time(const char *opt, const char *s, int64_t *ret)
 {
 	if (when_parse_time(s, out_now_ns(), ret) < 0)
-		return cli_usage_error("search", "%s '%s': not a time (try '2026-02-14', "
-					"'yesterday 14:00', '3 days ago')", opt, s);
+		return cli_usage_error("search",
+				       "%s '%s': not a time (try '2026-02-14', "
+				       "'yesterday 14:00', '3 days ago')",
+				       opt, s);
 	return 0;
 }
 
@@ -115,13 +117,15 @@ int cmd_search(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct opts o = { 0 };
+	struct opts o = {0};
 	int c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:t:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.project = optarg; break;
+		case 'p':
+			o.project = optarg;
+			break;
 		case 'S':
 			if (parse_time("--since", optarg, &o.since))
 				return EXIT_USAGE;
@@ -140,9 +144,14 @@ int cmd_search(int argc, char **argv)
 			else
 				return cli_usage_error("search", "--type '%s': f, d or l", optarg);
 			break;
-		case 'J': o.json = true; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: return cli_bad_option("search", c, optopt, argv, optind);
+		case 'J':
+			o.json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			return cli_bad_option("search", c, optopt, argv, optind);
 		}
 	}
 	if (argc - optind != 1)
@@ -152,7 +161,7 @@ int cmd_search(int argc, char **argv)
 		return cli_usage_error("search", "%s", store_error());
 
 	struct repo *repo = NULL;
-	struct project *ps = NULL, one = { 0 };
+	struct project *ps = NULL, one = {0};
 	size_t np = 0;
 	int status = EXIT_ERROR;
 	int r = cli_open_repo(REPO_READ, &repo);

@@ -68,7 +68,8 @@ static void print_text(const struct hcli_history *hh, const struct hist_versions
 		printf("  %-*s  -> %-*s  %9s  %s  (%s snapshot%s)  v%zu%s\n", (int)wname,
 		       hh->s[run->first].name, (int)wname, hh->s[run->last].name, size ? size : "",
 		       hcli_mode(ver->node.mode, mb), out_count(count, cb), count == 1 ? "" : "s",
-		       run->version + 1, i > 0 && v->runs[i - 1].version == HIST_ABSENT ? "  back" : "");
+		       run->version + 1,
+		       i > 0 && v->runs[i - 1].version == HIST_ABSENT ? "  back" : "");
 		free(size);
 	}
 }
@@ -78,8 +79,8 @@ static void json_snap(const struct hcli_history *hh, size_t i)
 	out_json_str(stdout, hh->s[i].name);
 }
 
-static void print_json(const struct project *p, const char *rel,
-		       const struct hcli_history *hh, const struct hist_versions *v)
+static void print_json(const struct project *p, const char *rel, const struct hcli_history *hh,
+		       const struct hist_versions *v)
 {
 	char buf[OUT_BUF], mb[8], hex[ID_HEX_LEN + 1];
 	fputs("{\"project\": ", stdout);
@@ -91,9 +92,9 @@ static void print_json(const struct project *p, const char *rel,
 		const struct hist_version *ver = &v->v[i];
 		printf("%s\n  {\"version\": %zu, \"type\": \"%s\", \"mode\": \"%s\", \"size\": %llu"
 		       ", \"mtime\": \"%s\", \"count\": %zu, \"first\": ",
-		       i ? "," : "", i + 1, hcli_type_name(ver->node.type), hcli_mode(ver->node.mode, mb),
-		       (unsigned long long)ver->node.size, out_utc_iso(ver->node.mtime_ns, buf),
-		       ver->count);
+		       i ? "," : "", i + 1, hcli_type_name(ver->node.type),
+		       hcli_mode(ver->node.mode, mb), (unsigned long long)ver->node.size,
+		       out_utc_iso(ver->node.mtime_ns, buf), ver->count);
 		json_snap(hh, ver->first);
 		fputs(", \"last\": ", stdout);
 		json_snap(hh, ver->last);
@@ -114,7 +115,8 @@ static void print_json(const struct project *p, const char *rel,
 			fputs("null", stdout);
 		else
 			printf("%zu", run->version + 1);
-		printf(", \"deleted\": %s, \"first\": ", run->version == HIST_ABSENT ? "true" : "false");
+		printf(", \"deleted\": %s, \"first\": ",
+		       run->version == HIST_ABSENT ? "true" : "false");
 		json_snap(hh, run->first);
 		fputs(", \"last\": ", stdout);
 		json_snap(hh, run->last);
@@ -138,10 +140,17 @@ int cmd_versions(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': project = optarg; break;
-		case 'J': json = true; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: return cli_bad_option("versions", c, optopt, argv, optind);
+		case 'p':
+			project = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			return cli_bad_option("versions", c, optopt, argv, optind);
 		}
 	}
 	if (argc - optind != 1)
@@ -149,10 +158,10 @@ int cmd_versions(int argc, char **argv)
 	const char *path = argv[optind];
 
 	struct repo *repo = NULL;
-	struct project p = { 0 };
-	struct hcli_history hh = { 0 };
+	struct project p = {0};
+	struct hcli_history hh = {0};
 	struct hist *h = NULL;
-	struct hist_versions v = { 0 };
+	struct hist_versions v = {0};
 	char rel[PATH_MAX], rel_root[PATH_MAX];
 	int status = EXIT_ERROR;
 	int r = cli_open_repo(REPO_READ, &repo);

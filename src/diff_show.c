@@ -42,7 +42,7 @@ struct buf {
 
 static int read_side(struct repo *repo, const struct dside *s, struct buf *out)
 {
-	*out = (struct buf){ 0 };
+	*out = (struct buf){0};
 	if (!s->n || s->n->type != NODE_FILE)
 		return 0;
 	if (s->n->size > DSHOW_TEXT_MAX) {
@@ -103,7 +103,7 @@ static int memfd_of(const struct buf *b)
 static int run_diff(const struct buf *a, const struct buf *b, const char *la, const char *lb,
 		    char **out, size_t *outlen)
 {
-	int fa = memfd_of(a), fb = fa >= 0 ? memfd_of(b) : -1, pipefd[2] = { -1, -1 };
+	int fa = memfd_of(a), fb = fa >= 0 ? memfd_of(b) : -1, pipefd[2] = {-1, -1};
 	int r = 0;
 	if (fa < 0 || fb < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
 		r = store_failp(fa < 0 ? fa : fb < 0 ? fb : -errno, "diff: setting up diff(1)");
@@ -301,8 +301,8 @@ static int print_sqlite(FILE *f, const struct buf *a, const struct buf *b)
 				shown++;
 			}
 			if (ta[i].rows != tb[j].rows) {
-				fprintf(f, "  table %s: %lld -> %lld rows (%+lld)\n", name, ta[i].rows,
-					tb[j].rows, tb[j].rows - ta[i].rows);
+				fprintf(f, "  table %s: %lld -> %lld rows (%+lld)\n", name,
+					ta[i].rows, tb[j].rows, tb[j].rows - ta[i].rows);
 				shown++;
 			}
 			i++;
@@ -322,9 +322,12 @@ static int print_sqlite(FILE *f, const struct buf *a, const struct buf *b)
 static unsigned git_mode(const struct node *n)
 {
 	switch (n->type) {
-	case NODE_DIR: return 040000;
-	case NODE_SYMLINK: return 0120000;
-	default: return 0100000 | (n->mode & 07777);
+	case NODE_DIR:
+		return 040000;
+	case NODE_SYMLINK:
+		return 0120000;
+	default:
+		return 0100000 | (n->mode & 07777);
 	}
 }
 
@@ -332,13 +335,13 @@ int dshow_patch(FILE *f, struct repo *repo, const char *path, const struct dside
 		const struct dside *b, bool colour, struct dshow_stat *st)
 {
 	struct dshow_stat dummy;
-	struct buf ba = { 0 }, bb = { 0 };
+	struct buf ba = {0}, bb = {0};
 	char *pp = out_printable(path), *la = NULL, *lb = NULL, *text = NULL;
 	size_t tlen = 0;
 	int r = 0;
 	if (!st)
 		st = &dummy;
-	*st = (struct dshow_stat){ .kind = DSHOW_NONE };
+	*st = (struct dshow_stat){.kind = DSHOW_NONE};
 	if (!pp)
 		return store_fail(-ENOMEM, "diff: out of memory");
 	const struct node *na = a->n, *nb = b->n;
@@ -346,7 +349,8 @@ int dshow_patch(FILE *f, struct repo *repo, const char *path, const struct dside
 		fprintf(f, "%sdiff --ckptfs a/%s b/%s%s\n", colour ? C_BOLD : "", pp, pp,
 			colour ? C_OFF : "");
 		if (!na)
-			fprintf(f, "new %s mode %06o\n", nb->type == NODE_DIR ? "dir" : "file", git_mode(nb));
+			fprintf(f, "new %s mode %06o\n", nb->type == NODE_DIR ? "dir" : "file",
+				git_mode(nb));
 		else if (!nb)
 			fprintf(f, "deleted %s mode %06o\n", na->type == NODE_DIR ? "dir" : "file",
 				git_mode(na));

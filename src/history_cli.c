@@ -14,7 +14,7 @@ void hcli_history_clear(struct hcli_history *h)
 {
 	snapshots_free(h->s, h->n);
 	free(h->roots);
-	*h = (struct hcli_history){ 0 };
+	*h = (struct hcli_history){0};
 }
 
 int hcli_history_load(struct repo *repo, const struct project *p, int64_t since_ns,
@@ -35,7 +35,8 @@ int hcli_history_load(struct repo *repo, const struct project *p, int64_t since_
 		return store_fail(-ENOMEM, "history: out of memory");
 	}
 	for (size_t i = n; i-- > 0;) {
-		if ((since_ns && s[i].time_ns < since_ns) || (until_ns && s[i].time_ns > until_ns)) {
+		if ((since_ns && s[i].time_ns < since_ns) ||
+		    (until_ns && s[i].time_ns > until_ns)) {
 			snapshot_clear(&s[i]);
 			continue;
 		}
@@ -43,12 +44,11 @@ int hcli_history_load(struct repo *repo, const struct project *p, int64_t since_
 		roots[k++] = s[i].root;
 	}
 	free(s);
-	*ret = (struct hcli_history){ o, roots, k };
+	*ret = (struct hcli_history){o, roots, k};
 	return 0;
 }
 
-int hcli_path(const char *cmd, const struct project *p, const char *path, char *rel,
-	      char *rel_root)
+int hcli_path(const char *cmd, const struct project *p, const char *path, char *rel, char *rel_root)
 {
 	const char *base = "";
 	char *cwd = realpath(".", NULL);
@@ -65,23 +65,31 @@ int hcli_path(const char *cmd, const struct project *p, const char *path, char *
 	free(cwd);
 	if (r < 0)
 		return store_fail(r, "%s: %s: %s", cmd, path,
-				  r == -EXDEV    ? "not inside the project"
-				  : r == -EINVAL ? "leads outside the project"
-						 : strerror(-r));
+				  r == -EXDEV            ? "not inside the project"
+					  : r == -EINVAL ? "leads outside the project"
+							 : strerror(-r));
 	return 0;
 }
 
 const char *hcli_type_name(uint8_t type)
 {
 	switch (type) {
-	case NODE_FILE: return "file";
-	case NODE_DIR: return "dir";
-	case NODE_SYMLINK: return "symlink";
-	case NODE_FIFO: return "fifo";
-	case NODE_CHR: return "chardev";
-	case NODE_BLK: return "blockdev";
-	case NODE_SOCK: return "socket";
-	default: return "unknown";
+	case NODE_FILE:
+		return "file";
+	case NODE_DIR:
+		return "dir";
+	case NODE_SYMLINK:
+		return "symlink";
+	case NODE_FIFO:
+		return "fifo";
+	case NODE_CHR:
+		return "chardev";
+	case NODE_BLK:
+		return "blockdev";
+	case NODE_SOCK:
+		return "socket";
+	default:
+		return "unknown";
 	}
 }
 

@@ -149,7 +149,7 @@ static int entry_differs(struct wdiff *w, int dirfd, const char *name, const str
 	}
 	case NODE_SYMLINK:
 		return strcmp(a->target ? a->target : "", b->target ? b->target : "") != 0 ||
-		       a->uid != b->uid || a->gid != b->gid;
+			a->uid != b->uid || a->gid != b->gid;
 	case NODE_CHR:
 	case NODE_BLK:
 		return owner || a->rdev != b->rdev;
@@ -178,15 +178,14 @@ static int prefixed_fn(void *ctx, enum diff_kind kind, const char *path, const s
 
 static int deleted_contents(struct wdiff *w, const struct node *a)
 {
-	struct prefixed p = { w };
+	struct prefixed p = {w};
 	return diff_trees_pair(w->repo, &a->subtree, NULL, prefixed_fn, &p);
 }
 
 static int wd_dir(struct wdiff *w, int fd, const blob_id *old_id, int depth);
 
 /* Open the directory name below dirfd and walk it against old_id. */
-static int wd_enter(struct wdiff *w, int dirfd, const char *name, const blob_id *old_id,
-		    int depth)
+static int wd_enter(struct wdiff *w, int dirfd, const char *name, const blob_id *old_id, int depth)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
@@ -222,7 +221,7 @@ static int left_out(struct wdiff *w, int dirfd, const char *name, size_t dirlen,
 static int wd_entry(struct wdiff *w, int dirfd, const char *name, const struct node *a,
 		    size_t dirlen, int depth)
 {
-	struct node b = { 0 };
+	struct node b = {0};
 	struct stat st;
 	bool have_b = false;
 	int r = 0;
@@ -365,7 +364,7 @@ out:
 int diff_worktree(struct repo *repo, const blob_id *old_root, const struct diff_work_opts *o,
 		  diff_pair_fn fn, void *ctx)
 {
-	struct wdiff w = { .repo = repo, .o = o, .fn = fn, .ctx = ctx };
+	struct wdiff w = {.repo = repo, .o = o, .fn = fn, .ctx = ctx};
 	struct stat st;
 	int r;
 	int fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

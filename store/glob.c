@@ -14,7 +14,8 @@ int glob_check(const char *pattern)
 	for (const char *p = pattern; *p; p++) {
 		if (*p == '\\') {
 			if (!p[1])
-				return store_fail(-EINVAL, "pattern '%s': ends in a lone '\\'", pattern);
+				return store_fail(-EINVAL, "pattern '%s': ends in a lone '\\'",
+						  pattern);
 			p++;
 		} else if (*p == '[') {
 			const char *q = p + 1;
@@ -32,7 +33,8 @@ int glob_check(const char *pattern)
 				}
 			}
 			if (!*q)
-				return store_fail(-EINVAL, "pattern '%s': '[' without its ']'", pattern);
+				return store_fail(-EINVAL, "pattern '%s': '[' without its ']'",
+						  pattern);
 			p = q;
 		}
 	}

@@ -85,7 +85,7 @@ int hmemo_put(struct hmemo *m, const blob_id *id, uint64_t extra, size_t val)
 void hmemo_free(struct hmemo *m)
 {
 	free(m->s);
-	*m = (struct hmemo){ 0 };
+	*m = (struct hmemo){0};
 }
 
 int hist_open(struct repo *repo, struct hist **ret)
@@ -184,7 +184,7 @@ static void resolver_free(struct resolver *rs)
 
 static int resolver_init(struct resolver *rs, struct hist *h, const char *path)
 {
-	*rs = (struct resolver){ .h = h };
+	*rs = (struct resolver){.h = h};
 	for (const char *p = path; *p;) {
 		const char *end = strchrnul(p, '/');
 		size_t len = (size_t)(end - p);
@@ -209,8 +209,7 @@ static int resolver_init(struct resolver *rs, struct hist *h, const char *path)
 	return 0;
 }
 
-static int found_add(struct resolver *rs, const struct node *n, const blob_id *in,
-		     size_t *ret_idx)
+static int found_add(struct resolver *rs, const struct node *n, const blob_id *in, size_t *ret_idx)
 {
 	if (rs->nfound == rs->afound) {
 		size_t na = rs->afound ? rs->afound * 2 : 16;
@@ -270,7 +269,7 @@ static int resolve_root(struct resolver *rs, const blob_id *root, size_t *ret)
 		*ret = got;
 		return 0;
 	}
-	struct node n = { .name = (char *)"", .type = NODE_DIR, .mode = 0755, .subtree = *root };
+	struct node n = {.name = (char *)"", .type = NODE_DIR, .mode = 0755, .subtree = *root};
 	int r = found_add(rs, &n, NULL, &got);
 	if (r == 0)
 		r = hmemo_put(&rs->memo, root, 0, got);
@@ -322,7 +321,7 @@ void hist_versions_clear(struct hist_versions *v)
 		node_clear(&v->v[i].node);
 	free(v->v);
 	free(v->runs);
-	*v = (struct hist_versions){ 0 };
+	*v = (struct hist_versions){0};
 }
 
 /* Map each distinct found entry to its version (appending new ones). */
@@ -370,7 +369,7 @@ static int runs_push(struct hist_versions *out, size_t *alloc, size_t version, s
 		out->runs = r;
 		*alloc = na;
 	}
-	out->runs[out->nruns++] = (struct hist_run){ version, snap, snap };
+	out->runs[out->nruns++] = (struct hist_run){version, snap, snap};
 	return 0;
 }
 
@@ -378,7 +377,7 @@ int hist_versions(struct hist *h, const blob_id *roots, size_t n, const char *pa
 		  struct hist_versions *ret)
 {
 	struct resolver rs;
-	struct hist_versions out = { 0 };
+	struct hist_versions out = {0};
 	size_t *at = NULL, *vof = NULL, ralloc = 0;
 	int r = resolver_init(&rs, h, path);
 	if (r < 0)
@@ -438,8 +437,8 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(((const struct hist_name *)a)->name, ((const struct hist_name *)b)->name);
 }
 
-static int names_add_tree(struct hist *h, const blob_id *id, struct hist_name **names,
-			  size_t *n, size_t *alloc)
+static int names_add_tree(struct hist *h, const blob_id *id, struct hist_name **names, size_t *n,
+			  size_t *alloc)
 {
 	const struct tree *t;
 	void *ref;
@@ -459,7 +458,7 @@ static int names_add_tree(struct hist *h, const blob_id *id, struct hist_name **
 		}
 		struct hist_name *e = &(*names)[*n];
 		bool dir = t->nodes[i].type == NODE_DIR;
-		*e = (struct hist_name){ strdup(t->nodes[i].name), dir, !dir };
+		*e = (struct hist_name){strdup(t->nodes[i].name), dir, !dir};
 		if (!e->name)
 			r = store_fail(-ENOMEM, "history: out of memory");
 		else

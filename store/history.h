@@ -47,10 +47,10 @@ uint64_t hist_trees_loaded(const struct hist *h);
  * chunk list (files), target (symlinks), tree id (directories) or device
  * number (devices).  Times and owners do not make a new version. */
 struct hist_version {
-	struct node node; /* as in the first snapshot holding it (name: the last component) */
+	struct node node;    /* as in the first snapshot holding it (name: the last component) */
 	blob_id parent_tree; /* the tree holding node in that snapshot (zero for the root) */
-	size_t first, last; /* indexes of the first and last snapshot holding it */
-	size_t count;       /* how many snapshots hold it */
+	size_t first, last;  /* indexes of the first and last snapshot holding it */
+	size_t count;        /* how many snapshots hold it */
 };
 
 /* A run of consecutive snapshots where the path held one version, or
@@ -104,8 +104,8 @@ int hist_version_names(struct hist *h, const struct hist_versions *v, struct his
 
 /* One path that matched a search, with the snapshots holding it. */
 struct hist_match {
-	char *path;   /* relative, '/'-separated */
-	uint8_t type; /* enum node_type */
+	char *path;    /* relative, '/'-separated */
+	uint8_t type;  /* enum node_type */
 	uint64_t size; /* in the last snapshot holding it */
 	size_t first, last, count;
 };
@@ -116,8 +116,8 @@ struct hist_match {
  * Matches come sorted by path (then type), each once with the range of
  * snapshots holding it.  Each distinct (tree id, directory path) is
  * decoded once.  *ret is the caller's (hist_matches_free). */
-int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern,
-		uint8_t type, struct hist_match **ret, size_t *ret_n);
+int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern, uint8_t type,
+		struct hist_match **ret, size_t *ret_n);
 void hist_matches_free(struct hist_match *m, size_t n);
 
 #endif

@@ -37,8 +37,8 @@ struct search {
 	bool whole_path;
 	uint8_t type;
 	struct relpath path;
-	size_t snap; /* the snapshot being walked */
-	struct hmemo memo;  /* (tree id, path hash) -> index into lists */
+	size_t snap;       /* the snapshot being walked */
+	struct hmemo memo; /* (tree id, path hash) -> index into lists */
 	struct hitlist *lists;
 	size_t nlists, alists;
 	struct hist_match *m; /* distinct matches */
@@ -56,7 +56,7 @@ static int hits_add(struct hitlist *l, size_t *alloc, size_t match, uint64_t siz
 		l->h = p;
 		*alloc = na;
 	}
-	l->h[l->n++] = (struct hit){ match, size };
+	l->h[l->n++] = (struct hit){match, size};
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static int match_get(struct search *s, uint8_t type, size_t *ret)
 		s->am = na;
 	}
 	struct hist_match *m = &s->m[s->nm];
-	*m = (struct hist_match){ .path = strdup(s->path.s), .type = type };
+	*m = (struct hist_match){.path = strdup(s->path.s), .type = type};
 	if (!m->path)
 		return store_fail(-ENOMEM, "search: out of memory");
 	int r = hmemo_put(&s->byname, &zero, key, s->nm);
@@ -126,7 +126,8 @@ static int visit_entry(struct search *s, const struct node *n, int depth, struct
 	if (r < 0)
 		return store_fail(r, "search: out of memory");
 	if (matches(s, n)) {
-		if ((r = match_get(s, n->type, &mi)) == 0 && (r = hits_add(out, alloc, mi, n->size)) == 0)
+		if ((r = match_get(s, n->type, &mi)) == 0 &&
+		    (r = hits_add(out, alloc, mi, n->size)) == 0)
 			mark(s, &out->h[out->n - 1]);
 	}
 	if (r == 0 && n->type == NODE_DIR && (r = visit(s, &n->subtree, depth + 1, &li)) == 0) {
@@ -158,7 +159,7 @@ static int visit(struct search *s, const blob_id *id, int depth, size_t *ret_lis
 	int r = hist_get(s->h, id, &t, &ref);
 	if (r < 0)
 		return r;
-	struct hitlist out = { 0 };
+	struct hitlist out = {0};
 	size_t alloc = 0;
 	for (size_t i = 0; i < t->n && r == 0; i++)
 		r = visit_entry(s, &t->nodes[i], depth, &out, &alloc);
@@ -215,8 +216,8 @@ struct part {
 
 static int search_range(struct part *p)
 {
-	struct search s = { .h = &p->h, .type = p->type, .pattern = p->pattern,
-			    .whole_path = p->whole_path };
+	struct search s = {
+		.h = &p->h, .type = p->type, .pattern = p->pattern, .whole_path = p->whole_path};
 	int r = 0;
 	if (relpath_init(&s.path) < 0)
 		return store_fail(-ENOMEM, "search: out of memory");
@@ -247,7 +248,8 @@ static void *part_main(void *arg)
 	struct part *p = arg;
 	p->r = search_range(p);
 	if (p->r < 0)
-		snprintf(p->err, sizeof p->err, "%s", store_error() ? store_error() : "search failed");
+		snprintf(p->err, sizeof p->err, "%s",
+			 store_error() ? store_error() : "search failed");
 	return NULL;
 }
 
@@ -285,8 +287,8 @@ static int merge(struct part *a, struct part *b)
 #define SEARCH_PART_MIN 128
 #define SEARCH_PARTS_MAX 4
 
-int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern,
-		uint8_t type, struct hist_match **ret, size_t *ret_n)
+int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *pattern, uint8_t type,
+		struct hist_match **ret, size_t *ret_n)
 {
 	int r = glob_check(pattern);
 	if (r < 0)
@@ -304,13 +306,17 @@ int hist_search(struct hist *h, const blob_id *roots, size_t n, const char *patt
 		np = 1;
 	struct part parts[SEARCH_PARTS_MAX];
 	pthread_t tid[SEARCH_PARTS_MAX];
-	bool started[SEARCH_PARTS_MAX] = { false };
+	bool started[SEARCH_PARTS_MAX] = {false};
 	for (size_t k = 0; k < np; k++) {
-		parts[k] = (struct part){ .h = *h, .roots = roots, .lo = n * k / np,
-					  .hi = n * (k + 1) / np, .type = type };
+		parts[k] = (struct part){.h = *h,
+					 .roots = roots,
+					 .lo = n * k / np,
+					 .hi = n * (k + 1) / np,
+					 .type = type};
 		parts[k].h.loaded = 0;
 		parts[k].whole_path = strchr(pattern, '/') != NULL;
-		parts[k].pattern = pattern[0] == '/' ? pattern + 1 : pattern; /* "/x": x at the top */
+		parts[k].pattern =
+			pattern[0] == '/' ? pattern + 1 : pattern; /* "/x": x at the top */
 	}
 	for (size_t k = 1; k < np; k++)
 		started[k] = pthread_create(&tid[k], NULL, part_main, &parts[k]) == 0;

@@ -51,7 +51,8 @@ static double now(void)
 
 static void die(const char *what, int r)
 {
-	fprintf(stderr, "bench_history: %s: %s\n", what, store_error() ? store_error() : strerror(-r));
+	fprintf(stderr, "bench_history: %s: %s\n", what,
+		store_error() ? store_error() : strerror(-r));
 	exit(1);
 }
 
@@ -67,7 +68,7 @@ static void put_file(struct node *n, const char *name, unsigned id, unsigned ver
 	n->type = NODE_FILE;
 	n->mode = 0644;
 	n->mtime_ns = t0_ns + (int64_t)version * 60000000000LL;
-	struct mem_reader m = { text, (size_t)len, 0 };
+	struct mem_reader m = {text, (size_t)len, 0};
 	int r = writer_put_stream(w, mem_read, &m, n);
 	if (r < 0)
 		die("put", r);
@@ -75,7 +76,7 @@ static void put_file(struct node *n, const char *name, unsigned id, unsigned ver
 
 static void put_tree(struct node *nodes, size_t n, blob_id *ret)
 {
-	struct tree t = { nodes, n };
+	struct tree t = {nodes, n};
 	int r = writer_put_tree(w, &t, ret);
 	if (r < 0)
 		die("tree", r);
@@ -83,7 +84,7 @@ static void put_tree(struct node *nodes, size_t n, blob_id *ret)
 
 static struct node dir(const char *name, const blob_id *id)
 {
-	struct node n = { 0 };
+	struct node n = {0};
 	n.name = strdup(name);
 	n.type = NODE_DIR;
 	n.mode = 0755;
@@ -127,8 +128,8 @@ int main(int argc, char **argv)
 	put_file(&env, ".env", 999999, 0);
 	uint64_t s = 88172645463325252ull;
 	for (unsigned i = 0; i < nsnap; i++) {
-		bool dirty_mid[TOP] = { 0 };
-		bool dirty_leaf[TOP][MID] = { { 0 } };
+		bool dirty_mid[TOP] = {0};
+		bool dirty_leaf[TOP][MID] = {{0}};
 		for (unsigned c = 0; i > 0 && c < changes; c++) {
 			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 			unsigned t = (unsigned)(s % TOP), m = (unsigned)((s >> 8) % MID),
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof name, "d%02u", t);
 			top[t + 1] = dir(name, &mid_id[t]);
 		}
-		struct snapshot_new sn = { .project_id = p.id, .status = SNAP_COMPLETE };
+		struct snapshot_new sn = {.project_id = p.id, .status = SNAP_COMPLETE};
 		sn.time_ns = t0_ns + (int64_t)i * 60000000000LL;
 		put_tree(top, TOP + 1, &sn.root);
 		for (unsigned t = 1; t <= TOP; t++)
@@ -204,7 +205,8 @@ int main(int argc, char **argv)
 		die("search", r);
 	printf("hist_search %s: %zu paths, %.3f s, %llu trees decoded "
 	       "(a walk of every snapshot: %zu)\n",
-	       fname, nm, now() - t1, (unsigned long long)hist_trees_loaded(h), n * (1 + TOP + TOP * MID));
+	       fname, nm, now() - t1, (unsigned long long)hist_trees_loaded(h),
+	       n * (1 + TOP + TOP * MID));
 	hist_matches_free(mt, nm);
 	hist_free(h);
 	free(roots);

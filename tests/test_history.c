@@ -21,7 +21,7 @@ static struct node mkfile(struct fixture *f, const char *name, const char *conte
 /* src/ holds x.c; every snapshot shares it. */
 static void put_src(struct fixture *f, blob_id *src)
 {
-	struct node n[1] = { mkfile(f, "x.c", "int x;\n") };
+	struct node n[1] = {mkfile(f, "x.c", "int x;\n")};
 	put_tree(f, n, 1, src);
 }
 
@@ -32,22 +32,22 @@ static void build(struct fixture *f, blob_id roots[NSNAP])
 {
 	blob_id src, envdir;
 	put_src(f, &src);
-	struct node t0[2] = { mkfile(f, ".env", "A=1\n"), dir_node("src", &src) };
+	struct node t0[2] = {mkfile(f, ".env", "A=1\n"), dir_node("src", &src)};
 	put_tree(f, t0, 2, &roots[0]);
-	struct node t1[2] = { mkfile(f, ".env", "B=22\n"), dir_node("src", &src) };
+	struct node t1[2] = {mkfile(f, ".env", "B=22\n"), dir_node("src", &src)};
 	t1[0].mtime_ns = 2000;
 	put_tree(f, t1, 2, &roots[1]);
-	struct node t2[3] = { mkfile(f, ".env", "A=1\n"), mkfile(f, "n.txt", "n"),
-			      dir_node("src", &src) };
+	struct node t2[3] = {mkfile(f, ".env", "A=1\n"), mkfile(f, "n.txt", "n"),
+			     dir_node("src", &src)};
 	t2[0].mtime_ns = 3000; /* a new mtime: still the same version */
 	put_tree(f, t2, 3, &roots[2]);
-	struct node t3[1] = { dir_node("src", &src) };
+	struct node t3[1] = {dir_node("src", &src)};
 	put_tree(f, t3, 1, &roots[3]);
-	struct node in[1] = { mkfile(f, "inner", "q") };
+	struct node in[1] = {mkfile(f, "inner", "q")};
 	put_tree(f, in, 1, &envdir);
-	struct node t4[2] = { dir_node(".env", &envdir), dir_node("src", &src) };
+	struct node t4[2] = {dir_node(".env", &envdir), dir_node("src", &src)};
 	put_tree(f, t4, 2, &roots[4]);
-	struct node t5[2] = { mkfile(f, ".env", "A=1\n"), dir_node("src", &src) };
+	struct node t5[2] = {mkfile(f, ".env", "A=1\n"), dir_node("src", &src)};
 	put_tree(f, t5, 2, &roots[5]);
 	assert_true(id_equal(&roots[0], &roots[5]));
 	for (int i = 0; i < NSNAP; i++) {
@@ -77,7 +77,9 @@ static void test_versions_grouping(void **state)
 	assert_int_equal(v.v[1].count, 1);
 	assert_int_equal(v.v[2].node.type, NODE_DIR);
 	assert_int_equal(v.v[2].first, 4);
-	static const struct { size_t v, first, last; } want[] = {
+	static const struct {
+		size_t v, first, last;
+	} want[] = {
 		{0, 0, 0}, {1, 1, 1}, {0, 2, 2}, {HIST_ABSENT, 3, 3}, {2, 4, 4}, {0, 5, 5},
 	};
 	assert_int_equal(v.nruns, 6);
@@ -266,7 +268,7 @@ static void test_source(void **state)
 	struct fixture *f = *state;
 	blob_id roots[NSNAP];
 	build(f, roots);
-	struct counting_source c = { f->repo, 0, 0 };
+	struct counting_source c = {f->repo, 0, 0};
 	struct hist *h;
 	struct hist_versions v;
 	struct hist_name *nm;
@@ -307,8 +309,10 @@ static void test_glob(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_versions_grouping, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_versions_memo, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_versions_grouping, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_versions_memo, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_dir_names, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_search, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_source, fixture_setup, fixture_teardown),
