@@ -24,7 +24,7 @@ static const char usage_text[] =
 	"hold it, and the snapshot it was gone in if it is not in the latest.\n"
 	"PATTERN is a glob ('*', '?', '[a-z]', '**' across folders): with a '/' it\n"
 	"matches the whole path from the project root, without one the name.\n"
-	"Exit status 0 if something matched, 1 if nothing did.\n"
+	"Exit status 0 if something matched, 1 if nothing did, 2 on trouble.\n"
 	"\n"
 	"  -p, --project NAME   only the project NAME\n"
 	"      --since WHEN     only snapshots taken at or after WHEN (a time phrase)\n"
@@ -32,6 +32,9 @@ static const char usage_text[] =
 	"  -t, --type f|d|l     only files, directories or symlinks\n"
 	"      --json           a JSON array of matches\n"
 	"  -h, --help           this help\n";
+
+/* As grep: 0 found, 1 nothing found, 2 trouble. */
+#define SEARCH_EXIT_TROUBLE 2
 
 struct opts {
 	const char *pattern, *project;
@@ -163,10 +166,12 @@ int cmd_search(int argc, char **argv)
 	struct repo *repo = NULL;
 	struct project *ps = NULL, one = {0};
 	size_t np = 0;
-	int status = EXIT_ERROR;
+	int status = SEARCH_EXIT_TROUBLE;
 	int r = cli_open_repo(REPO_READ, &repo);
-	if (r < 0)
-		return out_store_err(r, "repository");
+	if (r < 0) {
+		out_store_err(r, "repository");
+		return SEARCH_EXIT_TROUBLE;
+	}
 	if (o.project) {
 		r = cli_find_project(repo, NULL, o.project, &one);
 		ps = &one;
@@ -175,7 +180,8 @@ int cmd_search(int argc, char **argv)
 		r = catalog_projects(repo, &ps, &np);
 	}
 	if (r < 0) {
-		status = out_store_err(r, "search");
+		out_store_err(r, "search");
+		status = SEARCH_EXIT_TROUBLE;
 		goto out;
 	}
 	if (o.json)
@@ -184,9 +190,10 @@ int cmd_search(int argc, char **argv)
 		r = search_project(repo, &o, &ps[i]);
 	if (o.json && r == 0)
 		fputs(o.printed ? "\n]\n" : "]\n", stdout);
-	if (r < 0)
-		status = out_store_err(r, "search");
-	else
+	if (r < 0) {
+		out_store_err(r, "search");
+		status = SEARCH_EXIT_TROUBLE;
+	} else
 		status = o.printed ? EXIT_OK : EXIT_ERROR;
 out:
 	if (o.project)

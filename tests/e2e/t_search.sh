@@ -79,6 +79,6 @@ grep -q "^ckptfs: search: pattern 'x\[': '\[' without its '\]'" "$T/stderr" || f
 expect_status 2 "$CKPTFS" search
 expect_status 2 "$CKPTFS" search --type q x
 expect_status 2 "$CKPTFS" search --since 'not a time' x
-expect_status 1 "$CKPTFS" search --project nosuch x
+expect_status 2 "$CKPTFS" search --project nosuch x
 grep -q 'nosuch: no such project' "$T/stderr" || fail "unknown project"
 echo ok
