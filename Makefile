@@ -66,6 +66,7 @@ ALL_LIBS   := $(LIBCLI) $(LIBFS) $(LIBDUMPERS) $(LIBSTORE)
 BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
+.PHONY: bench-history
 .PHONY: all check unit e2e check-san check-long bench bench-scale install uninstall clean \
         distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo demo-run deps test-deps
 all: $(BIN)
@@ -125,9 +126,17 @@ check: deps
 check-long: deps
 	CKPTFS_LONG=1 $(MAKE) check
 
-bench: $(BIN)
+bench: $(BIN) $(BUILD)/tests/bench_history
 	@scripts/install-deps.sh bench
 	@CKPTFS=$(abspath $(BIN)) scripts/bench.sh
+	@CKPTFS=$(abspath $(BIN)) BENCH_HISTORY_BIN=$(abspath $(BUILD)/tests/bench_history) \
+		scripts/bench-history.sh
+
+# History lookups alone (versions, search, @versions, diff): see the script.
+bench-history: $(BIN) $(BUILD)/tests/bench_history
+	@scripts/install-deps.sh bench
+	@CKPTFS=$(abspath $(BIN)) BENCH_HISTORY_BIN=$(abspath $(BUILD)/tests/bench_history) \
+		scripts/bench-history.sh
 
 # The scale run: ckptfs alone at BENCH_SCALE=1 and 10 (~30,000 and ~300,000
 # files): first snapshot, re-snap, mount find, restore, peak RSS.

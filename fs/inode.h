@@ -38,6 +38,8 @@ enum inode_kind {
 	INODE_SNAPSHOT, /* a snapshot's root folder */
 	INODE_DIR,      /* a folder inside a snapshot */
 	INODE_LEAF,     /* anything else inside a snapshot (file, symlink, ...) */
+	INODE_HIST,     /* <project>/@versions and every path folder below it */
+	INODE_VLEAF,    /* @versions/<path>/<snapshot>: one version of <path> */
 };
 
 /* Inside a snapshot: its contents never change. */
@@ -53,8 +55,8 @@ struct inode {
 	char *name;         /* "" for the root */
 	enum inode_kind kind;
 	int64_t project_id; /* all kinds below the root */
-	int64_t snap_id;    /* SNAPSHOT, DIR, LEAF; LATEST and TAG: the target */
-	blob_id tree;       /* SNAPSHOT and DIR: the folder's tree */
+	int64_t snap_id;    /* SNAPSHOT, DIR, LEAF; LATEST and TAG: the target; VLEAF: first snapshot */
+	blob_id tree;       /* SNAPSHOT and DIR: the folder's tree; VLEAF: the tree holding it */
 	struct stat st;     /* all but ROOT, PROJECT, TAGDIR: attributes (st_ino set by the table) */
 	char *target;       /* LEAF symlinks, LATEST, TAG: the target (owned) */
 

@@ -25,6 +25,7 @@ struct ops_dir {
 	struct tcache_entry *tree; /* SNAPSHOT and DIR */
 	struct dent *ents;         /* the others */
 	size_t n;
+	struct ops_vlist vl; /* HIST: the listing, with each entry's template */
 };
 
 static void dir_free(struct ops_dir *d)
@@ -34,6 +35,7 @@ static void dir_free(struct ops_dir *d)
 	for (size_t i = 0; i < d->n; i++)
 		free(d->ents[i].name);
 	free(d->ents);
+	ops_vlist_clear(&d->vl);
 	free(d);
 }
 
@@ -79,7 +81,7 @@ static int list_project(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 	int r = ops_snaps_for(fs, e, NULL, "list snapshots in", &p, &s);
 	if (r < 0)
 		return r;
-	size_t cap = s->n + 2;
+	size_t cap = s->n + 3;
 	d->ents = calloc(cap, sizeof(*d->ents));
 	if (!d->ents)
 		r = -ENOMEM;
@@ -91,6 +93,8 @@ static int list_project(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 		r = add(d, cap, OPS_LATEST, inode_number(e->ino, OPS_LATEST, 0), S_IFLNK);
 	if (r == 0)
 		r = add(d, cap, OPS_TAGDIR, inode_number(e->ino, OPS_TAGDIR, 0), S_IFDIR);
+	if (r == 0)
+		r = add(d, cap, OPS_VERSIONS, inode_number(e->ino, OPS_VERSIONS, 0), S_IFDIR);
 	ops_snaps_release(fs, p, s);
 	return r;
 }
@@ -108,6 +112,21 @@ static int list_tags(struct ckfs *fs, struct inode *e, struct ops_dir *d)
 	for (size_t i = 0; r == 0 && i < s->ntags; i++)
 		r = add(d, s->ntags, s->tags[i], inode_number(e->ino, s->tags[i], 0), S_IFLNK);
 	ops_snaps_release(fs, p, s);
+	return r;
+}
+
+/* A path folder of @versions: the listing, templates kept for readdirplus. */
+static int list_hist(struct ckfs *fs, struct inode *e, struct ops_dir *d)
+{
+	int r = ops_vlist(fs, e, &d->vl);
+	if (r < 0)
+		return r;
+	d->ents = calloc(d->vl.n + 1, sizeof(*d->ents));
+	if (!d->ents)
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < d->vl.n; i++)
+		r = add(d, d->vl.n, d->vl.e[i].name, inode_number(e->ino, d->vl.e[i].name, 0),
+			d->vl.e[i].tmpl.st.st_mode & S_IFMT);
 	return r;
 }
 
@@ -134,6 +153,7 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	case INODE_ROOT: r = list_root(fs, e, d); break;
 	case INODE_PROJECT: r = list_project(fs, e, d); break;
 	case INODE_TAGDIR: r = list_tags(fs, e, d); break;
+	case INODE_HIST: r = list_hist(fs, e, d); break;
 	case INODE_SNAPSHOT:
 	case INODE_DIR:
 		r = tcache_get(fs->trees, &e->tree, &d->tree);
@@ -201,6 +221,9 @@ static int plus_entry(struct ckfs *fs, struct inode *e, const struct ops_dir *d,
 	if (d->tree) {
 		store_error_clear();
 		r = ops_tmpl_from_node(fs, e, &d->tree->tree->nodes[i], &tmpl);
+	} else if (e->kind == INODE_HIST && i < d->vl.n) {
+		tmpl = d->vl.e[i].tmpl;
+		r = 0;
 	} else {
 		double neg;
 		r = ops_resolve(fs, e, name, &tmpl, &neg, &hold);

@@ -13,6 +13,7 @@
 /* Names of the fixed entries of a project folder. */
 #define OPS_LATEST "latest"
 #define OPS_TAGDIR "@tags"
+#define OPS_VERSIONS "@versions"
 
 static inline struct ckfs *ops_fs(fuse_req_t req)
 {
@@ -27,6 +28,7 @@ struct inode *ops_inode(struct ckfs *fs, fuse_ino_t ino);
 struct ops_hold {
 	struct tcache_entry *tree;
 	char target[SNAPNAME_MAX_LEN + 8];
+	char *vtarget; /* a version's symlink target (owned) */
 };
 
 /* Resolve name in parent into *tmpl (zeroed first).  0, -ENOENT (with
@@ -89,6 +91,29 @@ int ops_project_snaps(struct ckfs *fs, int64_t project_id, struct view_projects 
 int ops_snaps_for(struct ckfs *fs, struct inode *e, const char *child, const char *what,
 		  struct view_projects **ret_p, struct view_snaps **ret_s);
 void ops_snaps_release(struct ckfs *fs, struct view_projects *p, struct view_snaps *s);
+
+/* @versions (ops_versions.c).  A listing: each name with the template
+ * of its inode (a path folder, INODE_HIST, or a version, INODE_VLEAF);
+ * folders first, sorted, then versions oldest first. */
+struct ops_vent {
+	char *name;
+	struct inode tmpl; /* tmpl.target owned */
+};
+struct ops_vlist {
+	struct ops_vent *e;
+	size_t n;
+};
+
+/* The listing of INODE_HIST dir.  0 or a negative errno (logged). */
+int ops_vlist(struct ckfs *fs, struct inode *dir, struct ops_vlist *ret);
+void ops_vlist_clear(struct ops_vlist *l);
+
+/* The template of <project>/@versions itself. */
+void ops_hist_tmpl(struct ckfs *fs, const struct inode *project, struct inode *tmpl);
+
+/* Resolve name in INODE_HIST parent (ops_resolve's contract). */
+int ops_hist_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
+		     struct ops_hold *hold);
 
 /* Ops by family. */
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -149,6 +149,10 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 		tmpl->kind = INODE_TAGDIR;
 		return 0;
 	}
+	if (strcmp(name, OPS_VERSIONS) == 0) {
+		ops_hist_tmpl(fs, parent, tmpl);
+		return 0;
+	}
 	bool latest = strcmp(name, OPS_LATEST) == 0;
 	if (!latest && !probe_is_snapshot_name(name)) {
 		*neg = CKFS_IMMUTABLE_TIMEOUT; /* can never exist */
@@ -245,6 +249,8 @@ void ops_hold_release(struct ckfs *fs, struct ops_hold *hold)
 {
 	tcache_release(fs->trees, hold->tree);
 	hold->tree = NULL;
+	free(hold->vtarget);
+	hold->vtarget = NULL;
 }
 
 int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
@@ -253,6 +259,7 @@ int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct 
 	memset(tmpl, 0, sizeof(*tmpl));
 	*neg_timeout = 0;
 	hold->tree = NULL;
+	hold->vtarget = NULL;
 	store_error_clear();
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
@@ -262,6 +269,7 @@ int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct 
 	case INODE_TAGDIR: return resolve_tag(fs, parent, name, tmpl, hold);
 	case INODE_SNAPSHOT:
 	case INODE_DIR: return resolve_in_tree(fs, parent, name, tmpl, neg_timeout, hold);
+	case INODE_HIST: return ops_hist_resolve(fs, parent, name, tmpl, hold);
 	default: return -ENOTDIR;
 	}
 }
@@ -269,7 +277,8 @@ int ops_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct 
 int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *timeout)
 {
 	*timeout = CKFS_DYNAMIC_TIMEOUT;
-	if (inode_kind_immutable(e->kind) || e->kind == INODE_LATEST || e->kind == INODE_TAG) {
+	if (inode_kind_immutable(e->kind) || e->kind == INODE_LATEST || e->kind == INODE_TAG ||
+	    e->kind == INODE_VLEAF) {
 		*st = e->st;
 		*timeout = CKFS_IMMUTABLE_TIMEOUT;
 		return 0;
@@ -301,7 +310,12 @@ int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *ti
 	switch (e->kind) {
 	case INODE_PROJECT:
 		/* Its snapshots and @tags. */
-		synthetic_dir(fs, st, mtime, (nlink_t)(3 + proj->nsnapshots));
+		synthetic_dir(fs, st, mtime, (nlink_t)(4 + proj->nsnapshots));
+		break;
+	case INODE_HIST:
+		/* Its listing changes as snapshots land: short timeout.  Link
+		 * count 1: not counted (see ops_versions.c). */
+		synthetic_dir(fs, st, mtime, 1);
 		break;
 	case INODE_TAGDIR:
 		synthetic_dir(fs, st, mtime, 2);

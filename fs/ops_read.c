@@ -20,14 +20,16 @@
 int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 		const struct node **ret_node)
 {
-	if (!inode_kind_immutable(e->kind) || e->kind == INODE_SNAPSHOT || !e->parent)
+	bool version = e->kind == INODE_VLEAF;
+	if ((!inode_kind_immutable(e->kind) && !version) || e->kind == INODE_SNAPSHOT || !e->parent)
 		return -ENODATA;
 	struct tcache_entry *ref;
 	store_error_clear();
-	int r = tcache_get(fs->trees, &e->parent->tree, &ref);
+	/* A version sits in its own tree under the name of its path folder. */
+	int r = tcache_get(fs->trees, version ? &e->tree : &e->parent->tree, &ref);
 	if (r < 0)
 		return ops_fail(fs, e->parent, NULL, "list", r);
-	const struct node *n = tree_lookup(ref->tree, e->name);
+	const struct node *n = tree_lookup(ref->tree, version ? e->parent->name : e->name);
 	if (!n) {
 		/* The tree is immutable: this cannot happen unless memory is bad. */
 		tcache_release(fs->trees, ref);
@@ -66,8 +68,9 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (e->kind != INODE_LEAF || !S_ISREG(e->st.st_mode)) {
-		fuse_reply_err(req, e->kind == INODE_LEAF ? EINVAL : EISDIR);
+	bool leaf = e->kind == INODE_LEAF || e->kind == INODE_VLEAF;
+	if (!leaf || !S_ISREG(e->st.st_mode)) {
+		fuse_reply_err(req, leaf ? EINVAL : EISDIR);
 		return;
 	}
 	struct ops_file *f = calloc(1, sizeof(*f));

@@ -32,5 +32,8 @@ int cmd_run(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -130,9 +130,10 @@ static enum want what_is_wanted(const char *cmd, const char *prev, bool position
 {
 	if (!strcmp(prev, "-p") || !strcmp(prev, "--project"))
 		return WANT_PROJECTS;
-	if (!strcmp(prev, "--from"))
+	if (!strcmp(prev, "--from") || !strcmp(prev, "--since") || !strcmp(prev, "--until"))
 		return WANT_SNAPSHOTS;
-	if (positional && !strcmp(cmd, "show"))
+	/* diff's words are WHENs first; none matching, bash offers files. */
+	if (positional && (!strcmp(cmd, "show") || !strcmp(cmd, "diff")))
 		return WANT_SNAPSHOTS;
 	return WANT_FILES;
 }

@@ -20,7 +20,7 @@ typedef int (*diff_fn)(void *ctx, enum diff_kind kind, const char *path, const s
 
 struct diff {
 	struct repo *repo;
-	diff_fn fn;
+	diff_pair_fn fn;
 	void *ctx;
 	struct relpath path;
 };
@@ -64,7 +64,8 @@ static int diff_dir(struct diff *d, const blob_id *old_id, const blob_id *new_id
  * holds as the same kind. */
 static int report_all(struct diff *d, enum diff_kind kind, const struct node *n, int depth)
 {
-	int r = d->fn(d->ctx, kind, d->path.s, n);
+	int r = d->fn(d->ctx, kind, d->path.s, kind == DIFF_ADDED ? NULL : n,
+		      kind == DIFF_ADDED ? n : NULL);
 	if (r != 0 || n->type != NODE_DIR)
 		return r;
 	return kind == DIFF_ADDED ? diff_dir(d, NULL, &n->subtree, depth + 1)
@@ -83,7 +84,7 @@ static int diff_entry(struct diff *d, const struct node *a, const struct node *b
 		r = report_all(d, DIFF_ADDED, b, depth);
 	} else {
 		if (node_modified(a, b))
-			r = d->fn(d->ctx, DIFF_MODIFIED, d->path.s, b);
+			r = d->fn(d->ctx, DIFF_MODIFIED, d->path.s, a, b);
 		if (r == 0) {
 			bool ad = a->type == NODE_DIR, bd = b->type == NODE_DIR;
 			/* A type change from or to a directory: its contents
@@ -130,9 +131,28 @@ out:
 	return r;
 }
 
+struct single {
+	diff_fn fn;
+	void *ctx;
+};
+
+static int one_side(void *ctx, enum diff_kind kind, const char *path, const struct node *a,
+		    const struct node *b)
+{
+	struct single *s = ctx;
+	return s->fn(s->ctx, kind, path, b ? b : a);
+}
+
 int diff_trees(struct repo *repo, const blob_id *old_root, const blob_id *new_root,
 	       int (*fn)(void *ctx, enum diff_kind kind, const char *path, const struct node *n),
 	       void *ctx)
+{
+	struct single s = { fn, ctx };
+	return diff_trees_pair(repo, old_root, new_root, one_side, &s);
+}
+
+int diff_trees_pair(struct repo *repo, const blob_id *old_root, const blob_id *new_root,
+		    diff_pair_fn fn, void *ctx)
 {
 	struct diff d = { .repo = repo, .fn = fn, .ctx = ctx };
 	if (relpath_init(&d.path) < 0)

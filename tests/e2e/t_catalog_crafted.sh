@@ -94,7 +94,7 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	"$CKPTFS" mount "$M" 2>"$T/mount.err" || { cat "$T/mount.err"; fail "mount"; }
 	grep -Eq "$WARN" "$T/mount.err" || fail "mount did not flag the invalid rows: $(cat "$T/mount.err")"
 	[ "$(ls "$M" | tr '\n' ' ')" = "app other " ] || fail "mount top level: $(ls -a "$M")"
-	[ "$(ls "$M/app" | tr '\n' ' ')" = "$good_first $good_latest @tags latest " ] ||
+	[ "$(ls "$M/app" | tr '\n' ' ')" = "$good_first $good_latest @tags @versions latest " ] ||
 		fail "mount app: $(ls -a "$M/app")"
 	[ "$(readlink "$M/app/latest")" = "$good_latest" ] || fail "latest -> $(readlink "$M/app/latest")"
 	[ "$(readlink "$M/app/@tags/v1")" = "../$good_first" ] || fail "@tags/v1 -> $(readlink "$M/app/@tags/v1")"

@@ -50,6 +50,13 @@ want=$(printf '%s\n' $snaps | grep -F "$head:" | sed "s/^$head://" | sort)
 [ -n "$out" ] && [ "$out" = "$want" ] || fail "after ':': got '$out', want '$want'"
 out=$(complete_line "$CKPTFS restore --from before")
 [ "$out" = before-migration ] || fail "tag: got '$out'"
+# diff takes WHENs first, search --since/--until times: snapshot names.
+out=$(complete_line "$CKPTFS diff ")
+printf '%s\n' "$out" | grep -qx latest || fail "diff WHEN: got '$out'"
+out=$(complete_line "$CKPTFS search x --since ")
+printf '%s\n' "$out" | grep -qx latest || fail "search --since: got '$out'"
+out=$(complete_line "$CKPTFS versions ")
+[ -z "$out" ] || fail "versions PATH: got '$out'"
 # A path argument: nothing from ckptfs, so bash completes file names.
 out=$(complete_line "$CKPTFS restore ")
 [ -z "$out" ] || fail "path: got '$out'"
