@@ -41,20 +41,9 @@ struct wdiff {
 	uint8_t *buf; /* WDIFF_BUF bytes, for comparing contents */
 };
 
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
 static void fill_node(struct node *n, const struct stat *st)
 {
-	n->mode = st->st_mode & 07777;
-	n->uid = st->st_uid;
-	n->gid = st->st_gid;
-	n->mtime_ns = ts_ns(&st->st_mtim);
-	n->ctime_ns = ts_ns(&st->st_ctim);
-	n->dev = st->st_dev;
-	n->ino = st->st_ino;
+	walk_fill_meta(n, st);
 	if (S_ISREG(st->st_mode)) {
 		n->type = NODE_FILE;
 		n->size = (uint64_t)st->st_size;
@@ -86,9 +75,7 @@ static bool stat_matches(const struct wdiff *w, const struct node *a, const stru
 	 * the live file's even when nothing changed: only its stat can say. */
 	if (a->flags & NODE_F_DB_COPY)
 		return true;
-	int64_t t = a->mtime_ns > a->ctime_ns ? a->mtime_ns : a->ctime_ns;
-	bool coarse = a->mtime_ns % 1000000000LL == 0 && a->ctime_ns % 1000000000LL == 0;
-	return t < w->o->snap_time_ns - (coarse ? WALK_RACY_COARSE_NS : WALK_RACY_NS);
+	return !walk_racy_at(w->o->snap_time_ns, a->mtime_ns, a->ctime_ns);
 }
 
 /* 1 if the file name in dirfd holds exactly a's content, 0 if not (or it

@@ -39,12 +39,17 @@ void walk_fill_meta(struct node *n, const struct stat *st)
  * HZ=100), so anything within 100 ms of the parent's start is re-read; on
  * filesystems with whole-second times (both nanosecond fields zero) the
  * window is 2 s (FAT's granularity). */
-bool walk_racy(const struct walk_ctx *c, int64_t mtime_ns, int64_t ctime_ns)
+bool walk_racy_at(int64_t snap_time_ns, int64_t mtime_ns, int64_t ctime_ns)
 {
 	int64_t t = mtime_ns > ctime_ns ? mtime_ns : ctime_ns;
 	bool coarse = mtime_ns % 1000000000LL == 0 && ctime_ns % 1000000000LL == 0;
 	int64_t window = coarse ? WALK_RACY_COARSE_NS : WALK_RACY_NS;
-	return t >= c->opts->parent_time_ns - window;
+	return t >= snap_time_ns - window;
+}
+
+bool walk_racy(const struct walk_ctx *c, int64_t mtime_ns, int64_t ctime_ns)
+{
+	return walk_racy_at(c->opts->parent_time_ns, mtime_ns, ctime_ns);
 }
 
 static int xattr_cmp(const void *a, const void *b)

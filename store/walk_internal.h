@@ -59,6 +59,10 @@ int walk_read_xattrs(int fd, struct node *n);
  * the parent snapshot's start to be trusted. */
 bool walk_racy(const struct walk_ctx *c, int64_t mtime_ns, int64_t ctime_ns);
 
+/* The same rule against a given snapshot start (diff against the working
+ * tree asks it without a walk). */
+bool walk_racy_at(int64_t snap_time_ns, int64_t mtime_ns, int64_t ctime_ns);
+
 /* Metadata common to every type, from st. */
 void walk_fill_meta(struct node *n, const struct stat *st);
 
