@@ -96,6 +96,77 @@ out:
 	return r;
 }
 
+/* path made canonical without requiring it to exist: realpath of its
+ * longest existing prefix, then the rest as written.  Only for absolute
+ * paths.  malloc'd, or NULL with errno set. */
+static char *canonical_prefix(const char *path)
+{
+	char *head = strdup(path);
+	if (!head)
+		return NULL;
+	char *real = NULL;
+	size_t cut = strlen(head);
+	for (;;) {
+		if ((real = realpath(head, NULL)))
+			break;
+		if (errno != ENOENT && errno != ENOTDIR) {
+			free(head);
+			return NULL;
+		}
+		char *slash = strrchr(head, '/');
+		if (!slash || slash == head) {
+			head[1] = '\0';
+			cut = 1;
+			real = realpath(head, NULL);
+			break;
+		}
+		*slash = '\0';
+		cut = (size_t)(slash - head);
+	}
+	free(head);
+	if (!real)
+		return NULL;
+	const char *rest = path + cut;
+	while (*rest == '/')
+		rest++;
+	char *out = NULL;
+	bool root = strcmp(real, "/") == 0;
+	if (asprintf(&out, "%s%s%s", real, *rest && !root ? "/" : "", rest) < 0)
+		out = NULL;
+	free(real);
+	return out;
+}
+
+int cli_find_project_of_path(struct repo *repo, const char *path, const char *name,
+			     struct project *ret)
+{
+	if (name || path[0] != '/')
+		return cli_find_project(repo, NULL, name, ret);
+	char *canon = canonical_prefix(path);
+	if (!canon)
+		return store_failp(-errno, "%s", path);
+	struct project *all = NULL;
+	size_t n = 0, best = SIZE_MAX;
+	int r = catalog_projects(repo, &all, &n);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (path_within(canon, all[i].root) &&
+		    (best == SIZE_MAX || strlen(all[i].root) > strlen(all[best].root)))
+			best = i;
+	if (best == SIZE_MAX) {
+		r = store_fail(-ENOENT, "%s: not in a registered project (see ckptfs projects)", path);
+	} else {
+		*ret = all[best];
+		memset(&all[best], 0, sizeof all[best]);
+		r = 0;
+	}
+	projects_free(all, n);
+out:
+	free(canon);
+	return r;
+}
+
 void cli_close_repo(struct repo *repo, bool scan)
 {
 	if (!repo)

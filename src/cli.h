@@ -40,6 +40,15 @@ void cli_close_repo(struct repo *repo, bool scan);
  * it when there is none. */
 int cli_find_project(struct repo *repo, const char *dir, const char *name, struct project *ret);
 
+/* The project a PATH argument is about (restore, versions): by name if
+ * name is given; for an absolute path, the registered project whose root
+ * holds it — found from the path's text, so a file or folder that no longer
+ * exists (the usual reason to restore it) still names its project, and the
+ * current directory does not matter; else cli_find_project's rule for the
+ * current directory. */
+int cli_find_project_of_path(struct repo *repo, const char *path, const char *name,
+			     struct project *ret);
+
 /* The snapshot WHEN names in project p: "latest" (also when is NULL), an
  * exact snapshot name, a tag, else a time phrase (when.h) meaning the
  * newest snapshot at or before it.  now_ns anchors relative phrases.

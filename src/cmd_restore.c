@@ -253,7 +253,7 @@ int cmd_restore(int argc, char **argv)
 	r = cli_open_repo(into_project && !dry_run ? REPO_WRITE : REPO_READ, &repo);
 	if (r < 0)
 		return out_store_err(r, "repository");
-	if ((r = cli_find_project(repo, NULL, project, &p)) < 0) {
+	if ((r = cli_find_project_of_path(repo, path, project, &p)) < 0) {
 		status = out_store_err(r, "restore");
 		goto out;
 	}

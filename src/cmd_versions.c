@@ -167,7 +167,7 @@ int cmd_versions(int argc, char **argv)
 	int r = cli_open_repo(REPO_READ, &repo);
 	if (r < 0)
 		return out_store_err(r, "repository");
-	if ((r = cli_find_project(repo, NULL, project, &p)) < 0 ||
+	if ((r = cli_find_project_of_path(repo, path, project, &p)) < 0 ||
 	    (r = hcli_path("versions", &p, path, rel, rel_root)) < 0 ||
 	    (r = hcli_history_load(repo, &p, 0, 0, &hh)) < 0 || (r = hist_open(repo, &h)) < 0) {
 		status = out_store_err(r, "versions");

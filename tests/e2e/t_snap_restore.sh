@@ -123,6 +123,20 @@ mkdir "$T/into"
 ck restore "sub dir/inner.txt" --project proj --to "$T/into" >/dev/null
 [ "$(cat "$T/into/inner.txt")" = inner ] || fail "--to existing DIR"
 
+# --- an absolute PATH names its project from anywhere, even once deleted ----
+mkdir "$T/abs"
+(cd / && ck restore "$P/a file.txt" --from v1 --to "$T/abs/") >/dev/null ||
+	fail "absolute PATH from outside the project"
+cmp "$T/abs/a file.txt" "$T/original.txt" || fail "absolute PATH: content"
+rm -rf "$P/deep"
+(cd / && ck restore "$P/deep" --from v1 --to "$T/abs/deep") >/dev/null ||
+	fail "absolute PATH of a deleted folder"
+[ -d "$T/abs/deep" ] || fail "absolute PATH of a deleted folder: nothing restored"
+(cd / && ck versions "$P/a file.txt") >/dev/null || fail "versions of an absolute PATH"
+(cd / && ck restore /nonexistent/x --to "$T/abs/") 2>"$T/err.txt" && fail "outside every project"
+grep -q '^ckptfs: /nonexistent/x: not in a registered project' "$T/err.txt" ||
+	fail "outside every project: $(cat "$T/err.txt")"
+
 # --- a git work tree is found from a subdirectory ---------------------------
 G=$T/gitproj
 mkdir -p "$G/src/deeper"

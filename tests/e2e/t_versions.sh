@@ -87,7 +87,7 @@ done
 expect_status 1 "$CKPTFS" versions never-existed
 grep -q '^ckptfs: versions: never-existed: in no snapshot of myapp$' "$T/stderr" || fail "missing path message"
 expect_status 1 "$CKPTFS" versions /etc/passwd
-grep -q 'not inside the project' "$T/stderr" || fail "outside path message"
+grep -q '/etc/passwd: not in a registered project' "$T/stderr" || fail "outside path message"
 expect_status 1 "$CKPTFS" versions ../../x
 expect_status 2 "$CKPTFS" versions
 expect_status 2 "$CKPTFS" versions a b
