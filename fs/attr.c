@@ -64,3 +64,16 @@ size_t attr_subdirs(const struct tree *t)
 			n++;
 	return n;
 }
+
+void attr_snapshot_root(const struct tree *root, uid_t owner, gid_t group, struct stat *st)
+{
+	if (root->has_self) {
+		st->st_mode = S_IFDIR | (root->self.mode & 07777);
+		st->st_uid = root->self.uid;
+		st->st_gid = root->self.gid;
+	} else {
+		st->st_mode = S_IFDIR | 0700;
+		st->st_uid = owner;
+		st->st_gid = group;
+	}
+}

@@ -16,6 +16,13 @@ void attr_from_node(const struct node *n, struct stat *st);
 /* Number of subfolders in t (a folder's link count is 2 + this). */
 size_t attr_subdirs(const struct tree *t);
 
+/* The mode, uid and gid of a snapshot's folder, from its root tree: what
+ * the project root had when the snapshot was taken (tree->self).  A
+ * snapshot from before that was recorded gets 0700 and the given owner
+ * (the mounting user): nothing says who else could read the project, so
+ * with `mount -o allow_other` nobody else can. */
+void attr_snapshot_root(const struct tree *root, uid_t owner, gid_t group, struct stat *st);
+
 /* S_IF* bits of a node type (S_IFREG for unknown types). */
 mode_t attr_type_bits(uint8_t type);
 

@@ -15,6 +15,14 @@
 #define OPS_TAGDIR "@tags"
 #define OPS_VERSIONS "@versions"
 
+/* @versions and its path folders: the mounting user's only.  A path
+ * folder merges that path from every snapshot, each reached in its own
+ * snapshot through folders whose modes differ (a 0700 project root, a
+ * private subfolder), so no one mode would give other users exactly what
+ * the snapshot folders give them; under `mount -o allow_other` they read
+ * the snapshot folders, where every recorded mode applies. */
+#define OPS_HIST_MODE 0500
+
 static inline struct ckfs *ops_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);

@@ -110,6 +110,22 @@ static int dir_nlink(struct ckfs *fs, const struct inode *parent, const char *na
 	return 0;
 }
 
+/* A snapshot's folder: dated by the snapshot, with the project root's
+ * recorded mode and owner, so that under `mount -o allow_other` the
+ * kernel's default_permissions check keeps a private project private. */
+static int snapshot_dir(struct ckfs *fs, const struct inode *parent, const char *name,
+			const struct snapshot *snap, struct stat *st)
+{
+	struct tcache_entry *ref;
+	int r = tcache_get(fs->trees, &snap->root, &ref);
+	if (r < 0)
+		return ops_fail(fs, parent, name, "list", r);
+	synthetic_dir(fs, st, snap->time_ns, (nlink_t)(2 + attr_subdirs(ref->tree)));
+	attr_snapshot_root(ref->tree, fs->uid, fs->gid, st);
+	tcache_release(fs->trees, ref);
+	return 0;
+}
+
 static int resolve_root(struct ckfs *fs, const char *name, struct inode *tmpl, double *neg)
 {
 	if (probe_is_junk(name)) {
@@ -173,13 +189,7 @@ static int resolve_project(struct ckfs *fs, struct inode *parent, const char *na
 		tmpl->kind = INODE_SNAPSHOT;
 		tmpl->snap_id = snap->id;
 		tmpl->tree = snap->root;
-		nlink_t nlink;
-		r = dir_nlink(fs, parent, name, &snap->root, &nlink);
-		if (r == 0) {
-			synthetic_dir(fs, &tmpl->st, snap->time_ns, nlink);
-			/* Users restore with cp -a: give the copy a writable folder. */
-			tmpl->st.st_mode = S_IFDIR | 0755;
-		}
+		r = snapshot_dir(fs, parent, name, snap, &tmpl->st);
 	}
 	ops_snaps_release(fs, p, s);
 	return r;
@@ -316,6 +326,7 @@ int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *ti
 		/* Its listing changes as snapshots land: short timeout.  Link
 		 * count 1: not counted (see ops_versions.c). */
 		synthetic_dir(fs, st, mtime, 1);
+		st->st_mode = S_IFDIR | OPS_HIST_MODE;
 		break;
 	case INODE_TAGDIR:
 		synthetic_dir(fs, st, mtime, 2);

@@ -84,7 +84,7 @@ static void hist_dir_tmpl(struct ckfs *fs, const struct inode *dir, int64_t mtim
 	memset(t, 0, sizeof *t);
 	t->kind = INODE_HIST;
 	t->project_id = dir->project_id;
-	t->st.st_mode = S_IFDIR | 0555;
+	t->st.st_mode = S_IFDIR | OPS_HIST_MODE;
 	/* 1: "not counted" (find and fts then look inside each entry); the
 	 * real count would need the listing of every path folder. */
 	t->st.st_nlink = 1;

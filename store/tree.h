@@ -71,12 +71,25 @@ struct node {
 	size_t nxattrs;
 };
 
+/* A folder's own owner and permission bits.  Recorded in a snapshot's
+ * root tree only: every other folder has them in its parent's node, and
+ * the root has no parent (the mount serves them for the snapshot folder,
+ * so `mount -o allow_other` keeps a 0700 project private). */
+struct tree_self {
+	uint32_t mode; /* permission bits incl. setuid/setgid/sticky, no S_IFMT */
+	uint32_t uid, gid;
+};
+
 struct tree {
 	struct node *nodes; /* sorted by name, memcmp order */
 	size_t n;
+	bool has_self;         /* a snapshot root written since format 2 */
+	struct tree_self self; /* valid when has_self */
 };
 
-/* Serialize t (nodes must be sorted, names valid).  *ret_buf malloc'd. */
+/* Serialize t (nodes must be sorted, names valid): format 1 without
+ * self, format 2 with it, so folders other than roots keep the bytes (and
+ * ids) they always had.  *ret_buf malloc'd. */
 int tree_encode(const struct tree *t, uint8_t **ret_buf, size_t *ret_len);
 
 /* Parse and validate an encoded tree.  *ret_tree is owned by the caller

@@ -292,6 +292,19 @@ static int rd_node(struct dec *d, struct node *n, const struct node *prev)
 	return rd_xattrs(d, n);
 }
 
+/* Format 2's own mode, uid and gid of the folder. */
+static int rd_self(struct dec *d, struct tree_self *ret)
+{
+	uint64_t mode, uid, gid;
+	int r;
+	if ((r = rd_range(d, 0, TREE_MODE_MASK, &mode, "folder mode")) < 0 ||
+	    (r = rd_range(d, 0, UINT32_MAX, &uid, "folder uid")) < 0 ||
+	    (r = rd_range(d, 0, UINT32_MAX, &gid, "folder gid")) < 0)
+		return r;
+	*ret = (struct tree_self){ (uint32_t)mode, (uint32_t)uid, (uint32_t)gid };
+	return 0;
+}
+
 int tree_decode_named(const uint8_t *buf, size_t len, const char *what, struct tree **ret_tree)
 {
 	struct dec d = { .p = buf, .len = len, .what = what };
@@ -302,12 +315,15 @@ int tree_decode_named(const uint8_t *buf, size_t len, const char *what, struct t
 
 	if ((r = rd_bytes(&d, 1, &ver, "version")) < 0)
 		return r;
-	if (ver[0] != TREE_FORMAT_VERSION) {
+	if (ver[0] != TREE_FORMAT_VERSION && ver[0] != TREE_FORMAT_NO_SELF) {
 		if (ver[0] > TREE_FORMAT_VERSION)
 			return store_fail(-STORE_ENEWER, "%s: format %u is newer than this ckptfs (%u)",
 					  what, ver[0], TREE_FORMAT_VERSION);
 		return corrupt(&d, "unknown format version %u", ver[0]);
 	}
+	struct tree_self self = { 0 };
+	if (ver[0] == TREE_FORMAT_VERSION && (r = rd_self(&d, &self)) < 0)
+		return r;
 	if ((r = rd_varint(&d, &count, "entry count")) < 0)
 		return r;
 	if (count > left(&d) / TREE_MIN_NODE)
@@ -316,6 +332,8 @@ int tree_decode_named(const uint8_t *buf, size_t len, const char *what, struct t
 	t = calloc(1, sizeof *t);
 	if (!t)
 		return store_fail(-ENOMEM, "%s: out of memory", what);
+	t->has_self = ver[0] == TREE_FORMAT_VERSION;
+	t->self = self;
 	if (count) {
 		t->nodes = calloc(count, sizeof *t->nodes);
 		if (!t->nodes) {

@@ -1,10 +1,12 @@
 /* tree_encode.c — serializing a directory tree into a blob.
  *
- * Format, version 1.  "varint" is unsigned LEB128 (7 bits per byte, low
+ * Format, versions 1 and 2.  "varint" is unsigned LEB128 (7 bits per byte, low
  * group first, minimal length, at most 10 bytes); "zigzag" is a signed
  * value mapped to unsigned ((v << 1) ^ (v >> 63)) and written as a varint.
  *
  *   tree   := version:u8 (= 1)  count:varint  node{count}
+ *           | version:u8 (= 2)  self  count:varint  node{count}
+ *   self   := mode:varint  uid:varint  gid:varint    the folder's own
  *   node   := name_len:varint  name[name_len]          1..255 bytes
  *             type:u8                                   enum node_type
  *             flags:varint  mode:varint  uid:varint  gid:varint
@@ -203,7 +205,17 @@ int tree_encode(const struct tree *t, uint8_t **ret_buf, size_t *ret_len)
 		if (r < 0)
 			return r;
 	}
-	ob_u8(&b, TREE_FORMAT_VERSION);
+	if (t->has_self && (t->self.mode & ~TREE_MODE_MASK))
+		return store_fail(-EINVAL, "tree encode: folder mode 0%o has type bits",
+				  t->self.mode);
+	if (t->has_self) {
+		ob_u8(&b, TREE_FORMAT_VERSION);
+		ob_varint(&b, t->self.mode);
+		ob_varint(&b, t->self.uid);
+		ob_varint(&b, t->self.gid);
+	} else {
+		ob_u8(&b, TREE_FORMAT_NO_SELF);
+	}
 	ob_varint(&b, t->n);
 	for (size_t i = 0; i < t->n; i++)
 		encode_node(&b, &t->nodes[i]);

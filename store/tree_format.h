@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <string.h>
 
-#define TREE_FORMAT_VERSION 1
+/* 1: the entries.  2: the same preceded by the folder's own mode, uid and
+ * gid (struct tree_self; snapshot roots).  Both are read and written. */
+#define TREE_FORMAT_VERSION 2
+#define TREE_FORMAT_NO_SELF 1
 
 #define TREE_NAME_MAX 255        /* NAME_MAX */
 #define TREE_TARGET_MAX 4095     /* PATH_MAX - 1: longest symlink target */

@@ -102,8 +102,17 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		r = -ENOMEM;
 		goto out;
 	}
+	/* The root's own mode and owner: the mount serves them for the
+	 * snapshot folder (only its attributes not in any node).  Not its
+	 * times: a file made and deleted between two snapshots would give an
+	 * unchanged project a new root tree. */
+	struct tree_self self = {
+		.mode = (uint32_t)(st.st_mode & 07777),
+		.uid = (uint32_t)st.st_uid,
+		.gid = (uint32_t)st.st_gid,
+	};
 	r = walk_dir(&c, fd, prev, prev ? opts->parent_root : NULL, opts->extra_root, opts->nextra,
-		     &c.res.root);
+		     &self, &c.res.root);
 	if (r < 0)
 		goto out;
 	*ret = c.res;

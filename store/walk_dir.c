@@ -90,7 +90,10 @@ static bool node_equal(const struct node *a, const struct node *b)
 
 static bool tree_equal(const struct tree *a, const struct tree *b)
 {
-	if (a->n != b->n)
+	if (a->n != b->n || a->has_self != b->has_self)
+		return false;
+	if (a->has_self && (a->self.mode != b->self.mode || a->self.uid != b->self.uid ||
+			    a->self.gid != b->self.gid))
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (!node_equal(&a->nodes[i], &b->nodes[i]))
@@ -185,7 +188,7 @@ static int enter_dir(struct walk_ctx *c, int dirfd, const struct stat *st0,
 		if (r < 0)
 			pt = NULL;
 	}
-	r = walk_dir(c, fd, pt, pt ? &prev->subtree : NULL, NULL, 0, &n->subtree);
+	r = walk_dir(c, fd, pt, pt ? &prev->subtree : NULL, NULL, 0, NULL, &n->subtree);
 	tree_free(pt);
 	return r;
 }
@@ -270,10 +273,15 @@ static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t di
 }
 
 int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id *prev_id,
-	     const struct node *extras, size_t nextras, blob_id *ret_id)
+	     const struct node *extras, size_t nextras, const struct tree_self *self,
+	     blob_id *ret_id)
 {
 	struct names ns = {0};
 	struct tree t = {0};
+	if (self) {
+		t.has_self = true;
+		t.self = *self;
+	}
 	size_t base = c->path.len;
 	int r = 0;
 	DIR *d = fdopendir(fd);

@@ -68,10 +68,11 @@ void walk_fill_meta(struct node *n, const struct stat *st);
 
 /* Walk the directory open as fd (ownership passes), whose entry in the
  * parent snapshot has tree prev with id prev_id (both or neither NULL), and
- * store it: *ret_id gets the tree's id.  extras are merged in at the root
- * only. */
+ * store it: *ret_id gets the tree's id.  extras are merged in and self (the
+ * folder's own mode and owner) recorded at the root only: NULL below it. */
 int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id *prev_id,
-	     const struct node *extras, size_t nextras, blob_id *ret_id);
+	     const struct node *extras, size_t nextras, const struct tree_self *self,
+	     blob_id *ret_id);
 
 /* Decide one entry whose parent directories are known not to be excluded
  * (the walk asks in depth-first order).  relpath is relative to the root,

@@ -76,7 +76,7 @@ static void put_file(struct node *n, const char *name, unsigned id, unsigned ver
 
 static void put_tree(struct node *nodes, size_t n, blob_id *ret)
 {
-	struct tree t = {nodes, n};
+	struct tree t = {.nodes = nodes, .n = n};
 	int r = writer_put_tree(w, &t, ret);
 	if (r < 0)
 		die("tree", r);

@@ -306,6 +306,52 @@ static void golden_bytes(void **state)
 	tree_free(t);
 }
 
+/* Format 2: the same entries after the folder's own mode, uid and gid;
+ * a tree without them keeps format 1 (the bytes above). */
+static void golden_self(void **state)
+{
+	(void)state;
+	struct node n[1];
+	n[0] = mk("tty", NODE_CHR);
+	n[0].rdev = 0x8801;
+	struct tree *t = tree_of(n, 1);
+	t->has_self = true;
+	t->self = (struct tree_self){ .mode = 0700, .uid = 1000, .gid = 100 };
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(tree_encode(t, &buf, &len), 0);
+	static const uint8_t want[] = {
+		0x02, 0xc0, 0x03, 0xe8, 0x07, 0x64, /* version 2, 0700, 1000, 100 */
+		0x01, /* 1 entry */
+		0x03, 't', 't', 'y', 0x05, 0x00, 0xa4, 0x03, 0, 0, 0, 0, 0, 0, 0x81, 0x90, 0x02, 0x00,
+	};
+	assert_int_equal(len, sizeof want);
+	assert_memory_equal(buf, want, sizeof want);
+	struct tree *back;
+	assert_int_equal(tree_decode(buf, len, &back), 0);
+	assert_true(back->has_self);
+	assert_int_equal(back->self.mode, 0700);
+	assert_int_equal(back->self.uid, 1000);
+	assert_int_equal(back->self.gid, 100);
+	free(buf);
+	tree_free(back);
+
+	/* Without self: format 1, and decoding says there was none. */
+	t->has_self = false;
+	assert_int_equal(tree_encode(t, &buf, &len), 0);
+	assert_int_equal(buf[0], 1);
+	assert_int_equal(tree_decode(buf, len, &back), 0);
+	assert_false(back->has_self);
+	free(buf);
+	tree_free(back);
+
+	/* Type bits are not a folder's mode. */
+	t->has_self = true;
+	t->self.mode = 040700;
+	assert_int_equal(tree_encode(t, &buf, &len), -EINVAL);
+	tree_free(t);
+}
+
 /* ---- hostile inputs ------------------------------------------------------ */
 
 struct raw {
@@ -517,7 +563,7 @@ static void hostile_types_and_fields(void **state)
 	raw_u8(&r, 0);
 	raw_var(&r, 0);
 	expect_corrupt(&r, "version 0");
-	r.b[0] = 2;
+	r.b[0] = 3;
 	struct tree *t = NULL;
 	assert_int_equal(tree_decode(r.b, r.len, &t), -STORE_ENEWER);
 
@@ -604,6 +650,47 @@ static void hostile_chunks(void **state)
 	raw_var(&r, 1ull << 60);
 	expect_corrupt(&r, "huge chunk count");
 	assert_non_null(strstr(store_error(), "chunk count"));
+}
+
+static void hostile_self(void **state)
+{
+	(void)state;
+	struct raw r = { .len = 0 };
+	raw_u8(&r, 2);
+	raw_var(&r, 010000); /* a type bit */
+	raw_var(&r, 0);
+	raw_var(&r, 0);
+	raw_var(&r, 0);
+	expect_corrupt(&r, "folder mode with type bits");
+	assert_non_null(strstr(store_error(), "folder mode"));
+
+	r.len = 0;
+	raw_u8(&r, 2);
+	raw_var(&r, 0700);
+	raw_var(&r, 1ull << 32); /* uid past 32 bits */
+	raw_var(&r, 0);
+	raw_var(&r, 0);
+	expect_corrupt(&r, "folder uid");
+
+	r.len = 0;
+	raw_u8(&r, 2);
+	raw_var(&r, 0700); /* truncated after the mode */
+	expect_corrupt(&r, "truncated self");
+
+	r.len = 0;
+	raw_u8(&r, 2);
+	raw_var(&r, 0750);
+	raw_var(&r, 0);
+	raw_var(&r, 5);
+	raw_var(&r, 1);
+	raw_fifo(&r, "a", 1);
+	struct tree *t;
+	assert_int_equal(tree_decode(r.b, r.len, &t), 0);
+	assert_true(t->has_self);
+	assert_int_equal(t->self.mode, 0750);
+	assert_int_equal(t->self.gid, 5);
+	assert_int_equal(t->n, 1);
+	tree_free(t);
 }
 
 static void hostile_counts_and_garbage(void **state)
@@ -766,6 +853,8 @@ int main(void)
 		cmocka_unit_test(round_trip_odd_names),
 		cmocka_unit_test(round_trip_large_values),
 		cmocka_unit_test(golden_bytes),
+		cmocka_unit_test(golden_self),
+		cmocka_unit_test(hostile_self),
 		cmocka_unit_test(hostile_names),
 		cmocka_unit_test(hostile_order),
 		cmocka_unit_test(hostile_types_and_fields),

@@ -86,7 +86,7 @@ static void setup(void)
 	struct src s = { 300 * 1024, 42 };
 	if (writer_put_stream(w, gen, &s, &file) < 0)
 		die("writer_put_stream");
-	struct tree t = { &file, 1 };
+	struct tree t = { .nodes = &file, .n = 1 };
 	blob_id root;
 	if (writer_put_tree(w, &t, &root) < 0)
 		die("writer_put_tree");

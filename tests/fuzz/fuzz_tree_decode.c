@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tree_encode(t, &enc, &enc_len) < 0)
 		abort();
 	struct tree *t2 = NULL;
-	if (tree_decode(enc, enc_len, &t2) < 0 || t2->n != t->n)
+	if (tree_decode(enc, enc_len, &t2) < 0 || t2->n != t->n || t2->has_self != t->has_self ||
+	    (t->has_self && memcmp(&t->self, &t2->self, sizeof t->self) != 0))
 		abort();
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->nodes[i].name, t2->nodes[i].name) ||

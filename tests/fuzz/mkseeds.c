@@ -72,22 +72,28 @@ static void trees(const struct keys *k)
 	n[4] = (struct node){ .name = "pipe", .type = NODE_FIFO, .mode = 0644 };
 	n[5] = (struct node){ .name = "sub", .type = NODE_DIR, .mode = 04755 };
 	keys_blob_id(k, "sub", 3, &n[5].subtree);
-	struct tree t = { n, 6 };
+	struct tree t = { .nodes = n, .n = 6 };
 	uint8_t *buf;
 	size_t len;
 	if (tree_encode(&t, &buf, &len) < 0)
 		die("tree_encode");
 	save("tree_decode", "all-types", buf, len, NULL, 0);
 	free(buf);
-	struct tree empty = { NULL, 0 };
+	struct tree empty = { 0 };
 	if (tree_encode(&empty, &buf, &len) < 0)
 		die("tree_encode");
 	save("tree_decode", "empty", buf, len, NULL, 0);
 	free(buf);
-	struct tree one = { &n[0], 1 };
+	struct tree one = { .nodes = &n[0], .n = 1 };
 	if (tree_encode(&one, &buf, &len) < 0)
 		die("tree_encode");
 	save("tree_decode", "one-file", buf, len, NULL, 0);
+	free(buf);
+	struct tree root = { .nodes = n, .n = 6, .has_self = true,
+			     .self = { .mode = 0700, .uid = 1000, .gid = 1000 } };
+	if (tree_encode(&root, &buf, &len) < 0)
+		die("tree_encode");
+	save("tree_decode", "root-self", buf, len, NULL, 0);
 	free(buf);
 }
 
