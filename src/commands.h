@@ -35,5 +35,6 @@ int cmd_watch(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

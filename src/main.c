@@ -5,6 +5,8 @@
 #include "src/commands.h"
 #include "src/complete.h"
 #include "src/output.h"
+#include "src/passphrase.h"
+#include "store/repokey.h"
 
 /* One line per command; usage lists exactly these. */
 static const struct command commands[] = {
@@ -18,6 +20,7 @@ static const struct command commands[] = {
 	{"versions", cmd_versions, "every distinct version of a file, with its snapshots"},
 	{"restore", cmd_restore, "bring files back from a snapshot"},
 	{"check", cmd_check, "verify the repository (--read-data: every blob), --repair it"},
+	{"key", cmd_key, "wrap the master key with a passphrase; print a recovery sheet"},
 	{"status", cmd_status, "is every project backed up? (stale, failing; exit 1 if not)"},
 	{"schedule", cmd_schedule, "run snap --all on a timer (systemd user timer, or cron)"},
 	{"watch", cmd_watch, "take a snapshot whenever the project goes quiet"},
@@ -82,6 +85,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "__complete")) /* for the shell scripts; not a command */
 		return complete_run(commands, NCOMMANDS, argc - 1, argv + 1);
+	/* A repository whose plain key was removed (key passphrase --require)
+	 * asks for its passphrase on open. */
+	repokey_set_pass_source(pass_repo_source);
 	const struct command *c = find(name);
 	if (!c) {
 		if (name[0] == '-')

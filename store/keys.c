@@ -6,9 +6,10 @@
  *   kind 0 (plain):  master key[32]
  *   u64 XXH3-64 of every byte before it
  *
- * kind leaves room for a passphrase-wrapped master key later; a loader
- * that does not know a kind or version refuses the file as too new rather
- * than guessing.
+ * Kind 1, the master key wrapped by a passphrase, is keywrap.h's; it lives
+ * in its own file (key.wrapped, see repokey.h), never in place of this
+ * one's loader.  A loader that does not know a kind or version refuses the
+ * file as too new rather than guessing.
  */
 #include "store/keys.h"
 
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,8 +67,11 @@ static int sodium_ready(void)
 	return 0;
 }
 
+static void plain_bytes(const uint8_t master[KEY_BYTES], uint8_t buf[KEYFILE_PLAIN_SIZE]);
+
 static void derive(const uint8_t master[KEY_BYTES], struct keys *ret)
 {
+	memmove(ret->master, master, KEY_BYTES);
 	crypto_kdf_derive_from_key(ret->id_key, KEY_BYTES, SUBKEY_ID, kdf_context, master);
 	crypto_kdf_derive_from_key(ret->seal_key, KEY_BYTES, SUBKEY_SEAL, kdf_context, master);
 }
@@ -115,11 +120,10 @@ int keyfile_create(int dirfd, const char *name, struct keys *ret)
 		return r;
 	display_path(dirfd, name, path, sizeof path);
 
-	memcpy(buf, KEYFILE_MAGIC, 8);
-	le_put32(buf + 8, KEYFILE_VERSION);
-	le_put32(buf + 12, KEYFILE_KIND_PLAIN);
-	randombytes_buf(buf + KEYFILE_HEAD, KEY_BYTES);
-	le_put64(buf + KEYFILE_HEAD + KEY_BYTES, XXH3_64bits(buf, KEYFILE_HEAD + KEY_BYTES));
+	uint8_t fresh[KEY_BYTES];
+	randombytes_buf(fresh, KEY_BYTES);
+	plain_bytes(fresh, buf);
+	sodium_memzero(fresh, sizeof fresh);
 
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
@@ -220,4 +224,45 @@ void keys_blob_id(const struct keys *k, const void *data, size_t len, blob_id *r
 void keys_wipe(struct keys *k)
 {
 	sodium_memzero(k, sizeof *k);
+}
+
+void keys_derive(const uint8_t master[KEY_BYTES], struct keys *ret)
+{
+	if (sodium_init() < 0)
+		abort(); /* cannot happen once a key file was read */
+	derive(master, ret);
+}
+
+static void plain_bytes(const uint8_t master[KEY_BYTES], uint8_t buf[KEYFILE_PLAIN_SIZE])
+{
+	memcpy(buf, KEYFILE_MAGIC, 8);
+	le_put32(buf + 8, KEYFILE_VERSION);
+	le_put32(buf + 12, KEYFILE_KIND_PLAIN);
+	memcpy(buf + KEYFILE_HEAD, master, KEY_BYTES);
+	le_put64(buf + KEYFILE_HEAD + KEY_BYTES, XXH3_64bits(buf, KEYFILE_HEAD + KEY_BYTES));
+}
+
+int keyfile_write(int dirfd, const char *name, const struct keys *k)
+{
+	char path[PATH_MAX + 256], tmp[256];
+	uint8_t buf[KEYFILE_PLAIN_SIZE];
+	display_path(dirfd, name, path, sizeof path);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", name) >= (int)sizeof tmp)
+		return store_fail(-ENAMETOOLONG, "key %s: name too long", path);
+	plain_bytes(k->master, buf);
+	int r = fio_write_atomic(dirfd, name, tmp, buf, sizeof buf, 0600);
+	sodium_memzero(buf, sizeof buf);
+	if (r < 0)
+		return store_failp(r, "key %s: write", path);
+	return 0;
+}
+
+void keys_repo_id(const struct keys *k, char out[KEYS_REPO_ID_LEN + 1])
+{
+	static const char label[] = "ckptfs repository id";
+	uint8_t h[KEYS_REPO_ID_LEN / 2];
+	crypto_generichash(h, sizeof h, (const uint8_t *)label, sizeof label - 1, k->id_key,
+			   KEY_BYTES);
+	for (size_t i = 0; i < sizeof h; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }

@@ -21,6 +21,7 @@
 #include "store/err.h"
 #include "store/fileio.h"
 #include "store/repo_internal.h"
+#include "store/repokey.h"
 
 #define FORMAT_FILE "format"
 #define FORMAT_TMP "format.tmp"
@@ -252,7 +253,7 @@ static int take_lock(struct repo *repo, int wait_ms)
 static bool is_creation_leftover(const char *name)
 {
 	static const char *const names[] = {
-		".", "..", "lock", "key", "catalog.db", "catalog.db-wal", "catalog.db-shm",
+		".", "..", "lock", "key", "key.tmp", "key.wrapped", "key.wrapped.tmp", "catalog.db", "catalog.db-wal", "catalog.db-shm",
 		"catalog.db-journal", "packs", "tmp", FORMAT_TMP,
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -329,7 +330,7 @@ static int create_repo(struct repo *repo)
 				  "repository %s: the format file is missing but packs/ holds data",
 				  repo->path);
 
-	static const char *const stale[] = {"key", "catalog.db", "catalog.db-wal",
+	static const char *const stale[] = {"key", "key.tmp", "key.wrapped", "key.wrapped.tmp", "catalog.db", "catalog.db-wal",
 					    "catalog.db-shm", "catalog.db-journal", FORMAT_TMP};
 	for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
 		if (unlinkat(repo->dirfd, stale[i], 0) < 0 && errno != ENOENT)
@@ -380,7 +381,7 @@ static int move_catalog_aside(struct repo *repo)
 
 static int open_existing(struct repo *repo, bool repair)
 {
-	int r = keyfile_load(repo->dirfd, "key", &repo->keys);
+	int r = repokey_load(repo->dirfd, repo->path, &repo->keys);
 	if (r < 0)
 		return r;
 	if (repo->mode == REPO_WRITE) {
