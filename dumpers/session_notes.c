@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 #include "dumpers/session.h"
 
 /* Table counts kept per database (the rest is summed in "rows"). */

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 #include "dumpers/session.h"
 #include "store/blob.h"
 #include "store/err.h"

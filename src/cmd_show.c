@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dumpers/dumpers.h"
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 #include "src/output.h"
 #include "src/runlog.h"
 #include "src/sched.h"

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 #include "store/err.h"
 #include "store/fileio.h"
 

@@ -51,7 +51,7 @@ const char *out_utc_iso(int64_t ns, char buf[OUT_BUF]);
  * valid UTF-8 passed through; each byte that is not part of valid UTF-8
  * (file names need not be text) written as \udcXX, the lone-surrogate
  * convention of Python's "surrogateescape", so no byte is lost.  NULL is
- * written as null.  This is jv_write_str (dumpers/json_lite.h), the
+ * written as null.  This is jv_write_str (store/json_lite.h), the
  * writer the snapshot notes use too, whose reader undoes it. */
 void out_json_str(FILE *f, const char *s);
 

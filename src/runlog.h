@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 
 /* Write text (len bytes) as the repository's last-run record.  0 or a
  * negative errno with a message naming the file. */

@@ -9,8 +9,8 @@
  * os.fsencode give the name back), and the reader turns such an escape
  * back into the byte, so every name survives a round trip.
  */
-#ifndef CKPTFS_DUMPERS_JSON_LITE_H
-#define CKPTFS_DUMPERS_JSON_LITE_H
+#ifndef CKPTFS_STORE_JSON_LITE_H
+#define CKPTFS_STORE_JSON_LITE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* json_lite.c — see json_lite.h. */
-#include "dumpers/json_lite.h"
+#include "store/json_lite.h"
 
 #include <errno.h>
 #include <stdint.h>
