@@ -68,8 +68,8 @@ echo "== mounting, browsing @versions"
 # The mount works in its own process: wall time only (CPU column: ls's).
 ls_dir=$(timed ls "$M/histbench/@versions/d07/s3/")
 ls_env=$(timed ls -l "$M/histbench/@versions/.env/")
-cmp "$M/histbench/@versions/.env/$(ls "$M/histbench/@versions/.env" | head -1)" \
-	"$M/histbench/$(ls "$M/histbench/@versions/.env" | head -1)/.env" || { echo "bench: @versions content differs" >&2; exit 1; }
+cmp "$M/histbench/@versions/.env/$(ls "$M/histbench/@versions/.env" | sed -n 1p)" \
+	"$M/histbench/$(ls "$M/histbench/@versions/.env" | sed -n 1p)/.env" || { echo "bench: @versions content differs" >&2; exit 1; }
 for t in 00 05 11 17 23 29; do ls "$M/histbench/@versions/d$t/s1/" >/dev/null; done
 pid=$(pgrep -n -f "ckptfs mount $M" || true)
 rss=$([ -n "$pid" ] && awk '/VmRSS/ { print $2 }' "/proc/$pid/status" || echo '?')

@@ -184,7 +184,7 @@ EOF
 		git config user.name bench
 		git add -A
 		git commit -q -m "initial import"
-		f=$(find . -path ./.git -prune -o -type f -name '*.py' -print | sort | head -50)
+		f=$(find . -path ./.git -prune -o -type f -name '*.py' -print | sort | sed -n '1,50p')
 		for x in $f; do echo "# refactor" >>"$x"; done
 		git commit -q -am "refactor"
 	)
