@@ -159,6 +159,19 @@ int repo_load_blob_flags(struct repo *repo, const blob_id *id, uint8_t type, uns
 		return -ENOMEM;
 	int fd = -1;
 	r = pack_fd(repo, loc.pack, &fd);
+	if (r == -ENOENT) {
+		/* gc (gc.h) may have moved the blob into a new pack and removed
+		 * this one between the lookup and the open: the catalog already
+		 * names the new place, so look once more. */
+		struct blob_loc again;
+		unsigned again_flags = flags;
+		if (locate(repo, id, type, &again_flags, &again) == 0 &&
+		    strcmp(again.pack, loc.pack) != 0) {
+			loc = again;
+			flags = again_flags;
+			r = pack_fd(repo, loc.pack, &fd);
+		}
+	}
 	if (r < 0)
 		return blob_fail(r, id, &loc);
 	uint8_t *stored = malloc(loc.length);

@@ -1,0 +1,254 @@
+/* catalog_gc.c — the catalog side of gc (catalog_gc.h). */
+#include "store/catalog_gc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/catalog_db.h"
+#include "store/err.h"
+#include "store/fileio.h"
+
+int catalog_scan_packs(struct repo *repo, catalog_pack_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db, "SELECT id, name, size FROM packs ORDER BY id", -1,
+				    &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the pack list");
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		int64_t size = sqlite3_column_int64(st, 2);
+		r = fn(ctx, sqlite3_column_int64(st, 0), name ? name : "",
+		       size < 0 ? 0 : (uint64_t)size);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading the pack list");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	return r;
+}
+
+/* Columns id, type, offset, length, raw_length, xxh from column 1 on. */
+static void entry_from_row(sqlite3_stmt *st, struct pack_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	const void *id = sqlite3_column_blob(st, 1);
+	if (id && sqlite3_column_bytes(st, 1) == ID_BYTES)
+		memcpy(e->id.b, id, ID_BYTES);
+	e->type = (uint8_t)sqlite3_column_int(st, 2);
+	e->offset = (uint64_t)sqlite3_column_int64(st, 3);
+	e->length = (uint32_t)sqlite3_column_int64(st, 4);
+	e->raw_length = (uint32_t)sqlite3_column_int64(st, 5);
+	e->xxh = (uint64_t)sqlite3_column_int64(st, 6);
+}
+
+int catalog_scan_blobs(struct repo *repo, catalog_blob_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db,
+				    "SELECT pack_id, id, type, offset, length, raw_length, xxh"
+				    " FROM blobs",
+				    -1, &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the blob index");
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pack_entry e;
+		entry_from_row(st, &e);
+		r = fn(ctx, sqlite3_column_int64(st, 0), &e);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading the blob index");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after, blob_id *out,
+			  size_t max, size_t *ret_n)
+{
+	static const blob_id zero;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	cat_lock(repo);
+	/* ">=" from the zero id, ">" after a given one. */
+	int rc = sqlite3_prepare_v2(repo->db,
+				    after ? "SELECT id FROM blobs WHERE id > ?1 AND type = ?2"
+					    " ORDER BY id LIMIT ?3"
+					  : "SELECT id FROM blobs WHERE id >= ?1 AND type = ?2"
+					    " ORDER BY id LIMIT ?3",
+				    -1, &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the blob index");
+	if (r == 0) {
+		sqlite3_bind_blob(st, 1, (after ? after : &zero)->b, ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, type);
+		sqlite3_bind_int64(st, 3, (int64_t)max);
+	}
+	while (r == 0 && n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *id = sqlite3_column_blob(st, 0);
+		if (!id || sqlite3_column_bytes(st, 0) != ID_BYTES)
+			continue; /* CHECK(length(id) = 32) makes this unreachable */
+		memcpy(out[n++].b, id, ID_BYTES);
+	}
+	if (r == 0 && n < max && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading the blob index");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	if (r == 0)
+		*ret_n = n;
+	return r;
+}
+
+int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry **ret,
+		       size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	struct pack_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db,
+				    "SELECT pack_id, id, type, offset, length, raw_length, xxh"
+				    " FROM blobs WHERE pack_id = ?1 ORDER BY offset",
+				    -1, &st, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading a pack's blobs");
+	if (r == 0)
+		sqlite3_bind_int64(st, 1, pack_dbid);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct pack_entry *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				r = store_fail(-ENOMEM, "gc: out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		entry_from_row(st, &v[n++]);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_fail(repo, rc, "reading a pack's blobs");
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Prepare sql (the caller finalizes), recording a failure. */
+static int prepare(struct repo *repo, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(repo->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "preparing a gc query");
+}
+
+static int step_done(struct repo *repo, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_fail(repo, rc, what);
+}
+
+static int add_pack(struct repo *repo, const char *name, uint64_t size, size_t count,
+		    int64_t *ret_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r = prepare(repo,
+			"INSERT INTO packs(name, size, count, created_ns) VALUES(?1, ?2, ?4, ?3)"
+			" ON CONFLICT(name) DO NOTHING",
+			&st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)size);
+		sqlite3_bind_int64(st, 3, fio_now_ns());
+		sqlite3_bind_int64(st, 4, (int64_t)count);
+		r = step_done(repo, st, "recording a repacked pack");
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r == 0)
+		r = prepare(repo, "SELECT id FROM packs WHERE name = ?1", &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*ret_id = sqlite3_column_int64(st, 0);
+		else
+			r = rc == SQLITE_DONE ? store_fail(-EIO, "pack %s: not found after insert", name)
+					      : cat_fail(repo, rc, "recording a repacked pack");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int move_rows(struct repo *repo, int64_t pack_id, const struct pack_entry *moved, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int r = prepare(repo,
+			"INSERT INTO blobs(id, type, pack_id, offset, length, raw_length, xxh)"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id, type) DO UPDATE SET"
+			" pack_id = excluded.pack_id, offset = excluded.offset,"
+			" length = excluded.length, raw_length = excluded.raw_length,"
+			" xxh = excluded.xxh",
+			&st);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct pack_entry *e = &moved[i];
+		sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, e->type);
+		sqlite3_bind_int64(st, 3, pack_id);
+		sqlite3_bind_int64(st, 4, (int64_t)e->offset);
+		sqlite3_bind_int64(st, 5, e->length);
+		sqlite3_bind_int64(st, 6, e->raw_length);
+		sqlite3_bind_int64(st, 7, (int64_t)e->xxh);
+		r = step_done(repo, st, "moving a blob to its new pack");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int drop_packs(struct repo *repo, const int64_t *drop, size_t ndrop)
+{
+	sqlite3_stmt *blobs = NULL, *packs = NULL;
+	int r = prepare(repo, "DELETE FROM blobs WHERE pack_id = ?1", &blobs);
+	if (r == 0)
+		r = prepare(repo, "DELETE FROM packs WHERE id = ?1", &packs);
+	for (size_t i = 0; r == 0 && i < ndrop; i++) {
+		sqlite3_bind_int64(blobs, 1, drop[i]);
+		r = step_done(repo, blobs, "dropping a pack's blobs");
+		if (r == 0) {
+			sqlite3_bind_int64(packs, 1, drop[i]);
+			r = step_done(repo, packs, "dropping a pack");
+		}
+	}
+	sqlite3_finalize(blobs);
+	sqlite3_finalize(packs);
+	return r;
+}
+
+int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
+		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop)
+{
+	cat_lock(repo);
+	int r = cat_begin(repo);
+	if (r < 0)
+		goto out;
+	if (new_name) {
+		int64_t pack_id = 0;
+		r = add_pack(repo, new_name, new_size, n, &pack_id);
+		if (r == 0)
+			r = move_rows(repo, pack_id, moved, n);
+	}
+	if (r == 0)
+		r = drop_packs(repo, drop, ndrop);
+	if (r == 0)
+		r = cat_commit(repo);
+	if (r < 0)
+		cat_rollback(repo);
+out:
+	cat_unlock(repo);
+	return r;
+}

@@ -1,0 +1,38 @@
+/* catalog_gc.h — the catalog calls of garbage collection (store/gc*.c):
+ * scanning packs and blobs, and the one transaction that moves blobs into
+ * a new pack and drops old packs.  Each takes repo->db_lock itself. */
+#ifndef CKPTFS_STORE_CATALOG_GC_H
+#define CKPTFS_STORE_CATALOG_GC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/id.h"
+#include "store/pack.h"
+
+struct repo;
+
+/* Every row of packs (by id), then every row of blobs (in no order, with
+ * its pack's id).  fn runs with the catalog lock held (it must not call
+ * the catalog); a negative return stops the scan and is returned. */
+typedef int (*catalog_pack_fn)(void *ctx, int64_t dbid, const char *name, uint64_t size);
+typedef int (*catalog_blob_fn)(void *ctx, int64_t pack_dbid, const struct pack_entry *e);
+int catalog_scan_packs(struct repo *repo, catalog_pack_fn fn, void *ctx);
+int catalog_scan_blobs(struct repo *repo, catalog_blob_fn fn, void *ctx);
+
+/* Up to max ids of blobs of type, in id order, after *after (NULL: from
+ * the start): a page, so the caller may use the catalog between pages. */
+int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after, blob_id *out,
+			  size_t max, size_t *ret_n);
+
+/* The blob rows of one pack by offset.  *ret malloc'd (NULL when none). */
+int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry **ret,
+		       size_t *ret_n);
+
+/* One transaction: if new_name, record that pack (durable already) and
+ * point the rows of its n entries at it (a missing row is inserted); then
+ * delete the packs drop[0..ndrop) and every blob row still in them. */
+int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
+		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop);
+
+#endif

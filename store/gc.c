@@ -1,0 +1,42 @@
+/* gc.c — gc_run: the phases of gc.h in order.
+ *
+ * Deleting comes before repacking, so on a full disk the space of dead
+ * packs is freed before new packs need any.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "store/err.h"
+#include "store/fileio.h"
+#include "store/gc_internal.h"
+#include "store/repo_internal.h"
+
+int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
+{
+	int64_t start = fio_mono_ns();
+	memset(ret, 0, sizeof *ret);
+	if (repo->mode != REPO_WRITE)
+		return store_fail(-EINVAL, "gc: the repository must be open for writing");
+	if (opts->threshold > 100)
+		return store_fail(-EINVAL, "gc: repack threshold %u%%: not 0..100", opts->threshold);
+	struct gc_set *set = NULL;
+	struct gc_plan plan = { 0 };
+	int r = gc_set_new(&set);
+	if (r >= 0)
+		r = gc_mark(repo, set, ret);
+	if (r >= 0)
+		r = gc_plan_make(repo, set, opts->threshold, &plan);
+	if (r >= 0) {
+		ret->packs = plan.n;
+		for (size_t i = 0; i < plan.n; i++)
+			ret->bytes_before += plan.packs[i].size;
+		ret->bytes_after = ret->bytes_before;
+		r = gc_sweep(repo, &plan, opts, ret);
+	}
+	if (r >= 0)
+		r = gc_repack(repo, set, &plan, opts, ret);
+	gc_plan_clear(&plan);
+	gc_set_free(set);
+	ret->duration_ns = fio_mono_ns() - start;
+	return r < 0 ? r : 0;
+}

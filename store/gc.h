@@ -1,0 +1,79 @@
+/* gc.h — garbage collection: deleting what no snapshot needs any more.
+ *
+ * gc_run() holds the repository's writer lock (the repo must be open
+ * REPO_WRITE) for its whole run, so a snapshot cannot start meanwhile: a
+ * `snap` waits for the lock like behind any writer, and afterwards
+ * deduplicates only against what survived.  It runs in phases, each its
+ * own small module:
+ *
+ *   mark    (gc_mark.c)   every tree reachable from every row of the
+ *                         catalog's snapshots table (trashed snapshots keep
+ *                         their row, so they are kept), each tree loaded
+ *                         once, and the snapshot records (snaprec.h) whose
+ *                         row still exists, into a set of ids (gc_set.c);
+ *   plan    (gc_plan.c)   per pack: live bytes against its size.  A pack
+ *                         with no live blob is deleted; one under the
+ *                         threshold, or holding a dead snapshot record (so
+ *                         check --repair cannot bring a collected snapshot
+ *                         back from it), is repacked; pack files the
+ *                         catalog does not list are garbage;
+ *   sweep   (gc_sweep.c)  unlisted pack files, then the dead packs: their
+ *                         rows go in one transaction, the files after it;
+ *   repack  (gc_repack.c) live blobs copied (still sealed) into new packs
+ *                         through the normal pack writer: pack durable,
+ *                         then one transaction moves the rows and drops
+ *                         the old packs' rows, then the old files go.
+ *
+ * A crash anywhere leaves every kept blob readable from its old or its new
+ * location; the next gc deletes what the interrupted one left (a pack file
+ * the catalog does not list, a pack whose rows all moved).  Readers that
+ * looked a blob up before the move re-look it up when its old pack is gone
+ * (repo_read.c).
+ */
+#ifndef CKPTFS_STORE_GC_H
+#define CKPTFS_STORE_GC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct repo;
+
+#define GC_DEFAULT_THRESHOLD 50 /* repack packs under 50% live by bytes */
+
+enum gc_action {
+	GC_DELETE,    /* a listed pack with no live blob */
+	GC_REPACK,    /* its live blobs copied into new packs, then deleted */
+	GC_UNINDEXED, /* a pack file the catalog does not list */
+};
+
+struct gc_opts {
+	bool dry_run;        /* plan and report, change nothing */
+	unsigned threshold;  /* 0..100: repack a pack under this % live */
+	void *ctx;
+	/* Each pack acted on (or, with dry_run, that would be), before the
+	 * action: name, action, its size and live bytes.  May be NULL. */
+	void (*report)(void *ctx, const char *pack, enum gc_action action, uint64_t size,
+		       uint64_t live);
+};
+
+struct gc_result {
+	uint64_t snapshots;      /* snapshot rows marked from */
+	uint64_t trees;          /* distinct trees walked */
+	uint64_t live_blobs;     /* ids in the mark set */
+	uint64_t mark_bytes;     /* memory of the mark set */
+	uint64_t packs;          /* listed packs before gc */
+	uint64_t packs_deleted, packs_repacked, packs_written, unindexed_deleted;
+	uint64_t bytes_before;   /* sum of listed pack sizes before */
+	uint64_t bytes_after;    /* the same after (with dry_run: what it would be) */
+	uint64_t bytes_rewritten; /* live stored bytes copied into new packs */
+	uint64_t bytes_freed;    /* file bytes removed, unlisted packs included */
+	int64_t duration_ns;
+};
+
+/* Collect garbage (see above).  Returns 0, or a negative errno with the
+ * message recorded; *ret is filled in either case with what was done
+ * before the failure (space already freed stays freed).  A tree of a
+ * snapshot that cannot be read stops gc before anything is deleted. */
+int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret);
+
+#endif

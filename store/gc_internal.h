@@ -1,0 +1,92 @@
+/* gc_internal.h — what gc's modules share (gc.h says what each does).
+ * Store-internal. */
+#ifndef CKPTFS_STORE_GC_INTERNAL_H
+#define CKPTFS_STORE_GC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/gc.h"
+#include "store/id.h"
+#include "store/pack.h"
+
+struct repo;
+
+/* ---- the mark set (gc_set.c) ----
+ *
+ * A hash set of 32-byte ids, each with a byte of flags: open addressing,
+ * linear probing, indexed by the id's first 8 bytes (ids are keyed hashes,
+ * already uniform).  33 bytes a slot, at most 3/4 full, doubling: 44 to
+ * 88 bytes per id, so 42 to 84 MiB per million live blobs.  Exact (no
+ * false positives), because "already marked" skips a whole subtree. */
+#define GC_LIVE_DATA 0x01    /* referenced as a data chunk */
+#define GC_LIVE_TREE 0x02    /* referenced as a tree */
+#define GC_LIVE_SNAPREC 0x04 /* a snapshot record whose row exists */
+#define GC_SNAPROW 0x08      /* not a blob: the key of a snapshot row */
+
+struct gc_set;
+
+int gc_set_new(struct gc_set **ret);
+void gc_set_free(struct gc_set *s);
+/* Add flags to id (inserting it).  Returns the flags it had before (0 if
+ * it is new), or -ENOMEM (recorded). */
+int gc_set_add(struct gc_set *s, const blob_id *id, uint8_t flags);
+/* The flags of id, 0 if absent. */
+uint8_t gc_set_get(const struct gc_set *s, const blob_id *id);
+size_t gc_set_count(const struct gc_set *s);
+size_t gc_set_bytes(const struct gc_set *s);
+
+/* Whether a blob stored as type is live by the set's flags.  legacy: the
+ * catalog holds schema-1 snapshots, whose references may name a data
+ * chunk or tree stored under the other of the two types (repo_read.c). */
+bool gc_set_live(const struct gc_set *s, const blob_id *id, uint8_t type, bool legacy);
+
+/* ---- mark (gc_mark.c) ---- */
+
+/* Fill set from every snapshot row: trees walked depth first with an
+ * explicit stack of ids (one tree decoded at a time, each tree once),
+ * then the snapshot records whose row exists.  A tree that cannot be
+ * loaded fails the mark (nothing may be deleted on a partial mark). */
+int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res);
+
+/* ---- plan (gc_plan.c) ---- */
+
+struct gc_pack {
+	int64_t dbid;
+	char name[PACK_NAME_LEN + 1];
+	uint64_t size;       /* file size as recorded */
+	uint64_t live_bytes; /* stored bytes of its live blobs */
+	uint64_t live_count, dead_count;
+	bool dead_snaprec;   /* holds a snapshot record whose row is gone */
+	int action;          /* -1 keep, else enum gc_action */
+};
+
+struct gc_plan {
+	struct gc_pack *packs; /* every listed pack, by dbid */
+	size_t n;
+	char **unindexed; /* pack files on disk the catalog does not list */
+	uint64_t *unindexed_size;
+	size_t nunindexed;
+};
+
+/* Decide per pack (threshold in %) and find the unlisted pack files
+ * (never one a journal entry in tmp/ still names). */
+int gc_plan_make(struct repo *repo, const struct gc_set *set, unsigned threshold,
+		 struct gc_plan *ret);
+void gc_plan_clear(struct gc_plan *p);
+
+/* ---- sweep (gc_sweep.c) and repack (gc_repack.c) ---- */
+
+/* Remove the unlisted pack files, then the packs planned GC_DELETE. */
+int gc_sweep(struct repo *repo, const struct gc_plan *plan, const struct gc_opts *opts,
+	     struct gc_result *res);
+/* Move the live blobs of the packs planned GC_REPACK into new packs. */
+int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *plan,
+	      const struct gc_opts *opts, struct gc_result *res);
+
+/* Unlink packs/<2>/<name>.pack; ENOENT counts as done.  fsyncs its
+ * directory.  0 or a negative errno (recorded). */
+int gc_unlink_pack(struct repo *repo, const char *name);
+
+#endif

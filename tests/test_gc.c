@@ -1,0 +1,383 @@
+/* test_gc.c — the mark set, mark, plan and a whole gc on real (small)
+ * repositories: what a kept snapshot needs survives byte for byte, what
+ * only deleted snapshot rows needed goes, sparse packs are rewritten, a
+ * partial mark deletes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "repo_fixture.h"
+#include "store/blob.h"
+#include "store/catalog_internal.h"
+#include "store/check.h"
+#include "store/content.h"
+#include "store/gc.h"
+#include "store/gc_internal.h"
+#include "store/repo_internal.h"
+
+#define FILE_LEN (600 * 1024)
+
+static void sql(struct fixture *f, const char *q)
+{
+	char *err = NULL;
+	if (sqlite3_exec(f->repo->db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err ? err : "?");
+}
+
+static int64_t sql_int(struct fixture *f, const char *q)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->repo->db, q, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void delete_snapshot(struct fixture *f, int64_t id)
+{
+	char q[96];
+	snprintf(q, sizeof q, "DELETE FROM snapshots WHERE id = %lld", (long long)id);
+	sql(f, q);
+}
+
+/* A snapshot of "keep.bin" (seed keep) and "own.bin" (seed own) under dir/. */
+static void make_snapshot(struct fixture *f, uint64_t keep, uint64_t own, int64_t t,
+			  struct snapshot *ret)
+{
+	uint8_t *data = malloc(FILE_LEN);
+	struct node n[2] = { file_node("keep.bin"), file_node("own.bin") };
+	fill_mixed(data, FILE_LEN, keep);
+	put_mem(f, data, FILE_LEN, &n[0]);
+	fill_mixed(data, FILE_LEN, own);
+	put_mem(f, data, FILE_LEN, &n[1]);
+	free(data);
+	blob_id sub, root;
+	put_tree(f, n, 2, &sub);
+	struct node d = dir_node("dir", &sub);
+	put_tree(f, &d, 1, &root);
+	fixture_commit(f, &root, t, ret);
+}
+
+/* The file at path of snapshot s equals fill_mixed(seed). */
+static void assert_file(struct fixture *f, const struct snapshot *s, const char *path,
+			uint64_t seed)
+{
+	struct node n;
+	CHECK(tree_resolve(f->repo, &s->root, path, &n));
+	assert_int_equal(n.size, FILE_LEN);
+	uint8_t *want = malloc(FILE_LEN), *got = malloc(FILE_LEN);
+	fill_mixed(want, FILE_LEN, seed);
+	ssize_t k = content_read(f->repo, &n, 0, got, FILE_LEN);
+	if (k < 0)
+		fail_store("content_read", (int)k);
+	assert_int_equal(k, FILE_LEN);
+	assert_memory_equal(got, want, FILE_LEN);
+	free(want);
+	free(got);
+	node_clear(&n);
+}
+
+static void assert_healthy(struct fixture *f)
+{
+	struct check_opts o = { .read_data = true };
+	struct check_result res;
+	CHECK(check_run(f->repo, &o, &res));
+	assert_true(res.healthy);
+}
+
+static struct gc_result run_gc(struct fixture *f, bool dry_run, unsigned threshold)
+{
+	struct gc_opts o = { .dry_run = dry_run, .threshold = threshold };
+	struct gc_result res;
+	CHECK(gc_run(f->repo, &o, &res));
+	return res;
+}
+
+static int count_pack_files(struct fixture *f)
+{
+	char path[160];
+	int n = 0;
+	for (int i = 0; i < 256; i++) {
+		snprintf(path, sizeof path, "%s/packs/%02x", f->repo_path, i);
+		int k = count_entries(path);
+		if (k > 0)
+			n += k;
+	}
+	return n;
+}
+
+static void set_add_get_grow(void **state)
+{
+	(void)state;
+	struct gc_set *s;
+	CHECK(gc_set_new(&s));
+	blob_id id;
+	uint64_t rng = 7;
+	for (int i = 0; i < 100000; i++) {
+		for (int k = 0; k < ID_BYTES; k += 8) {
+			uint64_t v = rng_next(&rng);
+			memcpy(id.b + k, &v, 8);
+		}
+		assert_int_equal(gc_set_add(s, &id, GC_LIVE_DATA), 0);
+	}
+	assert_int_equal(gc_set_count(s), 100000);
+	/* Same ids again: present, flags merged. */
+	rng = 7;
+	for (int i = 0; i < 100000; i++) {
+		for (int k = 0; k < ID_BYTES; k += 8) {
+			uint64_t v = rng_next(&rng);
+			memcpy(id.b + k, &v, 8);
+		}
+		assert_int_equal(gc_set_add(s, &id, GC_LIVE_TREE), GC_LIVE_DATA);
+		assert_int_equal(gc_set_get(s, &id), GC_LIVE_DATA | GC_LIVE_TREE);
+	}
+	assert_int_equal(gc_set_count(s), 100000);
+	/* 33 bytes a slot, at most 3/4 full. */
+	assert_true(gc_set_bytes(s) <= 100000 * 33 * 8 / 3);
+	memset(&id, 0xab, sizeof id);
+	assert_int_equal(gc_set_get(s, &id), 0);
+	gc_set_free(s);
+}
+
+static void set_live_by_type(void **state)
+{
+	(void)state;
+	struct gc_set *s;
+	CHECK(gc_set_new(&s));
+	blob_id a, b;
+	memset(&a, 1, sizeof a);
+	memset(&b, 2, sizeof b);
+	assert_int_equal(gc_set_add(s, &a, GC_LIVE_DATA), 0);
+	assert_true(gc_set_live(s, &a, BLOB_DATA, false));
+	assert_false(gc_set_live(s, &a, BLOB_TREE, false));
+	assert_true(gc_set_live(s, &a, BLOB_TREE, true)); /* schema-1 type fallback */
+	assert_false(gc_set_live(s, &a, BLOB_SNAPSHOT, true));
+	assert_false(gc_set_live(s, &b, BLOB_DATA, true));
+	assert_int_equal(gc_set_add(s, &b, GC_SNAPROW), 0);
+	assert_false(gc_set_live(s, &b, BLOB_SNAPSHOT, false)); /* a row key is no blob */
+	gc_set_free(s);
+}
+
+static void mark_from_every_row(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 1, 3, 2000, &s2); /* keep.bin shared, own.bin not */
+	delete_snapshot(f, s1.id);
+	struct gc_set *set;
+	CHECK(gc_set_new(&set));
+	struct gc_result res = { 0 };
+	CHECK(gc_mark(f->repo, set, &res));
+	assert_int_equal(res.snapshots, 1);
+	assert_int_equal(res.trees, 2);
+	assert_true(gc_set_live(set, &s2.root, BLOB_TREE, false));
+	assert_false(gc_set_live(set, &s1.root, BLOB_TREE, false));
+	struct node keep, own1, own2;
+	CHECK(tree_resolve(f->repo, &s1.root, "dir/keep.bin", &keep));
+	CHECK(tree_resolve(f->repo, &s1.root, "dir/own.bin", &own1));
+	CHECK(tree_resolve(f->repo, &s2.root, "dir/own.bin", &own2));
+	for (size_t i = 0; i < keep.nchunks; i++)
+		assert_true(gc_set_live(set, &keep.chunks[i].id, BLOB_DATA, false));
+	for (size_t i = 0; i < own2.nchunks; i++)
+		assert_true(gc_set_live(set, &own2.chunks[i].id, BLOB_DATA, false));
+	size_t dead = 0;
+	for (size_t i = 0; i < own1.nchunks; i++)
+		dead += !gc_set_live(set, &own1.chunks[i].id, BLOB_DATA, false);
+	assert_true(dead > 0);
+	/* Exactly one snapshot record is live: s2's. */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs WHERE type = 4"), 2);
+	struct gc_plan plan;
+	CHECK(gc_plan_make(f->repo, set, GC_DEFAULT_THRESHOLD, &plan));
+	assert_int_equal(plan.n, 2);
+	/* s1's pack: keep.bin is live, own.bin and its record are not. */
+	assert_int_equal(plan.packs[0].action, GC_REPACK);
+	assert_true(plan.packs[0].dead_snaprec);
+	assert_int_equal(plan.packs[1].action, -1);
+	gc_plan_clear(&plan);
+	node_clear(&keep);
+	node_clear(&own1);
+	node_clear(&own2);
+	gc_set_free(set);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+static void gc_deletes_and_repacks(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2, s3;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 4, 5, 2000, &s2); /* nothing shared: its pack dies whole */
+	make_snapshot(f, 1, 6, 3000, &s3);
+	delete_snapshot(f, s1.id);
+	delete_snapshot(f, s2.id);
+	int64_t packs_before = sql_int(f, "SELECT count(*) FROM packs");
+	assert_int_equal(packs_before, 3);
+
+	struct gc_result dry = run_gc(f, true, GC_DEFAULT_THRESHOLD);
+	assert_int_equal(dry.packs, 3);
+	assert_int_equal(dry.packs_deleted, 1);
+	assert_int_equal(dry.packs_repacked, 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM packs"), 3);
+	assert_int_equal(count_pack_files(f), 3);
+
+	struct gc_result res = run_gc(f, false, GC_DEFAULT_THRESHOLD);
+	assert_int_equal(res.packs_deleted, 1);
+	assert_int_equal(res.packs_repacked, 1);
+	assert_int_equal(res.packs_written, 1);
+	assert_true(res.bytes_after < res.bytes_before);
+	assert_true(res.bytes_rewritten > 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM packs"), 2);
+	assert_int_equal(count_pack_files(f), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs WHERE type = 4"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs b LEFT JOIN packs p"
+				    " ON p.id = b.pack_id WHERE p.id IS NULL"),
+			 0);
+	assert_file(f, &s3, "dir/keep.bin", 1);
+	assert_file(f, &s3, "dir/own.bin", 6);
+	assert_healthy(f);
+
+	/* A second gc has nothing to do. */
+	res = run_gc(f, false, GC_DEFAULT_THRESHOLD);
+	assert_int_equal(res.packs_deleted + res.packs_repacked + res.unindexed_deleted, 0);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+	snapshot_clear(&s3);
+}
+
+static void dead_record_forces_repack(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 1, 2, 2000, &s2); /* the same data: s2's pack holds its record only */
+	delete_snapshot(f, s1.id);
+	/* s1's pack is nearly all live, but holds s1's record: rewritten
+	 * whatever the threshold, so a rebuild from packs cannot bring s1
+	 * back. */
+	struct gc_result res = run_gc(f, false, 0);
+	assert_int_equal(res.packs_repacked, 1);
+	assert_int_equal(res.packs_deleted, 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs WHERE type = 4"), 1);
+	assert_file(f, &s2, "dir/own.bin", 2);
+	assert_healthy(f);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+static void partial_mark_deletes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 3, 4, 2000, &s2);
+	delete_snapshot(f, s1.id);
+	/* s2's subtree vanishes from the index: gc must not guess. */
+	struct tree *t;
+	CHECK(tree_load(f->repo, &s2.root, &t));
+	char hex[ID_HEX_LEN + 1], q[200];
+	id_to_hex(&t->nodes[0].subtree, hex);
+	tree_free(t);
+	snprintf(q, sizeof q, "DELETE FROM blobs WHERE id = x'%s' AND type = 2", hex);
+	sql(f, q);
+	int files = count_pack_files(f);
+	struct gc_opts o = { .threshold = GC_DEFAULT_THRESHOLD };
+	struct gc_result res;
+	assert_true(gc_run(f->repo, &o, &res) < 0);
+	assert_non_null(strstr(store_error(), "nothing was deleted"));
+	assert_int_equal(res.packs_deleted + res.packs_repacked, 0);
+	assert_int_equal(count_pack_files(f), files);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+static void unindexed_packs_go_journalled_stay(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 3, 4, 2000, &s2);
+	/* Two packs the catalog forgets: one journalled (a writer between
+	 * rename and commit), one not (garbage of an interrupted gc). */
+	char p1[PACK_NAME_LEN + 1], p2[PACK_NAME_LEN + 1], q[400], jp[200];
+	struct blob_loc loc;
+	CHECK(catalog_blob_lookup(f->repo, &s1.root, BLOB_TREE, &loc));
+	memcpy(p1, loc.pack, sizeof p1);
+	CHECK(catalog_blob_lookup(f->repo, &s2.root, BLOB_TREE, &loc));
+	memcpy(p2, loc.pack, sizeof p2);
+	sql(f, "DELETE FROM snapshots");
+	snprintf(q, sizeof q,
+		 "DELETE FROM blobs WHERE pack_id IN (SELECT id FROM packs WHERE name IN ('%s','%s'));"
+		 "DELETE FROM packs WHERE name IN ('%s','%s')",
+		 p1, p2, p1, p2);
+	sql(f, q);
+	snprintf(jp, sizeof jp, "%s/tmp/%s.pending", f->repo_path, p2);
+	int fd = open(jp, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	struct gc_result res = run_gc(f, false, GC_DEFAULT_THRESHOLD);
+	assert_int_equal(res.unindexed_deleted, 1);
+	assert_int_equal(count_pack_files(f), 1);
+	char rel[64], path[256];
+	pack_path(p2, rel, sizeof rel);
+	snprintf(path, sizeof path, "%s/%s", f->repo_path, rel);
+	assert_int_equal(access(path, F_OK), 0);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+static void reader_follows_a_moved_blob(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 1, 3, 2000, &s2);
+	/* A reader opened before gc reads s2 after its blobs moved. */
+	struct repo *reader;
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, &reader));
+	struct node n;
+	CHECK(tree_resolve(reader, &s2.root, "dir/keep.bin", &n));
+	uint8_t buf[4096];
+	assert_true(content_read(reader, &n, 0, buf, sizeof buf) == (ssize_t)sizeof buf);
+	node_clear(&n);
+	delete_snapshot(f, s1.id);
+	struct gc_result res = run_gc(f, false, GC_DEFAULT_THRESHOLD);
+	assert_int_equal(res.packs_repacked, 1);
+	repo_set_cache_bytes(reader, 0); /* nothing from before gc */
+	uint8_t *want = malloc(FILE_LEN), *got = malloc(FILE_LEN);
+	fill_mixed(want, FILE_LEN, 1);
+	CHECK(tree_resolve(reader, &s2.root, "dir/keep.bin", &n));
+	assert_int_equal(content_read(reader, &n, 0, got, FILE_LEN), FILE_LEN);
+	assert_memory_equal(got, want, FILE_LEN);
+	node_clear(&n);
+	free(want);
+	free(got);
+	repo_close(reader);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(set_add_get_grow),
+		cmocka_unit_test(set_live_by_type),
+		cmocka_unit_test_setup_teardown(mark_from_every_row, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(gc_deletes_and_repacks, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(dead_record_forces_repack, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(partial_mark_deletes_nothing, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(unindexed_packs_go_journalled_stay, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(reader_follows_a_moved_blob, fixture_setup,
+						fixture_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
