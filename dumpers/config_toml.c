@@ -16,6 +16,8 @@
  *   from = "postgres-cache_dev"  # rename a discovered one
  *   [databases.mysql-legacy]
  *   disabled = true
+ *   [databases.postgres-app]
+ *   required = true              # not running in docker: snapshot partial
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,7 +34,7 @@ struct entry {
 	char *name;
 	struct dumper_target t; /* fields given */
 	char *from;
-	bool disabled, has_disabled, has_port;
+	bool disabled, has_disabled, has_port, required, has_required;
 };
 
 struct cfg {
@@ -154,6 +156,13 @@ static int set_key(struct cfg *c, struct entry *e, const char *k, struct value *
 			return -EINVAL;
 		e->disabled = v->b;
 		e->has_disabled = true;
+		return 0;
+	}
+	if (!strcmp(k, "required")) {
+		if (v->type != V_BOOL)
+			return -EINVAL;
+		e->required = v->b;
+		e->has_required = true;
 		return 0;
 	}
 	if (!strcmp(k, "password_env")) {
@@ -289,6 +298,8 @@ static void override(struct dumper_target *dst, struct entry *e)
 		dst->port = s->port;
 	if (e->has_disabled)
 		dst->disabled = e->disabled;
+	if (e->has_required)
+		dst->required = e->required;
 }
 
 int dumper_config_apply(const char *text, const char *file, struct dumper_targets *ts)

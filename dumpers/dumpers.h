@@ -87,10 +87,16 @@ struct dumper_result {
 	unsigned dumped;        /* server databases dumped and verified */
 	unsigned refused;       /* server databases that could not be dumped */
 	unsigned drill_failed;  /* captures whose check failed */
+	unsigned skipped;       /* in docker and not running (or docker not usable):
+				 * not dumped, not a failure unless required */
 	/* One line per problem, "database NAME: why", in the order found;
 	 * the CLI prints each as "ckptfs: <line>". */
 	const char *const *problems;
 	size_t nproblems;
+	/* One line per database skipped, "database NAME (compose service
+	 * SVC): not running — skipped": said, but the snapshot is complete. */
+	const char *const *notices;
+	size_t nnotices;
 };
 
 /* What happened so far.  The pointers stay valid until the next session

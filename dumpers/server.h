@@ -51,6 +51,9 @@ int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const 
 int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
 		      struct dumper_cmd *ret);
 
+/* true if tool is an executable file in one of $PATH's folders. */
+bool dumper_in_path(const char *tool);
+
 /* Remove the secret file and free. */
 void dumper_cmd_clear(struct dumper_cmd *c);
 

@@ -101,7 +101,7 @@ static void env_with(struct vec *e, const char *name, const char *value)
 		vpushf(e, "%s=%s", name, value);
 }
 
-static bool in_path(const char *tool)
+bool dumper_in_path(const char *tool)
 {
 	const char *path = getenv("PATH");
 	char buf[4096];
@@ -160,12 +160,12 @@ static char *dq(const char *s)
 
 static const char *mysql_tool(void)
 {
-	return in_path("mariadb-dump") ? "mariadb-dump" : "mysqldump";
+	return dumper_in_path("mariadb-dump") ? "mariadb-dump" : "mysqldump";
 }
 
 static const char *mysql_client(void)
 {
-	return in_path("mariadb") ? "mariadb" : "mysql";
+	return dumper_in_path("mariadb") ? "mariadb" : "mysql";
 }
 
 /* [client] option file for mysqldump/mysql: user, password, host/socket. */
@@ -203,14 +203,19 @@ out:
  * inside the container (secrets come from the container's environment). */
 static void container_prefix(struct vec *a, const struct dumper_target *t, bool input)
 {
-	vpush(a, "docker");
 	if (t->container) {
+		vpush(a, "docker");
 		vpush(a, "exec");
 		if (input)
 			vpush(a, "-i");
 		vpush(a, t->container);
 	} else {
-		vpush(a, "compose");
+		if (t->compose_v1) {
+			vpush(a, "docker-compose");
+		} else {
+			vpush(a, "docker");
+			vpush(a, "compose");
+		}
 		if (t->compose)
 			vpushf(a, "--file=%s", t->compose);
 		vpush(a, "exec");

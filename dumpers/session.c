@@ -36,6 +36,7 @@ void dumper_db_clear(struct dumper_db *d)
 	free(d->file);
 	free(d->source);
 	free(d->check);
+	free(d->where);
 	for (size_t i = 0; i < d->ntables; i++)
 		free(d->tables[i].name);
 	free(d->tables);
@@ -55,23 +56,37 @@ int dumper_session_add_db(struct dumper_session *s, struct dumper_db *d)
 	return 0;
 }
 
-int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
+static int push_line(char ***lines, size_t *n, const char *fmt, va_list ap)
 {
 	char *m;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&m, fmt, ap) < 0)
 		return -ENOMEM;
-	char **v = realloc(s->problems, (s->nproblems + 1) * sizeof *v);
+	char **v = realloc(*lines, (*n + 1) * sizeof *v);
 	if (!v) {
 		free(m);
 		return -ENOMEM;
 	}
-	s->problems = v;
-	v[s->nproblems++] = m;
+	*lines = v;
+	v[(*n)++] = m;
 	return 0;
+}
+
+int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = push_line(&s->problems, &s->nproblems, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int dumper_session_notice(struct dumper_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = push_line(&s->notices, &s->nnotices, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int dumper_session_tmpdir(struct dumper_session *s, const char **ret)
@@ -153,6 +168,9 @@ void dumper_session_free(struct dumper_session *s)
 	for (size_t i = 0; i < s->nproblems; i++)
 		free(s->problems[i]);
 	free(s->problems);
+	for (size_t i = 0; i < s->nnotices; i++)
+		free(s->notices[i]);
+	free(s->notices);
 	for (size_t i = 0; i < s->nraw; i++)
 		free(s->raw[i]);
 	free(s->raw);
@@ -166,6 +184,8 @@ void dumper_session_result(const struct dumper_session *s, struct dumper_result 
 	*ret = s->res;
 	ret->problems = (const char *const *)s->problems;
 	ret->nproblems = s->nproblems;
+	ret->notices = (const char *const *)s->notices;
+	ret->nnotices = s->nnotices;
 }
 
 const struct node *dumper_session_extra(const struct dumper_session *s, size_t *ret_n)

@@ -23,6 +23,8 @@ struct dumper_db {
 	const char *how;   /* static: the drill ("integrity_check", …) */
 	bool ok;           /* captured (or dumped) and the drill passed */
 	bool inconsistent; /* SQLite stored raw */
+	bool skipped;      /* server in docker, not reachable now: not dumped, not a failure */
+	char *where;       /* in docker: "compose service db" (skipped ones) */
 	char *check;       /* "ok", the drill's failure, or why it was not captured */
 	struct dumper_table_count *tables;
 	size_t ntables;
@@ -56,6 +58,8 @@ struct dumper_session {
 	size_t ndbs;
 	char **problems;
 	size_t nproblems;
+	char **notices; /* databases skipped: "database NAME (WHERE): why — skipped" */
+	size_t nnotices;
 	struct dumper_result res;
 	char **raw; /* SQLite files stored raw: their -wal/-journal are kept */
 	size_t nraw;
@@ -86,6 +90,10 @@ int dumper_session_add_db(struct dumper_session *s, struct dumper_db *d);
 
 /* Append "database NAME: why" to the problems (printf-style). */
 int dumper_session_problem(struct dumper_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Append a line to the notices (databases skipped; printf-style). */
+int dumper_session_notice(struct dumper_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 void dumper_db_clear(struct dumper_db *d);

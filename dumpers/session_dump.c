@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumpers/docker.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/err.h"
@@ -98,10 +99,67 @@ static int unique_name(const struct tree *t, const struct dumper_target *tg, cha
 	}
 }
 
+/* A target in docker that cannot be reached now: recorded as skipped
+ * (one notice), or, if .ckptfs.toml requires it, as refused.  d's name,
+ * source and file are filled. */
+static int skip_one(struct dumper_session *s, const struct dumper_target *tg,
+		    const struct dumper_docker_probe *pr, struct dumper_db *d, FILE *txt)
+{
+	char where[160];
+	dumper_docker_where(tg, where, sizeof where);
+	if (!(d->where = strdup(where)))
+		return -ENOMEM;
+	d->method = "docker";
+	if (tg->required) {
+		if (asprintf(&d->check, "%s %s (required in .ckptfs.toml)", where, pr->why) < 0) {
+			d->check = NULL;
+			return -ENOMEM;
+		}
+		s->res.refused++;
+		if (dumper_session_problem(s, "database %s (%s): %s — required in .ckptfs.toml",
+					   tg->name, where, pr->why) < 0)
+			return -ENOMEM;
+		fprintf(txt, "  %s (%s): NOT dumped in this snapshot: %s\n\n", tg->name,
+			dumper_kind_name(tg->kind), d->check);
+		return 0;
+	}
+	if (!(d->check = strdup(pr->why)))
+		return -ENOMEM;
+	d->skipped = true;
+	s->res.skipped++;
+	if (dumper_session_notice(s, "database %s (%s): %s — skipped", tg->name, where, pr->why) < 0)
+		return -ENOMEM;
+	fprintf(txt, "  %s (%s): skipped in this snapshot (%s): %s\n\n", tg->name,
+		dumper_kind_name(tg->kind), where, pr->why);
+	return 0;
+}
+
+/* tg as the dump sees it: for a compose service, the probe's compose
+ * flavour and the compose file by its absolute path (snap may run in a
+ * subfolder).  Shallow: *abs owns the one string that differs. */
+static int docker_view(const struct dumper_session *s, const struct dumper_target *tg,
+		       const struct dumper_docker_probe *pr, struct dumper_target *ret, char **abs)
+{
+	*ret = *tg;
+	ret->compose_v1 = pr->compose_v1;
+	*abs = NULL;
+	if (tg->service && tg->compose && tg->compose[0] != '/') {
+		if (asprintf(abs, "%s/%s", s->root, tg->compose) < 0) {
+			*abs = NULL;
+			return -ENOMEM;
+		}
+		ret->compose = *abs;
+	}
+	return 0;
+}
+
 /* Dump one target into a new node of t; refusals are recorded. */
-static int dump_one(struct dumper_session *s, struct writer *w, const struct dumper_target *tg,
+static int dump_one(struct dumper_session *s, struct writer *w, const struct dumper_target *tg0,
 		    struct tree *t, FILE *txt)
 {
+	struct dumper_target view;
+	const struct dumper_target *tg = tg0;
+	char *abs = NULL;
 	struct node n = {0};
 	struct dumper_cmd cmd = {0};
 	struct dumper_dump_result res = {0};
@@ -116,6 +174,28 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 	if (asprintf(&d.file, "%s/%s", DUMPER_FOLDER, n.name) < 0) {
 		d.file = NULL;
 		goto out;
+	}
+	if (dumper_target_in_docker(tg)) {
+		struct dumper_docker_probe pr;
+		if ((r = dumper_docker_probe(tg, s->root, &pr)) < 0)
+			goto out;
+		if (pr.state != DOCKER_READY && pr.state != DOCKER_FAILED) {
+			r = skip_one(s, tg, &pr, &d, txt);
+			if (r == 0)
+				r = dumper_session_add_db(s, &d);
+			goto out;
+		}
+		if (pr.state == DOCKER_FAILED) {
+			/* The daemon answers but will not tell: an error. */
+			if (!(res.error = strdup(pr.why))) {
+				r = -ENOMEM;
+				goto out;
+			}
+			goto judged;
+		}
+		if ((r = docker_view(s, tg, &pr, &view, &abs)) < 0)
+			goto out;
+		tg = &view;
 	}
 	const char *tmp;
 	if ((r = dumper_session_tmpdir(s, &tmp)) < 0)
@@ -137,6 +217,7 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 			goto out;
 		d.how = res.check;
 	}
+judged:
 	d.ok = res.ok;
 	d.bytes = res.bytes;
 	d.entries = res.entries;
@@ -151,7 +232,7 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 			dumper_kind_name(tg->kind), res.error);
 	} else {
 		s->res.dumped++;
-		char *hint = dumper_restore_hint(tg, n.name);
+		char *hint = dumper_restore_hint(tg0, n.name);
 		if (!hint)
 			goto out;
 		fprintf(txt, "  %s  (%s, found in %s)\n    %s\n\n", n.name, dumper_kind_name(tg->kind),
@@ -166,6 +247,7 @@ out:
 	dumper_dump_result_clear(&res);
 	dumper_cmd_clear(&cmd);
 	node_clear(&n);
+	free(abs);
 	return r;
 }
 

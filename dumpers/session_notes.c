@@ -12,7 +12,10 @@
  *      "method": "pg_dump", "check": "pg_restore --list", "ok": true,
  *      "result": "ok", "bytes": 4096, "entries": 12},
  *     {"name": "data/busy.db", "kind": "sqlite", "inconsistent": true,
- *      "ok": false, "result": "…why it could not be captured…"}]
+ *      "ok": false, "result": "…why it could not be captured…"},
+ *     {"name": "postgres-app", "kind": "postgres", "method": "docker",
+ *      "ok": false, "skipped": true, "where": "compose service db",
+ *      "result": "not running", "bytes": 0}]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,6 +53,12 @@ static void db_json(FILE *f, const struct dumper_db *d)
 	fprintf(f, ", \"ok\": %s", d->ok ? "true" : "false");
 	if (d->inconsistent)
 		fputs(", \"inconsistent\": true", f);
+	if (d->skipped)
+		fputs(", \"skipped\": true", f);
+	if (d->where) {
+		fputs(", \"where\": ", f);
+		jv_write_str(f, d->where);
+	}
 	fputs(", \"result\": ", f);
 	jv_write_str(f, d->check);
 	fprintf(f, ", \"bytes\": %llu", (unsigned long long)d->bytes);
@@ -141,6 +150,12 @@ static void print_one(FILE *f, const struct jv *d)
 		return;
 	}
 	bool sqlite = kind && !strcmp(kind, "sqlite");
+	if (jv_bool(d, "skipped")) {
+		char *where = jv_printable(jv_str(d, "where") ? jv_str(d, "where") : "docker");
+		fprintf(f, "skipped (%s): %s\n", where ? where : "?", result ? result : "?");
+		free(where);
+		return;
+	}
 	if (!ok) {
 		/* A server that refused never got to the check: its words only. */
 		fprintf(f, "FAILED%s%s: %s\n", sqlite && check ? " " : "", sqlite && check ? check : "",
@@ -205,7 +220,7 @@ bool dumper_notes_failed(const char *notes)
 	const struct jv *dbs = jv_get(&v, "databases");
 	bool failed = false;
 	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++)
-		failed |= !jv_bool(&dbs->items[i], "ok");
+		failed |= !jv_bool(&dbs->items[i], "ok") && !jv_bool(&dbs->items[i], "skipped");
 	jv_clear(&v);
 	return failed;
 }
@@ -240,8 +255,11 @@ int dumper_notes_db_status(const char *notes, const char *name, char **ret_why)
 		r = jv_bool(d, "ok") ? 1 : 0;
 		if (r == 0 && ret_why) {
 			const char *why = jv_str(d, "result");
-			if (!(*ret_why = strdup(why ? why : "failed")))
+			bool skipped = jv_bool(d, "skipped");
+			if (asprintf(ret_why, "%s%s", skipped ? "skipped: " : "", why ? why : "failed") < 0) {
+				*ret_why = NULL;
 				r = -ENOMEM;
+			}
 		}
 	}
 	jv_clear(&v);

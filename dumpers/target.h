@@ -26,6 +26,8 @@ struct dumper_target {
 	bool local;        /* loopback, Unix socket or a local container */
 	bool explicit_;    /* listed in .ckptfs.toml (remote allowed) */
 	bool disabled;
+	bool required;     /* .ckptfs.toml required = true: a skip is a failure */
+	bool compose_v1;   /* reach the service through docker-compose (probe) */
 };
 
 struct dumper_targets {

@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"for it, and its state: ok, stale (newest snapshot older than twice the\n"
 	"schedule's interval; a week without a schedule), failing (newest snapshot\n"
 	"partial or damaged — a database not captured, a path not read — or the\n"
-	"last scheduled run failed), or missing (root folder gone).\n"
+	"last scheduled run failed), or missing (root folder gone).  A database in\n"
+	"docker that was not running is named in WHY of a project that is ok.\n"
 	"\n"
 	"  -s, --stale-after DURATION  stale when the newest snapshot is older\n"
 	"                       (e.g. 2h, 1d)\n"
@@ -52,6 +53,7 @@ struct row {
 	const struct jv *run; /* the project's entry in the last run, or NULL */
 	const char *run_result;
 	char *dbs; /* JSON array of failing databases */
+	char *skipped; /* JSON array of databases skipped (not running in docker) */
 };
 
 /* "now": the clock, or $CKPTFS_NOW (UTC seconds; for tests). */
@@ -67,8 +69,9 @@ static int64_t now_ns(void)
 	return out_now_ns();
 }
 
-/* The databases the notes record as failed, as a JSON array. */
-static char *failing_dbs(const char *notes)
+/* The databases the notes record as failed (skipped: false) or as
+ * skipped (not running in docker; skipped: true), as a JSON array. */
+static char *notes_dbs(const char *notes, bool skipped)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -81,7 +84,7 @@ static char *failing_dbs(const char *notes)
 		const struct jv *dbs = jv_get(&v, "databases");
 		int k = 0;
 		for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
-			if (jv_bool(&dbs->items[i], "ok"))
+			if (jv_bool(&dbs->items[i], "ok") || jv_bool(&dbs->items[i], "skipped") != skipped)
 				continue;
 			fputs(k++ ? ", {\"name\": " : "{\"name\": ", f);
 			out_json_str(f, jv_str(&dbs->items[i], "name"));
@@ -97,6 +100,32 @@ static char *failing_dbs(const char *notes)
 		return NULL;
 	}
 	return text;
+}
+
+/* "database NAME (compose service db): not running — skipped" for the
+ * first database the notes record as skipped; *ret stays NULL if none. */
+static int skip_line(const char *notes, char **ret)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return 0;
+	const struct jv *dbs = jv_get(&v, "databases");
+	int r = 0;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
+		const struct jv *d = &dbs->items[i];
+		if (!jv_bool(d, "skipped"))
+			continue;
+		const char *name = jv_str(d, "name"), *where = jv_str(d, "where");
+		const char *why = jv_str(d, "result");
+		if (asprintf(ret, "database %s (%s): %s — skipped", name ? name : "?",
+			     where ? where : "docker", why ? why : "not reachable") < 0) {
+			*ret = NULL;
+			r = -ENOMEM;
+		}
+		break;
+	}
+	jv_clear(&v);
+	return r;
 }
 
 static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_t stale_s,
@@ -121,8 +150,15 @@ static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_
 	};
 	if ((r = health_judge(&in, &row->h)) < 0)
 		return r;
-	row->dbs = failing_dbs(row->have_newest ? row->newest.notes : NULL);
-	return row->dbs ? 0 : -ENOMEM;
+	const char *notes = row->have_newest ? row->newest.notes : NULL;
+	row->dbs = notes_dbs(notes, false);
+	row->skipped = notes_dbs(notes, true);
+	if (!row->dbs || !row->skipped)
+		return -ENOMEM;
+	/* A project that is ok says which database its snapshots leave out. */
+	if (!row->h.problem && (r = skip_line(notes, &row->h.problem)) < 0)
+		return r;
+	return 0;
 }
 
 static void print_json(const struct sched_state *s, int64_t stale_s, bool ok, struct row *rows,
@@ -177,7 +213,7 @@ static void print_json(const struct sched_state *s, int64_t stale_s, bool ok, st
 		} else {
 			fputs("null", stdout);
 		}
-		printf(", \"databases_failing\": %s}", r->dbs);
+		printf(", \"databases_failing\": %s, \"databases_skipped\": %s}", r->dbs, r->skipped);
 	}
 	fputs(n ? "\n]}\n" : "]}\n", stdout);
 }
@@ -328,6 +364,7 @@ out:
 			snapshot_clear(&rows[i].newest);
 		health_clear(&rows[i].h);
 		free(rows[i].dbs);
+		free(rows[i].skipped);
 	}
 	free(rows);
 	if (have_log)

@@ -125,7 +125,7 @@ char *runlog_first_problem(const char *notes)
 	const struct jv *dbs = jv_get(&v, "databases");
 	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n && !out; i++) {
 		const struct jv *d = &dbs->items[i];
-		if (jv_bool(d, "ok"))
+		if (jv_bool(d, "ok") || jv_bool(d, "skipped"))
 			continue;
 		const char *name = jv_str(d, "name"), *why = jv_str(d, "result");
 		if (asprintf(&out, "database %s: %s", name ? name : "?", why ? why : "failed") < 0)

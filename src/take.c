@@ -215,6 +215,9 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	/* After the commit: the snapshot is there, these say what it lacks. */
 	for (size_t i = 0; i < dres.nproblems; i++)
 		out_err("%s", dres.problems[i]);
+	/* Skipped (not running in docker): one line each, not a failure. */
+	for (size_t i = 0; i < dres.nnotices && !req->quiet; i++)
+		out_err("%s", dres.notices[i]);
 
 	ret->project = proj;
 	ret->snap = snap;
@@ -222,6 +225,7 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 	ret->warnings = ctx.nwarn;
 	ret->partial = partial;
 	ret->db_problems = dres.nproblems;
+	ret->db_skipped = dres.nnotices;
 	memset(&proj, 0, sizeof proj);
 	r = 0;
 out:

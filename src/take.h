@@ -29,6 +29,7 @@ struct take_result {
 	int64_t wall_ns;   /* start to commit, as the user waited */
 	uint64_t warnings; /* paths reported as not stored as they are */
 	size_t db_problems; /* databases not captured as they are (printed) */
+	size_t db_skipped;  /* in docker and not running: skipped, said unless quiet */
 	bool partial;
 };
 

@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "dumpers/docker.h"
 #include "dumpers/dumpers.h"
+#include "dumpers/proc.h"
 #include "store/json_lite.h"
 #include "dumpers/session.h"
 #include "store/content.h"
@@ -658,6 +660,184 @@ static void test_notes_print(void **state)
 	fclose(f);
 }
 
+/* A fake docker on PATH (a daemon cannot run in the tests): `compose
+ * version` and `info` answer, `compose ps` lists the services named in
+ * DIR/running, `compose exec` prints a MariaDB dump and logs its args. */
+static void fake_docker(struct sfx *x, const char *name, bool compose_v1)
+{
+	char p[256], text[2048];
+	snprintf(p, sizeof p, "%s/%s", x->bin, name);
+	snprintf(text, sizeof text,
+		 "#!/bin/sh\n"
+		 "echo \"$@\" >>'%s/docker.args'\n"
+		 "%s"
+		 "case \"$*\" in\n"
+		 "*'compose version'*) echo 'Docker Compose version v2.29.1'; exit 0;;\n"
+		 "info*) echo 27.1.1; exit 0;;\n"
+		 "*' ps '*) cat '%s/running' 2>/dev/null; exit 0;;\n"
+		 "*exec*) echo 'CREATE TABLE t(x int);'; echo '-- Dump completed on 2026-12-03'; exit 0;;\n"
+		 "esac\n"
+		 "echo \"unknown command: $*\" >&2; echo 'Usage:  docker [OPTIONS] COMMAND' >&2; exit 1\n",
+		 x->f->dir, compose_v1 ? "[ \"$1\" = compose ] && { echo \"docker: unknown command: docker compose\" >&2; exit 1; }\n" : "",
+		 x->f->dir);
+	write_file(p, text, 0755);
+}
+
+static void compose_project(struct sfx *x, const char *toml)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/compose.yaml", x->proj);
+	write_file(p, "services:\n  db:\n    image: mariadb:11\n    environment:\n"
+		      "      MARIADB_DATABASE: shop\n      MARIADB_ROOT_PASSWORD: pw\n", 0644);
+	if (toml) {
+		snprintf(p, sizeof p, "%s/.ckptfs.toml", x->proj);
+		write_file(p, toml, 0644);
+	}
+}
+
+/* A compose service that is not running is skipped with one notice, not
+ * a failure; required = true makes it one; a running one is dumped
+ * through `docker compose --file=ABS exec -T`. */
+static void test_compose_not_running(void **state)
+{
+	struct sfx *x = *state;
+	fake_docker(x, "docker", false);
+	compose_project(x, NULL);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.skipped, 1);
+	assert_int_equal(res.refused, 0);
+	assert_int_equal(res.nproblems, 0);
+	assert_int_equal(res.nnotices, 1);
+	assert_string_equal(res.notices[0],
+			    "database mysql-shop (compose service db): not running — skipped");
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	assert_false(dumper_notes_failed(notes));
+	char *why = NULL;
+	assert_int_equal(dumper_notes_db_status(notes, "mysql-shop", &why), 0);
+	assert_string_equal(why, "skipped: not running");
+	char *printed = NULL;
+	size_t plen = 0;
+	FILE *pf = open_memstream(&printed, &plen);
+	assert_int_equal(dumper_notes_print(pf, notes), 1);
+	fclose(pf);
+	assert_non_null(strstr(printed, "mysql     mysql-shop  skipped (compose service db): not running\n"));
+	free(printed);
+	free(why);
+	free(notes);
+	free(m);
+}
+
+static void test_compose_required(void **state)
+{
+	struct sfx *x = *state;
+	fake_docker(x, "docker", false);
+	compose_project(x, "[databases.mysql-shop]\nrequired = true\n");
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(res.refused, 1);
+	assert_int_equal(res.nproblems, 1);
+	assert_string_equal(res.problems[0], "database mysql-shop (compose service db): not running — "
+					     "required in .ckptfs.toml");
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	assert_true(dumper_notes_failed(notes));
+	free(notes);
+	free(m);
+}
+
+static void test_compose_running(void **state)
+{
+	struct sfx *x = *state;
+	char p[256], cmd[1024];
+	fake_docker(x, "docker", false);
+	compose_project(x, NULL);
+	snprintf(p, sizeof p, "%s/running", x->f->dir);
+	write_file(p, "cache\ndb\n", 0644);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.dumped, 1);
+	assert_int_equal(res.skipped, 0);
+	snprintf(cmd, sizeof cmd, "grep -q '^compose --file=%s/compose.yaml ps --services --status running$' "
+		 "%s/docker.args && grep -q '^compose --file=%s/compose.yaml exec -T db sh -c ' %s/docker.args",
+		 x->proj, x->f->dir, x->proj, x->f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* No compose plugin, the old docker-compose instead: probed and dumped
+ * through it.  Then neither: skipped, saying so (never the usage text). */
+static void test_compose_v1(void **state)
+{
+	struct sfx *x = *state;
+	char p[256], cmd[1024];
+	fake_docker(x, "docker", true);
+	fake_docker(x, "docker-compose", false);
+	compose_project(x, NULL);
+	snprintf(p, sizeof p, "%s/running", x->f->dir);
+	write_file(p, "db\n", 0644);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	struct dumper_result res;
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.dumped, 1);
+	snprintf(cmd, sizeof cmd, "grep -q '^--file=%s/compose.yaml exec -T db sh -c ' %s/docker.args",
+		 x->proj, x->f->dir);
+	assert_int_equal(system(cmd), 0);
+	dumper_session_free(x->s);
+	x->s = NULL;
+	snprintf(p, sizeof p, "%s/docker-compose", x->bin);
+	unlink(p);
+	CHECK(dumper_session_new(x->proj, &x->s));
+	CHECK(dumper_session_dump(x->s, x->f->w));
+	dumper_session_result(x->s, &res);
+	assert_int_equal(res.skipped, 1);
+	assert_string_equal(res.notices[0], "database mysql-shop (compose service db): docker compose is "
+					    "not installed (neither the compose plugin nor docker-compose) — skipped");
+}
+
+/* What real docker prints, judged. */
+static void test_docker_judge(void **state)
+{
+	(void)state;
+	char why[256];
+	assert_int_equal(dumper_docker_judge_daemon("Cannot connect to the Docker daemon at "
+						    "unix:///var/run/docker.sock. Is the docker daemon running?\n",
+						    why, sizeof why),
+			 DOCKER_UNREACHABLE);
+	assert_string_equal(why, "the Docker daemon is not reachable");
+	assert_int_equal(dumper_docker_judge_daemon("permission denied while trying to connect to the Docker "
+						    "daemon socket at unix:///var/run/docker.sock: Get ...",
+						    why, sizeof why),
+			 DOCKER_UNREACHABLE);
+	assert_non_null(strstr(why, "permission denied"));
+	assert_int_equal(dumper_docker_judge_daemon("\nunknown shorthand flag: 'f' in -f\nUsage:  docker [OPTIONS]"
+						    " COMMAND [ARG...]\n\nRun 'docker --help'", why, sizeof why),
+			 DOCKER_UNREACHABLE);
+	assert_string_equal(why, "the Docker daemon is not usable: unknown shorthand flag: 'f' in -f");
+	assert_null(strstr(why, "Usage"));
+	assert_int_equal(dumper_docker_judge_inspect(true, "true\n", "", why, sizeof why), DOCKER_READY);
+	assert_int_equal(dumper_docker_judge_inspect(true, "false\n", "", why, sizeof why), DOCKER_NOT_RUNNING);
+	assert_string_equal(why, "not running");
+	assert_int_equal(dumper_docker_judge_inspect(false, "", "Error: No such object: pg\n", why, sizeof why),
+			 DOCKER_NOT_RUNNING);
+	assert_true(dumper_docker_lists("web\ndb\n", "db"));
+	assert_true(dumper_docker_lists("db", "db"));
+	assert_false(dumper_docker_lists("dbx\nweb\n", "db"));
+	assert_false(dumper_docker_lists("", "db"));
+	char line[64];
+	assert_string_equal(dumper_first_line("\n  \n  first one  \nsecond", line, sizeof line), "first one");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +847,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_busy_stored_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_drill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_dump_into_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compose_not_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compose_required, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compose_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compose_v1, setup, teardown),
+		cmocka_unit_test(test_docker_judge),
 		cmocka_unit_test_setup_teardown(test_server_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_unique, setup, teardown),

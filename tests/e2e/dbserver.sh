@@ -66,15 +66,18 @@ my_start() {
 	_db_open_t
 	MY_DIR=$T/my
 	MY_SOCK=$MY_DIR/mysqld.sock
-	mkdir -p "$MY_DIR/data"
+	# Its own temp dir: the caller's $TMPDIR may not be writable by mysql.
+	mkdir -p "$MY_DIR/data" "$MY_DIR/tmp"
 	chown -R mysql: "$MY_DIR"
 	chmod 0755 "$MY_DIR"
 	mariadb-install-db --no-defaults --user=mysql --datadir="$MY_DIR/data" --skip-test-db \
+		--tmpdir="$MY_DIR/tmp" \
 		--auth-root-authentication-method=socket >"$MY_DIR/install.log" 2>&1 ||
 		{ cat "$MY_DIR/install.log" >&2; fail "mariadb-install-db failed"; }
 	at_exit my_stop
 	/usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$MY_DIR/data" --socket="$MY_SOCK" \
 		--pid-file="$MY_DIR/mysqld.pid" --log-error="$MY_DIR/error.log" --skip-networking \
+		--tmpdir="$MY_DIR/tmp" \
 		--innodb-buffer-pool-size=32M --innodb-flush-log-at-trx-commit=0 --skip-log-bin \
 		>/dev/null 2>&1 &
 	_my_pid=$!
