@@ -25,7 +25,7 @@ static const char usage_text[] =
 	"  -o OPTIONS             comma-separated: allow_other (other users may read;\n"
 	"                         needs user_allow_other in /etc/fuse.conf),\n"
 	"                         cache_size=SIZE, debug (FUSE trace, with -f)\n"
-	"      --cache-size SIZE  decoded-chunk cache, e.g. 256M or 1G (default 64M)\n"
+	"      --cache-size SIZE  decoded-chunk cache, e.g. 256M or 1G (default 16M)\n"
 	"  -h, --help             this help\n";
 
 /* "65536", "64K", "64M", "1G", "1GiB" (binary units). */
