@@ -40,12 +40,13 @@ enum inode_kind {
 	INODE_LEAF,     /* anything else inside a snapshot (file, symlink, ...) */
 	INODE_HIST,     /* <project>/@versions and every path folder below it */
 	INODE_VLEAF,    /* @versions/<path>/<snapshot>: one version of <path> */
+	INODE_SIDECAR,  /* an empty <db>-wal or <db>-shm in a snapshot (fs/sidecar.h) */
 };
 
 /* Inside a snapshot: its contents never change. */
 static inline bool inode_kind_immutable(enum inode_kind k)
 {
-	return k == INODE_SNAPSHOT || k == INODE_DIR || k == INODE_LEAF;
+	return k == INODE_SNAPSHOT || k == INODE_DIR || k == INODE_LEAF || k == INODE_SIDECAR;
 }
 
 struct inode {

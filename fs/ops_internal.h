@@ -52,6 +52,19 @@ void ops_hold_release(struct ckfs *fs, struct ops_hold *hold);
 int ops_tmpl_from_node(struct ckfs *fs, struct inode *parent, const struct node *n,
 		       struct inode *tmpl);
 
+/* *tmpl for name in parent (a snapshot folder or a folder in one, whose
+ * tree t holds no such entry) if it names the -wal or -shm of a WAL-mode
+ * SQLite database in t: an empty INODE_SIDECAR (fs/sidecar.h).  0,
+ * -ENOENT, or another negative errno (logged: the database's header could
+ * not be read). */
+int ops_sidecar_resolve(struct ckfs *fs, struct inode *parent, const struct tree *t,
+			const char *name, struct inode *tmpl);
+
+/* The same for the recorded file db, whose -wal or -shm is asked for in
+ * parent (also a path folder of @versions, for a version). */
+int ops_sidecar_of(struct ckfs *fs, struct inode *parent, const struct node *db,
+		   struct inode *tmpl);
+
 /* Current attributes of e and how long they may be cached.  0, -ENOENT
  * (a project or snapshot that went away), or another negative errno. */
 int ops_getattr_of(struct ckfs *fs, struct inode *e, struct stat *st, double *timeout);

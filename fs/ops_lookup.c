@@ -242,9 +242,11 @@ static int resolve_in_tree(struct ckfs *fs, struct inode *parent, const char *na
 		return ops_fail(fs, parent, NULL, "list", r);
 	const struct node *n = tree_lookup(ref->tree, name);
 	if (!n) {
+		r = ops_sidecar_resolve(fs, parent, ref->tree, name, tmpl);
 		tcache_release(fs->trees, ref);
-		*neg = CKFS_IMMUTABLE_TIMEOUT;
-		return -ENOENT;
+		if (r == -ENOENT)
+			*neg = CKFS_IMMUTABLE_TIMEOUT;
+		return r;
 	}
 	r = ops_tmpl_from_node(fs, parent, n, tmpl);
 	if (r < 0) {

@@ -21,7 +21,8 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 		const struct node **ret_node)
 {
 	bool version = e->kind == INODE_VLEAF;
-	if ((!inode_kind_immutable(e->kind) && !version) || e->kind == INODE_SNAPSHOT || !e->parent)
+	if ((!inode_kind_immutable(e->kind) && !version) || e->kind == INODE_SNAPSHOT ||
+	    e->kind == INODE_SIDECAR || !e->parent)
 		return -ENODATA;
 	struct tcache_entry *ref;
 	store_error_clear();
@@ -56,6 +57,21 @@ static void file_handle_free(struct ckfs *fs, struct ckfs_handle *h)
 	file_free((struct ops_file *)h);
 }
 
+/* Hand the kernel f, the open file of e. */
+static void open_reply(struct ckfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+		       struct inode *e, struct ops_file *f)
+{
+	f->inode = e;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = 1; /* contents never change: keep the page cache */
+	f->h.free = file_handle_free;
+	ckfs_handle_add(fs, &f->h);
+	if (fuse_reply_open(req, fi) != 0) {
+		ckfs_handle_del(fs, &f->h);
+		file_free(f);
+	}
+}
+
 void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
@@ -68,7 +84,7 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	bool leaf = e->kind == INODE_LEAF || e->kind == INODE_VLEAF;
+	bool leaf = e->kind == INODE_LEAF || e->kind == INODE_VLEAF || e->kind == INODE_SIDECAR;
 	if (!leaf || !S_ISREG(e->st.st_mode)) {
 		fuse_reply_err(req, leaf ? EINVAL : EISDIR);
 		return;
@@ -76,6 +92,11 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ops_file *f = calloc(1, sizeof(*f));
 	if (!f) {
 		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (e->kind == INODE_SIDECAR) {
+		f->node.type = NODE_FILE; /* empty: no chunks, size 0 */
+		open_reply(fs, req, fi, e, f);
 		return;
 	}
 	struct tcache_entry *ref;
@@ -103,15 +124,7 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	f->inode = e;
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->keep_cache = 1; /* contents never change: keep the page cache */
-	f->h.free = file_handle_free;
-	ckfs_handle_add(fs, &f->h);
-	if (fuse_reply_open(req, fi) != 0) {
-		ckfs_handle_del(fs, &f->h);
-		file_free(f);
-	}
+	open_reply(fs, req, fi, e, f);
 }
 
 

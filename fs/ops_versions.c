@@ -17,6 +17,7 @@
 
 #include "fs/attr.h"
 #include "fs/ops_internal.h"
+#include "fs/sidecar.h"
 #include "store/err.h"
 #include "store/history.h"
 
@@ -197,6 +198,31 @@ void ops_hist_tmpl(struct ckfs *fs, const struct inode *project, struct inode *t
 	hist_dir_tmpl(fs, project, 0, tmpl);
 }
 
+/* <version>-wal or -shm of a version that is a WAL-mode SQLite database:
+ * SQLite opens @versions/<db>/<snapshot> as it opens the snapshot's file. */
+static int hist_sidecar(struct ckfs *fs, struct inode *parent, const struct ops_vlist *l,
+			const char *name, struct inode *tmpl)
+{
+	size_t blen = sidecar_base_len(name);
+	const struct ops_vent *v = NULL;
+	for (size_t i = 0; blen && i < l->n && !v; i++)
+		if (l->e[i].tmpl.kind == INODE_VLEAF && S_ISREG(l->e[i].tmpl.st.st_mode) &&
+		    strlen(l->e[i].name) == blen && memcmp(l->e[i].name, name, blen) == 0)
+			v = &l->e[i];
+	if (!v)
+		return -ENOENT;
+	struct tcache_entry *ref;
+	int r = tcache_get(fs->trees, &v->tmpl.tree, &ref);
+	if (r < 0)
+		return ops_fail(fs, parent, v->name, "list", r);
+	const struct node *db = tree_lookup(ref->tree, parent->name);
+	r = db ? ops_sidecar_of(fs, parent, db, tmpl) : -ENOENT;
+	if (r == 0)
+		tmpl->snap_id = v->tmpl.snap_id;
+	tcache_release(fs->trees, ref);
+	return r;
+}
+
 int ops_hist_resolve(struct ckfs *fs, struct inode *parent, const char *name, struct inode *tmpl,
 		     struct ops_hold *hold)
 {
@@ -218,6 +244,8 @@ int ops_hist_resolve(struct ckfs *fs, struct inode *parent, const char *name, st
 		 * (listed first) wins. */
 		break;
 	}
+	if (r == -ENOENT)
+		r = hist_sidecar(fs, parent, &l, name, tmpl);
 	ops_vlist_clear(&l);
 	return r;
 }
