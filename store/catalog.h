@@ -56,6 +56,9 @@ struct snapshot {
 	enum snap_status status;
 	struct snap_stats stats;
 	char *notes; /* JSON object text with warnings and database drills, or NULL */
+	/* In the trash (forget): when it went there and when its window ends
+	 * (UTC ns); both 0 for a live snapshot. */
+	int64_t trashed_at_ns, expires_at_ns;
 };
 
 void project_clear(struct project *p);
@@ -75,7 +78,9 @@ int catalog_project_by_root(struct repo *repo, const char *root, struct project 
 int catalog_project_register(struct repo *repo, const char *name, const char *root,
 			     struct project *ret);
 
-/* Snapshots of a project, newest first.  ret_n may be 0. */
+/* Snapshots of a project, newest first.  ret_n may be 0.  This and the
+ * lookups below see live snapshots only: a snapshot in the trash is not
+ * listed or resolved (and not counted in struct project). */
 int catalog_snapshots(struct repo *repo, int64_t project_id, struct snapshot **ret, size_t *ret_n);
 
 /* Lookups; each -ENOENT when nothing matches. */
@@ -88,6 +93,32 @@ int catalog_snapshot_at_or_before(struct repo *repo, int64_t project_id, int64_t
 /* Newest snapshot carrying tag. */
 int catalog_snapshot_by_tag(struct repo *repo, int64_t project_id, const char *tag,
 			    struct snapshot *ret);
+
+/* The trash (catalog_trash.c).  `forget` moves snapshots into it; a
+ * trashed snapshot keeps its catalog row — its name stays taken, and gc,
+ * which marks the data of every row, keeps its data — until its window
+ * ends.  Every change below is one transaction (all ids or none) and needs
+ * a REPO_WRITE repo.
+ *
+ * Trashed snapshots of project_id (0: of every project), by project name
+ * then newest first; none on a catalog older than schema 3. */
+int catalog_trash_list(struct repo *repo, int64_t project_id, struct snapshot **ret,
+		       size_t *ret_n);
+/* Move the live snapshots ids[0..n) to the trash at now_ns, their window
+ * ending at expires_at_ns.  -ENOENT (nothing moved) if one is not a live
+ * snapshot. */
+int catalog_trash_put(struct repo *repo, const int64_t *ids, size_t n, int64_t now_ns,
+		      int64_t expires_at_ns);
+/* Bring trashed snapshots back, as they were.  -ENOENT (nothing changed)
+ * if one is not in the trash. */
+int catalog_trash_restore(struct repo *repo, const int64_t *ids, size_t n);
+/* Delete the rows of trashed snapshots now (trash empty): their data is
+ * then collectable.  -ENOENT (nothing deleted) if one is not in the trash. */
+int catalog_trash_delete(struct repo *repo, const int64_t *ids, size_t n);
+/* Delete every trashed row whose window has ended (expires_at_ns <=
+ * now_ns), making its data collectable: gc calls this before it marks.
+ * *ret_n (may be NULL) gets the number deleted. */
+int catalog_trash_purge_expired(struct repo *repo, int64_t now_ns, uint64_t *ret_n);
 
 /* Row validation (catalog_valid.c), the one place that says what a row
  * must be.  Every read above skips a row with a fault (a listing leaves

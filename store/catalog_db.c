@@ -223,7 +223,10 @@ int catalog_generation(struct repo *repo, uint64_t *ret_gen)
 {
 	sqlite3_stmt *st;
 	cat_lock(repo);
-	int r = cat_stmt(repo, CAT_Q_DATA_VERSION, "PRAGMA data_version", &st);
+	int r = cat_schema_refresh(repo);
+	if (r < 0)
+		goto out;
+	r = cat_stmt(repo, CAT_Q_DATA_VERSION, "PRAGMA data_version", &st);
 	if (r < 0)
 		goto out;
 	int rc = sqlite3_step(st);
@@ -240,14 +243,19 @@ out:
 	return r;
 }
 
+void cat_stmts_drop(struct repo *repo)
+{
+	if (!repo->stmts)
+		return;
+	for (int i = 0; i < CAT_Q_COUNT; i++)
+		sqlite3_finalize(repo->stmts->q[i]);
+	free(repo->stmts);
+	repo->stmts = NULL;
+}
+
 void catalog_close(struct repo *repo)
 {
-	if (repo->stmts) {
-		for (int i = 0; i < CAT_Q_COUNT; i++)
-			sqlite3_finalize(repo->stmts->q[i]);
-		free(repo->stmts);
-		repo->stmts = NULL;
-	}
+	cat_stmts_drop(repo);
 	if (repo->db) {
 		sqlite3_close(repo->db);
 		repo->db = NULL;

@@ -46,6 +46,46 @@ void cat_unlock(struct repo *repo);
  * and with no bindings.  Records the error on failure. */
 int cat_stmt(struct repo *repo, enum cat_q q, const char *sql, sqlite3_stmt **ret);
 
+/* Finalize every cached statement (they are prepared again on next use). */
+void cat_stmts_drop(struct repo *repo);
+
+/* A reader of a catalog older than this ckptfs's schema: read the schema
+ * version again, and when a writer has migrated the catalog meanwhile,
+ * drop the cached statements so the next queries use the new schema
+ * (catalog_schema.c: a mount outliving the migration to the trash).  A
+ * no-op on a current catalog.  Lock held. */
+int cat_schema_refresh(struct repo *repo);
+
+/* Whether the catalog has the trash columns (schema 3): queries pick
+ * their SQL by it. */
+#define CAT_HAS_TRASH(repo) ((repo)->schema_version >= 3)
+
+/* Snapshot rows (catalog_snapshots.c, catalog_trash.c): the columns
+ * cat_snap_from_row reads, with the trash columns or NULLs in their place
+ * for a version-2 catalog. */
+#define SNAP_SELECT_WITH(trash)                                                                 \
+	"SELECT s.id, s.project_id, p.name, s.name, s.time_ns, s.message, s.tag,"               \
+	" s.git_commit, s.git_branch, s.root, s.status, s.files, s.dirs, s.bytes,"              \
+	" s.new_blobs, s.new_bytes, s.read_bytes, s.duration_ns, s.notes, " trash
+#define TRASH_COLS "s.trashed_at_ns, s.expires_at_ns"
+#define NO_TRASH_COLS "NULL, NULL"
+#define SNAP_FROM " FROM snapshots s JOIN projects p ON p.id = s.project_id "
+#define LIVE " AND s.trashed_at_ns IS NULL"
+/* Newest first; the id breaks ties between equal times.  One-row lookups
+ * have no LIMIT: cat_row steps past invalid rows to the first usable one. */
+#define SNAP_ORDER " ORDER BY s.time_ns DESC, s.id DESC"
+/* The two texts of a query of live snapshots: WHERE clause w, then tail. */
+#define SNAP_LIVE(w, tail)                                                                      \
+	SNAP_SELECT_WITH(TRASH_COLS) SNAP_FROM w LIVE tail,                                     \
+		SNAP_SELECT_WITH(NO_TRASH_COLS) SNAP_FROM w tail
+/* The same for any row, trashed or not. */
+#define SNAP_ANY(w, tail)                                                                       \
+	SNAP_SELECT_WITH(TRASH_COLS) SNAP_FROM w tail, SNAP_SELECT_WITH(NO_TRASH_COLS) SNAP_FROM w tail
+
+/* A cat_row_fn for struct snapshot over the columns above (invalid rows
+ * are skipped: check reports them). */
+int cat_snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret);
+
 /* Negative errno for a SQLite result code. */
 int cat_errno(int rc);
 

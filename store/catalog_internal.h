@@ -71,6 +71,11 @@ int catalog_blob_lookup_any(struct repo *repo, const blob_id *id, struct blob_lo
 int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
 		     const struct pack_entry *entries, size_t n);
 
+/* Whether a snapshot (time_ns, root) left the trash for good (the
+ * forgotten table, catalog_schema.c): check --repair does not re-create
+ * it from its record.  false on a catalog older than schema 3. */
+int catalog_forgotten_has(struct repo *repo, int64_t time_ns, const blob_id *root, bool *ret);
+
 /* Insert a snapshot row with a fresh name, in one transaction. */
 int catalog_snapshot_insert(struct repo *repo, const struct snapshot_new *s, struct snapshot *ret);
 

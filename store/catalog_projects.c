@@ -9,13 +9,21 @@
 #include "store/err.h"
 #include "store/fileio.h"
 
-/* Columns of a project row, with its snapshot count and newest time (an
- * index seek on snapshots_time each). */
-#define PROJECT_COLS                                                                            \
+/* Columns of a project row, with its count of live snapshots and newest
+ * time (an index seek on snapshots_time each); `live` is the filter of
+ * trashed rows, empty for a version-2 catalog (catalog_snapshots.c). */
+#define PROJECT_COLS_WITH(live)                                                                 \
 	"SELECT p.id, p.name, p.root, p.created_ns,"                                            \
-	" (SELECT count(*) FROM snapshots s WHERE s.project_id = p.id),"                        \
-	" coalesce((SELECT max(time_ns) FROM snapshots s WHERE s.project_id = p.id), 0)"       \
+	" (SELECT count(*) FROM snapshots s WHERE s.project_id = p.id" live "),"                \
+	" coalesce((SELECT max(time_ns) FROM snapshots s WHERE s.project_id = p.id" live "), 0)" \
 	" FROM projects p "
+/* The texts of a project query for both schemas, for project_sql. */
+#define PROJECT_Q(tail) PROJECT_COLS_WITH(LIVE) tail, PROJECT_COLS_WITH("") tail
+
+static const char *project_sql(struct repo *repo, const char *with_trash, const char *without)
+{
+	return CAT_HAS_TRASH(repo) ? with_trash : without;
+}
 
 void project_clear(struct project *p)
 {
@@ -77,7 +85,8 @@ int catalog_scan_projects(struct repo *repo, catalog_scan_project_fn fn, void *c
 {
 	sqlite3_stmt *st = NULL;
 	cat_lock(repo);
-	int rc = sqlite3_prepare_v2(repo->db, PROJECT_COLS "ORDER BY p.id", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(repo->db, project_sql(repo, PROJECT_Q("ORDER BY p.id")), -1,
+				    &st, NULL);
 	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading every project");
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct project p;
@@ -105,7 +114,7 @@ int catalog_projects(struct repo *repo, struct project **ret, size_t *ret_n)
 	void *v = NULL;
 	size_t n = 0;
 	cat_lock(repo);
-	int r = cat_stmt(repo, CAT_Q_PROJECTS, PROJECT_COLS "ORDER BY p.name", &st);
+	int r = cat_stmt(repo, CAT_Q_PROJECTS, project_sql(repo, PROJECT_Q("ORDER BY p.name")), &st);
 	if (r == 0)
 		r = cat_rows(repo, st, "listing projects", sizeof(struct project), project_from_row,
 			     clear_project, &v, &n);
@@ -134,14 +143,14 @@ static int project_by_locked(struct repo *repo, enum cat_q q, const char *sql, c
 
 static int by_name_locked(struct repo *repo, const char *name, struct project *ret)
 {
-	return project_by_locked(repo, CAT_Q_PROJECT_BY_NAME, PROJECT_COLS "WHERE p.name = ?1",
-				 name, ret);
+	return project_by_locked(repo, CAT_Q_PROJECT_BY_NAME,
+				 project_sql(repo, PROJECT_Q("WHERE p.name = ?1")), name, ret);
 }
 
 static int by_root_locked(struct repo *repo, const char *root, struct project *ret)
 {
-	return project_by_locked(repo, CAT_Q_PROJECT_BY_ROOT, PROJECT_COLS "WHERE p.root = ?1",
-				 root, ret);
+	return project_by_locked(repo, CAT_Q_PROJECT_BY_ROOT,
+				 project_sql(repo, PROJECT_Q("WHERE p.root = ?1")), root, ret);
 }
 
 int catalog_project_by_name(struct repo *repo, const char *name, struct project *ret)

@@ -1,10 +1,10 @@
 /* catalog_schema.c — opening catalog.db and its schema.
  *
- * Schema version 2:
+ * Schema version 3:
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
- *       'schema_version' -> "2".  A newer number is refused (-STORE_ENEWER);
- *       version 1 is migrated by the first writer that opens it.
+ *       'schema_version' -> "3".  A newer number is refused (-STORE_ENEWER);
+ *       versions 1 and 2 are migrated by the first writer that opens it.
  *       'legacy_below' -> the first snapshot id written under version 2
  *       (see below); absent in a catalog created as version 2.
  *   projects(id INTEGER PRIMARY KEY, name TEXT UNIQUE, root TEXT UNIQUE,
@@ -14,9 +14,21 @@
  *            TEXT or NULL, root BLOB (32-byte tree id), status INTEGER
  *            (enum snap_status), files, dirs, bytes, new_blobs, new_bytes,
  *            read_bytes, duration_ns INTEGER, notes TEXT (JSON) or NULL,
- *            UNIQUE(project_id, name))
+ *            UNIQUE(project_id, name),
+ *            trashed_at_ns, expires_at_ns INTEGER: both NULL for a live
+ *            snapshot; set by `forget`, which moves it to the trash)
  *       index snapshots_time(project_id, time_ns): newest-first listing,
  *       latest and at-or-before lookups are index seeks.
+ *       index snapshots_trash(expires_at_ns) over trashed rows only.
+ *   forgotten(time_ns INTEGER, root BLOB, deleted_ns INTEGER,
+ *             PRIMARY KEY(time_ns, root)) WITHOUT ROWID
+ *       Snapshots whose rows left the trash for good (emptied, expired):
+ *       check --repair re-creates a snapshot from its record in the packs
+ *       only if it is neither in snapshots nor here, so a forgotten
+ *       snapshot does not come back before gc has collected its record.
+ *       The trigger snapshots_forgotten fills it: whatever deletes a
+ *       trashed row (trash empty, the purge of expired rows, gc) records
+ *       it in the same transaction.
  *   packs(id INTEGER PRIMARY KEY, name TEXT UNIQUE (32 hex), size, count,
  *         created_ns INTEGER)
  *   blobs(id BLOB (32 bytes), type INTEGER, pack_id -> packs, offset,
@@ -50,6 +62,20 @@
  * parent is a version-1 snapshot re-verifies what it reuses from it
  * (walk_opts.verify_reused).
  *
+ * Version 2 -> 3 (the trash): two columns added to snapshots.  A trashed
+ * snapshot keeps its row, so its name stays taken (a new snapshot never
+ * reuses it, `trash restore` brings it back as it was) and everything that
+ * marks reachable data from the rows of snapshots — gc marks from every
+ * row, live or trashed — keeps its data.  Only rows without trashed_at_ns
+ * are listed or resolved (catalog_snapshots.c); a row leaves the catalog
+ * when its window ends (catalog_trash_purge_expired) or the trash is
+ * emptied, and only then can its data be collected.  A new catalog is made
+ * as version 2 and migrated in the same transaction, so a new catalog and a
+ * migrated one have the same schema.  A reader of a version-2 catalog
+ * (nothing is in its trash) lists every row, and re-reads the version
+ * when the catalog changes (cat_schema_refresh), so a mount that outlives
+ * the migration starts hiding trashed snapshots.
+ *
  * Everything the blob index and packs tables hold is also in the packs'
  * own indexes, so `check --repair` can rebuild them from packs/ alone.
  * uint64 counters are stored as int64 (SQLite's integer type).
@@ -66,7 +92,7 @@
 #include "store/catalog_internal.h"
 #include "store/err.h"
 
-#define CATALOG_SCHEMA_VERSION 2
+#define CATALOG_SCHEMA_VERSION 3
 
 #define BLOBS_TABLE_V2 \
 	"CREATE TABLE blobs(" \
@@ -123,6 +149,24 @@ static const char migrate_v1_v2[] =
 	"INSERT OR REPLACE INTO meta(key, value)"
 	" SELECT 'legacy_below', CAST(coalesce(max(id), 0) + 1 AS TEXT) FROM snapshots;"
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* Version 2 -> 3, inside the schema transaction: the trash columns. */
+static const char migrate_v2_v3[] =
+	"ALTER TABLE snapshots ADD COLUMN trashed_at_ns INTEGER;"
+	"ALTER TABLE snapshots ADD COLUMN expires_at_ns INTEGER;"
+	"CREATE INDEX snapshots_trash ON snapshots(expires_at_ns)"
+	" WHERE trashed_at_ns IS NOT NULL;"
+	"CREATE TABLE forgotten("
+	" time_ns INTEGER NOT NULL,"
+	" root BLOB NOT NULL,"
+	" deleted_ns INTEGER NOT NULL,"
+	" PRIMARY KEY(time_ns, root)) WITHOUT ROWID;"
+	"CREATE TRIGGER snapshots_forgotten AFTER DELETE ON snapshots"
+	" WHEN OLD.trashed_at_ns IS NOT NULL BEGIN"
+	" INSERT OR IGNORE INTO forgotten(time_ns, root, deleted_ns)"
+	" VALUES(OLD.time_ns, OLD.root, CAST(strftime('%s', 'now') AS INTEGER) * 1000000000);"
+	" END;"
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 static int exec(struct repo *repo, const char *sql, const char *what)
 {
@@ -218,6 +262,8 @@ static int schema_create_or_check(struct repo *repo)
 	long long version = CATALOG_SCHEMA_VERSION;
 	if (ntables == 0) {
 		r = exec(repo, schema_v2, "creating the schema");
+		if (r >= 0)
+			r = exec(repo, migrate_v2_v3, "creating the schema");
 		if (r < 0)
 			goto fail;
 	} else if (nmeta == 0) {
@@ -230,12 +276,17 @@ static int schema_create_or_check(struct repo *repo)
 			r = exec(repo, migrate_v1_v2, "migrating the catalog to schema 2");
 			version = 2;
 		}
+		if (r >= 0 && version == 2) {
+			r = exec(repo, migrate_v2_v3, "migrating the catalog to schema 3");
+			version = 3;
+		}
 		if (r < 0)
 			goto fail;
 	}
 	r = read_legacy_below(repo, version);
 	if (r < 0)
 		goto fail;
+	repo->schema_version = (int)version;
 	return exec(repo, "COMMIT", "committing the schema");
 fail:
 	cat_rollback(repo);
@@ -293,6 +344,20 @@ static int private_db_file(struct repo *repo)
 	return r;
 }
 
+int cat_schema_refresh(struct repo *repo)
+{
+	if (repo->schema_version >= CATALOG_SCHEMA_VERSION)
+		return 0;
+	long long version = 0;
+	int r = check_version(repo, &version);
+	if (r < 0 || version == repo->schema_version)
+		return r;
+	/* The cached statements were prepared for the old schema's columns. */
+	cat_stmts_drop(repo);
+	repo->schema_version = (int)version;
+	return 0;
+}
+
 int catalog_init(struct repo *repo)
 {
 	char *file;
@@ -339,6 +404,7 @@ int catalog_init(struct repo *repo)
 			r = check_version(repo, &version);
 		if (r >= 0)
 			r = read_legacy_below(repo, version);
+		repo->schema_version = (int)version;
 	}
 	if (r < 0)
 		goto fail;

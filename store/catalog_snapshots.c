@@ -1,5 +1,11 @@
 /* catalog_snapshots.c — the snapshots table: lookups and the insert that
- * makes a snapshot visible. */
+ * makes a snapshot visible.
+ *
+ * This is the one place snapshot rows are listed and resolved, so it is
+ * where trashed snapshots (catalog_schema.c, schema 3) are left out: every
+ * query but the by-id one and the scan for check carries LIVE.  Each query
+ * has two texts, for a catalog with the trash columns and for a version-2
+ * one a reader may still be looking at (snap_sql picks). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +16,11 @@
 #include "store/err.h"
 #include "store/snapname.h"
 
-#define SNAP_SELECT                                                                             \
-	"SELECT s.id, s.project_id, p.name, s.name, s.time_ns, s.message, s.tag,"               \
-	" s.git_commit, s.git_branch, s.root, s.status, s.files, s.dirs, s.bytes,"              \
-	" s.new_blobs, s.new_bytes, s.read_bytes, s.duration_ns, s.notes"
-#define SNAP_COLS SNAP_SELECT " FROM snapshots s JOIN projects p ON p.id = s.project_id "
-/* Newest first; the id breaks ties between equal times.  One-row lookups
- * have no LIMIT: cat_row steps past invalid rows to the first usable one. */
-#define SNAP_ORDER " ORDER BY s.time_ns DESC, s.id DESC"
+/* The text for this catalog's schema. */
+static const char *snap_sql(struct repo *repo, const char *with_trash, const char *without)
+{
+	return CAT_HAS_TRASH(repo) ? with_trash : without;
+}
 
 void snapshot_clear(struct snapshot *s)
 {
@@ -62,6 +65,8 @@ static int snap_decode(sqlite3_stmt *st, struct snapshot *ret, unsigned *ret_fau
 				.read_bytes = (uint64_t)sqlite3_column_int64(st, 16),
 				.duration_ns = sqlite3_column_int64(st, 17),
 			},
+		.trashed_at_ns = sqlite3_column_int64(st, 19),
+		.expires_at_ns = sqlite3_column_int64(st, 20),
 	};
 	unsigned faults = 0;
 	/* A status outside the enum must not reach a switch: read it as an
@@ -90,7 +95,7 @@ static int snap_decode(sqlite3_stmt *st, struct snapshot *ret, unsigned *ret_fau
 
 /* A cat_row_fn for struct snapshot: invalid rows are skipped (check
  * reports them). */
-static int snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
+int cat_snap_from_row(struct repo *repo, sqlite3_stmt *st, void *ret)
 {
 	(void)repo;
 	struct snapshot s;
@@ -110,10 +115,14 @@ int catalog_scan_snapshots(struct repo *repo, catalog_scan_fn fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	cat_lock(repo);
-	int rc = sqlite3_prepare_v2(repo->db,
-				    SNAP_SELECT " FROM snapshots s LEFT JOIN projects p"
-						" ON p.id = s.project_id ORDER BY s.id",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		repo->db,
+		snap_sql(repo,
+			 SNAP_SELECT_WITH(TRASH_COLS) " FROM snapshots s LEFT JOIN projects p"
+						      " ON p.id = s.project_id ORDER BY s.id",
+			 SNAP_SELECT_WITH(NO_TRASH_COLS) " FROM snapshots s LEFT JOIN projects p"
+							 " ON p.id = s.project_id ORDER BY s.id"),
+		-1, &st, NULL);
 	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading every snapshot");
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct snapshot s;
@@ -141,11 +150,11 @@ int catalog_snapshots(struct repo *repo, int64_t project_id, struct snapshot **r
 	void *v = NULL;
 	size_t n = 0;
 	cat_lock(repo);
-	int r = cat_stmt(repo, CAT_Q_SNAPSHOTS, SNAP_COLS "WHERE s.project_id = ?1" SNAP_ORDER,
-			 &st);
+	int r = cat_stmt(repo, CAT_Q_SNAPSHOTS,
+			 snap_sql(repo, SNAP_LIVE("WHERE s.project_id = ?1", SNAP_ORDER)), &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, project_id);
-		r = cat_rows(repo, st, "listing snapshots", sizeof(struct snapshot), snap_from_row,
+		r = cat_rows(repo, st, "listing snapshots", sizeof(struct snapshot), cat_snap_from_row,
 			     clear_snapshot, &v, &n);
 	}
 	cat_unlock(repo);
@@ -159,11 +168,11 @@ int catalog_snapshots(struct repo *repo, int64_t project_id, struct snapshot **r
 /* Run a one-row snapshot query whose ?1 is bound by the caller and ?2 is
  * text (or NULL: integer i2).  Lock held.  -ENOENT with nothing recorded
  * when no row matches. */
-static int snap_one_locked(struct repo *repo, enum cat_q q, const char *sql, int64_t i1,
-			   const char *t2, int64_t i2, struct snapshot *ret)
+static int snap_one_locked(struct repo *repo, enum cat_q q, const char *sql3, const char *sql2,
+			   int64_t i1, const char *t2, int64_t i2, struct snapshot *ret)
 {
 	sqlite3_stmt *st;
-	int r = cat_stmt(repo, q, sql, &st);
+	int r = cat_stmt(repo, q, snap_sql(repo, sql3, sql2), &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, i1);
@@ -172,14 +181,14 @@ static int snap_one_locked(struct repo *repo, enum cat_q q, const char *sql, int
 		sqlite3_reset(st);
 		return cat_fail(repo, SQLITE_NOMEM, "looking up a snapshot");
 	}
-	return cat_row(repo, st, "looking up a snapshot", snap_from_row, ret);
+	return cat_row(repo, st, "looking up a snapshot", cat_snap_from_row, ret);
 }
 
-static int snap_one(struct repo *repo, enum cat_q q, const char *sql, int64_t i1, const char *t2,
-		    int64_t i2, struct snapshot *ret)
+static int snap_one(struct repo *repo, enum cat_q q, const char *sql3, const char *sql2,
+		    int64_t i1, const char *t2, int64_t i2, struct snapshot *ret)
 {
 	cat_lock(repo);
-	int r = snap_one_locked(repo, q, sql, i1, t2, i2, ret);
+	int r = snap_one_locked(repo, q, sql3, sql2, i1, t2, i2, ret);
 	cat_unlock(repo);
 	return r;
 }
@@ -188,7 +197,8 @@ int catalog_snapshot_by_name(struct repo *repo, int64_t project_id, const char *
 			     struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_BY_NAME,
-			 SNAP_COLS "WHERE s.project_id = ?1 AND s.name = ?2", project_id, name, 0, ret);
+			 SNAP_LIVE("WHERE s.project_id = ?1 AND s.name = ?2", ""),
+			 project_id, name, 0, ret);
 	if (r == -ENOENT)
 		store_fail(r, "snapshot %s: no such snapshot", name);
 	return r;
@@ -197,7 +207,7 @@ int catalog_snapshot_by_name(struct repo *repo, int64_t project_id, const char *
 int catalog_snapshot_latest(struct repo *repo, int64_t project_id, struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_LATEST,
-			 SNAP_COLS "WHERE s.project_id = ?1" SNAP_ORDER, project_id, NULL,
+			 SNAP_LIVE("WHERE s.project_id = ?1", SNAP_ORDER), project_id, NULL,
 			 0, ret);
 	if (r == -ENOENT)
 		store_fail(r, "project has no snapshots yet");
@@ -208,7 +218,7 @@ int catalog_snapshot_at_or_before(struct repo *repo, int64_t project_id, int64_t
 				  struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_AT_OR_BEFORE,
-			 SNAP_COLS "WHERE s.project_id = ?1 AND s.time_ns <= ?2" SNAP_ORDER,
+			 SNAP_LIVE("WHERE s.project_id = ?1 AND s.time_ns <= ?2", SNAP_ORDER),
 			 project_id, NULL, t, ret);
 	if (r == -ENOENT)
 		store_fail(r, "no snapshot at or before that time");
@@ -219,7 +229,7 @@ int catalog_snapshot_by_tag(struct repo *repo, int64_t project_id, const char *t
 			    struct snapshot *ret)
 {
 	int r = snap_one(repo, CAT_Q_SNAP_BY_TAG,
-			 SNAP_COLS "WHERE s.project_id = ?1 AND s.tag = ?2" SNAP_ORDER,
+			 SNAP_LIVE("WHERE s.project_id = ?1 AND s.tag = ?2", SNAP_ORDER),
 			 project_id, tag, 0, ret);
 	if (r == -ENOENT)
 		store_fail(r, "tag %s: no snapshot carries it", tag);
@@ -309,7 +319,7 @@ int catalog_snapshot_insert(struct repo *repo, const struct snapshot_new *s, str
 	r = cat_run(repo, st, "inserting a snapshot");
 	if (r < 0)
 		goto rollback;
-	r = snap_one_locked(repo, CAT_Q_SNAP_BY_ID, SNAP_COLS "WHERE s.id = ?1",
+	r = snap_one_locked(repo, CAT_Q_SNAP_BY_ID, SNAP_ANY("WHERE s.id = ?1", ""),
 			    sqlite3_last_insert_rowid(repo->db), NULL, 0, &row);
 	if (r < 0) {
 		if (r == -ENOENT)

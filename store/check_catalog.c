@@ -82,7 +82,25 @@ int check_catalog_snapshots(struct check_ctx *c)
 		free(s);
 	}
 	projects_free(projects, nprojects);
-	return r;
+	if (r < 0)
+		return r;
+	/* The trash too (check_trees.c says how its damage counts), and
+	 * check --repair does not re-create a trashed snapshot from its
+	 * record (check_repair.c looks here). */
+	struct snapshot *t = NULL;
+	size_t nt = 0;
+	if ((r = catalog_trash_list(c->repo, 0, &t, &nt)) < 0 || nt == 0)
+		return r;
+	struct snapshot *all = realloc(c->snaps, (c->nsnaps + nt) * sizeof *all);
+	if (!all) {
+		snapshots_free(t, nt);
+		return store_fail(-ENOMEM, "check: out of memory");
+	}
+	c->snaps = all;
+	memcpy(c->snaps + c->nsnaps, t, nt * sizeof *t);
+	c->nsnaps += nt;
+	free(t);
+	return 0;
 }
 
 int check_catalog_blobs(struct check_ctx *c)

@@ -82,7 +82,9 @@ static int project_for(struct check_ctx *c, const struct snaprec *rec, int64_t *
 
 /* Snapshots recorded in packs but missing from the catalog (it was lost,
  * or a writer died between making its data durable and committing) are
- * inserted again, oldest first, so their names come out in order. */
+ * inserted again, oldest first, so their names come out in order — but
+ * not those `forget` set aside: a trashed one is in c->snaps, and one
+ * whose row left the trash for good is in the forgotten table. */
 int check_repair_recover(struct check_ctx *c)
 {
 	struct snaprec *recs = NULL;
@@ -113,7 +115,13 @@ int check_repair_recover(struct check_ctx *c)
 				  store_error() ? store_error() : strerror(-rr));
 			continue;
 		}
-		if (in_catalog(c, &rec)) {
+		bool forgotten = false;
+		if (!in_catalog(c, &rec) &&
+		    (r = catalog_forgotten_has(c->repo, rec.time_ns, &rec.root, &forgotten)) < 0) {
+			snaprec_clear(&rec);
+			goto out;
+		}
+		if (in_catalog(c, &rec) || forgotten) {
 			snaprec_clear(&rec);
 			continue;
 		}

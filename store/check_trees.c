@@ -15,6 +15,7 @@
 #include "store/blob.h"
 #include "store/check_internal.h"
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/repo_internal.h"
 #include "store/tree.h"
 
@@ -26,6 +27,8 @@ enum { TREE_UNSEEN = 0, TREE_VISITING = 1, TREE_OK = 2, TREE_DAMAGED = 3 };
 struct walk {
 	struct check_ctx *c;
 	const struct snapshot *s;
+	enum check_level level; /* of its damage: a notice once its trash window ended */
+	const char *where;      /* "", " (in the trash)", " (in the trash, expired)" */
 	uint64_t damaged_paths;
 	char path[8192];
 };
@@ -42,8 +45,8 @@ static void damage(struct walk *w, size_t plen, const char *name, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	check_say(w->c, CHECK_DAMAGE, "snapshot %s/%s: %.*s%s%s: %s", w->s->project, w->s->name,
-		  (int)plen, w->path, plen && name[0] ? "/" : "", name[0] ? name : (plen ? "" : "/"),
+	check_say(w->c, w->level, "snapshot %s/%s%s: %.*s%s%s: %s", w->s->project, w->s->name,
+		  w->where, (int)plen, w->path, plen && name[0] ? "/" : "", name[0] ? name : (plen ? "" : "/"),
 		  why);
 }
 
@@ -195,18 +198,33 @@ static bool check_tree(struct walk *w, const blob_id *id, size_t plen, int depth
 	return ok;
 }
 
+/* A snapshot in the trash is checked like a live one until its window
+ * ends: `trash restore` may bring it back, so its missing data is damage.
+ * After the window gc may collect its data at any time, so what is missing
+ * then is only a notice. */
 int check_snapshots(struct check_ctx *c)
 {
+	int64_t now = fio_now_ns();
 	for (size_t i = 0; i < c->nsnaps; i++) {
 		const struct snapshot *s = &c->snaps[i];
-		struct walk w = { .c = c, .s = s };
+		bool expired = s->trashed_at_ns && s->expires_at_ns <= now;
+		struct walk w = {
+			.c = c,
+			.s = s,
+			.level = expired ? CHECK_NOTICE : CHECK_DAMAGE,
+			.where = !s->trashed_at_ns ? ""
+				 : expired	   ? " (in the trash, expired)"
+						   : " (in the trash)",
+		};
 		c->res->snapshots++;
 		if (check_tree(&w, &s->root, 0, 0))
 			continue;
 		if (w.damaged_paths > MAX_PATHS_SHOWN)
-			check_say(c, CHECK_DAMAGE, "snapshot %s/%s: %llu more damaged paths",
-				  s->project, s->name,
+			check_say(c, w.level, "snapshot %s/%s%s: %llu more damaged paths", s->project,
+				  s->name, w.where,
 				  (unsigned long long)(w.damaged_paths - MAX_PATHS_SHOWN));
+		if (expired)
+			continue;
 		c->res->damaged_snapshots++;
 		if (c->opts->repair && s->status != SNAP_DAMAGED) {
 			int r = check_catalog_mark_damaged(c, s->id);

@@ -31,6 +31,7 @@ struct repo {
 	/* Snapshots with a smaller id were written by schema 1, whose blob
 	 * index was keyed by id alone (catalog_schema.c): 0 = none. */
 	int64_t legacy_below;
+	int schema_version; /* of catalog.db (catalog_schema.c), under db_lock */
 	uint64_t rows_skipped; /* invalid catalog rows reads left out (under db_lock) */
 };
 

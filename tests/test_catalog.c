@@ -442,7 +442,7 @@ static void newer_schema_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(sqlite3_exec(f->repo->db,
-				      "UPDATE meta SET value = '3' WHERE key = 'schema_version'", NULL,
+				      "UPDATE meta SET value = '4' WHERE key = 'schema_version'", NULL,
 				      NULL, NULL),
 			 SQLITE_OK);
 	repo_close(f->repo);
@@ -450,7 +450,7 @@ static void newer_schema_is_refused(void **state)
 	struct repo *r;
 	store_error_clear();
 	assert_int_equal(repo_open(f->path, REPO_READ, 0, &r), -STORE_ENEWER);
-	assert_non_null(strstr(store_error(), "schema 3 is newer"));
+	assert_non_null(strstr(store_error(), "schema 4 is newer"));
 	assert_int_equal(repo_open(f->path, REPO_WRITE, 0, &r), -STORE_ENEWER);
 }
 

@@ -87,7 +87,7 @@ assert any(f["level"] == "damage" and "stored only as a" in f["text"] for f in d
 	ck check --repair >"$X/repair.out"
 	grep -q "stored again as a" "$X/repair.out" || { cat "$X/repair.out"; fail "v1 $name: repair did not store the blob again"; }
 	check_ok "v1 $name after repair"
-	[ "$(sqlite3 "$CKPTFS_REPO/catalog.db" "select value from meta where key='schema_version'")" = 2 ] ||
+	[ "$(sqlite3 "$CKPTFS_REPO/catalog.db" "select value from meta where key='schema_version'")" = 3 ] ||
 		fail "v1 $name: the catalog was not migrated"
 	rm -rf "$X/out2"
 	ck restore . --project "$proj" --to "$X/out2"
@@ -117,6 +117,11 @@ sleep 0.5 # f older than the racy window before the snapshot: the files cache tr
 ck snap -q "$P"
 sqlite3 "$CKPTFS_REPO/catalog.db" <<'EOF' || fail "could not rewrite the catalog as schema 1"
 BEGIN;
+DROP TRIGGER snapshots_forgotten;
+DROP TABLE forgotten;
+DROP INDEX snapshots_trash;
+ALTER TABLE snapshots DROP COLUMN trashed_at_ns;
+ALTER TABLE snapshots DROP COLUMN expires_at_ns;
 DELETE FROM blobs WHERE type = 1 AND id IN (SELECT id FROM blobs WHERE type = 2);
 CREATE TABLE blobs1(id BLOB PRIMARY KEY CHECK(length(id) = 32), pack_id INTEGER NOT NULL REFERENCES packs(id), offset INTEGER NOT NULL, length INTEGER NOT NULL, raw_length INTEGER NOT NULL, type INTEGER NOT NULL, xxh INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO blobs1 SELECT id, pack_id, offset, length, raw_length, type, xxh FROM blobs;
