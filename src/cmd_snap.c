@@ -47,7 +47,17 @@ static const char usage_text[] =
 	"1 if any project failed, else 3 if any is partial, else 5 if any project's\n"
 	"root is gone (every other project was taken), else 0.\n";
 
-int cmd_snap(int argc, char **argv)
+/* What the command line asked for. */
+struct snap_args {
+	struct take_req req;
+	const char **excludes; /* argc slots */
+	const char *dir;       /* NULL: the current directory */
+	bool dry_run, all, json;
+};
+
+/* Parse and check argv into *a: -1 when all is well, else the exit
+ * status (after the usage message, or --help's text). */
+static int parse_args(int argc, char **argv, struct snap_args *a)
 {
 	static const struct option longopts[] = {
 		{"message", required_argument, NULL, 'm'},
@@ -61,108 +71,103 @@ int cmd_snap(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct take_req req = {0};
-	const char **excludes = NULL;
-	char *root = NULL;
-	struct repo *repo = NULL;
-	struct take_result res = {0};
-	int c, status = EXIT_ERROR;
-	bool dry_run = false, all = false, json = false;
-
-	excludes = calloc((size_t)argc, sizeof *excludes);
-	if (!excludes) {
-		out_err("snap: out of memory");
-		return EXIT_ERROR;
-	}
+	struct take_req *req = &a->req;
+	int c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:t:qx:nah", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': req.message = optarg; break;
-		case 't': req.tag = optarg; break;
-		case 'q': req.quiet = true; break;
-		case 'x': excludes[req.nexcludes++] = optarg; break;
-		case 'N': req.name = optarg; break;
-		case 'n': dry_run = true; break;
-		case 'a': all = true; break;
-		case 'J': json = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			status = EXIT_OK;
-			goto out;
-		default:
-			status = cli_bad_option("snap", c, optopt, argv, optind);
-			goto out;
+		case 'm': req->message = optarg; break;
+		case 't': req->tag = optarg; break;
+		case 'q': req->quiet = true; break;
+		case 'x': a->excludes[req->nexcludes++] = optarg; break;
+		case 'N': req->name = optarg; break;
+		case 'n': a->dry_run = true; break;
+		case 'a': a->all = true; break;
+		case 'J': a->json = true; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: return cli_bad_option("snap", c, optopt, argv, optind);
 		}
 	}
-	if (all && (optind < argc || req.name || dry_run)) {
-		status = cli_usage_error("snap", "--all takes no DIR, --name or --dry-run");
-		goto out;
-	}
-	if (json && !all) {
-		status = cli_usage_error("snap", "--json goes with --all");
-		goto out;
-	}
-	if (argc - optind > 1) {
-		status = cli_usage_error("snap", "one DIR at most, got '%s' too", argv[optind + 1]);
-		goto out;
-	}
-	if (req.name && (!*req.name || strchr(req.name, '/') || !strcmp(req.name, ".") ||
-			 !strcmp(req.name, ".."))) {
+	if (a->all && (optind < argc || req->name || a->dry_run))
+		return cli_usage_error("snap", "--all takes no DIR, --name or --dry-run");
+	if (a->json && !a->all)
+		return cli_usage_error("snap", "--json goes with --all");
+	if (argc - optind > 1)
+		return cli_usage_error("snap", "one DIR at most, got '%s' too", argv[optind + 1]);
+	if (req->name && (!*req->name || strchr(req->name, '/') || !strcmp(req->name, ".") ||
+			  !strcmp(req->name, "..")))
 		/* It becomes a directory name in the mount. */
-		status = cli_usage_error("snap", "--name '%s': not usable as a folder name", req.name);
-		goto out;
+		return cli_usage_error("snap", "--name '%s': not usable as a folder name", req->name);
+	if (req->tag && !*req->tag)
+		return cli_usage_error("snap", "--tag: empty");
+	req->excludes = a->excludes;
+	a->dir = optind < argc ? argv[optind] : NULL;
+	return -1;
+}
+
+/* snap --dry-run: what would be captured; neither the repository nor the
+ * project is written. */
+static int snap_plan(const struct take_req *req)
+{
+	struct dumper_session *ds = NULL;
+	int r = dumper_session_new(req->root, &ds);
+	if (r == 0)
+		r = dumper_session_plan(ds, req->excludes, req->nexcludes, stdout);
+	dumper_session_free(ds);
+	return r < 0 ? out_store_err(r, "snap --dry-run") : EXIT_OK;
+}
+
+static int snap_one(const struct take_req *req)
+{
+	struct repo *repo = NULL;
+	struct take_result res = {0};
+	int r = cli_open_repo(REPO_WRITE, &repo), status;
+	if (r < 0)
+		return out_store_err(r, "repository");
+	if ((r = take_snapshot(repo, req, &res)) < 0) {
+		status = out_store_err(r, "snap");
+	} else {
+		if (!req->quiet) {
+			take_print_summary(&res);
+			dumper_notes_print(stdout, res.snap.notes);
+		}
+		status = res.partial ? EXIT_PARTIAL : EXIT_OK;
+		take_result_clear(&res);
 	}
-	if (req.tag && !*req.tag) {
-		status = cli_usage_error("snap", "--tag: empty");
-		goto out;
+	cli_close_repo(repo, false);
+	return status;
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	struct snap_args a = {.excludes = calloc((size_t)argc, sizeof(const char *))};
+	if (!a.excludes) {
+		out_err("snap: out of memory");
+		return EXIT_ERROR;
 	}
-	req.excludes = excludes;
-	if (all) {
-		struct snap_all_req q = {.message = req.message, .tag = req.tag,
-					 .excludes = excludes, .nexcludes = req.nexcludes,
-					 .quiet = req.quiet, .json = json};
+	char *root = NULL;
+	int status = parse_args(argc, argv, &a);
+	if (status >= 0)
+		goto out;
+	if (a.all) {
+		struct snap_all_req q = {.message = a.req.message, .tag = a.req.tag,
+					 .excludes = a.excludes, .nexcludes = a.req.nexcludes,
+					 .quiet = a.req.quiet, .json = a.json};
 		status = snap_all(&q);
 		goto out;
 	}
-
 	/* Find (and check) DIR before the repository is opened, so a typo
 	 * writes nothing — not even a new repository. */
-	int r = proj_find_root(optind < argc ? argv[optind] : ".", &root);
+	int r = proj_find_root(a.dir ? a.dir : ".", &root);
 	if (r < 0) {
 		status = out_store_err(r, "snap");
 		goto out;
 	}
-	req.root = root;
-	if (dry_run) {
-		/* Neither the repository nor the project is written. */
-		struct dumper_session *ds = NULL;
-		if ((r = dumper_session_new(root, &ds)) < 0 ||
-		    (r = dumper_session_plan(ds, req.excludes, req.nexcludes, stdout)) < 0) {
-			status = out_store_err(r, "snap --dry-run");
-		} else {
-			status = EXIT_OK;
-		}
-		dumper_session_free(ds);
-		goto out;
-	}
-	if ((r = cli_open_repo(REPO_WRITE, &repo)) < 0) {
-		status = out_store_err(r, "repository");
-		goto out;
-	}
-	if ((r = take_snapshot(repo, &req, &res)) < 0) {
-		status = out_store_err(r, "snap");
-		goto out;
-	}
-	if (!req.quiet) {
-		take_print_summary(&res);
-		dumper_notes_print(stdout, res.snap.notes);
-	}
-	status = res.partial ? EXIT_PARTIAL : EXIT_OK;
-	take_result_clear(&res);
+	a.req.root = root;
+	status = a.dry_run ? snap_plan(&a.req) : snap_one(&a.req);
 out:
-	cli_close_repo(repo, false);
 	free(root);
-	free(excludes);
+	free(a.excludes);
 	return status;
 }

@@ -120,125 +120,162 @@ uint64_t take_sweep_db_temps(bool quiet)
 	return sw.dirs;
 }
 
-int take_snapshot(struct repo *repo, const struct take_req *req, struct take_result *ret)
-{
-	struct take_ctx ctx = {0};
-	struct project proj = {0};
-	struct snapshot parent = {0}, snap = {0};
-	struct writer *w = NULL;
-	struct dumper_session *ds = NULL;
-	char *commit = NULL, *branch = NULL, *notes = NULL, *dbnotes = NULL;
-	bool have_parent = false;
-	int64_t t0 = out_mono_ns();
-	int64_t start = out_now_ns();
-	int r;
+/* One snapshot in the making: what each step leaves for the next. */
+struct take_run {
+	struct take_ctx ctx;
+	struct project proj;
+	struct snapshot parent;
+	bool have_parent;
+	char *commit, *branch;  /* git HEAD, NULL when none */
+	struct dumper_session *ds;
+	struct writer *w;
+	struct walk_result wr;
+	struct dumper_result dres;
+	char *notes;            /* the snapshot's notes JSON, NULL when none */
+	int64_t t0, start_ns;   /* monotonic start, wall-clock snapshot time */
+};
 
+/* The project (registered on first use), its latest snapshot as the
+ * parent, and git HEAD. */
+static int take_begin(struct repo *repo, const struct take_req *req, struct take_run *t)
+{
+	t->t0 = out_mono_ns();
+	t->start_ns = out_now_ns();
 	take_sweep_db_temps(req->quiet);
-	out_progress_init(&ctx.progress, req->quiet);
-	if ((r = find_or_register(repo, req, &proj)) < 0)
-		goto out;
-	r = catalog_snapshot_latest(repo, proj.id, &parent);
+	out_progress_init(&t->ctx.progress, req->quiet);
+	int r = find_or_register(repo, req, &t->proj);
+	if (r < 0)
+		return r;
+	r = catalog_snapshot_latest(repo, t->proj.id, &t->parent);
 	if (r < 0 && r != -ENOENT)
-		goto out;
-	have_parent = r == 0;
+		return r;
+	t->have_parent = r == 0;
 	/* Git HEAD is a nice-to-have: a confusing .git must not stop a backup. */
-	if (proj_git_head(req->root, &commit, &branch) < 0) {
-		commit = branch = NULL;
+	if (proj_git_head(req->root, &t->commit, &t->branch) < 0) {
+		t->commit = t->branch = NULL;
 		store_error_clear();
 	}
-	/* Databases: server dumps first (into the @databases folder the walk
-	 * adds at the root), SQLite files as the walk meets them. */
-	if ((r = dumper_session_new(req->root, &ds)) < 0)
-		goto out;
-	if (have_parent)
-		dumper_session_set_parent(ds, repo, &parent.root, parent.time_ns, parent.notes);
-	struct walk_hooks outer = {.ctx = &ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
-	dumper_session_hooks(ds, &outer, &hooks);
-	if ((r = writer_open(repo, &w)) < 0)
-		goto out;
-	if ((r = dumper_session_dump(ds, w)) < 0)
-		goto out;
+	return 0;
+}
 
+/* Databases, then the walk: server dumps first (into the @databases
+ * folder the walk adds at the root), SQLite files as the walk meets them. */
+static int take_capture(struct repo *repo, const struct take_req *req, struct take_run *t)
+{
+	int r = dumper_session_new(req->root, &t->ds);
+	if (r < 0)
+		return r;
+	if (t->have_parent)
+		dumper_session_set_parent(t->ds, repo, &t->parent.root, t->parent.time_ns,
+					  t->parent.notes);
+	struct walk_hooks outer = {.ctx = &t->ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
+	dumper_session_hooks(t->ds, &outer, &hooks);
+	if ((r = writer_open(repo, &t->w)) < 0 || (r = dumper_session_dump(t->ds, t->w)) < 0)
+		return r;
 	size_t nextra;
-	const struct node *extra = dumper_session_extra(ds, &nextra);
+	const struct node *extra = dumper_session_extra(t->ds, &nextra);
 	struct walk_opts opts = {
 		.root = req->root,
-		.parent_root = have_parent ? &parent.root : NULL,
-		.parent_time_ns = have_parent ? parent.time_ns : 0,
-		.verify_reused = have_parent && repo_snapshot_is_legacy(repo, parent.id),
+		.parent_root = t->have_parent ? &t->parent.root : NULL,
+		.parent_time_ns = t->have_parent ? t->parent.time_ns : 0,
+		.verify_reused = t->have_parent && repo_snapshot_is_legacy(repo, t->parent.id),
 		.excludes = req->excludes,
 		.nexcludes = req->nexcludes,
 		.hooks = &hooks,
 		.extra_root = extra,
 		.nextra = nextra,
 	};
-	struct walk_result wr = {0};
-	r = walk_run(w, &opts, &wr);
-	out_progress_clear(&ctx.progress);
-	if (r < 0)
-		goto out;
+	r = walk_run(t->w, &opts, &t->wr);
+	out_progress_clear(&t->ctx.progress);
+	if (r == 0)
+		dumper_session_result(t->ds, &t->dres);
+	return r;
+}
 
-	struct dumper_result dres;
-	dumper_session_result(ds, &dres);
-	/* A database not captured as it is (refused dump, raw SQLite copy,
-	 * failed drill) makes the snapshot partial, like an unreadable file. */
-	bool partial = wr.partial || dres.refused || dres.inconsistent || dres.drill_failed;
-	if ((dbnotes = dumper_session_notes(ds, &r)) == NULL && r < 0)
-		goto out;
-	if (ctx.nwarn || dbnotes) {
-		int n = ctx.nwarn ? asprintf(&notes, "{\"warnings\": %llu, \"paths\": [%s]%s%s}",
-					     (unsigned long long)ctx.nwarn,
-					     ctx.notes_paths ? ctx.notes_paths : "", dbnotes ? ", " : "",
-					     dbnotes ? dbnotes : "")
-				  : asprintf(&notes, "{%s}", dbnotes);
+/* The notes: the walk's warnings (first NOTES_MAX_PATHS paths) and what
+ * the databases' capture recorded. */
+static int take_notes(struct take_run *t)
+{
+	int r = 0;
+	char *dbnotes = dumper_session_notes(t->ds, &r);
+	if (!dbnotes && r < 0)
+		return r;
+	r = 0;
+	if (t->ctx.nwarn || dbnotes) {
+		const char *paths = t->ctx.notes_paths ? t->ctx.notes_paths : "";
+		int n = t->ctx.nwarn ? asprintf(&t->notes, "{\"warnings\": %llu, \"paths\": [%s]%s%s}",
+						(unsigned long long)t->ctx.nwarn, paths,
+						dbnotes ? ", " : "", dbnotes ? dbnotes : "")
+				     : asprintf(&t->notes, "{%s}", dbnotes);
 		if (n < 0) {
+			t->notes = NULL;
 			r = -ENOMEM;
-			notes = NULL;
-			goto out;
 		}
 	}
+	free(dbnotes);
+	return r;
+}
+
+/* A database not captured as it is (refused dump, raw SQLite copy,
+ * failed drill) makes the snapshot partial, like an unreadable file. */
+static bool take_partial(const struct take_run *t)
+{
+	return t->wr.partial || t->dres.refused || t->dres.inconsistent || t->dres.drill_failed;
+}
+
+static int take_commit(const struct take_req *req, struct take_run *t, struct snapshot *snap)
+{
 	struct snapshot_new sn = {
-		.project_id = proj.id,
-		.time_ns = start,
+		.project_id = t->proj.id,
+		.time_ns = t->start_ns,
 		.message = req->message,
 		.tag = req->tag,
-		.git_commit = commit,
-		.git_branch = branch,
-		.root = wr.root,
-		.status = partial ? SNAP_PARTIAL : SNAP_COMPLETE,
-		.stats = {.files = wr.files, .dirs = wr.dirs, .bytes = wr.bytes,
-			  .read_bytes = wr.read_bytes, .duration_ns = out_mono_ns() - t0},
-		.notes = notes,
+		.git_commit = t->commit,
+		.git_branch = t->branch,
+		.root = t->wr.root,
+		.status = take_partial(t) ? SNAP_PARTIAL : SNAP_COMPLETE,
+		.stats = {.files = t->wr.files, .dirs = t->wr.dirs, .bytes = t->wr.bytes,
+			  .read_bytes = t->wr.read_bytes, .duration_ns = out_mono_ns() - t->t0},
+		.notes = t->notes,
 	};
-	if ((r = writer_commit(w, &sn, &snap)) < 0)
-		goto out;
+	int r = writer_commit(t->w, &sn, snap);
+	if (r < 0)
+		return r;
 	/* After the commit: the snapshot is there, these say what it lacks. */
-	for (size_t i = 0; i < dres.nproblems; i++)
-		out_err("%s", dres.problems[i]);
-	/* Skipped (not running in docker): one line each, not a failure. */
-	for (size_t i = 0; i < dres.nnotices && !req->quiet; i++)
-		out_err("%s", dres.notices[i]);
+	for (size_t i = 0; i < t->dres.nproblems; i++)
+		out_err("%s", t->dres.problems[i]);
+	return 0;
+}
 
-	ret->project = proj;
-	ret->snap = snap;
-	ret->wall_ns = out_mono_ns() - t0;
-	ret->warnings = ctx.nwarn;
-	ret->partial = partial;
-	ret->db_problems = dres.nproblems;
-	ret->db_skipped = dres.nnotices;
-	memset(&proj, 0, sizeof proj);
-	r = 0;
-out:
-	out_progress_clear(&ctx.progress);
-	writer_free(w);
-	dumper_session_free(ds);
-	free(notes);
-	free(dbnotes);
-	free(commit);
-	free(branch);
-	free(ctx.notes_paths);
-	snapshot_clear(&parent);
-	project_clear(&proj);
+static void take_run_clear(struct take_run *t)
+{
+	out_progress_clear(&t->ctx.progress);
+	writer_free(t->w);
+	dumper_session_free(t->ds);
+	free(t->notes);
+	free(t->commit);
+	free(t->branch);
+	free(t->ctx.notes_paths);
+	snapshot_clear(&t->parent);
+	project_clear(&t->proj);
+}
+
+int take_snapshot(struct repo *repo, const struct take_req *req, struct take_result *ret)
+{
+	struct take_run t = {0};
+	struct snapshot snap = {0};
+	int r;
+	if ((r = take_begin(repo, req, &t)) == 0 && (r = take_capture(repo, req, &t)) == 0 &&
+	    (r = take_notes(&t)) == 0 && (r = take_commit(req, &t, &snap)) == 0) {
+		ret->project = t.proj;
+		ret->snap = snap;
+		ret->wall_ns = out_mono_ns() - t.t0;
+		ret->warnings = t.ctx.nwarn;
+		ret->partial = take_partial(&t);
+		ret->db_problems = t.dres.nproblems;
+		memset(&t.proj, 0, sizeof t.proj);
+	}
+	take_run_clear(&t);
 	return r;
 }
 
