@@ -2,7 +2,8 @@
 # mount -o allow_other: other users get exactly what the recorded modes
 # give them.  A snapshot folder has the project root's recorded mode and
 # owner (a 0700 project stays private), a private subfolder stays private,
-# @versions is the mounting user's only, and the kernel's
+# @versions is the mounting user's only, a snapshot that recorded no root
+# mode (an older one) is the mounting user's only, and the kernel's
 # default_permissions check does the rest.  Checked as real other users
 # (setpriv), with an owner, a group member and a stranger.
 . "$(dirname "$0")/lib.sh"
@@ -103,4 +104,16 @@ wait_for 10 "the new snapshot in the mount" test "$(readlink "$M/public/latest")
 [ "$(stat -c %a "$M/public/$old")" = 755 ] || fail "the older snapshot changed mode"
 cannot "$STRANGER" "$STRANGER" cat "$(snap public)/open.txt" || fail "public after chmod 700: a stranger reads"
 can "$STRANGER" "$STRANGER" cat "$M/public/$old/open.txt" || fail "the older 0755 snapshot: a stranger cannot read"
+
+# --- a snapshot from before the root was recorded: 0700, the mounting user's ----
+# (tests/fixtures/repo-v1-*: written by ckptfs at dfd9e06, tree format 1)
+ck umount "$M"
+here=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir "$T/v1"
+tar -C "$T/v1" -xzf "$here/tests/fixtures/repo-v1-tree-shadowed.tar.gz"
+chmod 755 "$T/v1/proj"
+CKPTFS_REPO=$T/v1/repo mount_ckpt "$M" -o allow_other
+[ "$(stat -c '%a %u' "$M/proj/latest/")" = "700 0" ] || fail "an old snapshot: $(stat -c '%a %u' "$M/proj/latest/")"
+cat "$M/proj/latest/readme.txt" >/dev/null || fail "an old snapshot: the mounting user cannot read"
+cannot "$STRANGER" "$STRANGER" cat "$M/proj/latest/readme.txt" || fail "an old snapshot: a stranger reads"
 echo "ok"
