@@ -51,6 +51,30 @@ static bool path_within(const char *dir, const char *root)
 	return dir[n] == '\0' || dir[n] == '/' || (n == 1 && root[0] == '/');
 }
 
+/* The registered project whose root is path or its nearest ancestor
+ * (path canonical): 0, or -ENOENT with no message when there is none. */
+static int project_holding(struct repo *repo, const char *path, struct project *ret)
+{
+	struct project *all = NULL;
+	size_t n = 0, best = SIZE_MAX;
+	int r = catalog_projects(repo, &all, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (path_within(path, all[i].root) &&
+		    (best == SIZE_MAX || strlen(all[i].root) > strlen(all[best].root)))
+			best = i;
+	if (best == SIZE_MAX) {
+		r = -ENOENT;
+	} else {
+		*ret = all[best];
+		memset(&all[best], 0, sizeof all[best]);
+		r = 0;
+	}
+	projects_free(all, n);
+	return r;
+}
+
 int cli_find_project(struct repo *repo, const char *dir, const char *name, struct project *ret)
 {
 	if (name) {
@@ -73,23 +97,9 @@ int cli_find_project(struct repo *repo, const char *dir, const char *name, struc
 		r = store_failp(-errno, "%s", d);
 		goto out;
 	}
-	struct project *all = NULL;
-	size_t n = 0, best = SIZE_MAX;
-	if ((r = catalog_projects(repo, &all, &n)) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (path_within(real, all[i].root) &&
-		    (best == SIZE_MAX || strlen(all[i].root) > strlen(all[best].root)))
-			best = i;
-	if (best == SIZE_MAX) {
+	if ((r = project_holding(repo, real, ret)) == -ENOENT)
 		r = store_fail(-ENOENT, "%s: not in a registered project (ckptfs snap registers it)",
 			       root);
-	} else {
-		*ret = all[best];
-		memset(&all[best], 0, sizeof all[best]);
-		r = 0;
-	}
-	projects_free(all, n);
 out:
 	free(real);
 	free(root);
@@ -145,24 +155,9 @@ int cli_find_project_of_path(struct repo *repo, const char *path, const char *na
 	char *canon = canonical_prefix(path);
 	if (!canon)
 		return store_failp(-errno, "%s", path);
-	struct project *all = NULL;
-	size_t n = 0, best = SIZE_MAX;
-	int r = catalog_projects(repo, &all, &n);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (path_within(canon, all[i].root) &&
-		    (best == SIZE_MAX || strlen(all[i].root) > strlen(all[best].root)))
-			best = i;
-	if (best == SIZE_MAX) {
+	int r = project_holding(repo, canon, ret);
+	if (r == -ENOENT)
 		r = store_fail(-ENOENT, "%s: not in a registered project (see ckptfs projects)", path);
-	} else {
-		*ret = all[best];
-		memset(&all[best], 0, sizeof all[best]);
-		r = 0;
-	}
-	projects_free(all, n);
-out:
 	free(canon);
 	return r;
 }
