@@ -28,6 +28,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_status(int argc, char **argv);

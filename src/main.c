@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"versions", cmd_versions, "every distinct version of a file, with its snapshots"},
 	{"restore", cmd_restore, "bring files back from a snapshot"},
 	{"check", cmd_check, "verify the repository (--read-data: every blob), --repair it"},
+	{"gc", cmd_gc, "delete data no snapshot needs, rewrite sparse packs (--dry-run)"},
 	{"key", cmd_key, "wrap the master key with a passphrase; print a recovery sheet"},
 	{"status", cmd_status, "is every project backed up? (stale, failing; exit 1 if not)"},
 	{"schedule", cmd_schedule, "run snap --all on a timer (systemd user timer, or cron)"},

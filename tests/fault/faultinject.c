@@ -1,10 +1,12 @@
 /* faultinject.c — an LD_PRELOAD shim that makes one chosen libc call fail.
  *
- *   FAULT_CALL   write | pwrite | fsync | fdatasync | syncfs | rename | open
+ *   FAULT_CALL   write | pwrite | fsync | fdatasync | syncfs | rename | open |
+ *                unlink
  *                Each names a family: pwrite is pwrite+pwrite64; rename is
  *                rename+renameat+renameat2 ("renameat" is a synonym); open is
  *                open/open64/openat/openat64 and their _FORTIFY_SOURCE
- *                variants ("openat" is a synonym) — so a sweep covers every
+ *                variants ("openat" is a synonym); unlink is unlink+unlinkat (gc
+ *                deleting packs) — so a sweep covers every
  *                way the store and SQLite reach the call.
  *   FAULT_NTH    the Nth counted call of that family fails (1-based);
  *                0 or unset: count only, never fail
@@ -39,7 +41,17 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-enum family { F_NONE, F_WRITE, F_PWRITE, F_FSYNC, F_FDATASYNC, F_SYNCFS, F_RENAME, F_OPEN };
+enum family {
+	F_NONE,
+	F_WRITE,
+	F_PWRITE,
+	F_FSYNC,
+	F_FDATASYNC,
+	F_SYNCFS,
+	F_RENAME,
+	F_OPEN,
+	F_UNLINK,
+};
 
 static const struct {
 	const char *name;
@@ -49,6 +61,7 @@ static const struct {
 	{ "fdatasync", F_FDATASYNC }, { "syncfs", F_SYNCFS }, { "rename", F_RENAME },
 	{ "renameat", F_RENAME },
 	{ "open", F_OPEN },     { "openat", F_OPEN },
+	{ "unlink", F_UNLINK }, { "unlinkat", F_UNLINK },
 };
 
 static enum family target = F_NONE;
@@ -262,6 +275,22 @@ int renameat2(int da, const char *a, int db, const char *b, unsigned flags)
 }
 
 /* open and openat: mode is only passed on when the flags need it. */
+int unlink(const char *p)
+{
+	REAL(int, unlink, const char *);
+	if (target == F_UNLINK && inject(F_UNLINK, path_counts(AT_FDCWD, p)))
+		return -1;
+	return real_unlink(p);
+}
+
+int unlinkat(int d, const char *p, int flags)
+{
+	REAL(int, unlinkat, int, const char *, int);
+	if (target == F_UNLINK && inject(F_UNLINK, path_counts(d, p)))
+		return -1;
+	return real_unlinkat(d, p, flags);
+}
+
 static bool needs_mode(int flags)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
