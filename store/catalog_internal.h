@@ -9,6 +9,7 @@
 
 #include "store/catalog.h"
 #include "store/pack.h"
+#include "store/snapname.h"
 #include "store/writer.h"
 
 struct repo;
@@ -76,7 +77,21 @@ int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
  * it from its record.  false on a catalog older than schema 3. */
 int catalog_forgotten_has(struct repo *repo, int64_t time_ns, const blob_id *root, bool *ret);
 
-/* Insert a snapshot row with a fresh name, in one transaction. */
+/* Every pack the catalog lists, sorted by name.  *ret malloc'd. */
+struct catalog_pack {
+	char name[PACK_NAME_LEN + 1];
+	uint64_t size;
+};
+int catalog_pack_list(struct repo *repo, struct catalog_pack **ret, size_t *ret_n);
+
+/* The name catalog_snapshot_insert would give a snapshot of project_id
+ * at time_ns now (the writer records it in the snapshot's record before
+ * the insert; it holds the writer lock, so the insert picks the same). */
+int catalog_snapshot_next_name(struct repo *repo, int64_t project_id, int64_t time_ns,
+			       char out[SNAPNAME_MAX_LEN + 1]);
+
+/* Insert a snapshot row with a fresh name (s->name when it is given,
+ * valid and free), in one transaction. */
 int catalog_snapshot_insert(struct repo *repo, const struct snapshot_new *s, struct snapshot *ret);
 
 #endif

@@ -8,6 +8,7 @@
  * one a reader may still be looking at (snap_sql picks). */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store/catalog.h"
@@ -301,7 +302,14 @@ int catalog_snapshot_insert(struct repo *repo, const struct snapshot_new *s, str
 	int r = cat_begin(repo);
 	if (r < 0)
 		goto out;
-	r = snapname_make(s->time_ns, name_taken, &tc, name);
+	/* A name the snapshot had before (its record, on repair or recover)
+	 * is kept when it is free: names never change once shown. */
+	r = 0;
+	if (s->name && catalog_snapshot_name_ok(s->name) && strlen(s->name) <= SNAPNAME_MAX_LEN &&
+	    (r = name_taken(&tc, s->name)) == 0)
+		snprintf(name, sizeof name, "%s", s->name);
+	else if (r >= 0)
+		r = snapname_make(s->time_ns, name_taken, &tc, name);
 	if (r < 0)
 		goto rollback;
 	r = cat_stmt(repo, CAT_Q_SNAP_INSERT,
@@ -337,6 +345,16 @@ rollback:
 	cat_rollback(repo);
 	snapshot_clear(&row);
 out:
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_snapshot_next_name(struct repo *repo, int64_t project_id, int64_t time_ns,
+			       char out[SNAPNAME_MAX_LEN + 1])
+{
+	struct taken_ctx tc = {repo, project_id};
+	cat_lock(repo);
+	int r = snapname_make(time_ns, name_taken, &tc, out);
 	cat_unlock(repo);
 	return r;
 }

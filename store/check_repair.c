@@ -157,6 +157,7 @@ int check_repair_recover(struct check_ctx *c)
 			.status = rec->status,
 			.stats = rec->stats,
 			.notes = rec->notes,
+			.name = rec->name,
 		};
 		struct snapshot s = { 0 };
 		r = catalog_snapshot_insert(c->repo, &sn, &s);

@@ -10,7 +10,7 @@
 #include "store/err.h"
 #include "store/le.h"
 
-#define SNAPREC_VERSION 1
+#define SNAPREC_VERSION 2
 #define STR_NONE 0xffffffffu
 #define STR_MAX (1u << 20)
 
@@ -72,8 +72,11 @@ static void put_str(struct buf *b, const char *s)
 int snaprec_encode(const struct snaprec *r, uint8_t **ret_buf, size_t *ret_len)
 {
 	struct buf b = { 0 };
+	uint32_t version = r->version ? r->version : SNAPREC_VERSION;
+	if (version > SNAPREC_VERSION)
+		return store_fail(-EINVAL, "snapshot record: version %u unknown", version);
 	put(&b, "CKPTSREC", 8);
-	put_u32(&b, SNAPREC_VERSION);
+	put_u32(&b, version);
 	put_str(&b, r->project);
 	put_str(&b, r->project_root);
 	put_u64(&b, (uint64_t)r->time_ns);
@@ -92,6 +95,8 @@ int snaprec_encode(const struct snaprec *r, uint8_t **ret_buf, size_t *ret_len)
 	put_u64(&b, r->stats.read_bytes);
 	put_u64(&b, (uint64_t)r->stats.duration_ns);
 	put_str(&b, r->notes);
+	if (version >= 2)
+		put_str(&b, r->name);
 	if (b.err) {
 		free(b.p);
 		return store_fail(b.err, "snapshot record: %s",
@@ -168,6 +173,7 @@ void snaprec_clear(struct snaprec *r)
 	free(r->git_commit);
 	free(r->git_branch);
 	free(r->notes);
+	free(r->name);
 	memset(r, 0, sizeof *r);
 }
 
@@ -184,8 +190,9 @@ int snaprec_decode(const uint8_t *buf, size_t len, struct snaprec *ret)
 	if (version > SNAPREC_VERSION)
 		return store_fail(-STORE_ENEWER, "snapshot record: version %u is newer than this ckptfs",
 				  version);
-	if (version != SNAPREC_VERSION)
+	if (version != 1 && version != 2)
 		return store_fail(-STORE_ECORRUPT, "snapshot record: bad version %u", version);
+	r.version = version;
 	e |= get_str(&d, &r.project);
 	e |= get_str(&d, &r.project_root);
 	r.time_ns = (int64_t)get_u64(&d);
@@ -205,6 +212,8 @@ int snaprec_decode(const uint8_t *buf, size_t len, struct snaprec *ret)
 	r.stats.read_bytes = get_u64(&d);
 	r.stats.duration_ns = (int64_t)get_u64(&d);
 	e |= get_str(&d, &r.notes);
+	if (version >= 2)
+		e |= get_str(&d, &r.name);
 	if (e) {
 		snaprec_clear(&r);
 		return store_fail(-ENOMEM, "snapshot record: out of memory");
@@ -222,6 +231,8 @@ int snaprec_decode(const uint8_t *buf, size_t len, struct snaprec *ret)
 		why = "bad status";
 	else if (id_is_zero(&r.root))
 		why = "no root tree";
+	else if (r.name && !catalog_snapshot_name_ok(r.name))
+		why = "bad snapshot name";
 	if (why) {
 		snaprec_clear(&r);
 		return store_fail(-STORE_ECORRUPT, "snapshot record: %s", why);

@@ -11,11 +11,16 @@
  *   root tree id[32] | u8 status
  *   u64 files, dirs, bytes, new_blobs, new_bytes, read_bytes | i64 duration_ns
  *   str notes
+ *   str name                                   (version 2 on)
  *
  * little endian; str = u32 length (0xffffffff for none) then the bytes,
  * without NUL.  The record is sealed like every blob, so it is authentic.
- * The snapshot's name is not recorded: it is made again from time_ns (in
- * the time zone of the repair) when the snapshot is re-created.
+ * Version 2 adds the snapshot's name (as the writer's catalog insert
+ * gives it), so a repair or a recover on another machine, in another
+ * time zone, keeps the names the user saw.  A version 1 record (no name)
+ * still decodes; its snapshot gets a name made from time_ns in the time
+ * zone of the repair.  A record is encoded in the version it has
+ * (0: the current one), so decode + encode gives back the same bytes.
  */
 #ifndef CKPTFS_STORE_SNAPREC_H
 #define CKPTFS_STORE_SNAPREC_H
@@ -37,6 +42,8 @@ struct snaprec {
 	enum snap_status status;
 	struct snap_stats stats;
 	char *notes;
+	char *name;       /* NULL in a version 1 record */
+	uint32_t version; /* as decoded; 0 encodes the current version */
 };
 
 /* Serialize r.  *ret_buf malloc'd. */

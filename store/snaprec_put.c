@@ -3,6 +3,7 @@
 
 #include "store/blob.h"
 #include "store/catalog.h"
+#include "store/catalog_internal.h"
 #include "store/err.h"
 #include "store/snaprec.h"
 #include "store/writer.h"
@@ -24,7 +25,14 @@ int snaprec_put(struct writer *w, const struct snapshot_new *s)
 		return store_fail(-ENOENT, "snapshot record: no project #%lld",
 				  (long long)s->project_id);
 	}
+	char name[SNAPNAME_MAX_LEN + 1];
+	r = catalog_snapshot_next_name(w->repo, s->project_id, s->time_ns, name);
+	if (r < 0) {
+		projects_free(projects, n);
+		return r;
+	}
 	struct snaprec rec = {
+		.name = s->name ? (char *)s->name : name,
 		.project = p->name,
 		.project_root = p->root,
 		.time_ns = s->time_ns,

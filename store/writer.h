@@ -69,6 +69,7 @@ struct snapshot_new {
 	enum snap_status status;
 	struct snap_stats stats; /* new_blobs/new_bytes are filled in by commit */
 	const char *notes;       /* JSON object text or NULL */
+	const char *name;        /* a name to keep (repair, recover), or NULL */
 };
 
 /* Make every pending blob durable, then insert the snapshot with a fresh

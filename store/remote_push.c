@@ -1,0 +1,492 @@
+/* remote_push.c — sending a repository to a remote (see remote.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/catalog_internal.h"
+#include "store/err.h"
+#include "store/fileio.h"
+#include "store/remote.h"
+#include "store/repo_internal.h"
+#include "store/repokey.h"
+
+#define STATE_DIR "remote"
+
+/* remote/NAME.<suffix> under the repository. */
+static void state_name(const char *name, const char *suffix, char *out, size_t len)
+{
+	snprintf(out, len, STATE_DIR "/%s.%s", name, suffix);
+}
+
+static int state_dir(struct repo *repo)
+{
+	if (mkdirat(repo->dirfd, STATE_DIR, 0700) < 0 && errno != EEXIST)
+		return store_failp(-errno, "%s/" STATE_DIR, repo->path);
+	return 0;
+}
+
+/* flock remote/NAME.lock; the fd into *ret_fd. */
+static int lock_remote(struct repo *repo, const char *name, int *ret_fd)
+{
+	char lk[128];
+	int r = state_dir(repo);
+	if (r < 0)
+		return r;
+	state_name(name, "lock", lk, sizeof lk);
+	int fd = openat(repo->dirfd, lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return store_failp(-errno, "%s/%s", repo->path, lk);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return store_fail(-EWOULDBLOCK, "remote %s: another push or check of it is running",
+				  name);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int remote_read_manifest(struct rio *rio, struct manifest *ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r = rio_read(rio, REMOTE_MANIFEST, MANIFEST_MAX_BYTES, &buf, &len);
+	if (r == -ENOENT)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	char what[256];
+	snprintf(what, sizeof what, "remote manifest");
+	r = manifest_decode(what, buf, len, ret);
+	free(buf);
+	return r;
+}
+
+int remote_last_manifest(struct repo *repo, const char *name, struct manifest *ret)
+{
+	char path[128];
+	state_name(name, "manifest", path, sizeof path);
+	int fd = openat(repo->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : store_failp(-errno, "%s/%s", repo->path, path);
+	struct stat st;
+	char *buf = NULL;
+	int r = 0;
+	if (fstat(fd, &st) < 0 || st.st_size > MANIFEST_MAX_BYTES)
+		r = store_fail(-STORE_ECORRUPT, "%s/%s: unreadable or too large", repo->path, path);
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
+		r = store_fail(-ENOMEM, "out of memory");
+	else if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+		r = store_failp(-EIO, "%s/%s", repo->path, path);
+	close(fd);
+	if (r == 0) {
+		char what[4200];
+		snprintf(what, sizeof what, "%s/%s", repo->path, path);
+		r = manifest_decode(what, buf, (size_t)st.st_size, ret);
+	}
+	free(buf);
+	return r;
+}
+
+void remote_forget_state(struct repo *repo, const char *name)
+{
+	char path[128];
+	state_name(name, "manifest", path, sizeof path);
+	unlinkat(repo->dirfd, path, 0);
+	state_name(name, "lock", path, sizeof path);
+	unlinkat(repo->dirfd, path, 0);
+}
+
+/* A small local file of the repository, whole. */
+static int read_local(struct repo *repo, const char *name, char *buf, size_t cap, size_t *ret)
+{
+	int fd = openat(repo->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return store_failp(-errno, "%s/%s", repo->path, name);
+	ssize_t n = read(fd, buf, cap);
+	close(fd);
+	if (n < 0)
+		return store_failp(-errno, "%s/%s", repo->path, name);
+	*ret = (size_t)n;
+	return 0;
+}
+
+/* name on the remote equal to the bytes buf, else written. */
+static int put_if_differs(struct rio *rio, const char *name, const void *buf, size_t len)
+{
+	char *have = NULL;
+	size_t hl = 0;
+	int r = rio_read(rio, name, 65536, &have, &hl);
+	bool same = r == 0 && hl == len && !memcmp(have, buf, len);
+	free(have);
+	if (r < 0 && r != -ENOENT && r != -STORE_ECORRUPT)
+		return r;
+	return same ? 0 : rio_write(rio, name, buf, len);
+}
+
+/* The pack name of a remote file "packs/ab/<name>.pack", or NULL. */
+static const char *pack_of(const char *file, char out[PACK_NAME_LEN + 1])
+{
+	size_t n = strlen(file);
+	if (n != 6 + 3 + PACK_NAME_LEN + 5 || strncmp(file, "packs/", 6) || file[8] != '/' ||
+	    strcmp(file + n - 5, ".pack") || !manifest_is_pack_name(file + 9, PACK_NAME_LEN) ||
+	    strncmp(file + 6, file + 9, 2))
+		return NULL;
+	memcpy(out, file + 9, PACK_NAME_LEN);
+	out[PACK_NAME_LEN] = '\0';
+	return out;
+}
+
+struct rpack {
+	char name[PACK_NAME_LEN + 1];
+	uint64_t size;
+};
+
+static int cmp_rpack(const void *a, const void *b)
+{
+	return strcmp(((const struct rpack *)a)->name, ((const struct rpack *)b)->name);
+}
+
+/* The remote's packs (name, size), sorted; leftover temp files removed. */
+static int remote_packs(struct rio *rio, bool remove_tmp, struct rpack **ret, size_t *ret_n)
+{
+	struct rio_entry *e = NULL;
+	size_t n = 0, k = 0;
+	int r = rio_list(rio, "packs", &e, &n);
+	if (r < 0)
+		return r;
+	struct rpack *v = calloc(n ? n : 1, sizeof *v);
+	if (!v) {
+		rio_entries_free(e, n);
+		return store_fail(-ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		size_t l = strlen(e[i].name), sl = strlen(RIO_TMP_SUFFIX);
+		if (l > sl && !strcmp(e[i].name + l - sl, RIO_TMP_SUFFIX)) {
+			/* A transfer a killed push left: never named by a manifest. */
+			if (remove_tmp)
+				r = rio_remove(rio, e[i].name);
+			continue;
+		}
+		if (pack_of(e[i].name, v[k].name))
+			v[k++].size = e[i].size;
+	}
+	rio_entries_free(e, n);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	qsort(v, k, sizeof *v, cmp_rpack);
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+static const struct rpack *find_rpack(const struct rpack *v, size_t n, const char *name)
+{
+	struct rpack key;
+	snprintf(key.name, sizeof key.name, "%s", name);
+	return n ? bsearch(&key, v, n, sizeof *v, cmp_rpack) : NULL;
+}
+
+struct push_ctx {
+	struct repo *repo;
+	const struct remote *rem;
+	const struct push_opts *o;
+	struct rio *rio;
+	struct manifest prev, next;
+	struct rpack *rp;
+	size_t nrp;
+	struct catalog_pack *lp;
+	size_t nlp;
+	struct remote_progress prog;
+	uint64_t base_done;
+	struct push_result res;
+};
+
+static void on_bytes(void *ctx, uint64_t done)
+{
+	struct push_ctx *c = ctx;
+	c->prog.bytes_done = c->base_done + done;
+	if (c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+}
+
+/* Send one local pack (or hash it, when the remote already has it
+ * complete from a killed push); add it to the next manifest. */
+static int send_pack(struct push_ctx *c, const struct catalog_pack *p, bool present)
+{
+	char rel[64], local[PATH_MAX];
+	pack_path(p->name, rel, sizeof rel);
+	snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
+	int fd = open(local, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		/* gc removed it since the listing: nothing to send. */
+		if (errno == ENOENT)
+			return 0;
+		return store_failp(-errno, "%s", local);
+	}
+	struct manifest_pack mp = {.size = p->size, .gone_ns = 0};
+	memcpy(mp.name, p->name, sizeof mp.name);
+	int r;
+	if (present) {
+		r = rio_hash_file(fd, p->size, rel, mp.sum);
+	} else {
+		c->base_done = c->prog.bytes_done;
+		r = rio_upload(c->rio, fd, local, p->size, rel, mp.sum, on_bytes, c);
+		if (r == 0) {
+			c->res.new_packs++;
+			c->res.new_bytes += p->size;
+		}
+	}
+	close(fd);
+	if (r == -ENOENT && !present)
+		return 0;
+	if (r == 0)
+		r = manifest_add(&c->next, &mp);
+	c->prog.packs_done++;
+	c->prog.bytes_done = c->base_done + (present ? 0 : p->size);
+	if (c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+	return r;
+}
+
+static int send_packs(struct push_ctx *c)
+{
+	for (size_t i = 0; i < c->nlp; i++) {
+		const struct rpack *have = find_rpack(c->rp, c->nrp, c->lp[i].name);
+		const struct manifest_pack *known = manifest_find(&c->prev, c->lp[i].name);
+		bool complete = have && have->size == c->lp[i].size;
+		if (complete && known && known->size == c->lp[i].size) {
+			struct manifest_pack mp = *known;
+			mp.gone_ns = 0;
+			int r = manifest_add(&c->next, &mp);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		int r = send_pack(c, &c->lp[i], complete);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Packs on the remote the catalog no longer lists: kept with the time
+ * they were first seen gone, or (past the grace period, deletion
+ * allowed) left out of the manifest and collected in *dead. */
+static int gone_packs(struct push_ctx *c, struct rpack **dead, size_t *ndead)
+{
+	bool may_delete = !c->o->no_delete && !c->rem->append_only;
+	*dead = calloc(c->nrp ? c->nrp : 1, sizeof **dead);
+	*ndead = 0;
+	if (!*dead)
+		return store_fail(-ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->nrp; i++) {
+		const struct rpack *rp = &c->rp[i];
+		if (manifest_find(&c->next, rp->name))
+			continue;
+		bool local = false;
+		for (size_t lo = 0, hi = c->nlp; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+			int cmp = strcmp(c->lp[mid].name, rp->name);
+			if (!cmp) {
+				local = true;
+				break;
+			}
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (local)
+			continue; /* being sent again (size differed); handled there */
+		const struct manifest_pack *known = manifest_find(&c->prev, rp->name);
+		struct manifest_pack mp = {.size = rp->size};
+		memcpy(mp.name, rp->name, sizeof mp.name);
+		if (known && known->size == rp->size) {
+			memcpy(mp.sum, known->sum, sizeof mp.sum);
+			mp.gone_ns = known->gone_ns ? known->gone_ns : c->o->now_ns;
+		} else {
+			/* On the remote, named by no manifest, gone locally (a
+			 * killed push sent it before gc removed it, or the remote's
+			 * manifest was lost).  Nothing here vouches for it, and
+			 * deleting what we cannot account for is not ours to do:
+			 * left alone. */
+			continue;
+		}
+		int64_t due = mp.gone_ns + c->o->grace_ns;
+		if (may_delete && c->o->now_ns >= due) {
+			(*dead)[(*ndead)++] = *rp;
+			c->res.deleted_bytes += rp->size;
+			c->res.deleted++;
+			continue;
+		}
+		c->res.kept_gone++;
+		if (!c->res.next_delete_ns || due < c->res.next_delete_ns)
+			c->res.next_delete_ns = due;
+		int r = manifest_add(&c->next, &mp);
+		if (r < 0)
+			return r;
+	}
+	manifest_sort(&c->next);
+	return 0;
+}
+
+/* Every pack the next manifest names is on the remote with its size. */
+static int verify_listing(struct push_ctx *c)
+{
+	struct rpack *now = NULL;
+	size_t n = 0;
+	int r = remote_packs(c->rio, false, &now, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->next.n && r == 0; i++) {
+		const struct rpack *h = find_rpack(now, n, c->next.packs[i].name);
+		if (!h || h->size != c->next.packs[i].size)
+			r = store_fail(-EIO, "remote %s: pack %s: %s after upload", c->rem->name,
+				       c->next.packs[i].name, h ? "wrong size" : "missing");
+	}
+	free(now);
+	return r;
+}
+
+static int save_state(struct push_ctx *c, const char *buf, size_t len)
+{
+	char path[128], tmp[160];
+	state_name(c->rem->name, "manifest", path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int r = fio_write_atomic(c->repo->dirfd, path, tmp, buf, len, 0600);
+	return r < 0 ? store_failp(r, "%s/%s", c->repo->path, path) : 0;
+}
+
+static int push_meta(struct push_ctx *c)
+{
+	uint8_t key[KEYWRAP_BYTES];
+	char fmt[256];
+	size_t flen = 0;
+	int r = repokey_read_wrapped(c->repo, key);
+	if (r == -ENOENT)
+		return store_fail(-ENOENT, "remote %s: the repository has no passphrase-wrapped key "
+					   "yet; set one first (ckptfs key passphrase): without it "
+					   "the remote could not be recovered",
+				  c->rem->name);
+	if (r < 0)
+		return r;
+	if ((r = read_local(c->repo, "format", fmt, sizeof fmt, &flen)) < 0)
+		return r;
+	if ((r = rio_prepare(c->rio)) < 0)
+		return r;
+	r = remote_read_manifest(c->rio, &c->prev);
+	if (r == -ENOENT) {
+		store_error_clear();
+		r = 0;
+	} else if (r < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", store_error() ? store_error() : "unreadable");
+		return store_fail(r, "remote %s: %s (ckptfs check --remote %s)", c->rem->name, why,
+				  c->rem->name);
+	} else if (strcmp(c->prev.repo_id, c->next.repo_id)) {
+		return store_fail(-EEXIST, "remote %s: holds another repository (id %s, this one is "
+					   "%s)",
+				  c->rem->name, c->prev.repo_id, c->next.repo_id);
+	}
+	if ((r = put_if_differs(c->rio, REMOTE_FORMAT, fmt, flen)) < 0)
+		return r;
+	return put_if_differs(c->rio, REMOTE_KEY, key, sizeof key);
+}
+
+int remote_push(struct repo *repo, const struct remote *rem, const struct push_opts *o,
+		struct push_result *ret)
+{
+	struct push_ctx c = {.repo = repo, .rem = rem, .o = o};
+	struct rpack *dead = NULL;
+	size_t ndead = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	int lockfd = -1;
+	int r = lock_remote(repo, rem->name, &lockfd);
+	if (r < 0)
+		return r;
+	repokey_repo_id(repo, c.next.repo_id);
+	c.next.time_ns = o->now_ns;
+	snprintf(c.next.remote, sizeof c.next.remote, "%s", rem->name);
+	if ((r = rio_open(rem->target, &o->rio, &c.rio)) < 0 || (r = push_meta(&c)) < 0 ||
+	    (r = remote_packs(c.rio, true, &c.rp, &c.nrp)) < 0 ||
+	    (r = catalog_pack_list(repo, &c.lp, &c.nlp)) < 0)
+		goto out;
+	for (size_t i = 0; i < c.nlp; i++) {
+		const struct rpack *h = find_rpack(c.rp, c.nrp, c.lp[i].name);
+		if (!h || h->size != c.lp[i].size || !manifest_find(&c.prev, c.lp[i].name)) {
+			c.prog.packs_total++;
+			c.prog.bytes_total += h && h->size == c.lp[i].size ? 0 : c.lp[i].size;
+		}
+	}
+	if ((r = send_packs(&c)) < 0 || (r = gone_packs(&c, &dead, &ndead)) < 0 ||
+	    (r = verify_listing(&c)) < 0 || (r = manifest_encode(&c.next, &buf, &len)) < 0)
+		goto out;
+	/* The commit point: from here the remote names the new packs. */
+	if ((r = rio_write(c.rio, REMOTE_MANIFEST, buf, len)) < 0)
+		goto out;
+	for (size_t i = 0; i < ndead && r == 0; i++) {
+		char rel[64];
+		pack_path(dead[i].name, rel, sizeof rel);
+		r = rio_remove(c.rio, rel);
+	}
+	if (r == 0 && ndead)
+		r = rio_sync(c.rio);
+	if (r == 0)
+		r = save_state(&c, buf, len);
+	if (r == 0) {
+		for (size_t i = 0; i < c.next.n; i++)
+			c.res.bytes += c.next.packs[i].size;
+		c.res.packs = c.next.n;
+		*ret = c.res;
+	}
+out:
+	free(buf);
+	free(dead);
+	free(c.rp);
+	free(c.lp);
+	manifest_clear(&c.prev);
+	manifest_clear(&c.next);
+	rio_free(c.rio);
+	close(lockfd);
+	return r;
+}
+
+int remote_status(struct repo *repo, const char *name, struct remote_status *ret)
+{
+	struct remote_status s = {0};
+	struct manifest m = {0};
+	struct catalog_pack *lp = NULL;
+	size_t nlp = 0;
+	int r = remote_last_manifest(repo, name, &m);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	s.pushed = r == 0;
+	s.last_ns = m.time_ns;
+	for (size_t i = 0; i < m.n; i++) {
+		s.packs++;
+		s.bytes += m.packs[i].size;
+		s.gone_packs += m.packs[i].gone_ns != 0;
+	}
+	if ((r = catalog_pack_list(repo, &lp, &nlp)) < 0) {
+		manifest_clear(&m);
+		return r;
+	}
+	for (size_t i = 0; i < nlp; i++)
+		if (!manifest_find(&m, lp[i].name)) {
+			s.pending_packs++;
+			s.pending_bytes += lp[i].size;
+		}
+	free(lp);
+	manifest_clear(&m);
+	*ret = s;
+	return 0;
+}

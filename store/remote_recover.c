@@ -1,0 +1,337 @@
+/* remote_recover.c — a repository back from a remote (see remote.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/catalog.h"
+#include "store/check.h"
+#include "store/err.h"
+#include "store/fileio.h"
+#include "store/keywrap.h"
+#include "store/remote.h"
+#include "store/repo.h"
+#include "store/repokey.h"
+
+struct rec_ctx {
+	const struct recover_opts *o;
+	struct rio *rio;
+	struct manifest m;
+	uint8_t wrapped[KEYWRAP_BYTES];
+	char fmt[256];
+	size_t fmt_len;
+	struct keys keys;
+	char *stage;
+	int stagefd;
+	struct remote_progress prog;
+	uint64_t base;
+	char damage[1024];
+};
+
+static int read_remote(struct rec_ctx *c)
+{
+	const char *t = c->o->target;
+	int r = remote_read_manifest(c->rio, &c->m);
+	if (r == -ENOENT)
+		return store_fail(-ENOENT, "remote %s: no manifest (nothing was pushed there, or it "
+					   "is not a ckptfs remote)",
+				  t);
+	if (r < 0) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", store_error() ? store_error() : "unreadable");
+		return store_fail(r, "remote %s: %s", t, why);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	r = rio_read(c->rio, REMOTE_FORMAT, sizeof c->fmt - 1, &buf, &len);
+	if (r == 0 && (len < 18 || memcmp(buf, "ckptfs repository\n", 18)))
+		r = store_fail(-STORE_ECORRUPT, "remote %s: format file is not a ckptfs one", t);
+	else if (r == -ENOENT)
+		r = store_fail(-STORE_ECORRUPT, "remote %s: format file is missing", t);
+	if (r == 0) {
+		memcpy(c->fmt, buf, len);
+		c->fmt_len = len;
+	}
+	free(buf);
+	if (r < 0)
+		return r;
+	if (c->o->wrapped) {
+		memcpy(c->wrapped, c->o->wrapped, KEYWRAP_BYTES);
+		return 0;
+	}
+	r = rio_read(c->rio, REMOTE_KEY, KEYWRAP_BYTES + 1, &buf, &len);
+	if (r == -ENOENT)
+		return store_fail(-ENOENT, "remote %s: the wrapped key is missing (recover with the "
+					   "recovery sheet: --key SHEET)",
+				  t);
+	if (r < 0)
+		return r;
+	char what[4200];
+	snprintf(what, sizeof what, "remote %s: key.wrapped", t);
+	r = keywrap_parse(what, (const uint8_t *)buf, len, NULL);
+	if (r == 0)
+		memcpy(c->wrapped, buf, KEYWRAP_BYTES);
+	free(buf);
+	return r;
+}
+
+static int unlock(struct rec_ctx *c)
+{
+	char *pass = NULL;
+	size_t len = 0;
+	uint8_t master[KEY_BYTES];
+	char what[4200], id[KEYS_REPO_ID_LEN + 1];
+	int r = c->o->passphrase(c->o->ctx, &pass, &len);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof what, "remote %s", c->o->target);
+	r = keywrap_open(what, c->wrapped, sizeof c->wrapped, pass, len, master);
+	sodium_memzero(pass, len);
+	free(pass);
+	if (r < 0)
+		return r;
+	keys_derive(master, &c->keys);
+	sodium_memzero(master, sizeof master);
+	keys_repo_id(&c->keys, id);
+	if (strcmp(id, c->m.repo_id))
+		return store_fail(-EACCES, "remote %s: the key is of repository %s, the remote holds "
+					   "%s",
+				  c->o->target, id, c->m.repo_id);
+	return 0;
+}
+
+/* The destination must be absent or an empty directory. */
+static int check_dest(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : store_failp(-errno, "%s", path);
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			r = store_fail(-EEXIST, "%s: not empty: recover makes a new repository (choose "
+						"another --repo)",
+				       path);
+	closedir(d);
+	return r;
+}
+
+static int make_stage(struct rec_ctx *c)
+{
+	const char *dest = c->o->repo_path;
+	char *parent = strdup(dest);
+	if (!parent)
+		return store_fail(-ENOMEM, "out of memory");
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	int r = fio_mkdir_p(parent, 0700, NULL);
+	free(parent);
+	if (r < 0)
+		return store_failp(r, "%s: creating its parent", dest);
+	if (asprintf(&c->stage, "%s.recover-%ld", dest, (long)getpid()) < 0) {
+		c->stage = NULL;
+		return store_fail(-ENOMEM, "out of memory");
+	}
+	if (mkdir(c->stage, 0700) < 0)
+		return store_failp(-errno, "%s", c->stage);
+	c->stagefd = open(c->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->stagefd < 0)
+		return store_failp(-errno, "%s", c->stage);
+	if (mkdirat(c->stagefd, "packs", 0700) < 0 || mkdirat(c->stagefd, "tmp", 0700) < 0)
+		return store_failp(-errno, "%s", c->stage);
+	if ((r = keyfile_write(c->stagefd, REPOKEY_PLAIN, &c->keys)) < 0)
+		return r;
+	r = fio_write_atomic(c->stagefd, REPOKEY_WRAPPED, REPOKEY_WRAPPED ".tmp", c->wrapped,
+			     sizeof c->wrapped, 0600);
+	if (r == 0)
+		r = fio_write_atomic(c->stagefd, "format", "format.tmp", c->fmt, c->fmt_len, 0600);
+	return r < 0 ? store_failp(r, "%s: writing", c->stage) : 0;
+}
+
+static void on_bytes(void *ctx, uint64_t done)
+{
+	struct rec_ctx *c = ctx;
+	c->prog.bytes_done = c->base + done;
+	if (c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+}
+
+static int fetch_pack(struct rec_ctx *c, const struct manifest_pack *p)
+{
+	char rel[64], fan[16], tmp[80], sum[RIO_SUM_LEN + 1];
+	pack_path(p->name, rel, sizeof rel);
+	snprintf(fan, sizeof fan, "packs/%.2s", p->name);
+	snprintf(tmp, sizeof tmp, "%s.tmp", rel);
+	if (mkdirat(c->stagefd, fan, 0700) < 0 && errno != EEXIST)
+		return store_failp(-errno, "%s/%s", c->stage, fan);
+	int fd = openat(c->stagefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return store_failp(-errno, "%s/%s", c->stage, tmp);
+	uint64_t size = 0;
+	c->base = c->prog.bytes_done;
+	int r = rio_download(c->rio, rel, fd, sum, &size, on_bytes, c);
+	if (r == 0 && (size != p->size || strcmp(sum, p->sum)))
+		r = store_fail(-STORE_ECORRUPT, "remote %s: pack %s: %s (the remote is damaged)",
+			       c->o->target, p->name,
+			       size != p->size ? "wrong size" : "checksum mismatch");
+	if (r == 0 && fsync(fd) < 0)
+		r = store_failp(-errno, "%s/%s: fsync", c->stage, tmp);
+	close(fd);
+	if (r == 0 && renameat(c->stagefd, tmp, c->stagefd, rel) < 0)
+		r = store_failp(-errno, "%s/%s", c->stage, rel);
+	if (r == 0 && (r = fio_fsync_dir(c->stagefd, fan)) < 0)
+		store_failp(r, "%s/%s: fsync", c->stage, fan);
+	c->prog.packs_done++;
+	c->prog.bytes_done = c->base + p->size;
+	return r;
+}
+
+static void on_finding(void *ctx, enum check_level level, const char *line)
+{
+	struct rec_ctx *c = ctx;
+	if (level == CHECK_DAMAGE && !c->damage[0])
+		snprintf(c->damage, sizeof c->damage, "%s", line);
+}
+
+/* The catalog from the packs (check --repair), the remote re-added. */
+static int rebuild(struct rec_ctx *c, struct recover_result *res)
+{
+	struct repo *repo = NULL;
+	int r = repo_open(c->stage, REPO_REPAIR, 0, &repo);
+	if (r < 0)
+		return r;
+	struct check_opts co = {.repair = true, .ctx = c, .report = on_finding};
+	struct check_result cr = {0};
+	r = check_run(repo, &co, &cr);
+	if (r == 0 && !cr.healthy)
+		r = store_fail(-STORE_ECORRUPT, "remote %s: damaged: %s", c->o->target,
+			       c->damage[0] ? c->damage : "the rebuilt repository does not check");
+	struct remote_list l = {0};
+	if (r == 0 && (r = remote_list_add(&l, c->m.remote, c->o->target, false)) == 0)
+		r = remote_conf_save(repo, &l);
+	remote_list_clear(&l);
+	struct project *ps = NULL;
+	size_t np = 0;
+	if (r == 0 && (r = catalog_projects(repo, &ps, &np)) == 0) {
+		res->projects = np;
+		for (size_t i = 0; i < np; i++)
+			res->snapshots += (uint64_t)ps[i].nsnapshots;
+		projects_free(ps, np);
+	}
+	repo_close(repo);
+	return r;
+}
+
+/* The manifest as the local copy of the last push (remote list, and the
+ * next push's baseline). */
+static int save_state(struct rec_ctx *c)
+{
+	char *buf = NULL, path[128], tmp[140];
+	size_t len = 0;
+	int r = manifest_encode(&c->m, &buf, &len);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof path, "remote/%s.manifest", c->m.remote);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (mkdirat(c->stagefd, "remote", 0700) < 0 && errno != EEXIST)
+		r = store_failp(-errno, "%s/remote", c->stage);
+	if (r == 0 && (r = fio_write_atomic(c->stagefd, path, tmp, buf, len, 0600)) < 0)
+		store_failp(r, "%s/%s", c->stage, path);
+	free(buf);
+	return r;
+}
+
+static void remove_tree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		unlinkat(dirfd, name, 0);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			if (e->d_type == DT_DIR)
+				remove_tree(fd, e->d_name);
+			else
+				unlinkat(fd, e->d_name, 0);
+		}
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+int remote_recover(const struct recover_opts *o, struct recover_result *ret)
+{
+	struct rec_ctx c = {.o = o, .stagefd = -1};
+	struct recover_result res = {0};
+	int r = check_dest(o->repo_path);
+	if (r == 0)
+		r = rio_open(o->target, NULL, &c.rio);
+	if (r == 0)
+		r = read_remote(&c);
+	if (r == 0)
+		r = unlock(&c);
+	/* Nothing was written locally before this point. */
+	if (r == 0)
+		r = make_stage(&c);
+	for (size_t i = 0; i < c.m.n; i++) {
+		c.prog.packs_total++;
+		c.prog.bytes_total += c.m.packs[i].size;
+	}
+	for (size_t i = 0; r == 0 && i < c.m.n; i++) {
+		r = fetch_pack(&c, &c.m.packs[i]);
+		res.packs++;
+		res.bytes += c.m.packs[i].size;
+	}
+	if (r == 0)
+		r = save_state(&c);
+	if (r == 0)
+		r = rebuild(&c, &res);
+	if (r == 0 && (r = fio_fsync_dir(c.stagefd, ".")) < 0)
+		store_failp(r, "%s: fsync", c.stage);
+	if (r == 0) {
+		rmdir(o->repo_path); /* an empty one (check_dest) */
+		if (rename(c.stage, o->repo_path) < 0)
+			r = store_failp(-errno, "%s: renaming %s into place", o->repo_path, c.stage);
+		else
+			fio_fsync_parent(AT_FDCWD, o->repo_path);
+	}
+	if (r < 0 && c.stage) {
+		if (c.stagefd >= 0)
+			close(c.stagefd);
+		c.stagefd = -1;
+		char *slash = strrchr(c.stage, '/');
+		if (slash) {
+			*slash = '\0';
+			int pfd = open(*c.stage ? c.stage : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd >= 0) {
+				remove_tree(pfd, slash + 1);
+				close(pfd);
+			}
+		}
+	}
+	if (r == 0) {
+		snprintf(res.remote, sizeof res.remote, "%s", c.m.remote);
+		*ret = res;
+	}
+	if (c.stagefd >= 0)
+		close(c.stagefd);
+	free(c.stage);
+	keys_wipe(&c.keys);
+	manifest_clear(&c.m);
+	rio_free(c.rio);
+	return r;
+}

@@ -1,0 +1,93 @@
+/* rio.h — remote I/O: the few operations push, recover and check need from
+ * a remote target, over two backends.
+ *
+ *   /abs/dir             a directory (USB disk, NAS mount), native POSIX
+ *   rclone:REMOTE:PATH   any rclone remote, driven through the rclone
+ *                        command (never a reimplemented cloud protocol);
+ *                        rclone's own config (and $RCLONE_CONFIG) holds
+ *                        the credentials
+ *
+ * Names are paths relative to the target ("manifest", "packs/ab/ab….pack").
+ * Every write is complete-or-absent: a temp name (NAME.tmp) written and
+ * verified, then renamed; a directory backend also fsyncs the file and
+ * the directory.  Uploads verify what they wrote: a directory re-reads the
+ * file and compares its XXH3-128 with the source's; rclone checks size and
+ * the backend's hash after each transfer itself (its default), and push
+ * compares every size in a listing before writing the manifest.
+ *
+ * Errors name the remote target and say why in one line ("rclone: not
+ * installed", rclone's own last error line, "No space left on device").
+ */
+#ifndef CKPTFS_STORE_RIO_H
+#define CKPTFS_STORE_RIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RIO_SUM_LEN 32 /* hex chars of an XXH3-128 */
+#define RIO_TMP_SUFFIX ".tmp"
+
+struct rio;
+
+struct rio_opts {
+	const char *bwlimit; /* rclone --bwlimit RATE as given, or NULL */
+	uint64_t bw_bytes;   /* the same in bytes/s for a directory (0: none) */
+};
+
+struct rio_entry {
+	char *name; /* relative to the target, malloc'd */
+	uint64_t size;
+};
+
+/* Progress of one transfer: called with the bytes done so far. */
+typedef void (*rio_progress_fn)(void *ctx, uint64_t done);
+
+/* Open target (not touching it yet).  -EINVAL for a malformed target. */
+int rio_open(const char *target, const struct rio_opts *opts, struct rio **ret);
+void rio_free(struct rio *rio); /* NULL is a no-op */
+
+bool rio_is_rclone(const struct rio *rio);
+
+/* Create the target directory (and parents) if missing. */
+int rio_prepare(struct rio *rio);
+
+/* Every file under dir (recursively), sizes included.  A missing dir (or
+ * target) is no files.  *ret malloc'd: rio_entries_free. */
+int rio_list(struct rio *rio, const char *dir, struct rio_entry **ret, size_t *ret_n);
+void rio_entries_free(struct rio_entry *e, size_t n);
+
+/* A small file, whole (at most max bytes, else STORE_ECORRUPT).  -ENOENT
+ * if it does not exist.  *ret malloc'd, NUL-terminated. */
+int rio_read(struct rio *rio, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* Replace name with buf atomically. */
+int rio_write(struct rio *rio, const char *name, const void *buf, size_t len);
+
+/* Upload the local file at local_path (open as fd, size bytes) as name:
+ * temp name, verified, renamed.  ret_sum gets the XXH3-128 (hex) of what
+ * was read from fd.  A source that changes size underneath: -ESTALE. */
+int rio_upload(struct rio *rio, int fd, const char *local_path, uint64_t size, const char *name,
+	       char ret_sum[RIO_SUM_LEN + 1], rio_progress_fn progress, void *ctx);
+
+/* Download name into outfd (from its current offset), hashing as it goes;
+ * the XXH3-128 (hex) and length into ret_sum, *ret_size. */
+int rio_download(struct rio *rio, const char *name, int outfd, char ret_sum[RIO_SUM_LEN + 1],
+		 uint64_t *ret_size, rio_progress_fn progress, void *ctx);
+
+/* XXH3-128 (hex) of the local file fd of size bytes (name for
+ * messages); -ESTALE if its size differs. */
+int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_LEN + 1]);
+
+/* Remove name (a missing one is fine). */
+int rio_remove(struct rio *rio, const char *name);
+
+/* After removals: make them durable where the backend can (fsync of the
+ * directories of a directory target). */
+int rio_sync(struct rio *rio);
+
+/* Parse an rclone-style RATE ("512K", "10M", "1.5G", a bare number is
+ * KiB/s) into bytes/s.  -EINVAL for anything else. */
+int rio_parse_rate(const char *s, uint64_t *ret);
+
+#endif

@@ -1,0 +1,521 @@
+/* rio_rclone.c — the rclone backend of rio.h: every operation one run of
+ * the rclone command (copyto, moveto, cat, rcat, lsf, deletefile, mkdir).
+ *
+ * Retries are kept low (--retries 1, --low-level-retries 2) and the
+ * connection timeout short: a push is resumable, so failing fast with
+ * rclone's own error line beats a long hang on an unreachable server.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/err.h"
+#include "store/fileio.h"
+#include "store/rio_internal.h"
+
+extern char **environ;
+
+#define ERR_KEEP 2048
+#define MAX_ARGS 24
+
+struct run {
+	int in_fd;            /* stdin: -1 for /dev/null */
+	const void *in_buf;   /* or this buffer written to a pipe */
+	size_t in_len;
+	int out_fd;           /* stdout: -1 to capture into out */
+	char *out;            /* captured stdout (malloc'd) */
+	size_t out_len, out_max;
+	XXH3_state_t *hash;   /* hash stdout as it passes to out_fd */
+	rio_progress_fn progress;
+	void *ctx;
+	char err[ERR_KEEP];   /* the end of stderr */
+	size_t err_len;
+	int status;           /* rclone's exit status */
+	uint64_t hash_bytes;  /* bytes passed to out_fd */
+};
+
+static void keep_err(struct run *ru, const char *b, size_t n)
+{
+	if (n >= ERR_KEEP) {
+		b += n - (ERR_KEEP - 1);
+		n = ERR_KEEP - 1;
+	}
+	if (ru->err_len + n >= ERR_KEEP) {
+		size_t drop = ru->err_len + n - (ERR_KEEP - 1);
+		memmove(ru->err, ru->err + drop, ru->err_len - drop);
+		ru->err_len -= drop;
+	}
+	memcpy(ru->err + ru->err_len, b, n);
+	ru->err_len += n;
+	ru->err[ru->err_len] = '\0';
+}
+
+/* The last non-empty line of rclone's stderr, without its log prefix. */
+static const char *last_line(struct run *ru)
+{
+	char *e = ru->err;
+	size_t n = ru->err_len;
+	while (n && (e[n - 1] == '\n' || e[n - 1] == '\r'))
+		e[--n] = '\0';
+	char *nl = strrchr(e, '\n');
+	char *line = nl ? nl + 1 : e;
+	char *tag = strstr(line, "ERROR : ");
+	if (tag)
+		line = tag + 8;
+	else if ((tag = strstr(line, "Failed to ")))
+		line = tag;
+	return *line ? line : "failed";
+}
+
+static int pump(struct run *ru, int out, int err, int in)
+{
+	char buf[65536];
+	size_t in_done = 0;
+	uint64_t out_done = 0;
+	int r = 0;
+	while (out >= 0 || err >= 0) {
+		struct pollfd p[3];
+		int np = 0, io = -1, ie = -1, ii = -1;
+		if (out >= 0)
+			io = np, p[np++] = (struct pollfd){out, POLLIN, 0};
+		if (err >= 0)
+			ie = np, p[np++] = (struct pollfd){err, POLLIN, 0};
+		if (in >= 0)
+			ii = np, p[np++] = (struct pollfd){in, POLLOUT, 0};
+		if (poll(p, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return store_failp(-errno, "rclone: poll");
+		}
+		if (ii >= 0 && p[ii].revents) {
+			ssize_t n = write(in, (const char *)ru->in_buf + in_done, ru->in_len - in_done);
+			if (n > 0)
+				in_done += (size_t)n;
+			if (n < 0 || in_done == ru->in_len) {
+				close(in);
+				in = -1;
+			}
+		}
+		if (io >= 0 && p[io].revents) {
+			ssize_t n = read(out, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(out);
+				out = -1;
+			} else if (ru->out_fd >= 0) {
+				if (ru->hash)
+					XXH3_128bits_update(ru->hash, buf, (size_t)n);
+				if (r == 0 && (r = fio_write_all(ru->out_fd, buf, (size_t)n)) < 0)
+					store_failp(r, "writing what rclone sent");
+				out_done += (uint64_t)n;
+				if (ru->progress)
+					ru->progress(ru->ctx, out_done);
+			} else if (ru->out_len + (size_t)n > ru->out_max) {
+				if (r == 0)
+					r = store_fail(-STORE_ECORRUPT, "rclone: output larger than %zu bytes",
+						       ru->out_max);
+			} else {
+				char *no = realloc(ru->out, ru->out_len + (size_t)n + 1);
+				if (!no) {
+					r = store_fail(-ENOMEM, "rclone: out of memory");
+				} else {
+					ru->out = no;
+					memcpy(no + ru->out_len, buf, (size_t)n);
+					ru->out_len += (size_t)n;
+					no[ru->out_len] = '\0';
+				}
+			}
+		}
+		if (ie >= 0 && p[ie].revents) {
+			ssize_t n = read(err, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(err);
+				err = -1;
+			} else {
+				keep_err(ru, buf, (size_t)n);
+			}
+		}
+	}
+	if (in >= 0)
+		close(in);
+	ru->hash_bytes = out_done;
+	return r;
+}
+
+/* Run rclone with the common options and args (NULL-terminated). */
+static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
+{
+	const char *argv[MAX_ARGS + 12];
+	size_t n = 0;
+	argv[n++] = "rclone";
+	argv[n++] = "--retries";
+	argv[n++] = "1";
+	argv[n++] = "--low-level-retries";
+	argv[n++] = "2";
+	argv[n++] = "--contimeout";
+	argv[n++] = "15s";
+	argv[n++] = "--stats";
+	argv[n++] = "0";
+	if (rio->opts.bwlimit) {
+		argv[n++] = "--bwlimit";
+		argv[n++] = rio->opts.bwlimit;
+	}
+	for (size_t i = 0; args[i] && i < MAX_ARGS; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1}, r = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+	    (ru->in_buf && pipe2(pi, O_CLOEXEC) < 0)) {
+		r = store_failp(-errno, "rclone: pipe");
+		goto out;
+	}
+	if (ru->in_buf)
+		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+	else if (ru->in_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, ru->in_fd, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	pid_t pid;
+	int e = posix_spawnp(&pid, "rclone", &fa, NULL, (char *const *)argv, environ);
+	if (e) {
+		r = e == ENOENT ? store_fail(-ENOENT, "remote %s: rclone is not installed (apt install "
+						      "rclone)",
+					     rio->target)
+				: store_failp(-e, "remote %s: running rclone", rio->target);
+		goto out;
+	}
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	if (pi[0] >= 0) {
+		close(pi[0]);
+		pi[0] = -1;
+	}
+	/* A closed stdin pipe must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	r = pump(ru, po[0], pe[0], pi[1]);
+	po[0] = pe[0] = pi[1] = -1;
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			r = store_failp(-errno, "rclone: wait");
+			goto out;
+		}
+	ru->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	int fds[] = {po[0], po[1], pe[0], pe[1], pi[0], pi[1]};
+	for (size_t i = 0; i < 6; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+/* rclone's documented exit statuses: 3 directory not found, 4 file not
+ * found.  Anything else but 0 is its last error line. */
+static int check_status(struct rio *rio, struct run *ru, const char *doing, bool missing_ok)
+{
+	if (ru->status == 0)
+		return 0;
+	if ((ru->status == 3 || ru->status == 4) && missing_ok)
+		return -ENOENT;
+	return store_fail(ru->status == 3 || ru->status == 4 ? -ENOENT : -EIO,
+			  "remote %s: %s: %s", rio->target, doing, last_line(ru));
+}
+
+static char *rpath(struct rio *rio, const char *name)
+{
+	char *p = NULL;
+	size_t bl = strlen(rio->base);
+	bool sep = bl && rio->base[bl - 1] != ':' && rio->base[bl - 1] != '/';
+	if (asprintf(&p, "%s%s%s", rio->base, sep && *name ? "/" : "", name) < 0)
+		return NULL;
+	return p;
+}
+
+int rio_rclone_prepare(struct rio *rio)
+{
+	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+	const char *args[] = {"mkdir", rio->base, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, "mkdir", false);
+	free(ru.out);
+	return r;
+}
+
+int rio_rclone_list(struct rio *rio, const char *dir, struct rio_entry **ret, size_t *ret_n)
+{
+	char *p = rpath(rio, dir);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 256u << 20};
+	const char *args[] = {"lsf", "-R", "--files-only", "--format", "sp", "--separator", "\t",
+			      p, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, "listing", true);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		r = 0;
+	} else if (r == 0) {
+		char what[4200];
+		snprintf(what, sizeof what, "remote %s: listing of %s", rio->target, dir);
+		r = rio_parse_lsf(what, dir, ru.out ? ru.out : "", ru.out_len, ret, ret_n);
+	}
+	free(ru.out);
+	free(p);
+	return r;
+}
+
+int rio_rclone_read(struct rio *rio, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+	char *p = rpath(rio, name);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = max};
+	const char *args[] = {"cat", p, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, name, true);
+	/* rclone cat of a missing file in an existing directory exits 0 with
+	 * nothing on some backends: ask for its size to tell "empty" from
+	 * "missing". */
+	if (r == 0 && ru.out_len == 0) {
+		struct rio_entry *e = NULL;
+		size_t n = 0;
+		const char *slash = strrchr(name, '/');
+		char dir[4096] = "";
+		if (slash)
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
+		r = rio_rclone_list(rio, dir, &e, &n);
+		bool found = false;
+		for (size_t i = 0; r == 0 && i < n; i++)
+			found |= !strcmp(e[i].name, name);
+		rio_entries_free(e, n);
+		if (r == 0 && !found)
+			r = -ENOENT;
+	}
+	free(p);
+	if (r < 0) {
+		free(ru.out);
+		return r;
+	}
+	if (!ru.out && !(ru.out = calloc(1, 1))) {
+		return store_fail(-ENOMEM, "remote: out of memory");
+	}
+	*ret = ru.out;
+	*ret_len = ru.out_len;
+	return 0;
+}
+
+/* rclone moveto tmp name (a rename where the backend has one). */
+static int move_into_place(struct rio *rio, const char *tmp, const char *name)
+{
+	char *a = rpath(rio, tmp), *b = rpath(rio, name);
+	int r = 0;
+	if (!a || !b) {
+		r = store_fail(-ENOMEM, "remote: out of memory");
+	} else {
+		struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+		const char *args[] = {"moveto", a, b, NULL};
+		r = run_rclone(rio, &ru, args);
+		if (r == 0)
+			r = check_status(rio, &ru, name, false);
+		free(ru.out);
+	}
+	free(a);
+	free(b);
+	return r;
+}
+
+int rio_rclone_write(struct rio *rio, const char *name, const void *buf, size_t len)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, name);
+	char *p = rpath(rio, tmp);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	struct run ru = {.in_fd = -1, .in_buf = buf, .in_len = len, .out_fd = -1,
+			 .out_max = 1 << 16};
+	char size[32];
+	snprintf(size, sizeof size, "%zu", len);
+	const char *args[] = {"rcat", "--size", size, p, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, name, false);
+	free(ru.out);
+	free(p);
+	return r < 0 ? r : move_into_place(rio, tmp, name);
+}
+
+int rio_hash_file(int fd, uint64_t size, const char *name, char sum[RIO_SUM_LEN + 1])
+{
+	uint8_t *buf = malloc(RIO_BUF);
+	XXH3_state_t *st = XXH3_createState();
+	int r = 0;
+	uint64_t done = 0;
+	if (!buf || !st) {
+		r = store_fail(-ENOMEM, "remote: out of memory");
+		goto out;
+	}
+	XXH3_128bits_reset(st);
+	for (;;) {
+		ssize_t n = pread(fd, buf, RIO_BUF, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = store_failp(-errno, "reading the local pack for %s", name);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(st, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	if (done != size)
+		r = store_fail(-ESTALE, "local pack of %s changed size while it was sent", name);
+	rio_sum_hex(st, sum);
+out:
+	XXH3_freeState(st);
+	free(buf);
+	return r;
+}
+
+int rio_rclone_upload(struct rio *rio, int fd, const char *local_path, uint64_t size,
+		      const char *name, char ret_sum[RIO_SUM_LEN + 1], rio_progress_fn progress,
+		      void *ctx)
+{
+	int r = rio_hash_file(fd, size, name, ret_sum);
+	if (r < 0)
+		return r;
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, name);
+	char *p = rpath(rio, tmp);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	/* copyto checks size and, where both sides have one, the hash of
+	 * what arrived (rclone's default; --ignore-checksum would skip it). */
+	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+	const char *args[] = {"copyto", local_path, p, NULL};
+	r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, name, false);
+	free(ru.out);
+	free(p);
+	if (r == 0 && progress)
+		progress(ctx, size);
+	return r < 0 ? r : move_into_place(rio, tmp, name);
+}
+
+int rio_rclone_download(struct rio *rio, const char *name, int outfd,
+			char ret_sum[RIO_SUM_LEN + 1], uint64_t *ret_size,
+			rio_progress_fn progress, void *ctx)
+{
+	char *p = rpath(rio, name);
+	XXH3_state_t *st = XXH3_createState();
+	if (!p || !st) {
+		free(p);
+		XXH3_freeState(st);
+		return store_fail(-ENOMEM, "remote: out of memory");
+	}
+	XXH3_128bits_reset(st);
+	struct run ru = {.in_fd = -1, .out_fd = outfd, .hash = st, .progress = progress,
+			 .ctx = ctx};
+	const char *args[] = {"cat", p, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, name, false);
+	if (r == 0) {
+		rio_sum_hex(st, ret_sum);
+		*ret_size = ru.hash_bytes;
+	}
+	XXH3_freeState(st);
+	free(p);
+	return r;
+}
+
+int rio_rclone_remove(struct rio *rio, const char *name)
+{
+	char *p = rpath(rio, name);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+	const char *args[] = {"deletefile", p, NULL};
+	int r = run_rclone(rio, &ru, args);
+	if (r == 0)
+		r = check_status(rio, &ru, name, true);
+	free(ru.out);
+	free(p);
+	return r == -ENOENT ? 0 : r;
+}
+
+int rio_parse_lsf(const char *what, const char *prefix, const char *out, size_t len,
+		  struct rio_entry **ret, size_t *ret_n)
+{
+	struct rio_entry *e = NULL;
+	size_t n = 0, cap = 0, pos = 0;
+	unsigned line = 0;
+	int r = 0;
+	while (pos < len) {
+		const char *nl = memchr(out + pos, '\n', len - pos);
+		size_t sl = nl ? (size_t)(nl - (out + pos)) : len - pos;
+		const char *s = out + pos;
+		pos += sl + (nl ? 1 : 0);
+		line++;
+		if (sl == 0)
+			continue;
+		const char *tab = memchr(s, '\t', sl);
+		uint64_t size = 0;
+		bool ok = tab && tab > s && tab - s <= 20 && (size_t)(tab - s) + 1 < sl &&
+			  !memchr(s, '\0', sl);
+		for (const char *c = s; ok && c < tab; c++) {
+			if (*c < '0' || *c > '9' || size > (UINT64_MAX - 9) / 10)
+				ok = false;
+			else
+				size = size * 10 + (uint64_t)(*c - '0');
+		}
+		if (!ok) {
+			r = store_fail(-STORE_ECORRUPT, "%s: line %u: not SIZE<TAB>PATH", what, line);
+			goto fail;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct rio_entry *ne = realloc(e, cap * sizeof *ne);
+			if (!ne) {
+				r = store_fail(-ENOMEM, "remote: out of memory");
+				goto fail;
+			}
+			e = ne;
+		}
+		const char *path = tab + 1;
+		int plen = (int)(sl - (size_t)(path - s));
+		if (asprintf(&e[n].name, "%s%s%.*s", prefix, *prefix ? "/" : "", plen, path) < 0) {
+			r = store_fail(-ENOMEM, "remote: out of memory");
+			goto fail;
+		}
+		e[n++].size = size;
+	}
+	*ret = e;
+	*ret_n = n;
+	return 0;
+fail:
+	rio_entries_free(e, n);
+	return r;
+}

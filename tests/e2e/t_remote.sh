@@ -1,0 +1,202 @@
+#!/bin/bash
+# ckptfs remote / push / recover against a directory remote and an rclone
+# remote of type local: what push sends (packs byte for byte, the wrapped
+# key, never the plain key), incremental pushes, the 14-day grace of
+# deletions on a fixed clock (--no-delete, append-only), kill -9 during a
+# push then push again = a clean push, a full remote (tmpfs), missing
+# rclone, recover (wrong passphrase: nothing written; right: every
+# snapshot back byte for byte, the remote re-added).
+. "$(dirname "$0")/lib.sh"
+export CKPTFS_KEYWRAP_MS=1
+command -v rclone >/dev/null || skip "rclone is not installed"
+command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
+export RCLONE_CONFIG=$T/rclone.conf
+printf '[loc]\ntype = local\n' >"$RCLONE_CONFIG"
+printf 'the passphrase\n' >"$T/pass"
+
+expect_status 1 "$CKPTFS" push
+P=$T/proj
+mkdir -p "$P/src"
+echo 'API_KEY=sk-live-0123456789abcdefSECRET' >"$P/.env"
+for i in $(seq 1 30); do echo "source $i" >"$P/src/f$i.c"; done
+head -c $((3 << 20)) /dev/urandom >"$P/blob.bin"
+(cd "$P" && ck snap -q -m "first" -t one)
+
+expect_status 1 "$CKPTFS" push
+grep -q 'no remotes to push to (add one: ckptfs remote add NAME TARGET)' "$T/stderr" || fail "no remotes: $(cat "$T/stderr")"
+expect_status 1 "$CKPTFS" remote add 'bad/name' "$T/x"
+expect_status 1 "$CKPTFS" remote add ok "$CKPTFS_REPO/inside"
+grep -q 'inside the repository' "$T/stderr" || fail "inside: $(cat "$T/stderr")"
+expect_status 2 "$CKPTFS" remote add onlyname
+ck remote add usb "$T/usb" >/dev/null
+ck remote add cloud "rclone:loc:$T/cloud" >/dev/null
+expect_status 1 "$CKPTFS" remote add usb "$T/other"
+grep -q 'remote usb: already exists' "$T/stderr" || fail "dup: $(cat "$T/stderr")"
+expect_status 1 "$CKPTFS" push nosuch
+
+# --- no wrapped key yet: refused, the remote would be unrecoverable ----------
+expect_status 1 "$CKPTFS" push usb
+grep -q 'no passphrase-wrapped key' "$T/stderr" || fail "no key: $(cat "$T/stderr")"
+CKPTFS_PASSPHRASE_FILE=$T/pass ck key passphrase >/dev/null
+
+# --- first push to both -------------------------------------------------------------
+expect_status 0 "$CKPTFS" push
+grep -Eq '^usb: [0-9]+ new packs?, [0-9.]+ [KM]iB, [0-9.]+ s; 0 deleted \(14-day grace\)$' "$T/stdout" || fail "usb line: $(cat "$T/stdout")"
+grep -Eq '^cloud: [0-9]+ new packs?, ' "$T/stdout" || fail "cloud line: $(cat "$T/stdout")"
+for r in usb cloud; do
+	d=$T/$r
+	[ -f "$d/manifest" ] && [ -f "$d/format" ] || fail "$r: no manifest/format"
+	cmp -s "$d/key.wrapped" "$CKPTFS_REPO/key.wrapped" || fail "$r: wrapped key differs"
+	[ ! -e "$d/key" ] || fail "$r: plain key on the remote"
+	(cd "$CKPTFS_REPO" && find packs -name '*.pack' | sort) >"$T/local.lst"
+	(cd "$d" && find packs -type f | sort) >"$T/remote.lst"
+	cmp -s "$T/local.lst" "$T/remote.lst" || fail "$r: pack lists differ"
+	while read -r f; do cmp -s "$CKPTFS_REPO/$f" "$d/$f" || fail "$r: $f differs"; done <"$T/local.lst"
+	! grep -rqF 'sk-live-0123456789abcdefSECRET' "$d" || fail "$r: .env secret readable on the remote"
+	! grep -rqF "$(head -c 48 "$CKPTFS_REPO/key" | tail -c 32 | od -An -tx1 | tr -d ' \n' | head -c 16)" "$d" ||
+		fail "$r: plain key bytes on the remote"
+done
+expect_status 0 "$CKPTFS" push
+grep -Eq '^usb: 0 new packs, 0 B, ' "$T/stdout" || fail "second push sent: $(cat "$T/stdout")"
+expect_status 0 "$CKPTFS" remote list
+grep -Eq '^usb  '"$T"'/usb$' "$T/stdout" || fail "list: $(cat "$T/stdout")"
+grep -q 'pending: 0 packs, 0 B' "$T/stdout" || fail "list pending: $(cat "$T/stdout")"
+expect_status 0 "$CKPTFS" remote list --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [r["name"] for r in d]==["usb","cloud"] and d[0]["pending_packs"]==0 and d[0]["packs"]>0' "$T/stdout" ||
+	fail "list --json: $(cat "$T/stdout")"
+
+# --- incremental: only the new packs travel ------------------------------------------
+before=$(find "$CKPTFS_REPO/packs" -name "*.pack" | wc -l)
+head -c $((1 << 20)) /dev/urandom >"$P/new.bin"
+(cd "$P" && ck snap -q -m second)
+expect_status 0 "$CKPTFS" remote list
+grep -q 'pending: [1-9]' "$T/stdout" || fail "no pending after snap: $(cat "$T/stdout")"
+after=$(find "$CKPTFS_REPO/packs" -name "*.pack" | wc -l)
+expect_status 0 "$CKPTFS" push usb --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==1 and d[0]["ok"] and d[0]["new_packs"]==int(sys.argv[2]), d' "$T/stdout" $((after - before)) ||
+	fail "incremental: $(cat "$T/stdout")"
+ck push cloud >/dev/null
+
+# --- gc's deletions reach the remote only after 14 days (fixed clock) -------------------
+# Do what gc does to one pack: drop it from the catalog, then the file.
+ck remote add keep "$T/keep" --append-only >/dev/null
+ck push keep >/dev/null
+victim=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT name FROM packs ORDER BY size LIMIT 1")
+vpath=packs/${victim:0:2}/$victim.pack
+sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM blobs WHERE pack_id = (SELECT id FROM packs WHERE name = '$victim'); DELETE FROM packs WHERE name = '$victim';"
+rm "$CKPTFS_REPO/$vpath"
+now=$(date +%s)
+CKPTFS_NOW=$now expect_status 0 "$CKPTFS" push usb
+grep -Eq '^usb: 0 new packs, 0 B, .*; 0 deleted, 1 kept until .* \(14-day grace\)$' "$T/stdout" || fail "grace day 0: $(cat "$T/stdout")"
+[ -f "$T/usb/$vpath" ] || fail "deleted at once"
+grep -q "^pack $victim .* $((now))000000000\$" "$T/usb/manifest" || fail "gone time not recorded: $(grep "$victim" "$T/usb/manifest")"
+CKPTFS_NOW=$((now + 13 * 86400)) expect_status 0 "$CKPTFS" push usb
+[ -f "$T/usb/$vpath" ] || fail "deleted after 13 days"
+CKPTFS_NOW=$((now + 15 * 86400)) expect_status 0 "$CKPTFS" push usb --no-delete
+grep -q '0 deleted, 1 kept until .* (--no-delete)$' "$T/stdout" || fail "--no-delete: $(cat "$T/stdout")"
+[ -f "$T/usb/$vpath" ] || fail "deleted despite --no-delete"
+CKPTFS_NOW=$((now + 15 * 86400)) expect_status 0 "$CKPTFS" push usb
+grep -Eq '; 1 deleted \(14-day grace\)$' "$T/stdout" || fail "day 15: $(cat "$T/stdout")"
+[ ! -e "$T/usb/$vpath" ] || fail "not deleted after 15 days"
+! grep -q "$victim" "$T/usb/manifest" || fail "deleted pack still in the manifest"
+CKPTFS_NOW=$now ck push keep >/dev/null
+CKPTFS_NOW=$((now + 400 * 86400)) expect_status 0 "$CKPTFS" push keep
+grep -q '0 deleted, 1 kept until .* (append-only remote)$' "$T/stdout" || fail "append-only: $(cat "$T/stdout")"
+[ -f "$T/keep/$vpath" ] || fail "append-only remote deleted"
+# Undo the simulated gc from the remote (the point of the grace period):
+# the pack back, and check --repair indexes it again.
+cp "$T/keep/$vpath" "$CKPTFS_REPO/$vpath"
+ck check --repair -q
+ck check -q
+
+# --- kill -9 during a push, then push again = a clean push ---------------------------
+head -c $((24 << 20)) /dev/urandom >"$P/big.bin"
+(cd "$P" && ck snap -q -m big)
+rounds=3
+[ "${CKPTFS_LONG:-}" = 1 ] && rounds=50
+ck remote add clean "$T/clean" >/dev/null
+ck push clean >/dev/null
+ck remote add killed "$T/killed" >/dev/null
+for i in $(seq 1 "$rounds"); do
+	"$CKPTFS" push killed --bwlimit 40M >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	# Valid at every instant: a manifest present names only complete packs.
+	if [ -f "$T/killed/manifest" ]; then
+		while read -r _ name size _; do
+			f=$T/killed/packs/${name:0:2}/$name.pack
+			[ "$(stat -c %s "$f" 2>/dev/null)" = "$size" ] || fail "kill $i: manifest names $name, not complete"
+		done < <(grep '^pack ' "$T/killed/manifest")
+	fi
+	[ $((i % 5)) = 0 ] && rm -f "$T/killed/manifest" # also from a remote with no manifest yet
+done
+expect_status 0 "$CKPTFS" push killed
+ck push clean >/dev/null
+(cd "$T/clean" && find . -type f ! -name manifest | sort | xargs sha256sum) >"$T/a"
+(cd "$T/killed" && find . -type f ! -name manifest | sort | xargs sha256sum) >"$T/b"
+diff "$T/a" "$T/b" >&2 || fail "killed pushes + push differ from a clean push"
+diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
+	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/killed/manifest") >&2 || fail "manifests differ"
+expect_status 0 "$CKPTFS" push killed
+grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/stdout")"
+
+# --- missing rclone: one line; the other remotes are still pushed ------------------------
+mkdir -p "$T/bin"
+for t in "$CKPTFS" sqlite3; do ln -sf "$(command -v "$t" || echo "$t")" "$T/bin/"; done
+PATH=$T/bin expect_status 1 "$CKPTFS" push usb cloud
+grep -q 'cloud.*rclone is not installed (apt install rclone)' "$T/stderr" || fail "no rclone: $(cat "$T/stderr")"
+grep -q '^usb: ' "$T/stdout" || fail "usb not pushed without rclone"
+
+# --- a full remote (small tmpfs): one line, nothing lost locally ---------------------------
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=2m tmpfs "$T/full" 2>/dev/null; then
+	at_exit "umount -l '$T/full' 2>/dev/null"
+	ck remote add full "$T/full/r" >/dev/null
+	expect_status 1 "$CKPTFS" push full
+	grep -q 'No space left on device' "$T/stderr" || fail "full: $(cat "$T/stderr")"
+	[ "$(wc -l <"$T/stderr")" = 1 ] || fail "full: more than one line: $(cat "$T/stderr")"
+	[ ! -e "$T/full/r/manifest" ] || fail "full remote got a manifest"
+	! find "$T/full/r" -name '*.tmp' | grep -q . || fail "full remote kept a temp file"
+	ck check -q
+	ck remote remove full >/dev/null
+fi
+
+# What recover must bring back of each snapshot (the new-data counts are
+# the record's, written before the snapshot's last pack).
+snaps() {
+	"$CKPTFS" log -p proj --json | python3 -c 'import json,sys
+for s in json.load(sys.stdin): print(s["name"], s["time_ns"], s["status"], s["message"], s["tag"], s["files"], s["bytes"], s["root"])'
+}
+
+# --- recover: wrong passphrase writes nothing; right one brings everything back --------
+echo wrong >"$T/wrong"
+CKPTFS_PASSPHRASE_FILE=$T/wrong expect_status 1 "$CKPTFS" recover "$T/usb" --repo "$T/rec"
+grep -q 'wrong passphrase' "$T/stderr" || fail "wrong: $(cat "$T/stderr")"
+[ "$(wc -l <"$T/stderr")" = 1 ] || fail "wrong passphrase: more than one line"
+[ ! -e "$T/rec" ] && ! ls "$T" | grep -q 'rec\.recover' || fail "wrong passphrase wrote something"
+for r in usb "rclone:loc:$T/cloud"; do
+	dest=$T/rec-${r##*/}
+	tgt=$r
+	[ "$r" = usb ] && tgt=$T/usb
+	"$CKPTFS" push >/dev/null 2>&1 || true
+	# The second in another time zone: names are the recorded ones.
+	tz=UTC
+	[ "$r" = usb ] || tz=Asia/Kolkata
+	TZ=$tz CKPTFS_PASSPHRASE_FILE=$T/pass expect_status 0 "$CKPTFS" recover "$tgt" --repo "$dest"
+	grep -Eq "^recovered $dest: [0-9]+ packs, .*, 1 projects, 3 snapshots, .*; remote (usb|cloud) added$" "$T/stdout" ||
+		fail "recover $r: $(cat "$T/stdout")"
+	diff <(snaps) <(CKPTFS_REPO=$dest snaps) >&2 || fail "$r: snapshots differ"
+	for s in $("$CKPTFS" log -p proj | awk '{print $1}'); do
+		rm -rf "$T/o1" "$T/o2"
+		"$CKPTFS" restore . -p proj --from "$s" --to "$T/o1" >/dev/null
+		CKPTFS_REPO=$dest "$CKPTFS" restore . -p proj --from "$s" --to "$T/o2" >/dev/null
+		same_tree "$T/o1" "$T/o2"
+	done
+	CKPTFS_REPO=$dest ck check --read-data -q
+	CKPTFS_REPO=$dest expect_status 0 "$CKPTFS" push
+	grep -Eq ': 0 new packs, 0 B' "$T/stdout" || fail "push after recover sent: $(cat "$T/stdout")"
+done
+expect_status 1 "$CKPTFS" recover "$T/usb" --repo "$T/rec-usb"
+grep -q 'not empty' "$T/stderr" || fail "recover over a repository: $(cat "$T/stderr")"
+echo ok
