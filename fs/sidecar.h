@@ -8,7 +8,8 @@
  * consistent copy (the backup API) and never its siblings.  So, inside a
  * snapshot, a lookup of "<db>-wal" or "<db>-shm" that the snapshot does not
  * hold, next to a regular file whose header says SQLite in WAL mode, finds
- * an empty, read-only file (fs/ops_sidecar.c).
+ * an empty, read-only file with the database's mode and owner
+ * (fs/ops_sidecar.c); the same beside a version in @versions.
  *
  * Why this and not another way:
  *   - SQLite (3.22 and later; see https://sqlite.org/wal.html, "Read-Only
