@@ -68,7 +68,10 @@ size_t attr_subdirs(const struct tree *t)
 void attr_snapshot_root(const struct tree *root, uid_t owner, gid_t group, struct stat *st)
 {
 	if (root->has_self) {
-		st->st_mode = S_IFDIR | (root->self.mode & 07777);
+		/* The rwx bits the path to the root let other users use; setuid,
+		 * setgid and sticky as they were. */
+		uint32_t keep = 07000u | (root->self.reach & 0777u);
+		st->st_mode = S_IFDIR | (root->self.mode & keep);
 		st->st_uid = root->self.uid;
 		st->st_gid = root->self.gid;
 	} else {

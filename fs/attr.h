@@ -17,7 +17,8 @@ void attr_from_node(const struct node *n, struct stat *st);
 size_t attr_subdirs(const struct tree *t);
 
 /* The mode, uid and gid of a snapshot's folder, from its root tree: what
- * the project root had when the snapshot was taken (tree->self).  A
+ * the project root had when the snapshot was taken (tree->self), less the
+ * group and other bits the folders above it did not let through (reach).  A
  * snapshot from before that was recorded gets 0700 and the given owner
  * (the mounting user): nothing says who else could read the project, so
  * with `mount -o allow_other` nobody else can. */

@@ -78,6 +78,12 @@ struct node {
 struct tree_self {
 	uint32_t mode; /* permission bits incl. setuid/setgid/sticky, no S_IFMT */
 	uint32_t uid, gid;
+	/* Which of the rwx bits of mode the folders above the root let other
+	 * users use: 0777 when anyone could pass them, 0770 when only the
+	 * root's group (and owner) could, 0700 when only its owner could — a
+	 * 0755 project in a 0700 home is its owner's only.  Format 2 did not
+	 * record it: 0700 there. */
+	uint32_t reach;
 };
 
 struct tree {
@@ -88,7 +94,7 @@ struct tree {
 };
 
 /* Serialize t (nodes must be sorted, names valid): format 1 without
- * self, format 2 with it, so folders other than roots keep the bytes (and
+ * self, format 3 with it, so folders other than roots keep the bytes (and
  * ids) they always had.  *ret_buf malloc'd. */
 int tree_encode(const struct tree *t, uint8_t **ret_buf, size_t *ret_len);
 

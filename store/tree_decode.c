@@ -292,16 +292,18 @@ static int rd_node(struct dec *d, struct node *n, const struct node *prev)
 	return rd_xattrs(d, n);
 }
 
-/* Format 2's own mode, uid and gid of the folder. */
-static int rd_self(struct dec *d, struct tree_self *ret)
+/* The folder's own mode, uid and gid (formats 2 and 3) and its reach
+ * (format 3). */
+static int rd_self(struct dec *d, bool with_reach, struct tree_self *ret)
 {
-	uint64_t mode, uid, gid;
+	uint64_t mode, uid, gid, reach = TREE_REACH_UNKNOWN;
 	int r;
 	if ((r = rd_range(d, 0, TREE_MODE_MASK, &mode, "folder mode")) < 0 ||
 	    (r = rd_range(d, 0, UINT32_MAX, &uid, "folder uid")) < 0 ||
-	    (r = rd_range(d, 0, UINT32_MAX, &gid, "folder gid")) < 0)
+	    (r = rd_range(d, 0, UINT32_MAX, &gid, "folder gid")) < 0 ||
+	    (with_reach && (r = rd_range(d, 0, 0777, &reach, "folder reach")) < 0))
 		return r;
-	*ret = (struct tree_self){ (uint32_t)mode, (uint32_t)uid, (uint32_t)gid };
+	*ret = (struct tree_self){ (uint32_t)mode, (uint32_t)uid, (uint32_t)gid, (uint32_t)reach };
 	return 0;
 }
 
@@ -315,14 +317,16 @@ int tree_decode_named(const uint8_t *buf, size_t len, const char *what, struct t
 
 	if ((r = rd_bytes(&d, 1, &ver, "version")) < 0)
 		return r;
-	if (ver[0] != TREE_FORMAT_VERSION && ver[0] != TREE_FORMAT_NO_SELF) {
+	if (ver[0] != TREE_FORMAT_VERSION && ver[0] != TREE_FORMAT_SELF_NO_REACH &&
+	    ver[0] != TREE_FORMAT_NO_SELF) {
 		if (ver[0] > TREE_FORMAT_VERSION)
 			return store_fail(-STORE_ENEWER, "%s: format %u is newer than this ckptfs (%u)",
 					  what, ver[0], TREE_FORMAT_VERSION);
 		return corrupt(&d, "unknown format version %u", ver[0]);
 	}
 	struct tree_self self = { 0 };
-	if (ver[0] == TREE_FORMAT_VERSION && (r = rd_self(&d, &self)) < 0)
+	bool has_self = ver[0] != TREE_FORMAT_NO_SELF;
+	if (has_self && (r = rd_self(&d, ver[0] == TREE_FORMAT_VERSION, &self)) < 0)
 		return r;
 	if ((r = rd_varint(&d, &count, "entry count")) < 0)
 		return r;
@@ -332,7 +336,7 @@ int tree_decode_named(const uint8_t *buf, size_t len, const char *what, struct t
 	t = calloc(1, sizeof *t);
 	if (!t)
 		return store_fail(-ENOMEM, "%s: out of memory", what);
-	t->has_self = ver[0] == TREE_FORMAT_VERSION;
+	t->has_self = has_self;
 	t->self = self;
 	if (count) {
 		t->nodes = calloc(count, sizeof *t->nodes);

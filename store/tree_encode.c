@@ -1,12 +1,14 @@
 /* tree_encode.c — serializing a directory tree into a blob.
  *
- * Format, versions 1 and 2.  "varint" is unsigned LEB128 (7 bits per byte, low
+ * Format, versions 1 to 3.  "varint" is unsigned LEB128 (7 bits per byte, low
  * group first, minimal length, at most 10 bytes); "zigzag" is a signed
  * value mapped to unsigned ((v << 1) ^ (v >> 63)) and written as a varint.
  *
  *   tree   := version:u8 (= 1)  count:varint  node{count}
- *           | version:u8 (= 2)  self  count:varint  node{count}
+ *           | version:u8 (= 3)  self  count:varint  node{count}
  *   self   := mode:varint  uid:varint  gid:varint    the folder's own
+ *             reach:varint         rwx bits the path to it let through
+ *   (version 2, read only: self without reach)
  *   node   := name_len:varint  name[name_len]          1..255 bytes
  *             type:u8                                   enum node_type
  *             flags:varint  mode:varint  uid:varint  gid:varint
@@ -208,11 +210,15 @@ int tree_encode(const struct tree *t, uint8_t **ret_buf, size_t *ret_len)
 	if (t->has_self && (t->self.mode & ~TREE_MODE_MASK))
 		return store_fail(-EINVAL, "tree encode: folder mode 0%o has type bits",
 				  t->self.mode);
+	if (t->has_self && (t->self.reach & ~0777u))
+		return store_fail(-EINVAL, "tree encode: folder reach 0%o is not rwx bits",
+				  t->self.reach);
 	if (t->has_self) {
 		ob_u8(&b, TREE_FORMAT_VERSION);
 		ob_varint(&b, t->self.mode);
 		ob_varint(&b, t->self.uid);
 		ob_varint(&b, t->self.gid);
+		ob_varint(&b, t->self.reach);
 	} else {
 		ob_u8(&b, TREE_FORMAT_NO_SELF);
 	}

@@ -9,9 +9,13 @@
 #include <string.h>
 
 /* 1: the entries.  2: the same preceded by the folder's own mode, uid and
- * gid (struct tree_self; snapshot roots).  Both are read and written. */
-#define TREE_FORMAT_VERSION 2
+ * gid (struct tree_self; snapshot roots).  3: self with its reach too.
+ * All are read; 1 and 3 are written (2 was, for a day). */
+#define TREE_FORMAT_VERSION 3
+#define TREE_FORMAT_SELF_NO_REACH 2
 #define TREE_FORMAT_NO_SELF 1
+/* The reach a format-2 root gets: its owner only. */
+#define TREE_REACH_UNKNOWN 0700u
 
 #define TREE_NAME_MAX 255        /* NAME_MAX */
 #define TREE_TARGET_MAX 4095     /* PATH_MAX - 1: longest symlink target */

@@ -1,6 +1,7 @@
 /* walk.c — walk_run: set up a walk of a project root and run it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,45 @@ int walk_empty_tree(struct walk_ctx *c, blob_id *ret_id)
 	}
 	*ret_id = c->empty_tree;
 	return 0;
+}
+
+/* Which rwx bits of the root's mode the folders above it let through
+ * (struct tree_self.reach): other users need search permission on each
+ * of them, so a folder without o+x takes the other bits away, and one
+ * passable neither by others nor by the root's group (g+x and the same
+ * group) the group bits too.  The owner's bits stay: the owner reaching
+ * their own project is the normal case, and the mount's owner-only answer
+ * would be no safer.  ACLs are not read.  An ancestor that cannot be
+ * examined counts as closed. */
+static uint32_t root_reach(const char *root, const struct stat *rst)
+{
+	uint32_t reach = 0777;
+	char path[PATH_MAX];
+	size_t len = strlen(root);
+	if (len >= sizeof path)
+		return 0700;
+	memcpy(path, root, len + 1);
+	for (;;) {
+		char *slash = strrchr(path, '/');
+		if (!slash)
+			break;
+		if (slash == path)
+			slash[1] = '\0'; /* "/" itself, last */
+		else
+			*slash = '\0';
+		struct stat st;
+		if (stat(path, &st) < 0)
+			return 0700;
+		bool others = st.st_mode & S_IXOTH;
+		bool group = others || ((st.st_mode & S_IXGRP) && st.st_gid == rst->st_gid);
+		if (!others)
+			reach &= ~0007u;
+		if (!group)
+			reach &= ~0070u;
+		if (slash == path)
+			break;
+	}
+	return reach;
 }
 
 int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result *ret)
@@ -102,14 +142,15 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		r = -ENOMEM;
 		goto out;
 	}
-	/* The root's own mode and owner: the mount serves them for the
-	 * snapshot folder (only its attributes not in any node).  Not its
-	 * times: a file made and deleted between two snapshots would give an
+	/* The root's own mode and owner, and what the folders above it let
+	 * through: the mount serves them for the snapshot folder (only its
+	 * attributes not in any node).  Not its times: a file made and deleted between two snapshots would give an
 	 * unchanged project a new root tree. */
 	struct tree_self self = {
 		.mode = (uint32_t)(st.st_mode & 07777),
 		.uid = (uint32_t)st.st_uid,
 		.gid = (uint32_t)st.st_gid,
+		.reach = root_reach(opts->root, &st),
 	};
 	r = walk_dir(&c, fd, prev, prev ? opts->parent_root : NULL, opts->extra_root, opts->nextra,
 		     &self, &c.res.root);

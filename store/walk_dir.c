@@ -93,7 +93,7 @@ static bool tree_equal(const struct tree *a, const struct tree *b)
 	if (a->n != b->n || a->has_self != b->has_self)
 		return false;
 	if (a->has_self && (a->self.mode != b->self.mode || a->self.uid != b->self.uid ||
-			    a->self.gid != b->self.gid))
+			    a->self.gid != b->self.gid || a->self.reach != b->self.reach))
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (!node_equal(&a->nodes[i], &b->nodes[i]))

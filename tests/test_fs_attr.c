@@ -12,12 +12,27 @@
 static void snapshot_root_recorded(void **state)
 {
 	(void)state;
-	struct tree t = { .has_self = true, .self = { .mode = 02750, .uid = 1000, .gid = 50 } };
+	struct tree t = { .has_self = true,
+			  .self = { .mode = 02750, .uid = 1000, .gid = 50, .reach = 0777 } };
 	struct stat st = { .st_mode = S_IFDIR | 0555, .st_uid = 7, .st_gid = 7 };
 	attr_snapshot_root(&t, 7, 7, &st);
 	assert_int_equal(st.st_mode, S_IFDIR | 02750);
 	assert_int_equal(st.st_uid, 1000);
 	assert_int_equal(st.st_gid, 50);
+}
+
+/* A 0755 project in a 0700 home: the folders above let nobody else pass. */
+static void snapshot_root_reach(void **state)
+{
+	(void)state;
+	struct tree t = { .has_self = true,
+			  .self = { .mode = 01755, .uid = 1000, .gid = 50, .reach = 0700 } };
+	struct stat st = { 0 };
+	attr_snapshot_root(&t, 7, 7, &st);
+	assert_int_equal(st.st_mode, S_IFDIR | 01700);
+	t.self.reach = 0770; /* only the group could pass */
+	attr_snapshot_root(&t, 7, 7, &st);
+	assert_int_equal(st.st_mode, S_IFDIR | 01750);
 }
 
 static void snapshot_root_unrecorded_is_private(void **state)
@@ -51,6 +66,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(snapshot_root_recorded),
+		cmocka_unit_test(snapshot_root_reach),
 		cmocka_unit_test(snapshot_root_unrecorded_is_private),
 		cmocka_unit_test(node_attributes),
 	};

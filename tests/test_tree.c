@@ -306,8 +306,8 @@ static void golden_bytes(void **state)
 	tree_free(t);
 }
 
-/* Format 2: the same entries after the folder's own mode, uid and gid;
- * a tree without them keeps format 1 (the bytes above). */
+/* Format 3: the same entries after the folder's own mode, uid, gid and
+ * reach; a tree without them keeps format 1 (the bytes above). */
 static void golden_self(void **state)
 {
 	(void)state;
@@ -316,12 +316,12 @@ static void golden_self(void **state)
 	n[0].rdev = 0x8801;
 	struct tree *t = tree_of(n, 1);
 	t->has_self = true;
-	t->self = (struct tree_self){ .mode = 0700, .uid = 1000, .gid = 100 };
+	t->self = (struct tree_self){ .mode = 0700, .uid = 1000, .gid = 100, .reach = 0770 };
 	uint8_t *buf;
 	size_t len;
 	assert_int_equal(tree_encode(t, &buf, &len), 0);
 	static const uint8_t want[] = {
-		0x02, 0xc0, 0x03, 0xe8, 0x07, 0x64, /* version 2, 0700, 1000, 100 */
+		0x03, 0xc0, 0x03, 0xe8, 0x07, 0x64, 0xf8, 0x03, /* version 3, 0700, 1000, 100, reach 0770 */
 		0x01, /* 1 entry */
 		0x03, 't', 't', 'y', 0x05, 0x00, 0xa4, 0x03, 0, 0, 0, 0, 0, 0, 0x81, 0x90, 0x02, 0x00,
 	};
@@ -333,6 +333,7 @@ static void golden_self(void **state)
 	assert_int_equal(back->self.mode, 0700);
 	assert_int_equal(back->self.uid, 1000);
 	assert_int_equal(back->self.gid, 100);
+	assert_int_equal(back->self.reach, 0770);
 	free(buf);
 	tree_free(back);
 
@@ -345,9 +346,12 @@ static void golden_self(void **state)
 	free(buf);
 	tree_free(back);
 
-	/* Type bits are not a folder's mode. */
+	/* Type bits are not a folder's mode, nor a reach. */
 	t->has_self = true;
 	t->self.mode = 040700;
+	assert_int_equal(tree_encode(t, &buf, &len), -EINVAL);
+	t->self.mode = 0700;
+	t->self.reach = 01777;
 	assert_int_equal(tree_encode(t, &buf, &len), -EINVAL);
 	tree_free(t);
 }
@@ -563,7 +567,7 @@ static void hostile_types_and_fields(void **state)
 	raw_u8(&r, 0);
 	raw_var(&r, 0);
 	expect_corrupt(&r, "version 0");
-	r.b[0] = 3;
+	r.b[0] = 4;
 	struct tree *t = NULL;
 	assert_int_equal(tree_decode(r.b, r.len, &t), -STORE_ENEWER);
 
@@ -677,6 +681,7 @@ static void hostile_self(void **state)
 	raw_var(&r, 0700); /* truncated after the mode */
 	expect_corrupt(&r, "truncated self");
 
+	/* Format 2 (no reach) is read: its owner only. */
 	r.len = 0;
 	raw_u8(&r, 2);
 	raw_var(&r, 0750);
@@ -689,8 +694,30 @@ static void hostile_self(void **state)
 	assert_true(t->has_self);
 	assert_int_equal(t->self.mode, 0750);
 	assert_int_equal(t->self.gid, 5);
+	assert_int_equal(t->self.reach, 0700);
 	assert_int_equal(t->n, 1);
 	tree_free(t);
+
+	/* Format 3: the reach, rwx bits only. */
+	r.len = 0;
+	raw_u8(&r, 3);
+	raw_var(&r, 0755);
+	raw_var(&r, 0);
+	raw_var(&r, 0);
+	raw_var(&r, 0707);
+	raw_var(&r, 0);
+	assert_int_equal(tree_decode(r.b, r.len, &t), 0);
+	assert_int_equal(t->self.reach, 0707);
+	tree_free(t);
+	r.b[r.len - 3] = 0xff; /* reach 01777 */
+	r.b[r.len - 2] = 0x07;
+	expect_corrupt(&r, "folder reach");
+	r.len = 0;
+	raw_u8(&r, 3); /* without the reach */
+	raw_var(&r, 0755);
+	raw_var(&r, 0);
+	raw_var(&r, 0);
+	expect_corrupt(&r, "truncated reach");
 }
 
 static void hostile_counts_and_garbage(void **state)

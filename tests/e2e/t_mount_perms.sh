@@ -40,9 +40,22 @@ mkproj() { # NAME MODE: a project owned by OWNER:GROUP
 	chmod "$2" "$p"
 	ck snap -q "$p"
 }
+can "$STRANGER" "$STRANGER" ls "$T" || skip "other users cannot reach $T (TMPDIR)"
 mkproj closed 0700
 mkproj group 0750
 mkproj public 0755
+# 0755 projects in folders that let fewer users through: a 0700 home, a
+# 0750 one of the projects' group, a 0711 one anyone may pass.
+mkproj h700/inhome 0755
+mkproj h750/ingroup 0755
+mkproj h711/passable 0755
+chown "$OWNER:$GROUP" "$T/h700" "$T/h750" "$T/h711"
+chmod 700 "$T/h700"
+chmod 750 "$T/h750"
+chmod 711 "$T/h711"
+ck snap -q "$T/h700/inhome"
+ck snap -q "$T/h750/ingroup"
+ck snap -q "$T/h711/passable"
 
 M=$T/mnt
 mount_ckpt "$M" -o allow_other
@@ -58,6 +71,19 @@ for p in closed:700 group:750 public:755; do
 	got=$(stat -c '%a %u %g' "$(snap "$name")")
 	[ "$got" = "$mode $OWNER $GROUP" ] || fail "$name: snapshot folder is '$got', wanted '$mode $OWNER $GROUP'"
 done
+
+# --- what the folders above the root let through ---------------------------
+for p in inhome:700 ingroup:750 passable:755; do
+	name=${p%%:*} mode=${p#*:}
+	got=$(stat -c '%a %u %g' "$(snap "$name")")
+	[ "$got" = "$mode $OWNER $GROUP" ] || fail "$name: snapshot folder is '$got', wanted '$mode $OWNER $GROUP'"
+done
+can "$OWNER" "$GROUP" cat "$(snap inhome)/open.txt" || fail "inhome: the owner cannot read"
+cannot "$MEMBER" "$GROUP" cat "$(snap inhome)/open.txt" || fail "inhome: a member reads through a 0700 home"
+cannot "$STRANGER" "$STRANGER" cat "$(snap inhome)/open.txt" || fail "inhome: a stranger reads through a 0700 home"
+can "$MEMBER" "$GROUP" cat "$(snap ingroup)/open.txt" || fail "ingroup: a member cannot read"
+cannot "$STRANGER" "$STRANGER" cat "$(snap ingroup)/open.txt" || fail "ingroup: a stranger reads through a 0750 home"
+can "$STRANGER" "$STRANGER" cat "$(snap passable)/open.txt" || fail "passable: a stranger cannot read through a 0711 home"
 
 # --- a 0700 project: its owner reads it, nobody else does -----------------------
 S=$(snap closed)

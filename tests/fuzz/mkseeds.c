@@ -90,7 +90,7 @@ static void trees(const struct keys *k)
 	save("tree_decode", "one-file", buf, len, NULL, 0);
 	free(buf);
 	struct tree root = { .nodes = n, .n = 6, .has_self = true,
-			     .self = { .mode = 0700, .uid = 1000, .gid = 1000 } };
+			     .self = { .mode = 0755, .uid = 1000, .gid = 1000, .reach = 0700 } };
 	if (tree_encode(&root, &buf, &len) < 0)
 		die("tree_encode");
 	save("tree_decode", "root-self", buf, len, NULL, 0);
