@@ -244,6 +244,9 @@ static int take_commit(const struct take_req *req, struct take_run *t, struct sn
 	/* After the commit: the snapshot is there, these say what it lacks. */
 	for (size_t i = 0; i < t->dres.nproblems; i++)
 		out_err("%s", t->dres.problems[i]);
+	/* Skipped (not running in docker): one line each, not a failure. */
+	for (size_t i = 0; i < t->dres.nnotices && !req->quiet; i++)
+		out_err("%s", t->dres.notices[i]);
 	return 0;
 }
 
@@ -273,6 +276,7 @@ int take_snapshot(struct repo *repo, const struct take_req *req, struct take_res
 		ret->warnings = t.ctx.nwarn;
 		ret->partial = take_partial(&t);
 		ret->db_problems = t.dres.nproblems;
+		ret->db_skipped = t.dres.nnotices;
 		memset(&t.proj, 0, sizeof t.proj);
 	}
 	take_run_clear(&t);
