@@ -22,7 +22,10 @@
  *     sqlite3 and a "?mode=ro" URI on a read-only bind mount: no -wal,
  *     no -shm, or only one of them: "unable to open database file"; an
  *     empty -wal and an empty (or zero-filled) -shm: the query answers.
- *     Empty is the smallest that works: no bytes to serve.
+ *     Empty is the smallest that works: no bytes to serve.  A database
+ *     that could not be captured is stored raw with its real -wal: that
+ *     one is served as stored, and beside the empty -shm SQLite reads its
+ *     frames (heap wal-index) — the raw state as it was.
  *   - The database's bytes stay what the snapshot holds and what restore
  *     writes: rewriting its header to rollback mode in the store would
  *     change what `cp` copies out of the mount.

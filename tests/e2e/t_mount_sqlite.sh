@@ -4,8 +4,9 @@
 # while a writer was running, so its WAL held frames), two readers at once
 # too, and as a version in @versions.  SQLite finds an empty <db>-wal and
 # <db>-shm beside it (fs/sidecar.h) that readdir does not list: cp -a and
-# tar of the snapshot are exactly what restore writes.  No such file for a rollback-mode database, a
-# non-database, or a name the snapshot really holds.
+# tar of the snapshot are exactly what restore writes.  No such file for a
+# rollback-mode database, a non-database, or a name the snapshot really
+# holds (a raw copy's own -wal is served as stored, an empty -shm beside).
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || skip "no sqlite3 shell"
 command -v python3 >/dev/null || skip "no python3"
@@ -103,4 +104,31 @@ tar -C "$M/proj/$snapname" -cf - . | tar -tf - | grep -E -- '-(wal|shm)$' | grep
 	fail "tar holds a sidecar"
 # The copy opens too (its own, writable folder).
 [ "$(sqlite3 "$T/copy/data/app.db" 'SELECT count(*) FROM t')" = $want ] || fail "the copy"
+
+# --- a database that could not be captured is stored raw with its real -wal ----
+# (locking_mode=EXCLUSIVE keeps every reader out past the 5 s busy limit; its
+# rows are in the -wal only).  SQLite reads that -wal beside the empty -shm.
+cat >"$T/holder.py" <<'EOF'
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA journal_mode=WAL")
+c.execute("PRAGMA locking_mode=EXCLUSIVE")
+c.execute("PRAGMA wal_autocheckpoint=0")
+c.execute("CREATE TABLE t(x)")
+c.execute("INSERT INTO t VALUES (1), (2), (3)")
+open(sys.argv[1] + ".ready", "w").close()
+time.sleep(600)
+EOF
+python3 "$T/holder.py" "$P/data/locked.db" &
+holder=$!
+track_pid $holder
+wait_for 30 "the lock holder" test -e "$P/data/locked.db.ready"
+rm "$P/data/locked.db.ready"
+expect_status 3 "$CKPTFS" snap -q -t locked "$P"
+kill $holder
+L=$M/proj/@tags/locked/data
+wait_for 10 "the locked snapshot in the mount" test -e "$L/locked.db"
+[ "$(stat -c %s "$L/locked.db-wal")" -gt 0 ] || fail "the raw copy's -wal is not the stored one"
+[ "$(stat -c %s "$L/locked.db-shm")" = 0 ] || fail "the raw copy has no empty -shm"
+[ "$(sqlite3 "$L/locked.db" 'SELECT count(*) FROM t')" = 3 ] || fail "the raw copy with its -wal"
 echo ok
