@@ -81,6 +81,7 @@ static void print_json(const struct gc_result *r, bool dry_run, int err)
 		const char *name;
 		uint64_t v;
 	} n[] = {
+		{"trash_expired", r->trash_expired},
 		{"snapshots", r->snapshots},
 		{"trees", r->trees},
 		{"live_ids", r->live_blobs},
@@ -116,6 +117,9 @@ static void print_summary(const struct gc_result *r, bool dry_run)
 	if (r->unindexed_deleted)
 		printf("; %s pack files not in the catalog deleted",
 		       out_count(r->unindexed_deleted, a));
+	if (r->trash_expired)
+		printf("; %s expired snapshots %s the trash", out_count(r->trash_expired, a),
+		       dry_run ? "would leave" : "left");
 	putchar('\n');
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "store/catalog.h"
 #include "store/err.h"
 #include "store/fileio.h"
 #include "store/gc_internal.h"
@@ -21,9 +22,16 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 		return store_fail(-EINVAL, "gc: repack threshold %u%%: not 0..100", opts->threshold);
 	struct gc_set *set = NULL;
 	struct gc_plan plan = { 0 };
-	int r = gc_set_new(&set);
+	int64_t now = opts->now_ns ? opts->now_ns : fio_now_ns();
+	int r = 0;
+	/* Expired trash first: its rows go in one transaction, then the mark
+	 * no longer sees them.  A dry run only leaves them out of the mark. */
+	if (!opts->dry_run)
+		r = catalog_trash_purge_expired(repo, now, &ret->trash_expired);
 	if (r >= 0)
-		r = gc_mark(repo, set, ret);
+		r = gc_set_new(&set);
+	if (r >= 0)
+		r = gc_mark_at(repo, set, opts->dry_run ? now : 0, ret);
 	if (r >= 0)
 		r = gc_plan_make(repo, set, opts->threshold, &plan);
 	if (r >= 0) {

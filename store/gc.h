@@ -6,6 +6,8 @@
  * deduplicates only against what survived.  It runs in phases, each its
  * own small module:
  *
+ *   purge   the rows of trashed snapshots whose window has ended
+ *           (catalog_trash_purge_expired; with dry_run only counted);
  *   mark    (gc_mark.c)   every tree reachable from every row of the
  *                         catalog's snapshots table (trashed snapshots keep
  *                         their row, so they are kept), each tree loaded
@@ -48,6 +50,7 @@ enum gc_action {
 
 struct gc_opts {
 	bool dry_run;        /* plan and report, change nothing */
+	int64_t now_ns;      /* when the trash windows are judged (0: the clock) */
 	unsigned threshold;  /* 0..100: repack a pack under this % live */
 	void *ctx;
 	/* Each pack acted on (or, with dry_run, that would be), before the
@@ -57,6 +60,7 @@ struct gc_opts {
 };
 
 struct gc_result {
+	uint64_t trash_expired;  /* trashed rows whose window had ended: deleted first */
 	uint64_t snapshots;      /* snapshot rows marked from */
 	uint64_t trees;          /* distinct trees walked */
 	uint64_t live_blobs;     /* ids in the mark set */

@@ -49,6 +49,10 @@ bool gc_set_live(const struct gc_set *s, const blob_id *id, uint8_t type, bool l
  * then the snapshot records whose row exists.  A tree that cannot be
  * loaded fails the mark (nothing may be deleted on a partial mark). */
 int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res);
+/* The same, leaving out trashed rows whose window ends at or before
+ * expired_by (for a dry run, which does not delete them first); 0: every
+ * row. */
+int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct gc_result *res);
 
 /* ---- plan (gc_plan.c) ---- */
 

@@ -58,6 +58,7 @@ static void snaprow_key(int64_t time_ns, const blob_id *root, blob_id *ret)
 }
 
 struct scan_ctx {
+	int64_t expired_by;
 	struct gc_set *set;
 	struct id_stack *stack;
 	struct gc_result *res;
@@ -72,6 +73,10 @@ static int add_row(void *p, const struct snapshot *s, unsigned faults)
 				  "gc: snapshot row %lld has no valid root tree; nothing was deleted "
 				  "(run ckptfs check --repair first)",
 				  (long long)s->id);
+	if (c->expired_by && s->trashed_at_ns && s->expires_at_ns <= c->expired_by) {
+		c->res->trash_expired++;
+		return 0;
+	}
 	c->res->snapshots++;
 	blob_id key;
 	snaprow_key(s->time_ns, &s->root, &key);
@@ -156,8 +161,13 @@ static int mark_snaprecs(struct repo *repo, struct gc_set *set)
 
 int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res)
 {
+	return gc_mark_at(repo, set, 0, res);
+}
+
+int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct gc_result *res)
+{
 	struct id_stack stack = { 0 };
-	struct scan_ctx c = { .set = set, .stack = &stack, .res = res };
+	struct scan_ctx c = { .expired_by = expired_by, .set = set, .stack = &stack, .res = res };
 	int r = catalog_scan_snapshots(repo, add_row, &c);
 	while (r >= 0 && stack.n) {
 		blob_id id = stack.v[--stack.n];

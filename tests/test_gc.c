@@ -362,6 +362,39 @@ static void reader_follows_a_moved_blob(void **state)
 	snapshot_clear(&s2);
 }
 
+static void trash_kept_until_it_expires(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 3, 4, 2000, &s2);
+	/* s1 in the trash from t=100 s to t=200 s. */
+	const int64_t sec = 1000000000;
+	CHECK(catalog_trash_put(f->repo, &s1.id, 1, 100 * sec, 200 * sec));
+	struct gc_opts o = { .threshold = GC_DEFAULT_THRESHOLD, .now_ns = 150 * sec };
+	struct gc_result res;
+	CHECK(gc_run(f->repo, &o, &res));
+	assert_int_equal(res.trash_expired, 0);
+	assert_int_equal(res.packs_deleted + res.packs_repacked, 0);
+	assert_file(f, &s1, "dir/own.bin", 2); /* still there: still restorable */
+	/* A dry run after the window counts it out without deleting it. */
+	o.now_ns = 250 * sec;
+	o.dry_run = true;
+	CHECK(gc_run(f->repo, &o, &res));
+	assert_int_equal(res.trash_expired, 1);
+	assert_int_equal(res.packs_deleted, 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM snapshots"), 2);
+	o.dry_run = false;
+	CHECK(gc_run(f->repo, &o, &res));
+	assert_int_equal(res.trash_expired, 1);
+	assert_int_equal(res.packs_deleted, 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM snapshots"), 1);
+	assert_file(f, &s2, "dir/own.bin", 4);
+	assert_healthy(f);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +410,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unindexed_packs_go_journalled_stay, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(reader_follows_a_moved_blob, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(trash_kept_until_it_expires, fixture_setup,
 						fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
