@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,11 +95,10 @@ static int visit(struct repo *repo, struct gc_set *set, struct id_stack *stack, 
 	struct tree *t = NULL;
 	int r = tree_load(repo, id, &t);
 	if (r < 0) {
-		char hex[ID_HEX_LEN + 1];
-		id_to_hex(id, hex);
-		const char *why = store_error();
-		return store_fail(r, "gc: tree %.16s: %s; nothing was deleted (run ckptfs check)",
-				  hex, why ? why : strerror(-r));
+		/* Copied: store_fail writes the buffer store_error points into. */
+		char why[512];
+		snprintf(why, sizeof why, "%s", store_error() ? store_error() : strerror(-r));
+		return store_fail(r, "gc: %s; nothing was deleted (run ckptfs check)", why);
 	}
 	for (size_t i = 0; r >= 0 && i < t->n; i++) {
 		const struct node *n = &t->nodes[i];
