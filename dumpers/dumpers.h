@@ -61,6 +61,12 @@ void dumper_session_free(struct dumper_session *s);
 void dumper_session_set_parent(struct dumper_session *s, struct repo *repo, const blob_id *root,
 			       int64_t time_ns, const char *notes);
 
+/* snap --drill=full: every server database dumped is also restored into
+ * a scratch database on its server and its row counts compared with
+ * those at dump time (drill.h); the verdict goes into the notes, and a
+ * failed drill makes the snapshot partial.  Call before dumper_session_dump. */
+void dumper_session_set_drill_full(struct dumper_session *s, bool full);
+
 /* Hooks for walk_run: the session's capture and skip; warn and progress
  * are passed on to outer's (outer may be NULL), and so are the session's
  * own warnings about databases it stores raw.  *ret is valid while s and
@@ -118,6 +124,13 @@ int dumper_notes_print(FILE *f, const char *notes);
 /* true if the notes record a failed drill or an inconsistent capture. */
 bool dumper_notes_failed(const char *notes);
 
+/* The full drill the notes record, summed over their databases, as a
+ * word for `log` and `status`: "drill failed" if any drill failed,
+ * "proven" if every drill that ran proved its database, "restored" if
+ * some could only be restored (no counts to compare), NULL if no full
+ * drill is recorded. */
+const char *dumper_notes_drill(const char *notes);
+
 /* true if the notes record a server database (dumped or failed): the
  * snapshot's top-level DUMPER_FOLDER is then ckptfs's own (dumps and
  * RESTORE.txt), not the project's. */
@@ -127,6 +140,11 @@ bool dumper_notes_have_folder(const char *notes);
  * as failed (*ret_why, if not NULL, gets the reason, malloc'd), -ENOENT
  * not recorded. */
 int dumper_notes_db_status(const char *notes, const char *name, char **ret_why);
+
+/* The migration version the notes record for database name, as
+ * "alembic 3f2a1b9c0d1e" (malloc'd); *ret NULL if none is recorded.
+ * 0 or -ENOMEM. */
+int dumper_notes_db_schema(const char *notes, const char *name, char **ret);
 
 /* `snap --dry-run`: print what would be captured and how — each server
  * database (with where it was found, and why it would be skipped: remote
@@ -146,6 +164,11 @@ const char *dumper_session_db_name(const struct dumper_session *s, size_t i);
  * or -ENOENT (message lists the known names) if the session has no such
  * server database.  malloc'd. */
 int dumper_session_dump_file(const struct dumper_session *s, const char *name, char **ret);
+
+/* The migration version server database NAME is at now, asked live, in
+ * the same form ("alembic 3f2a1b9c0d1e"); NULL if it has none.  0, or a
+ * negative errno (not found, the client failed: message recorded). */
+int dumper_session_live_schema(struct dumper_session *s, const char *name, char **ret);
 
 /* Restore server database NAME from file, a node of a snapshot of repo
  * (its @databases/NAME.ext): stream its content into the database's own

@@ -54,6 +54,28 @@ int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const c
 /* true if tool is an executable file in one of $PATH's folders. */
 bool dumper_in_path(const char *tool);
 
+/* Build a command that runs sql (one or more statements) on t's database
+ * with the SQL client (psql, mariadb/mysql) and prints its rows without
+ * headers, fields split by tabs.  Postgres and MySQL only (-EINVAL
+ * otherwise).  sql NULL (local Postgres only): psql reads its statements
+ * from stdin, a session the caller drives.  0 or a negative errno (message recorded). */
+int dumper_query_cmd(const struct dumper_target *t, const char *tmpdir, const char *sql,
+		     struct dumper_cmd *ret);
+
+/* Run sql on t's database (dumper_query_cmd) for at most timeout_ms: its
+ * rows in *ret_rows (malloc'd), or -EIO with the client's first line of
+ * stderr recorded. */
+int dumper_query(const struct dumper_target *t, const char *tmpdir, const char *sql,
+		 int timeout_ms, char **ret_rows);
+
+/* Build the command that drops database name on t's server if it exists
+ * (dropdb --if-exists; DROP DATABASE IF EXISTS).  Not in docker. */
+int dumper_drop_cmd(const struct dumper_target *t, const char *tmpdir, const char *name,
+		    struct dumper_cmd *ret);
+
+/* Append one argument to c's argv.  0 or -ENOMEM. */
+int dumper_cmd_add_arg(struct dumper_cmd *c, const char *arg);
+
 /* Remove the secret file and free. */
 void dumper_cmd_clear(struct dumper_cmd *c);
 

@@ -410,6 +410,69 @@ int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const 
 	return build(t, tmpdir, true, into, ret);
 }
 
+int dumper_query_cmd(const struct dumper_target *t, const char *tmpdir, const char *sql,
+		     struct dumper_cmd *ret)
+{
+	struct vec a = {0}, e = {0};
+	struct dumper_cmd c = {0};
+	int r;
+	if ((r = dumper_target_check(t)) < 0)
+		return r;
+	bool pg = t->kind == DUMPER_POSTGRES;
+	if (!pg && t->kind != DUMPER_MYSQL)
+		return store_fail(-EINVAL, "database %s: no SQL client for this kind", t->name);
+	if (!sql && (!pg || t->container || t->service))
+		return store_fail(-EINVAL, "database %s: a session on stdin is for local Postgres", t->name);
+	if (t->container || t->service) {
+		container_prefix(&a, t, false);
+		env_with(&e, NULL, NULL);
+		c.tool = pg ? "psql" : "mysql";
+		vpush(&a, pg ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec psql -X -q -A -t -F \"$(printf '\\t')\" "
+			       "-v ON_ERROR_STOP=1 -U \"$1\" --dbname=\"$2\" -c \"$3\""
+			     : "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+			       " exec \"$(command -v mariadb || command -v mysql)\" -uroot -N -B -e \"$3\" \"$2\"");
+		vpush(&a, "sh");
+		vpush(&a, t->user ? t->user : "postgres");
+		if (pg)
+			pg_dbname(&a, "", t->dbname ? t->dbname : (t->user ? t->user : "postgres"));
+		else
+			vpush(&a, t->dbname ? t->dbname : "");
+		vpush(&a, sql);
+	} else if (pg) {
+		c.tool = "psql";
+		vpush(&a, c.tool);
+		vpush(&a, "-X");
+		vpush(&a, "-q");
+		vpush(&a, "-A");
+		vpush(&a, "-t");
+		vpush(&a, "-F");
+		vpush(&a, "\t");
+		vpush(&a, "-v");
+		vpush(&a, "ON_ERROR_STOP=1");
+		pg_conn(&a, t);
+		pg_dbname(&a, "--dbname=", t->dbname ? t->dbname : "postgres");
+		if (sql)
+			vpushf(&a, "--command=%s", sql);
+		env_with(&e, "PGPASSWORD", t->password);
+		if (!getenv("PGCONNECT_TIMEOUT"))
+			vpush(&e, "PGCONNECT_TIMEOUT=15");
+	} else {
+		c.tool = mysql_client();
+		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+			goto fail;
+		vpush(&a, c.tool);
+		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
+		vpush(&a, "-N");
+		vpush(&a, "-B");
+		vpushf(&a, "--execute=%s", sql);
+		vpush(&a, t->dbname ? t->dbname : "");
+		env_with(&e, "MYSQL_PWD", NULL);
+	}
+	r = 0;
+fail:
+	return finish(r, &a, &e, &c, ret);
+}
+
 static bool plain_name(const char *s)
 {
 	if (!s || !*s || strlen(s) > 63)
@@ -469,6 +532,51 @@ int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const c
 	r = 0;
 fail:
 	return finish(r, &a, &e, &c, ret);
+}
+
+int dumper_drop_cmd(const struct dumper_target *t, const char *tmpdir, const char *name,
+		    struct dumper_cmd *ret)
+{
+	struct vec a = {0}, e = {0};
+	struct dumper_cmd c = {0};
+	int r;
+	if (!plain_name(name))
+		return store_fail(-EINVAL, "database name '%s': use letters, digits, '_', '-' and '.'",
+				  name ? name : "");
+	if ((r = dumper_target_check(t)) < 0)
+		return r;
+	if (t->container || t->service || (t->kind != DUMPER_POSTGRES && t->kind != DUMPER_MYSQL))
+		return store_fail(-EINVAL, "database %s: cannot drop a database of this kind here", t->name);
+	if (t->kind == DUMPER_POSTGRES) {
+		c.tool = "dropdb";
+		vpush(&a, c.tool);
+		vpush(&a, "--if-exists");
+		pg_conn(&a, t);
+		vpush(&a, "--");
+		vpush(&a, name);
+		env_with(&e, "PGPASSWORD", t->password);
+	} else {
+		c.tool = mysql_client();
+		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+			goto fail;
+		vpush(&a, c.tool);
+		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
+		vpushf(&a, "--execute=DROP DATABASE IF EXISTS `%s`", name);
+		env_with(&e, "MYSQL_PWD", NULL);
+	}
+	r = 0;
+fail:
+	return finish(r, &a, &e, &c, ret);
+}
+
+int dumper_cmd_add_arg(struct dumper_cmd *c, const char *arg)
+{
+	struct vec a = {.v = c->argv};
+	while (a.v && a.v[a.n])
+		a.n++;
+	vpush(&a, arg);
+	c->argv = a.v;
+	return a.err;
 }
 
 char *dumper_restore_hint(const struct dumper_target *t, const char *file)

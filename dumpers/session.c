@@ -37,6 +37,8 @@ void dumper_db_clear(struct dumper_db *d)
 	free(d->source);
 	free(d->check);
 	free(d->where);
+	dumper_schema_clear(&d->schema);
+	dumper_full_drill_clear(&d->drill);
 	for (size_t i = 0; i < d->ntables; i++)
 		free(d->tables[i].name);
 	free(d->tables);
@@ -308,6 +310,8 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 	d.check = dr.check;
 	d.tables = dr.tables;
 	d.ntables = dr.ntables;
+	d.schema = dr.schema;
+	dr.schema = (struct dumper_schema){0};
 	dr.check = NULL;
 	dr.tables = NULL;
 	dr.ntables = 0;

@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "dumpers/dumpers.h"
+#include "dumpers/drill.h"
+#include "dumpers/migration.h"
+#include "dumpers/sqlcount.h"
 #include "dumpers/sqlite.h"
 #include "dumpers/target.h"
 #include "store/tree.h"
@@ -28,6 +31,8 @@ struct dumper_db {
 	char *check;       /* "ok", the drill's failure, or why it was not captured */
 	struct dumper_table_count *tables;
 	size_t ntables;
+	struct dumper_schema schema; /* migration version at capture (migration.h) */
+	struct dumper_full_drill drill; /* server, snap --drill=full: the verdict */
 	uint64_t bytes;
 	int64_t entries;   /* pg_restore --list entries, -1 if none */
 	int64_t max_step_us;
@@ -70,7 +75,38 @@ struct dumper_session {
 	const blob_id *parent_root;
 	int64_t parent_time_ns;
 	const char *parent_notes;
+	bool drill_full; /* snap --drill=full */
 };
+
+/* What a server dump carries along for its counts and its full drill
+ * (session_drill.c): the Postgres session holding the dump's snapshot,
+ * the MySQL stream's row counter, the dump teed to a private temp file. */
+struct session_drill {
+	bool pg_hold_on;
+	struct dumper_pg_hold hold;
+	bool count_sql;
+	struct dumper_sqlcount count;
+	int tee_fd;            /* -1: not teed */
+	char *error;           /* why the drill cannot run (malloc'd) */
+};
+
+/* Before the dump of tg with cmd: set up what the drill needs (cmd may
+ * get --snapshot).  Problems go into dc->error, not the result: 0 or
+ * -ENOMEM. */
+int session_drill_begin(struct dumper_session *s, const struct dumper_target *tg,
+			const char *tmpdir, struct dumper_cmd *cmd, struct session_drill *dc);
+
+/* The dump's bytes as they stream into the store. */
+void session_drill_bytes(struct session_drill *dc, const void *buf, size_t n);
+
+/* After the dump (dumped: it succeeded and passed its check): the counts
+ * at dump time into d->tables, and with --drill=full the drill's verdict
+ * into d->drill (a failure clears d->ok).  0 or -ENOMEM. */
+int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
+		      const char *tmpdir, struct session_drill *dc, bool dumped, struct dumper_db *d);
+
+/* Release what dc holds (also after a failed begin). */
+void session_drill_clear(struct session_drill *dc);
 
 /* Reuse the parent snapshot's capture of the database at relpath (open
  * as fd with stat st) if it is certainly unchanged: 1 with node's content

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dumpers/docker.h"
+#include "dumpers/migration.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/err.h"
@@ -30,6 +31,7 @@ struct put_ctx {
 	dumper_read_fn read;
 	void *rctx;
 	struct walk_progress prog;
+	struct session_drill *dc;
 };
 
 /* The tool's output on its way to the store, with progress for the CLI
@@ -38,6 +40,8 @@ static int read_progress(void *ctx, void *buf, size_t cap, size_t *ret_n)
 {
 	struct put_ctx *p = ctx;
 	int r = p->read(p->rctx, buf, cap, ret_n);
+	if (r == 0)
+		session_drill_bytes(p->dc, buf, *ret_n);
 	if (r == 0 && p->s->outer && p->s->outer->progress) {
 		p->prog.bytes += *ret_n;
 		p->prog.read_bytes += *ret_n;
@@ -164,6 +168,8 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 	struct dumper_cmd cmd = {0};
 	struct dumper_dump_result res = {0};
 	struct dumper_db d = {.kind = dumper_kind_name(tg->kind), .entries = -1};
+	struct session_drill dc = {.tee_fd = -1};
+	const char *tmp = NULL;
 	int r = unique_name(t, tg, &n.name);
 	if (r < 0)
 		return r;
@@ -197,7 +203,6 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 			goto out;
 		tg = &view;
 	}
-	const char *tmp;
 	if ((r = dumper_session_tmpdir(s, &tmp)) < 0)
 		goto out;
 	if ((r = dumper_dump_cmd(tg, tmp, &cmd)) < 0) {
@@ -212,18 +217,36 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 		}
 	} else {
 		d.method = cmd.tool;
-		struct put_ctx pc = {.s = s, .w = w, .node = &n, .file = d.file};
+		if ((r = session_drill_begin(s, tg, tmp, &cmd, &dc)) < 0)
+			goto out;
+		struct put_ctx pc = {.s = s, .w = w, .node = &n, .file = d.file, .dc = &dc};
 		if ((r = dumper_dump_run(tg, &cmd, consume, &pc, &res)) < 0)
 			goto out;
 		d.how = res.check;
+		/* The migration it holds, asked right after the dump: a
+		 * database without a migration table has none, and a client
+		 * that cannot ask leaves it unknown, not the dump failed. */
+		if (res.ok && (r = dumper_server_schema(tg, tmp, &d.schema)) < 0) {
+			if (r == -ENOMEM)
+				goto out;
+			store_error_clear();
+		}
 	}
 judged:
 	d.ok = res.ok;
 	d.bytes = res.bytes;
 	d.entries = res.entries;
-	r = -ENOMEM;
-	if (!(d.check = strdup(res.ok ? "ok" : res.error)))
+	if (tmp && (r = session_drill_end(s, tg, tmp, &dc, res.ok, &d)) < 0)
 		goto out;
+	r = -ENOMEM;
+	if (res.ok && !d.ok) {
+		if (asprintf(&d.check, "drill failed: %s", d.drill.result) < 0) {
+			d.check = NULL;
+			goto out;
+		}
+	} else if (!(d.check = strdup(res.ok ? "ok" : res.error))) {
+		goto out;
+	}
 	if (!res.ok) {
 		s->res.refused++;
 		if (dumper_session_problem(s, "database %s: %s", tg->name, res.error) < 0)
@@ -243,6 +266,7 @@ judged:
 	}
 	r = dumper_session_add_db(s, &d);
 out:
+	session_drill_clear(&dc);
 	dumper_db_clear(&d);
 	dumper_dump_result_clear(&res);
 	dumper_cmd_clear(&cmd);

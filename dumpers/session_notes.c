@@ -28,6 +28,26 @@
 /* Table counts kept per database (the rest is summed in "rows"). */
 #define NOTES_MAX_TABLES 100
 
+/* "tables": [[name, rows], …], "ntables": N, "rows": SUM */
+static void tables_json(FILE *f, const struct dumper_db *d)
+{
+	int64_t rows = 0;
+	fputs(", \"tables\": [", f);
+	for (size_t i = 0; i < d->ntables; i++) {
+		if (d->tables[i].rows > 0)
+			rows += d->tables[i].rows;
+		if (i >= NOTES_MAX_TABLES)
+			continue;
+		fputs(i ? ", [" : "[", f);
+		jv_write_str(f, d->tables[i].name);
+		if (d->tables[i].rows >= 0)
+			fprintf(f, ", %lld]", (long long)d->tables[i].rows);
+		else
+			fputs(", null]", f);
+	}
+	fprintf(f, "], \"ntables\": %zu, \"rows\": %lld", d->ntables, (long long)rows);
+}
+
 static void db_json(FILE *f, const struct dumper_db *d)
 {
 	fputs("{\"name\": ", f);
@@ -64,22 +84,27 @@ static void db_json(FILE *f, const struct dumper_db *d)
 	fprintf(f, ", \"bytes\": %llu", (unsigned long long)d->bytes);
 	if (d->entries >= 0)
 		fprintf(f, ", \"entries\": %lld", (long long)d->entries);
-	if (!strcmp(d->kind, "sqlite") && !d->inconsistent) {
-		int64_t rows = 0;
-		fputs(", \"tables\": [", f);
-		for (size_t i = 0; i < d->ntables; i++) {
-			if (d->tables[i].rows > 0)
-				rows += d->tables[i].rows;
-			if (i >= NOTES_MAX_TABLES)
-				continue;
-			fputs(i ? ", [" : "[", f);
-			jv_write_str(f, d->tables[i].name);
-			if (d->tables[i].rows >= 0)
-				fprintf(f, ", %lld]", (long long)d->tables[i].rows);
-			else
-				fputs(", null]", f);
-		}
-		fprintf(f, "], \"ntables\": %zu, \"rows\": %lld", d->ntables, (long long)rows);
+	if (d->schema.tool) {
+		fputs(", \"schema\": {\"tool\": ", f);
+		jv_write_str(f, d->schema.tool);
+		fputs(", \"version\": ", f);
+		jv_write_str(f, d->schema.version);
+		fputc('}', f);
+	}
+	bool sqlite = !strcmp(d->kind, "sqlite") && !d->inconsistent;
+	if (!sqlite && d->ntables)
+		/* Server: the counts at dump time (MySQL always, Postgres with
+		 * --drill=full), what a later drill compares with. */
+		tables_json(f, d);
+	if (d->drill.result) {
+		fprintf(f, ", \"drill\": {\"kind\": \"full\", \"ran\": %s, \"ok\": %s, \"result\": ",
+			d->drill.ran ? "true" : "false", d->drill.ok ? "true" : "false");
+		jv_write_str(f, d->drill.result);
+		fprintf(f, ", \"ntables\": %zu, \"rows\": %lld, \"ms\": %lld}", d->drill.ntables,
+			(long long)d->drill.rows, (long long)d->drill.ms);
+	}
+	if (sqlite) {
+		tables_json(f, d);
 		fprintf(f, ", \"max_step_us\": %lld, \"restarts\": %u", (long long)d->max_step_us,
 			d->restarts);
 		/* A string: JSON numbers are doubles here, ns times need 61 bits. */
@@ -194,6 +219,35 @@ static void print_one(FILE *f, const struct jv *d)
 	free(file);
 }
 
+/* "            schema  alembic 3f2a1b9c0d1e" under its database. */
+static void print_schema(FILE *f, const struct jv *d)
+{
+	const struct jv *sc = jv_get(d, "schema");
+	const char *tool = sc ? jv_str(sc, "tool") : NULL;
+	if (!tool)
+		return;
+	const char *version = jv_str(sc, "version");
+	char *t = jv_printable(tool), *v = version ? jv_printable(version) : NULL;
+	fprintf(f, "            schema  %s %s\n", t ? t : "?", v ? v : "(no migration run yet)");
+	free(t);
+	free(v);
+}
+
+/* "            drill   proven: … (1.2 s)" under its database. */
+static void print_drill(FILE *f, const struct jv *d)
+{
+	const struct jv *dr = jv_get(d, "drill");
+	const char *result = dr ? jv_str(dr, "result") : NULL;
+	if (!result)
+		return;
+	char *text = jv_printable(result);
+	double ms = jv_num(dr, "ms", 0);
+	bool failed = jv_bool(dr, "ran") && !jv_bool(dr, "ok");
+	fprintf(f, "            drill   %s%s (%.1f s)\n", failed ? "FAILED: " : "",
+		text ? text : "?", ms / 1000);
+	free(text);
+}
+
 int dumper_notes_print(FILE *f, const char *notes)
 {
 	if (!notes || !*notes)
@@ -206,8 +260,11 @@ int dumper_notes_print(FILE *f, const char *notes)
 	const struct jv *dbs = jv_get(&v, "databases");
 	int n = 0;
 	if (dbs && dbs->t == J_ARR)
-		for (size_t i = 0; i < dbs->n; i++, n++)
+		for (size_t i = 0; i < dbs->n; i++, n++) {
 			print_one(f, &dbs->items[i]);
+			print_schema(f, &dbs->items[i]);
+			print_drill(f, &dbs->items[i]);
+		}
 	jv_clear(&v);
 	return n;
 }
@@ -225,6 +282,26 @@ bool dumper_notes_failed(const char *notes)
 	return failed;
 }
 
+const char *dumper_notes_drill(const char *notes)
+{
+	struct jv v;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return NULL;
+	const struct jv *dbs = jv_get(&v, "databases");
+	bool any = false, failed = false, unproven = false;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
+		const struct jv *dr = jv_get(&dbs->items[i], "drill");
+		if (!dr || !jv_bool(dr, "ran"))
+			continue;
+		any = true;
+		const char *res = jv_str(dr, "result");
+		failed |= !jv_bool(dr, "ok");
+		unproven |= jv_bool(dr, "ok") && (!res || strncmp(res, "proven", 6) != 0);
+	}
+	jv_clear(&v);
+	return !any ? NULL : failed ? "drill failed" : unproven ? "restored" : "proven";
+}
+
 bool dumper_notes_have_folder(const char *notes)
 {
 	struct jv v;
@@ -238,6 +315,40 @@ bool dumper_notes_have_folder(const char *notes)
 	}
 	jv_clear(&v);
 	return server;
+}
+
+static int schema_text(const char *tool, const char *version, char **ret)
+{
+	*ret = NULL;
+	if (!tool)
+		return 0;
+	if (asprintf(ret, "%s %s", tool, version ? version : "(no migration run yet)") < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int dumper_notes_db_schema(const char *notes, const char *name, char **ret)
+{
+	struct jv v;
+	*ret = NULL;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return 0;
+	const struct jv *dbs = jv_get(&v, "databases");
+	int r = 0;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
+		const struct jv *d = &dbs->items[i];
+		const char *n = jv_str(d, "name");
+		if (!n || strcmp(n, name))
+			continue;
+		const struct jv *sc = jv_get(d, "schema");
+		if (sc)
+			r = schema_text(jv_str(sc, "tool"), jv_str(sc, "version"), ret);
+		break;
+	}
+	jv_clear(&v);
+	return r;
 }
 
 int dumper_notes_db_status(const char *notes, const char *name, char **ret_why)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dumpers/migration.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/content.h"
@@ -156,6 +157,21 @@ static int create_db(struct dumper_session *s, const struct dumper_target *t, co
 		r = 0;
 	}
 	dumper_cmd_clear(&c);
+	return r;
+}
+
+int dumper_session_live_schema(struct dumper_session *s, const char *name, char **ret)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	struct dumper_schema sc = {0};
+	const char *tmp;
+	int r = dumper_session_tmpdir(s, &tmp);
+	if (r < 0 || (r = dumper_server_schema(t, tmp, &sc)) < 0)
+		return r;
+	r = dumper_schema_text(&sc, ret);
+	dumper_schema_clear(&sc);
 	return r;
 }
 

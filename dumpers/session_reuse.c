@@ -95,6 +95,11 @@ static int parent_record(const struct dumper_session *s, const char *relpath, st
 			goto out;
 		d->tables[d->ntables++].rows = e->items[1].t == J_NUM ? (int64_t)e->items[1].num : -1;
 	}
+	const struct jv *sc = jv_get(rec, "schema");
+	const char *tool = sc ? jv_str(sc, "tool") : NULL, *version = sc ? jv_str(sc, "version") : NULL;
+	if ((tool && !(d->schema.tool = strdup(tool))) ||
+	    (tool && version && !(d->schema.version = strdup(version))))
+		goto out; /* r is -ENOMEM */
 	const char *wal = jv_str(rec, "wal");
 	unsigned long long ino, size;
 	long long mt, ct;

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "dumpers/migration.h"
+
 #define DUMPER_SQLITE_HEADER "SQLite format 3" /* + its NUL: 16 bytes */
 
 /* true if fd (a regular file of stat st) starts with the 16-byte SQLite
@@ -61,6 +63,7 @@ struct dumper_table_count {
 
 struct dumper_drill {
 	bool ok;
+	struct dumper_schema schema; /* the migration version, if any (migration.h) */
 	char *check;      /* "ok", or the check's first lines / the error */
 	const char *how;  /* static: "integrity_check" or "quick_check" */
 	struct dumper_table_count *tables;

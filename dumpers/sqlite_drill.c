@@ -22,6 +22,7 @@ void dumper_drill_clear(struct dumper_drill *d)
 		free(d->tables[i].name);
 	free(d->tables);
 	free(d->check);
+	dumper_schema_clear(&d->schema);
 	memset(d, 0, sizeof *d);
 }
 
@@ -134,7 +135,9 @@ int dumper_sqlite_drill(const char *path, struct dumper_drill *ret)
 	}
 	if ((r = run_check(db, d.how, &d)) < 0)
 		goto out;
-	r = count_tables(db, &d);
+	if ((r = count_tables(db, &d)) < 0)
+		goto out;
+	r = dumper_sqlite_schema(db, &d.schema);
 out:
 	sqlite3_close(db);
 	if (r < 0) {

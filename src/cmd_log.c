@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/dumpers.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
@@ -16,7 +17,8 @@ static const char usage_text[] =
 	"\n"
 	"List the snapshots of the project containing DIR (default: the current\n"
 	"directory), newest first: name, status, files, size, data it added,\n"
-	"git branch@commit, tag and message.\n"
+	"full drill (proven / drill failed, when snap --drill=full ran), git\n"
+	"branch@commit, tag and message.\n"
 	"\n"
 	"  -p, --project NAME   the project NAME instead (see ckptfs projects)\n"
 	"  -n, --max-count N    only the newest N\n"
@@ -25,7 +27,7 @@ static const char usage_text[] =
 
 static void print_table(const struct snapshot *s, size_t n)
 {
-	size_t wname = 0, wfiles = 0, wsize = 0, wnew = 0, wgit = 0;
+	size_t wname = 0, wfiles = 0, wsize = 0, wnew = 0, wgit = 0, wdrill = 0;
 	char buf[OUT_BUF], git[128];
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(s[i].name);
@@ -38,6 +40,9 @@ static void print_table(const struct snapshot *s, size_t n)
 		wnew = l > wnew ? l : wnew;
 		l = strlen(cli_git_label(&s[i], git));
 		wgit = l > wgit ? l : wgit;
+		const char *dr = dumper_notes_drill(s[i].notes);
+		l = dr ? strlen(dr) : 0;
+		wdrill = l > wdrill ? l : wdrill;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char files[OUT_BUF], size[OUT_BUF], added[OUT_BUF + 1], nb[OUT_BUF];
@@ -47,6 +52,11 @@ static void print_table(const struct snapshot *s, size_t n)
 		printf("%-*s  %-8s %*s files  %*s  %*s", (int)wname, s[i].name, st, (int)wfiles,
 		       out_count(s[i].stats.files, files), (int)wsize, out_size(s[i].stats.bytes, size),
 		       (int)wnew, added);
+		/* The drill column only when a full drill is in the list. */
+		if (wdrill) {
+			const char *dr = dumper_notes_drill(s[i].notes);
+			printf("  %-*s", (int)wdrill, dr ? dr : "");
+		}
 		if (wgit)
 			printf("  %-*s", (int)wgit, cli_git_label(&s[i], git));
 		if (s[i].tag) {

@@ -17,8 +17,10 @@
 
 static const char usage_text[] =
 	"usage: ckptfs snap [DIR] [-m MSG] [-t TAG] [-q] [--exclude PAT]... [--name NAME]\n"
+	"                   [--drill=quick|full]\n"
 	"       ckptfs snap [DIR] --dry-run [--exclude PAT]...\n"
 	"       ckptfs snap --all [-m MSG] [-t TAG] [-q] [--exclude PAT]... [--json]\n"
+	"                   [--drill=quick|full]\n"
 	"\n"
 	"Take a snapshot of the project containing DIR (default: the current\n"
 	"directory).  The project root is the enclosing git work tree, else DIR.\n"
@@ -29,6 +31,10 @@ static const char usage_text[] =
 	"  -q, --quiet          print nothing on success\n"
 	"  -x, --exclude PAT    leave out paths matching PAT (gitignore syntax; repeatable)\n"
 	"      --name NAME      register the project under NAME (for a folder-name clash)\n"
+	"      --drill=MODE     quick (default): each dump's own check (pg_restore --list,\n"
+	"                       the dump's trailer); full: also restore each server dump\n"
+	"                       into a scratch database on its server and compare its\n"
+	"                       row counts with those at dump time (then drop it)\n"
 	"  -n, --dry-run        list the databases that would be captured and how\n"
 	"                       (SQLite files, server dumps), write nothing\n"
 	"  -a, --all            every registered project, one line each (what the\n"
@@ -68,6 +74,7 @@ static int parse_args(int argc, char **argv, struct snap_args *a)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"all", no_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'J'},
+		{"drill", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -85,6 +92,11 @@ static int parse_args(int argc, char **argv, struct snap_args *a)
 		case 'n': a->dry_run = true; break;
 		case 'a': a->all = true; break;
 		case 'J': a->json = true; break;
+		case 'D':
+			if (strcmp(optarg, "quick") && strcmp(optarg, "full"))
+				return cli_usage_error("snap", "--drill=%s: quick or full", optarg);
+			req->drill_full = !strcmp(optarg, "full");
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: return cli_bad_option("snap", c, optopt, argv, optind);
 		}
@@ -153,7 +165,8 @@ int cmd_snap(int argc, char **argv)
 	if (a.all) {
 		struct snap_all_req q = {.message = a.req.message, .tag = a.req.tag,
 					 .excludes = a.excludes, .nexcludes = a.req.nexcludes,
-					 .quiet = a.req.quiet, .json = a.json};
+					 .quiet = a.req.quiet, .json = a.json,
+					 .drill_full = a.req.drill_full};
 		status = snap_all(&q);
 		goto out;
 	}

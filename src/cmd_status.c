@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dumpers/dumpers.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/duration.h"
@@ -31,7 +32,9 @@ static const char usage_text[] =
 	"schedule's interval; a week without a schedule), failing (newest snapshot\n"
 	"partial or damaged — a database not captured, a path not read — or the\n"
 	"last scheduled run failed), or missing (root folder gone).  A database in\n"
-	"docker that was not running is named in WHY of a project that is ok.\n"
+	"docker that was not running is named in WHY of a project that is ok, else\n"
+	"its latest full drill (snap --drill=full); a latest full drill that failed\n"
+	"makes the project failing.\n"
 	"\n"
 	"  -s, --stale-after DURATION  stale when the newest snapshot is older\n"
 	"                       (e.g. 2h, 1d)\n"
@@ -54,6 +57,10 @@ struct row {
 	const char *run_result;
 	char *dbs; /* JSON array of failing databases */
 	char *skipped; /* JSON array of databases skipped (not running in docker) */
+	const char *drill;  /* the latest full drill: "proven", "drill failed", … or NULL */
+	char *drill_snap;   /* the snapshot it is recorded in (malloc'd) */
+	int64_t drill_ns;
+	bool root_ok;
 };
 
 /* "now": the clock, or $CKPTFS_NOW (UTC seconds; for tests). */
@@ -128,6 +135,30 @@ static int skip_line(const char *notes, char **ret)
 	return r;
 }
 
+/* The latest snapshot of p whose notes record a full drill. */
+static int latest_drill(struct repo *repo, struct row *row)
+{
+	struct snapshot *v = NULL;
+	size_t n = 0;
+	int r = catalog_snapshots(repo, row->p->id, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = dumper_notes_drill(v[i].notes);
+		if (!d || (row->drill && v[i].time_ns <= row->drill_ns))
+			continue;
+		free(row->drill_snap);
+		if (!(row->drill_snap = strdup(v[i].name))) {
+			r = -ENOMEM;
+			break;
+		}
+		row->drill = d;
+		row->drill_ns = v[i].time_ns;
+	}
+	snapshots_free(v, n);
+	return r;
+}
+
 static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_t stale_s,
 		    struct row *row)
 {
@@ -139,8 +170,9 @@ static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_
 	row->have_newest = r == 0;
 	row->run = log ? runlog_project(log, p->name) : NULL;
 	row->run_result = row->run ? jv_str(row->run, "result") : NULL;
+	row->root_ok = stat(p->root, &st) == 0 && S_ISDIR(st.st_mode);
 	struct health_in in = {
-		.root_exists = stat(p->root, &st) == 0 && S_ISDIR(st.st_mode),
+		.root_exists = row->root_ok,
 		.newest = row->have_newest ? &row->newest : NULL,
 		.run_result = row->run_result,
 		.run_reason = row->run ? jv_str(row->run, "reason") : NULL,
@@ -155,9 +187,30 @@ static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_
 	row->skipped = notes_dbs(notes, true);
 	if (!row->dbs || !row->skipped)
 		return -ENOMEM;
-	/* A project that is ok says which database its snapshots leave out. */
+	if (row->root_ok && (r = latest_drill(repo, row)) < 0)
+		return r;
+	/* The latest full drill failing means the backups are not proven to
+	 * restore, whatever came after it. */
+	if (row->drill && !strcmp(row->drill, "drill failed") && row->h.state != HEALTH_MISSING &&
+	    !row->h.failing) {
+		free(row->h.problem);
+		row->h.failing = true;
+		row->h.state = HEALTH_FAILING;
+		if (asprintf(&row->h.problem, "the latest full drill failed (snapshot %s; see ckptfs show)",
+			     row->drill_snap) < 0) {
+			row->h.problem = NULL;
+			return -ENOMEM;
+		}
+	}
+	/* A project that is ok says which database its snapshots leave out,
+	 * else how its latest full drill went. */
 	if (!row->h.problem && (r = skip_line(notes, &row->h.problem)) < 0)
 		return r;
+	if (!row->h.problem && row->drill &&
+	    asprintf(&row->h.problem, "full drill %s in snapshot %s", row->drill, row->drill_snap) < 0) {
+		row->h.problem = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -213,7 +266,17 @@ static void print_json(const struct sched_state *s, int64_t stale_s, bool ok, st
 		} else {
 			fputs("null", stdout);
 		}
-		printf(", \"databases_failing\": %s, \"databases_skipped\": %s}", r->dbs, r->skipped);
+		printf(", \"databases_failing\": %s, \"databases_skipped\": %s, \"drill\": ", r->dbs,
+		       r->skipped);
+		if (r->drill) {
+			fputs("{\"result\": ", stdout);
+			out_json_str(stdout, r->drill);
+			fputs(", \"snapshot\": ", stdout);
+			out_json_str(stdout, r->drill_snap);
+			printf(", \"time\": \"%s\"}}", out_utc_iso(r->drill_ns, buf));
+		} else {
+			fputs("null}", stdout);
+		}
 	}
 	fputs(n ? "\n]}\n" : "]}\n", stdout);
 }
@@ -365,6 +428,7 @@ out:
 		health_clear(&rows[i].h);
 		free(rows[i].dbs);
 		free(rows[i].skipped);
+		free(rows[i].drill_snap);
 	}
 	free(rows);
 	if (have_log)

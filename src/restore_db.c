@@ -13,6 +13,27 @@
 #include "store/err.h"
 #include "store/tree.h"
 
+/* Say so when the dump's migration version is not the one the live
+ * database (which today's code expects) is at.  Only a warning: going
+ * back to an older schema is what a restore after a bad migration does. */
+static void warn_schema(struct dumper_session *ds, const char *name, const struct snapshot *s)
+{
+	char *then = NULL, *now = NULL;
+	if (dumper_notes_db_schema(s->notes, name, &then) < 0 || !then)
+		goto out;
+	if (dumper_session_live_schema(ds, name, &now) < 0) {
+		store_error_clear(); /* the restore itself will say if it cannot connect */
+		goto out;
+	}
+	if (now && strcmp(then, now) != 0)
+		out_err("restore: database %s: schema differs: the snapshot holds %s, the live database "
+			"is at %s (code written for the live schema may fail on the restored one)",
+			name, then, now);
+out:
+	free(then);
+	free(now);
+}
+
 int restore_db(struct repo *repo, const struct project *p, const char *name, const char *when,
 	       const char *into, bool dry_run)
 {
@@ -52,6 +73,7 @@ int restore_db(struct repo *repo, const struct project *p, const char *name, con
 		goto out;
 	}
 	char size[OUT_BUF];
+	warn_schema(ds, name, &s);
 	if (dry_run) {
 		printf("would restore database %s from %s %s (%s, %s) into %s\n", name, p->name, s.name,
 		       path, out_size(node.size, size), into ? into : "its database");

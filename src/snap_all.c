@@ -47,7 +47,7 @@ static void take_one(const struct snap_all_req *q, const struct project *p, stru
 	}
 	struct take_req req = {.root = p->root, .message = q->message, .tag = q->tag,
 			       .excludes = q->excludes, .nexcludes = q->nexcludes,
-			       .quiet = q->quiet || q->json};
+			       .quiet = q->quiet || q->json, .drill_full = q->drill_full};
 	struct repo *repo = NULL;
 	int r = cli_open_repo(REPO_WRITE, &repo);
 	if (r == 0)

@@ -19,6 +19,7 @@ struct snap_all_req {
 	size_t nexcludes;
 	bool quiet; /* no line for a project snapshotted in full */
 	bool json;  /* the run's record (runlog.h) on stdout instead of lines */
+	bool drill_full; /* --drill=full */
 };
 
 /* Run it; returns the exit status: EXIT_ERROR if any project failed (or

@@ -21,6 +21,7 @@ struct take_req {
 	const char *const *excludes; /* --exclude patterns */
 	size_t nexcludes;
 	bool quiet; /* no progress line (warnings are still printed) */
+	bool drill_full; /* --drill=full: server dumps restored into scratch databases */
 };
 
 struct take_result {

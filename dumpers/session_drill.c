@@ -1,0 +1,148 @@
+/* session_drill.c — counts at dump time and the full drill of a server
+ * dump, around dump_one (session.h, drill.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dumpers/session.h"
+#include "store/err.h"
+
+void dumper_session_set_drill_full(struct dumper_session *s, bool full)
+{
+	s->drill_full = full;
+}
+
+static int fail_drill(struct session_drill *dc, const char *what)
+{
+	if (dc->error)
+		return 0;
+	const char *why = store_error();
+	int n = asprintf(&dc->error, "%s%s%s", what, why ? ": " : "", why ? why : "");
+	store_error_clear();
+	if (n < 0) {
+		dc->error = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int session_drill_begin(struct dumper_session *s, const struct dumper_target *tg,
+			const char *tmpdir, struct dumper_cmd *cmd, struct session_drill *dc)
+{
+	memset(dc, 0, sizeof *dc);
+	dc->tee_fd = -1;
+	dc->hold.in = dc->hold.out = -1;
+	bool local = !tg->container && !tg->service;
+	/* MySQL: the rows per table, counted in the stream (cheap: always). */
+	dc->count_sql = tg->kind == DUMPER_MYSQL;
+	if (!s->drill_full || !local || (tg->kind != DUMPER_POSTGRES && tg->kind != DUMPER_MYSQL))
+		return 0;
+	if (tg->kind == DUMPER_POSTGRES) {
+		int r = dumper_pg_hold_start(tg, tmpdir, &dc->hold);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return fail_drill(dc, "no counts at dump time");
+		dc->pg_hold_on = true;
+		char arg[96];
+		snprintf(arg, sizeof arg, "--snapshot=%s", dc->hold.snapshot);
+		if (dumper_cmd_add_arg(cmd, arg) < 0)
+			return -ENOMEM;
+	}
+	/* The dump again for the restore, in the private temp dir, gone
+	 * with the fd (no name). */
+	dc->tee_fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (dc->tee_fd < 0) {
+		store_failp(-errno, "%s: a temp file for the drill", tmpdir);
+		return fail_drill(dc, "cannot keep the dump for the drill");
+	}
+	return 0;
+}
+
+void session_drill_bytes(struct session_drill *dc, const void *buf, size_t n)
+{
+	if (dc->count_sql)
+		dumper_sqlcount_feed(&dc->count, buf, n);
+	const char *p = buf;
+	while (dc->tee_fd >= 0 && n) {
+		ssize_t k = write(dc->tee_fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			store_failp(-errno, "writing the drill's copy of the dump");
+			close(dc->tee_fd);
+			dc->tee_fd = -1;
+			fail_drill(dc, "cannot keep the dump for the drill");
+			return;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+static int feed_fd(void *ctx, const struct dumper_cmd *cmd)
+{
+	int fd = *(int *)ctx;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return store_failp(-errno, "the drill's copy of the dump");
+	return dumper_run_with_input(cmd, fd);
+}
+
+int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
+		      const char *tmpdir, struct session_drill *dc, bool dumped, struct dumper_db *d)
+{
+	int r = 0;
+	if (dc->count_sql && dumped) {
+		if (dc->count.err)
+			return dc->count.err;
+		d->tables = dc->count.tables;
+		d->ntables = dc->count.ntables;
+		dc->count.tables = NULL;
+		dc->count.ntables = 0;
+	}
+	if (dc->pg_hold_on) {
+		dc->pg_hold_on = false;
+		if (dumped) {
+			r = dumper_pg_hold_counts(&dc->hold, &d->tables, &d->ntables);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0 && (r = fail_drill(dc, "no counts at dump time")) < 0)
+				return r;
+		} else {
+			dumper_pg_hold_release(&dc->hold);
+		}
+	}
+	if (!s->drill_full || !dumped)
+		return 0;
+	struct dumper_full_drill *dr = &d->drill;
+	if (dc->error) {
+		dr->ran = true;
+		if (!(dr->result = strdup(dc->error)))
+			return -ENOMEM;
+	} else if ((r = dumper_drill_full(tg, tmpdir, feed_fd, &dc->tee_fd, d->tables, d->ntables,
+				       dr)) < 0) {
+		return r;
+	}
+	if (dr->ran && !dr->ok) {
+		d->ok = false;
+		s->res.drill_failed++;
+		if (dumper_session_problem(s, "database %s: drill failed: %s", tg->name, dr->result) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void session_drill_clear(struct session_drill *dc)
+{
+	if (dc->pg_hold_on)
+		dumper_pg_hold_release(&dc->hold);
+	dumper_sqlcount_clear(&dc->count);
+	if (dc->tee_fd >= 0)
+		close(dc->tee_fd);
+	free(dc->error);
+	memset(dc, 0, sizeof *dc);
+	dc->tee_fd = -1;
+}

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Full drills against real servers (PostgreSQL 15, MariaDB): `snap
+# --drill=full` restores each dump into a scratch database on the same
+# server, compares its row counts with those at dump time (Postgres: in
+# the dump's own snapshot; MariaDB: counted in the dump stream), drops
+# the scratch database, and says "proven" in the snap's lines, `show` and
+# `show --json`.  A dump that `pg_restore --list` accepts but that cannot
+# be restored (a CHECK calling a function that reads a table restored
+# later) passes the quick drill and fails the full one by name, exit 3,
+# partial; no scratch database is left behind either way.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dbserver.sh"
+
+pg_start
+my_start
+psql_q postgres "CREATE DATABASE app"
+psql_q app "CREATE TABLE acct(id int PRIMARY KEY, owner text NOT NULL, amount bigint NOT NULL);
+	INSERT INTO acct SELECT g, 'owner' || (g % 97), g * 7 % 1000 FROM generate_series(1, 5000) g;
+	CREATE TABLE empty_one(x int); CREATE VIEW rich AS SELECT * FROM acct WHERE amount > 900;"
+my_q "" "CREATE DATABASE shop"
+my_q shop "CREATE TABLE item(id int PRIMARY KEY, name varchar(80), note text) ENGINE=InnoDB;
+	INSERT INTO item VALUES (1, 'a(b', 'semi;colon'), (2, 'quote''s', 'back\\\\slash\\\\'), (3, NULL, '(((');
+	CREATE TABLE big(id int PRIMARY KEY) ENGINE=InnoDB;"
+for i in $(seq 1 20); do my_q shop "INSERT INTO big VALUES ($i)"; done
+
+P=$T/proj
+mkdir -p "$P"
+cd "$P"
+echo 'print("app")' >app.py
+{
+	printf 'DATABASE_URL=postgresql://postgres@/app?host=%s\n' "$PG_SOCK"
+	printf 'SHOP_DATABASE_URL=mysql://root@localhost/shop?socket=%s\n' "$MY_SOCK"
+} >.env
+
+no_scratch() {
+	[ "$(psql_q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'ckptfs_drill_%'")" = 0 ] ||
+		fail "a Postgres scratch database was left behind"
+	[ -z "$(my_q "" "SHOW DATABASES LIKE 'ckptfs\\_drill\\_%'")" ] || fail "a MariaDB scratch database was left behind"
+}
+
+# --- proven --------------------------------------------------------------
+expect_status 0 "$CKPTFS" snap --drill=full -t full
+grep -A3 "postgres  postgres-app  ok" "$T/stdout" |
+	grep -Eq "^ +drill   proven: restored into a scratch database, 5,000 rows in 2 tables as at dump time \([0-9.]+ s\)$" ||
+	{ cat "$T/stdout" "$T/stderr"; fail "no proven drill for postgres"; }
+grep -A3 "mysql     mysql-shop  ok" "$T/stdout" |
+	grep -Eq "^ +drill   proven: restored into a scratch database, 23 rows in 2 tables as at dump time" ||
+	{ cat "$T/stdout" "$T/stderr"; fail "no proven drill for mariadb"; }
+no_scratch
+expect_status 0 "$CKPTFS" show full
+grep -q "drill   proven: restored into a scratch database, 5,000 rows" "$T/stdout" || fail "show lacks the drill"
+expect_status 0 "$CKPTFS" show full --json
+grep -q '"drill": {"kind": "full", "ran": true, "ok": true, "result": "proven: ' "$T/stdout" ||
+	fail "show --json lacks the drill"
+grep -q '"tables": \[\["public.acct", 5000\], \["public.empty_one", 0\]\]' "$T/stdout" ||
+	{ cat "$T/stdout"; fail "the postgres counts at dump time are not recorded"; }
+grep -q '"tables": \[\["big", 20\], \["item", 3\]\]' "$T/stdout" ||
+	{ cat "$T/stdout"; fail "the mariadb counts of the dump stream are not recorded"; }
+
+# --- a dump pg_restore --list accepts, that does not restore -------------
+psql_q app "CREATE TABLE z_parent(id int PRIMARY KEY); INSERT INTO z_parent VALUES (1), (2);
+	CREATE FUNCTION parent_ok(p int) RETURNS boolean LANGUAGE plpgsql STABLE AS
+	  \$\$BEGIN RETURN EXISTS (SELECT 1 FROM public.z_parent WHERE id = p); END\$\$;
+	CREATE TABLE a_child(id int PRIMARY KEY, pid int CHECK (public.parent_ok(pid)));
+	INSERT INTO a_child VALUES (10, 1), (11, 2);"
+expect_status 0 "$CKPTFS" snap -t quick
+grep -q "postgres-app  ok (pg_restore --list" "$T/stdout" || fail "the quick drill should pass"
+! grep -q "drill   " "$T/stdout" || fail "a quick snap ran a full drill"
+expect_status 3 "$CKPTFS" snap --drill=full -t broken
+grep -q "^ckptfs: database postgres-app: drill failed: the restore into a scratch database failed: .*a_child" \
+	"$T/stderr" || { cat "$T/stderr"; fail "the unrestorable dump does not fail the drill by name"; }
+! grep -q "mysql-shop" "$T/stderr" || fail "mariadb's drill failed too"
+no_scratch
+expect_status 0 "$CKPTFS" show broken
+grep -q "^status     partial" "$T/stdout" || fail "a failed drill does not make the snapshot partial"
+grep -q "drill   FAILED: the restore into a scratch database failed" "$T/stdout" || fail "show lacks the failed drill"
+expect_status 1 "$CKPTFS" status
+grep -q "failing .*database postgres-app: drill failed" "$T/stdout" || { cat "$T/stdout"; fail "status does not say the drill failed"; }
+# The dump is kept: the files and the other database are in the snapshot.
+ck restore @databases --from broken --to "$T/out" >/dev/null
+[ -s "$T/out/postgres-app.dump" ] && [ -s "$T/out/mysql-shop.sql" ] || fail "the dumps are not in the snapshot"
+
+# log: a drill column, only where a full drill ran.
+ck log >"$T/log.txt"
+grep -E "^[0-9T:-]+ +partial .*  drill failed  \[broken\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'drill failed'"; }
+grep -E "^[0-9T:-]+ +[0-9,]+ files .*  proven +\[full\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'proven'"; }
+grep -E " +\[quick\]$" "$T/log.txt" | grep -vq "proven\|failed" || fail "log: a quick snap with a drill verdict"
+# A quick snap after it: the latest full drill still failed.
+expect_status 0 "$CKPTFS" snap -q
+expect_status 1 "$CKPTFS" status
+grep -q "failing .*the latest full drill failed (snapshot " "$T/stdout" || { cat "$T/stdout"; fail "status forgets the failed drill"; }
+# Fixed: proven again, status ok and says so.
+psql_q app "DROP TABLE a_child"
+expect_status 0 "$CKPTFS" snap --drill=full -t fixed
+expect_status 0 "$CKPTFS" status
+grep -q " ok .*full drill proven in snapshot " "$T/stdout" || { cat "$T/stdout"; fail "status does not give the drill"; }
+expect_status 0 "$CKPTFS" status --json
+grep -q '"drill": {"result": "proven", "snapshot": "' "$T/stdout" || fail "status --json lacks the drill"
+no_scratch
+
+expect_status 2 "$CKPTFS" snap --drill=deep
+grep -q "drill=deep: quick or full" "$T/stderr" || fail "bad --drill value"
+echo ok
