@@ -89,8 +89,8 @@ const char *dumper_first_line(const char *text, char *buf, size_t max)
 	for (const char *p = text ? text : ""; *p;) {
 		while (*p == ' ' || *p == '\t' || *p == '\r')
 			p++;
-		size_t n = strcspn(p, "\n");
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+		size_t n = strcspn(p, "\r\n");
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
 		if (n) {
 			if (n >= max)
@@ -99,7 +99,7 @@ const char *dumper_first_line(const char *text, char *buf, size_t max)
 			buf[n] = '\0';
 			return buf;
 		}
-		p += strcspn(p, "\n");
+		p += strcspn(p, "\r\n");
 		if (*p)
 			p++;
 	}
