@@ -4,6 +4,7 @@
 #   make check      build, then run unit + end-to-end tests, also under ASan/UBSan
 #   make bench      ckptfs, restic and borg side by side on a built project
 #   make bench-scale  ckptfs alone at BENCH_SCALE=1 and 10
+#   make bench-gc   gc on a 1,000-snapshot history, most snapshots deleted
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make style      clang-format the C files changed since HEAD
 #
@@ -66,7 +67,7 @@ ALL_LIBS   := $(LIBCLI) $(LIBFS) $(LIBDUMPERS) $(LIBSTORE)
 BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: bench-history
+.PHONY: bench-history bench-gc
 .PHONY: all check unit e2e check-san check-long bench bench-scale install uninstall clean \
         distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo demo-run deps test-deps
 all: $(BIN)
@@ -137,6 +138,12 @@ bench-history: $(BIN) $(BUILD)/tests/bench_history
 	@scripts/install-deps.sh bench
 	@CKPTFS=$(abspath $(BIN)) BENCH_HISTORY_BIN=$(abspath $(BUILD)/tests/bench_history) \
 		scripts/bench-history.sh
+
+# gc on a long history: GC_SNAPS (1000) snapshots, most deleted, then gc
+# (wall time, peak RSS, MiB/s rewritten, size after vs live): see the script.
+bench-gc: $(BIN)
+	@scripts/install-deps.sh bench
+	@CKPTFS=$(abspath $(BIN)) scripts/bench-gc.sh
 
 # The scale run: ckptfs alone at BENCH_SCALE=1 and 10 (~30,000 and ~300,000
 # files): first snapshot, re-snap, mount find, restore, peak RSS.

@@ -93,6 +93,7 @@ static void print_json(const struct gc_result *r, bool dry_run, int err)
 		{"unindexed_deleted", r->unindexed_deleted},
 		{"bytes_before", r->bytes_before},
 		{"bytes_after", r->bytes_after},
+		{"bytes_live", r->bytes_live},
 		{"bytes_rewritten", r->bytes_rewritten},
 		{"bytes_freed", r->bytes_freed},
 	};

@@ -36,8 +36,10 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 		r = gc_plan_make(repo, set, opts->threshold, &plan);
 	if (r >= 0) {
 		ret->packs = plan.n;
-		for (size_t i = 0; i < plan.n; i++)
+		for (size_t i = 0; i < plan.n; i++) {
 			ret->bytes_before += plan.packs[i].size;
+			ret->bytes_live += plan.packs[i].live_bytes;
+		}
 		ret->bytes_after = ret->bytes_before;
 		r = gc_sweep(repo, &plan, opts, ret);
 	}

@@ -69,6 +69,9 @@ struct gc_result {
 	uint64_t packs_deleted, packs_repacked, packs_written, unindexed_deleted;
 	uint64_t bytes_before;   /* sum of listed pack sizes before */
 	uint64_t bytes_after;    /* the same after (with dry_run: what it would be) */
+	uint64_t bytes_live;     /* stored bytes of every live blob: what a fresh
+				  * repository of the kept snapshots would hold,
+				  * pack headers and indexes aside */
 	uint64_t bytes_rewritten; /* live stored bytes copied into new packs */
 	uint64_t bytes_freed;    /* file bytes removed, unlisted packs included */
 	int64_t duration_ns;

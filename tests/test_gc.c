@@ -232,6 +232,7 @@ static void gc_deletes_and_repacks(void **state)
 	assert_int_equal(res.packs_written, 1);
 	assert_true(res.bytes_after < res.bytes_before);
 	assert_true(res.bytes_rewritten > 0);
+	assert_true(res.bytes_live > 0 && res.bytes_live <= res.bytes_after);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM packs"), 2);
 	assert_int_equal(count_pack_files(f), 2);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs WHERE type = 4"), 1);

@@ -1,0 +1,91 @@
+#!/bin/bash
+# gc on a long history (issue 10): GC_SNAPS snapshots (default 1,000) of a
+# project of GC_FILES small files (default 30,000: 30 folders of 10 of
+# GC_FILES/300), 20 of them changed before each snapshot, a GC_DB_MB SQLite
+# database (default 64) with rows updated each time, a log growing by 64
+# KiB and an asset of 2 MiB rewritten every 10th time.  Then most
+# snapshots go (all but every 24th and the newest 24, as an hourly+daily
+# policy would keep; their rows deleted, as an expired trash does) and gc
+# runs:
+#   wall and CPU time, peak RSS (target <= 100 MiB), MiB/s of live data
+#   rewritten (target >= 200 MiB/s), and the size after gc against the
+#   live bytes (what a fresh repository of the kept snapshots holds:
+#   target within 10%) and against a fresh snap of the newest state.
+# Run by `make bench-gc`.  GC_DIR (default: a temp dir in /var/tmp) holds
+# everything; removed at the end unless BENCH_KEEP=1.
+set -euo pipefail
+: "${CKPTFS:?set CKPTFS to the ckptfs binary}"
+SNAPS=${GC_SNAPS:-1000}
+FILES=${GC_FILES:-30000}
+DB_MB=${GC_DB_MB:-64}
+W=${GC_DIR:-$(mktemp -d /var/tmp/ckptfs-gcbench.XXXXXX)}
+trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
+export CKPTFS_REPO=$W/repo TZ=${TZ:-UTC}
+command -v sqlite3 >/dev/null || { echo "bench-gc: needs sqlite3" >&2; exit 1; }
+P=$W/proj
+mkdir -p "$P"
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+echo "== a project of $FILES files, a $DB_MB MiB SQLite database, a log, an asset"
+per=$((FILES / 300))
+for a in $(seq -w 0 29); do
+	for b in $(seq 0 9); do
+		mkdir -p "$P/d$a/s$b"
+		for c in $(seq 1 "$per"); do echo "file $a/$b/$c" >"$P/d$a/s$b/f$c.txt"; done
+	done
+done
+rows=$((DB_MB * 1024 / 4)) # rows of ~4 KiB
+sqlite3 "$P/app.db" "PRAGMA page_size=4096; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
+	INSERT INTO t SELECT i, randomblob(4000) FROM n;"
+head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
+: >"$P/app.log"
+
+echo "== $SNAPS snapshots (20 files, 50 database rows and the log changed before each)"
+start=$(date +%s)
+for i in $(seq 1 "$SNAPS"); do
+	for k in $(seq 1 20); do
+		echo "change $i $k" >>"$P/d$(printf %02d $((RANDOM % 30)))/s$((RANDOM % 10))/f$((RANDOM % per + 1)).txt"
+	done
+	sqlite3 "$P/app.db" "UPDATE t SET v = randomblob(4000) WHERE id IN
+		(SELECT abs(random()) % $rows + 1 FROM t LIMIT 50)"
+	head -c 65536 /dev/urandom | base64 >>"$P/app.log"
+	[ $((i % 10)) = 0 ] && head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
+	"$CKPTFS" snap -q "$P" >/dev/null
+	[ $((i % 100)) = 0 ] && echo "   $i snapshots ($(($(date +%s) - start)) s)"
+done
+before=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
+
+# Keep every 24th and the newest 24.
+ids=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT id FROM snapshots ORDER BY time_ns")
+n=0 total=$(echo "$ids" | wc -l) drop=""
+for id in $ids; do
+	n=$((n + 1))
+	[ $((n % 24)) = 0 ] || [ "$n" -gt $((total - 24)) ] || drop="$drop,$id"
+done
+sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE id IN (${drop#,})"
+kept=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT count(*) FROM snapshots")
+echo "== gc: $((total - kept)) of $total snapshots deleted, $kept kept; packs $(mib "$before") MiB"
+
+/usr/bin/time -f '%e %U %S %M' -o "$W/time.txt" "$CKPTFS" gc --json >"$W/gc.json"
+read -r wall user sys rss <"$W/time.txt"
+after=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
+python3 - "$W/gc.json" "$wall" "$user" "$sys" "$rss" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+wall, user, sys_, rss = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+mib = 1 << 20
+rate = d["bytes_rewritten"] / mib / d["seconds"] if d["seconds"] else 0
+print(f"   packs {d['packs']}: {d['packs_deleted']} deleted, {d['packs_repacked']} repacked into {d['packs_written']}")
+print(f"   {d['bytes_before'] / mib:.1f} MiB -> {d['bytes_after'] / mib:.1f} MiB "
+      f"(live {d['bytes_live'] / mib:.1f} MiB; after/live {d['bytes_after'] / max(d['bytes_live'], 1):.3f}, target <= 1.10)")
+print(f"   wall {wall:.2f} s, CPU {user + sys_:.2f} s; gc's own clock {d['seconds']:.2f} s")
+print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s (target >= 200)")
+print(f"   peak RSS {rss / 1024:.1f} MiB (target <= 100); mark set {d['mark_set_bytes'] / mib:.1f} MiB "
+      f"for {d['live_ids']} ids, {d['trees']} trees of {d['snapshots']} snapshots")
+PY
+# A fresh repository of the newest state alone, for scale.
+CKPTFS_REPO=$W/fresh "$CKPTFS" snap -q "$P" >/dev/null
+fresh=$(du -sb "$W/fresh/packs" | awk '{print $1}')
+echo "   packs on disk after gc $(mib "$after") MiB; a fresh snap of the newest state: $(mib "$fresh") MiB"
+"$CKPTFS" check -q >/dev/null && echo "   check: no problems"
