@@ -9,6 +9,8 @@
 #                        browsing @versions
 #   diff                 latest vs the working tree of an unchanged
 #                        30,000-file project (< 0.3 s, no content read)
+#   forget --policy      the built-in policy over the whole history, dry
+#                        run and real (< 1 s each)
 # Run by `make bench` (after the rest) and alone by `make bench-history`.
 # HIST_DIR (default: a temp dir in /var/tmp) holds everything; removed at
 # the end unless BENCH_KEEP=1.
@@ -90,6 +92,13 @@ strace -f -e trace=openat -o "$W/strace.txt" "$CKPTFS" diff >/dev/null
 files_opened=$(grep -v O_DIRECTORY "$W/strace.txt" | grep -E 'openat\([0-9]+, "' |
 	grep -cEv 'openat\([0-9]+, "(format|key|packs/)' || true)
 
+# forget with the built-in policy over the whole history (issue 10: < 1 s):
+# the dry run decides, the real run also moves what goes into the trash.
+export XDG_CONFIG_HOME=$W/cfg # no user config: the built-in default
+f_dry=$(timed "$CKPTFS" forget --project histbench --policy --dry-run)
+f_run=$(timed "$CKPTFS" forget --project histbench --policy)
+f_n=$("$CKPTFS" trash --json --project histbench | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+
 cat <<TABLE
 
 ckptfs history bench: $SNAPS snapshots x $FILES files, 20 changed per snapshot ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
@@ -101,4 +110,6 @@ search .env, all projects  $(show_par "$s_env" 1)
 ls @versions/<dir> first   ${ls_dir%% *} s wall ($(pass "${ls_dir%% *}" 0.3) < 0.3 s);  ls -l @versions/.env/ ${ls_env%% *} s wall
 mount RSS after browsing   ${rss} KiB
 diff, unchanged project    $(show "$d_t" 0.3), files opened below the project: $files_opened
+forget --policy --dry-run  $(show "$f_dry" 1)
+forget --policy            $(show "$f_run" 1), $f_n of $SNAPS snapshots to the trash
 TABLE

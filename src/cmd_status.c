@@ -63,19 +63,6 @@ struct row {
 	bool root_ok;
 };
 
-/* "now": the clock, or $CKPTFS_NOW (UTC seconds; for tests). */
-static int64_t now_ns(void)
-{
-	const char *e = getenv("CKPTFS_NOW");
-	if (e && *e) {
-		char *end;
-		long long s = strtoll(e, &end, 10);
-		if (!*end && s > 0)
-			return s * NS;
-	}
-	return out_now_ns();
-}
-
 /* The databases the notes record as failed (skipped: false) or as
  * skipped (not running in docker; skipped: true), as a JSON array. */
 static char *notes_dbs(const char *notes, bool skipped)
@@ -335,7 +322,7 @@ static void notify_rows(const struct row *rows, size_t n)
 						  .state = health_name(rows[i].h.state),
 						  .problem = rows[i].h.problem};
 	}
-	int r = items ? notify_send_due(items, k, now_ns()) : -ENOMEM;
+	int r = items ? notify_send_due(items, k, out_clock_ns()) : -ENOMEM;
 	if (r < 0) {
 		out_store_err(r, "status --notify");
 		store_error_clear();
@@ -379,7 +366,7 @@ int cmd_status(int argc, char **argv)
 	struct sched_state s;
 	sched_probe(&s);
 	int64_t stale_s = health_stale_after(stale_arg, s.enabled ? s.every_s : 0);
-	int64_t now = now_ns();
+	int64_t now = out_clock_ns();
 	struct repo *repo = NULL;
 	struct project *ps = NULL;
 	struct row *rows = NULL;

@@ -36,6 +36,8 @@ int cmd_watch(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_trash(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_remote(int argc, char **argv);
 int cmd_push(int argc, char **argv);

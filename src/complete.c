@@ -133,7 +133,7 @@ static enum want what_is_wanted(const char *cmd, const char *prev, bool position
 	if (!strcmp(prev, "--from") || !strcmp(prev, "--since") || !strcmp(prev, "--until"))
 		return WANT_SNAPSHOTS;
 	/* diff's words are WHENs first; none matching, bash offers files. */
-	if (positional && (!strcmp(cmd, "show") || !strcmp(cmd, "diff")))
+	if (positional && (!strcmp(cmd, "show") || !strcmp(cmd, "diff") || !strcmp(cmd, "forget")))
 		return WANT_SNAPSHOTS;
 	return WANT_FILES;
 }
@@ -177,7 +177,8 @@ int complete_run(const struct command *cmds, size_t ncmds, int argc, char **argv
 	static const struct {
 		const char *cmd;
 		const char *const verbs[4];
-	} verbs[] = {{"schedule", {"enable", "disable", "status", NULL}}};
+	} verbs[] = {{"schedule", {"enable", "disable", "status", NULL}},
+		     {"trash", {"list", "restore", "empty", NULL}}};
 	for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++) {
 		if (strcmp(cmd, verbs[k].cmd))
 			continue;

@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	{"diff", cmd_diff, "what changed: snapshot vs working tree, or two snapshots"},
 	{"versions", cmd_versions, "every distinct version of a file, with its snapshots"},
 	{"restore", cmd_restore, "bring files back from a snapshot"},
+	{"forget", cmd_forget, "move snapshots to the trash, by a keep policy or by name"},
+	{"trash", cmd_trash, "list forgotten snapshots, restore them, or empty the trash"},
 	{"check", cmd_check, "verify the repository (--read-data: every blob), --repair it"},
 	{"gc", cmd_gc, "delete data no snapshot needs, rewrite sparse packs (--dry-run)"},
 	{"key", cmd_key, "wrap the master key with a passphrase; print a recovery sheet"},

@@ -93,4 +93,8 @@ void out_progress_clear(struct out_progress *p);
 int64_t out_mono_ns(void);
 int64_t out_now_ns(void);
 
+/* The time commands that judge ages go by (status, forget, trash):
+ * $CKPTFS_NOW (UTC seconds; for tests) if set, else out_now_ns(). */
+int64_t out_clock_ns(void);
+
 #endif
