@@ -11,10 +11,13 @@
 #include "src/take.h"
 #include "store/check.h"
 #include "store/err.h"
+#include "store/remote.h"
+#include "store/remote_conf.h"
 #include "store/repo.h"
 
 static const char usage_text[] =
 	"usage: ckptfs check [--read-data[=PERCENT]] [--repair] [-q] [--json]\n"
+	"       ckptfs check --remote NAME [--read-data[=PERCENT]] [-q] [--json]\n"
 	"\n"
 	"Verify the repository: the catalog, every pack's index, every snapshot's\n"
 	"trees and that every chunk they need is indexed in a sound pack.  Each\n"
@@ -31,6 +34,10 @@ static const char usage_text[] =
 	"                       fix invalid catalog rows (status, counts, a\n"
 	"                       project name) or move them into its quarantine\n"
 	"                       table.  Never deletes a pack or a snapshot.\n"
+	"      --remote NAME    check remote NAME instead (ckptfs remote list): its\n"
+	"                       manifest, key and format, every pack present with its\n"
+	"                       size; --read-data downloads packs and verifies every\n"
+	"                       blob; damage names the pack, snapshots and files\n"
 	"  -q, --quiet          print only problems\n"
 	"      --json           one JSON object: healthy, the counts, and every\n"
 	"                       finding with its level (damage, notice, info)\n"
@@ -132,6 +139,70 @@ static void print_json(const struct check_result *r, bool repair)
 	printf(" \"catalog_damaged\": %s\n}\n", r->catalog_damaged ? "true" : "false");
 }
 
+/* check --remote NAME. */
+static int check_remote(const char *name, const struct check_opts *opts, struct out_ctx *o)
+{
+	struct repo *repo = NULL;
+	struct remote_list l = {0};
+	int r = cli_open_repo(REPO_READ, &repo);
+	if (r == 0)
+		r = remote_conf_load(repo, &l);
+	const struct remote *rem = r == 0 ? remote_list_find(&l, name) : NULL;
+	if (r == 0 && !rem)
+		r = store_fail(-ENOENT, "remote %s: no such remote (ckptfs remote list)", name);
+	if (r < 0) {
+		int st = out_store_err(r, "check");
+		remote_list_clear(&l);
+		repo_close(repo);
+		return st;
+	}
+	struct remote_check_opts ro = {.read_data = opts->read_data,
+				       .read_percent = opts->read_percent,
+				       .seed = opts->seed,
+				       .ctx = o,
+				       .report = report};
+	struct remote_check_result res = {0};
+	if (o->json)
+		fputs("{\"findings\": [", stdout);
+	store_error_clear();
+	r = remote_check(repo, rem, &ro, &res);
+	remote_list_clear(&l);
+	repo_close(repo);
+	char a[OUT_BUF], b[OUT_BUF], d[OUT_BUF];
+	if (o->json) {
+		if (r >= 0)
+			printf("\n ],\n \"remote\": \"%s\", \"healthy\": %s, \"packs\": %llu, "
+			       "\"packs_read\": %llu, \"bytes_read\": %llu, \"blobs_read\": %llu, "
+			       "\"damaged_packs\": %llu\n}\n",
+			       name, res.healthy ? "true" : "false", (unsigned long long)res.packs,
+			       (unsigned long long)res.packs_read, (unsigned long long)res.bytes_read,
+			       (unsigned long long)res.blobs_read,
+			       (unsigned long long)res.damaged_packs);
+		else
+			fputs("]}\n", stdout);
+	} else if (r >= 0 && !o->quiet) {
+		printf("remote %s: %s packs checked", name, out_count(res.packs, a));
+		if (res.packs_read)
+			printf("; read %s packs (%s), %s blobs", out_count(res.packs_read, a),
+			       out_size(res.bytes_read, b), out_count(res.blobs_read, d));
+		putchar('\n');
+	}
+	int st = EXIT_OK;
+	if (r < 0) {
+		st = out_store_err(r, "check");
+	} else if (!res.healthy) {
+		if (!o->json)
+			printf("DAMAGED: remote %s: %s packs\n", name, out_count(res.damaged_packs, a));
+		out_err("check: remote %s is damaged (details above); push re-sends a missing or "
+			"cut pack, a corrupt one once removed from the remote", name);
+		st = EXIT_ERROR;
+	} else if (!o->quiet && !o->json) {
+		printf("no problems found\n");
+	}
+	remote_check_clear(&res);
+	return st;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -140,11 +211,13 @@ int cmd_check(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'},
 		{"seed", required_argument, NULL, 'S'},
+		{"remote", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct check_opts opts = { 0 };
 	struct out_ctx o = { 0 };
+	const char *remote = NULL;
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
@@ -168,6 +241,9 @@ int cmd_check(int argc, char **argv)
 		case 'S':
 			opts.seed = strtoull(optarg, NULL, 10);
 			break;
+		case 'M':
+			remote = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -179,6 +255,10 @@ int cmd_check(int argc, char **argv)
 		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
 	opts.ctx = &o;
 	opts.report = report;
+	if (remote && opts.repair)
+		return cli_usage_error("check", "--repair is for the local repository, not --remote");
+	if (remote)
+		return check_remote(remote, &opts, &o);
 
 	struct repo *repo = NULL;
 	int r;

@@ -60,6 +60,12 @@ struct check_opts {
 	unsigned read_percent; /* 1..100: share of packs read with read_data; 0 = 100 */
 	bool repair;
 	uint64_t seed; /* for the random subset; 0: from the clock */
+	/* Packs to take as damaged without reading them (check --remote:
+	 * packs found damaged on a remote), so the snapshots and files they
+	 * hold are named as for local damage; why is said with each. */
+	const char *const *assume_bad;
+	size_t nassume_bad;
+	const char *assume_bad_why;
 	void *ctx;
 	/* One finding, one line without newline.  May be NULL. */
 	void (*report)(void *ctx, enum check_level level, const char *line);

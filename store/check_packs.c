@@ -93,6 +93,14 @@ static int check_one_pack(struct check_ctx *c, size_t pi, const size_t *order, s
 	struct stat st;
 	pack_path(p->name, path, sizeof path);
 	c->res->packs++;
+	for (size_t i = 0; i < c->opts->nassume_bad; i++)
+		if (!strcmp(c->opts->assume_bad[i], p->name)) {
+			p->state = PACK_BAD;
+			c->res->damaged_packs++;
+			check_say(c, CHECK_DAMAGE, "pack %s: %s", p->name,
+				  c->opts->assume_bad_why ? c->opts->assume_bad_why : "damaged");
+			return 0;
+		}
 	if (fstatat(repo->dirfd, path, &st, 0) < 0) {
 		if (errno != ENOENT)
 			return store_failp(-errno, "%s/%s", repo->path, path);

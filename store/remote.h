@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/check.h"
 #include "store/manifest.h"
 #include "store/remote_conf.h"
 #include "store/rio.h"
@@ -108,6 +109,32 @@ struct recover_result {
  * (-EACCES), a damaged remote (STORE_ECORRUPT) or any failure leave
  * nothing at repo_path. */
 int remote_recover(const struct recover_opts *o, struct recover_result *ret);
+
+struct remote_check_opts {
+	bool read_data;
+	unsigned read_percent; /* 1..100 of the packs with read_data; 0 = 100 */
+	uint64_t seed;         /* for the random subset; 0: from the clock */
+	void *ctx;
+	void (*report)(void *ctx, enum check_level level, const char *line);
+};
+
+struct remote_check_result {
+	uint64_t packs, packs_read, bytes_read, blobs_read;
+	uint64_t damaged_packs;
+	char **damaged; /* names of the damaged packs (malloc'd each and the array) */
+	bool healthy;
+};
+
+/* Check the remote rem of repo: its manifest (intact, of this
+ * repository), format and wrapped key, every pack the manifest lists
+ * present with its size; with read_data each (or read_percent of them)
+ * downloaded, its XXH3-128 compared with the manifest's and every blob in
+ * it authenticated, decompressed and id-checked with the repository's
+ * key.  Each finding is one line to report.  Returns 0 when the check ran
+ * (see ret->healthy); free ret with remote_check_clear. */
+int remote_check(struct repo *repo, const struct remote *rem, const struct remote_check_opts *o,
+		 struct remote_check_result *ret);
+void remote_check_clear(struct remote_check_result *r);
 
 /* Read and check a remote's manifest ("missing" is -ENOENT with a message). */
 int remote_read_manifest(struct rio *rio, struct manifest *ret);

@@ -13,6 +13,7 @@
 #include "store/err.h"
 #include "store/fileio.h"
 #include "store/remote.h"
+#include "store/remote_internal.h"
 #include "store/repo_internal.h"
 #include "store/repokey.h"
 
@@ -32,7 +33,7 @@ static int state_dir(struct repo *repo)
 }
 
 /* flock remote/NAME.lock; the fd into *ret_fd. */
-static int lock_remote(struct repo *repo, const char *name, int *ret_fd)
+int remote_lock(struct repo *repo, const char *name, int *ret_fd)
 {
 	char lk[128];
 	int r = state_dir(repo);
@@ -142,25 +143,20 @@ static const char *pack_of(const char *file, char out[PACK_NAME_LEN + 1])
 	return out;
 }
 
-struct rpack {
-	char name[PACK_NAME_LEN + 1];
-	uint64_t size;
-};
-
 static int cmp_rpack(const void *a, const void *b)
 {
-	return strcmp(((const struct rpack *)a)->name, ((const struct rpack *)b)->name);
+	return strcmp(((const struct remote_rpack *)a)->name, ((const struct remote_rpack *)b)->name);
 }
 
 /* The remote's packs (name, size), sorted; leftover temp files removed. */
-static int remote_packs(struct rio *rio, bool remove_tmp, struct rpack **ret, size_t *ret_n)
+int remote_list_packs(struct rio *rio, bool remove_tmp, struct remote_rpack **ret, size_t *ret_n)
 {
 	struct rio_entry *e = NULL;
 	size_t n = 0, k = 0;
 	int r = rio_list(rio, "packs", &e, &n);
 	if (r < 0)
 		return r;
-	struct rpack *v = calloc(n ? n : 1, sizeof *v);
+	struct remote_rpack *v = calloc(n ? n : 1, sizeof *v);
 	if (!v) {
 		rio_entries_free(e, n);
 		return store_fail(-ENOMEM, "out of memory");
@@ -187,9 +183,9 @@ static int remote_packs(struct rio *rio, bool remove_tmp, struct rpack **ret, si
 	return 0;
 }
 
-static const struct rpack *find_rpack(const struct rpack *v, size_t n, const char *name)
+const struct remote_rpack *remote_find_rpack(const struct remote_rpack *v, size_t n, const char *name)
 {
-	struct rpack key;
+	struct remote_rpack key;
 	snprintf(key.name, sizeof key.name, "%s", name);
 	return n ? bsearch(&key, v, n, sizeof *v, cmp_rpack) : NULL;
 }
@@ -200,7 +196,7 @@ struct push_ctx {
 	const struct push_opts *o;
 	struct rio *rio;
 	struct manifest prev, next;
-	struct rpack *rp;
+	struct remote_rpack *rp;
 	size_t nrp;
 	struct catalog_pack *lp;
 	size_t nlp;
@@ -259,7 +255,7 @@ static int send_pack(struct push_ctx *c, const struct catalog_pack *p, bool pres
 static int send_packs(struct push_ctx *c)
 {
 	for (size_t i = 0; i < c->nlp; i++) {
-		const struct rpack *have = find_rpack(c->rp, c->nrp, c->lp[i].name);
+		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, c->lp[i].name);
 		const struct manifest_pack *known = manifest_find(&c->prev, c->lp[i].name);
 		bool complete = have && have->size == c->lp[i].size;
 		if (complete && known && known->size == c->lp[i].size) {
@@ -280,7 +276,7 @@ static int send_packs(struct push_ctx *c)
 /* Packs on the remote the catalog no longer lists: kept with the time
  * they were first seen gone, or (past the grace period, deletion
  * allowed) left out of the manifest and collected in *dead. */
-static int gone_packs(struct push_ctx *c, struct rpack **dead, size_t *ndead)
+static int gone_packs(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead)
 {
 	bool may_delete = !c->o->no_delete && !c->rem->append_only;
 	*dead = calloc(c->nrp ? c->nrp : 1, sizeof **dead);
@@ -288,7 +284,7 @@ static int gone_packs(struct push_ctx *c, struct rpack **dead, size_t *ndead)
 	if (!*dead)
 		return store_fail(-ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->nrp; i++) {
-		const struct rpack *rp = &c->rp[i];
+		const struct remote_rpack *rp = &c->rp[i];
 		if (manifest_find(&c->next, rp->name))
 			continue;
 		bool local = false;
@@ -341,13 +337,13 @@ static int gone_packs(struct push_ctx *c, struct rpack **dead, size_t *ndead)
 /* Every pack the next manifest names is on the remote with its size. */
 static int verify_listing(struct push_ctx *c)
 {
-	struct rpack *now = NULL;
+	struct remote_rpack *now = NULL;
 	size_t n = 0;
-	int r = remote_packs(c->rio, false, &now, &n);
+	int r = remote_list_packs(c->rio, false, &now, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->next.n && r == 0; i++) {
-		const struct rpack *h = find_rpack(now, n, c->next.packs[i].name);
+		const struct remote_rpack *h = remote_find_rpack(now, n, c->next.packs[i].name);
 		if (!h || h->size != c->next.packs[i].size)
 			r = store_fail(-EIO, "remote %s: pack %s: %s after upload", c->rem->name,
 				       c->next.packs[i].name, h ? "wrong size" : "missing");
@@ -405,23 +401,23 @@ int remote_push(struct repo *repo, const struct remote *rem, const struct push_o
 		struct push_result *ret)
 {
 	struct push_ctx c = {.repo = repo, .rem = rem, .o = o};
-	struct rpack *dead = NULL;
+	struct remote_rpack *dead = NULL;
 	size_t ndead = 0;
 	char *buf = NULL;
 	size_t len = 0;
 	int lockfd = -1;
-	int r = lock_remote(repo, rem->name, &lockfd);
+	int r = remote_lock(repo, rem->name, &lockfd);
 	if (r < 0)
 		return r;
 	repokey_repo_id(repo, c.next.repo_id);
 	c.next.time_ns = o->now_ns;
 	snprintf(c.next.remote, sizeof c.next.remote, "%s", rem->name);
 	if ((r = rio_open(rem->target, &o->rio, &c.rio)) < 0 || (r = push_meta(&c)) < 0 ||
-	    (r = remote_packs(c.rio, true, &c.rp, &c.nrp)) < 0 ||
+	    (r = remote_list_packs(c.rio, true, &c.rp, &c.nrp)) < 0 ||
 	    (r = catalog_pack_list(repo, &c.lp, &c.nlp)) < 0)
 		goto out;
 	for (size_t i = 0; i < c.nlp; i++) {
-		const struct rpack *h = find_rpack(c.rp, c.nrp, c.lp[i].name);
+		const struct remote_rpack *h = remote_find_rpack(c.rp, c.nrp, c.lp[i].name);
 		if (!h || h->size != c.lp[i].size || !manifest_find(&c.prev, c.lp[i].name)) {
 			c.prog.packs_total++;
 			c.prog.bytes_total += h && h->size == c.lp[i].size ? 0 : c.lp[i].size;

@@ -142,6 +142,32 @@ diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 expect_status 0 "$CKPTFS" push killed
 grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/stdout")"
 
+# --- check --remote: sound; a corrupt and a truncated pack are found ----------------------
+expect_status 0 "$CKPTFS" check --remote clean --read-data
+grep -Eq '^remote clean: [0-9]+ packs checked; read [0-9]+ packs \(.*\), [0-9,]+ blobs$' "$T/stdout" || fail "check --remote: $(cat "$T/stdout")"
+expect_status 0 "$CKPTFS" check --remote cloud --read-data=50 --seed 7
+expect_status 2 "$CKPTFS" check --remote clean --repair
+expect_status 1 "$CKPTFS" check --remote nosuch
+big=$(ls -S "$T"/clean/packs/*/*.pack | head -1)
+small=$(ls -S "$T"/clean/packs/*/*.pack | tail -1)
+printf 'X' | dd of="$big" bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect_status 0 "$CKPTFS" check --remote clean    # same size: only reading finds it
+expect_status 1 "$CKPTFS" check --remote clean --read-data
+bn=$(basename "$big" .pack)
+grep -q "^damaged: pack $bn: its bytes do not match the manifest's checksum$" "$T/stdout" || fail "corrupt: $(cat "$T/stdout")"
+grep -Eq "^damaged: snapshot proj/.*: its pack is damaged$" "$T/stdout" || fail "affected files not named: $(cat "$T/stdout")"
+grep -q 'remote clean is damaged' "$T/stderr" || fail "corrupt stderr: $(cat "$T/stderr")"
+truncate -s 100 "$small"
+expect_status 1 "$CKPTFS" check --remote clean -q
+grep -q "^damaged: pack $(basename "$small" .pack): 100 bytes on the remote, the manifest says " "$T/stdout" || fail "truncated: $(cat "$T/stdout")"
+expect_status 1 "$CKPTFS" check --remote clean --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["healthy"] and d["damaged_packs"]>=1' "$T/stdout" || fail "--json: $(cat "$T/stdout")"
+# push re-sends the cut one; the corrupt one once removed from the remote.
+rm "$big"
+ck push clean >/dev/null
+expect_status 0 "$CKPTFS" check --remote clean --read-data
+ck check -q
+
 # --- missing rclone: one line; the other remotes are still pushed ------------------------
 mkdir -p "$T/bin"
 for t in "$CKPTFS" sqlite3; do ln -sf "$(command -v "$t" || echo "$t")" "$T/bin/"; done
