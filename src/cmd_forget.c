@@ -56,6 +56,9 @@ static const char usage_text[] =
 	"      --json           a JSON object: per project, forgotten and kept\n"
 	"      --force          accept a policy with no rule (it keeps only the\n"
 	"                       snapshots a policy never forgets)\n"
+	"      --if-configured  with --policy: do nothing unless config.toml has a\n"
+	"                       [retention] table (and no auto = false); the\n"
+	"                       scheduled run uses it after snap --all\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 done (also when nothing was to go), 1 error (an unknown\n"
@@ -69,11 +72,12 @@ enum {
 	OPT_POLICY,
 	OPT_JSON,
 	OPT_FORCE,
+	OPT_IF_CONFIGURED,
 };
 
 struct opts {
 	const char *project;
-	bool all, dry_run, json, force, use_policy, have_rule;
+	bool all, dry_run, json, force, use_policy, have_rule, if_configured;
 	struct retention_policy policy;
 	const char **tags;
 	size_t ntags;
@@ -107,6 +111,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"force", no_argument, NULL, OPT_FORCE},
+		{"if-configured", no_argument, NULL, OPT_IF_CONFIGURED},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -156,6 +161,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'n': o->dry_run = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_FORCE: o->force = true; break;
+		case OPT_IF_CONFIGURED: o->if_configured = true; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK + 100;
 		default: return cli_bad_option("forget", c, optopt, argv, optind);
 		}
@@ -168,6 +174,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return cli_usage_error("forget", "give --project NAME or --all, not both");
 	if (o->nwhens && (o->have_rule || o->use_policy))
 		return cli_usage_error("forget", "give a policy or snapshot names, not both");
+	if (o->if_configured && !o->use_policy)
+		return cli_usage_error("forget", "--if-configured goes with --policy");
 	if (o->have_rule && o->use_policy)
 		return cli_usage_error("forget", "give --policy or --keep-* rules, not both");
 	if (o->nwhens && o->all)
@@ -453,6 +461,9 @@ int cmd_forget(int argc, char **argv)
 		status = out_store_err(r, "forget");
 		goto out;
 	}
+	/* The scheduled run's step: retention only for a user who set it. */
+	if (o.if_configured && !tc.auto_forget)
+		goto out;
 	/* A dry run changes nothing: it reads alongside a running writer. */
 	if ((r = cli_open_repo(o.dry_run ? REPO_READ : REPO_WRITE, &repo)) < 0) {
 		status = out_store_err(r, "repository");

@@ -18,10 +18,15 @@
 
 /* What the scheduled run does after `snap --all`, each a ckptfs argument
  * vector run as its own ExecStart= line (a oneshot service runs them in
- * order and stops at the first failure).  This is the hook for retention
- * and gc: add {"forget", "--policy", NULL} and {"gc", "--auto", NULL}
- * (or whatever those commands become) once they exist. */
+ * order and stops at the first failure).  forget --if-configured does
+ * nothing unless config.toml has a [retention] table (and no auto =
+ * false): retention is on by default only for a user who set a policy,
+ * and the switch is read at each run, not when the unit is written.
+ * gc goes here too once it should run unattended. */
+static const char *const forget_policy[] = {"forget", "--all", "--policy", "--if-configured",
+					    NULL};
 static const char *const *const sched_after_snap[] = {
+	forget_policy,
 	NULL,
 };
 

@@ -3,8 +3,8 @@
  *
  * Two units in $XDG_CONFIG_HOME/systemd/user (else ~/.config/...):
  *   ckptfs.service  oneshot: `ckptfs snap --all`, then the steps of
- *                   sched_after_snap (retention and gc once ckptfs has
- *                   them), at Nice=10 and IOSchedulingClass=idle;
+ *                   sched_after_snap (`forget --all --policy
+ *                   --if-configured`), at Nice=10 and IOSchedulingClass=idle;
  *   ckptfs.timer    OnCalendar= for the interval, Persistent=true (a run
  *                   missed while the machine slept happens on wake);
  *   ckptfs-watch.service  with --watch: `ckptfs watch --all`, restarted on

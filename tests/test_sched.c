@@ -68,6 +68,12 @@ static void test_service_quoting(void **state)
 	assert_non_null(strstr(t, "\nType=oneshot\n"));
 	assert_non_null(strstr(t, "\nIOSchedulingClass=idle\n"));
 	assert_non_null(strstr(t, "\nSuccessExitStatus=5\n"));
+	/* Retention after the snapshots, in order (it decides itself whether
+	 * the user configured it). */
+	const char *forget = strstr(t, "\nExecStart=\"/opt/a \\\"b\\\" 100%%/$$x\\\\ckptfs\" forget --all "
+				       "--policy --if-configured\n");
+	assert_non_null(forget);
+	assert_true(forget > strstr(t, " snap --all\n"));
 	free(t);
 	t = NULL;
 	assert_int_equal(sched_service_text("/bin/ck\nptfs", NULL, &t), -EINVAL);

@@ -174,6 +174,18 @@ expect_status 1 "$CKPTFS" forget -p myapp --policy --dry-run
 one_line "a typo in config.toml"
 grep -q 'config.toml:2: ' "$T/stderr" || fail "config error names no line"
 rm -f "$XDG_CONFIG_HOME/ckptfs/config.toml" "$P/.ckptfs.toml"
+# The scheduled run's step: nothing without a [retention] in config.toml
+# (even though the built-in policy would forget), nothing with auto = false.
+before=$(names | wc -l)
+ck forget --all --policy --if-configured >"$T/out"
+[ ! -s "$T/out" ] && [ "$(names | wc -l)" = "$before" ] || { cat "$T/out"; fail "--if-configured without config forgot"; }
+printf '[retention]\nauto = false\nkeep_last = 1\n' >"$XDG_CONFIG_HOME/ckptfs/config.toml"
+ck forget --all --policy --if-configured >"$T/out"
+[ "$(names | wc -l)" = "$before" ] || fail "--if-configured with auto = false forgot"
+printf '[retention]\nkeep_last = 6\n' >"$XDG_CONFIG_HOME/ckptfs/config.toml"
+ck forget --all --policy --if-configured --dry-run >"$T/out"
+grep -q '^would forget 1 snapshot of myapp' "$T/out" || { cat "$T/out"; fail "--if-configured with [retention]"; }
+rm -f "$XDG_CONFIG_HOME/ckptfs/config.toml"
 
 # --- the writer lock -------------------------------------------------------------
 if command -v flock >/dev/null; then
