@@ -13,6 +13,8 @@
 #     repository) gives one ckptfs: line and the documented status;
 #   - check knows the trash: a trashed snapshot's missing data is damage
 #     until its window ends, a notice after;
+#   - gc keeps a trashed snapshot's data (it restores byte for byte after
+#     gc and trash restore);
 #   - SIGKILL during forget, trash restore and trash empty leaves the
 #     catalog consistent (all of a batch or none) and check clean
 #     (CKPTFS_LONG=1: 200 kills, else 12).
@@ -288,6 +290,25 @@ for r in $(seq "$rounds"); do
 	l=$(live)
 	while [ "$l" -lt 8 ]; do printf 'r%d-%d\n' "$r" "$l" >"$Q/f"; ck snap -q "$Q"; l=$((l + 1)); done
 done
+# --- gc keeps what the trash holds, collects what left it -------------------------
+# One snapshot's files before it goes to the trash, the same after gc.
+ck trash empty -p killme >/dev/null
+ck forget -p killme --keep-last 3 >/dev/null # at least 8 were live
+mapfile -t tr < <("$CKPTFS" trash --json -p killme | python3 -c 'import json,sys; print("\n".join(s["name"] for s in json.load(sys.stdin)))')
+[ ${#tr[@]} -gt 0 ] || fail "nothing in the trash for the gc round trip"
+ck trash restore -p killme "${tr[0]}" >/dev/null
+rm -rf "$T/g1" "$T/g2"
+ck restore . -p killme --from "${tr[0]}" --to "$T/g1"
+ck forget -p killme "${tr[0]}" >/dev/null
+if "$CKPTFS" gc --help >/dev/null 2>&1; then
+	ck gc >/dev/null
+	ck check --read-data -q
+	ck trash restore -p killme "${tr[0]}" >/dev/null
+	ck restore . -p killme --from "${tr[0]}" --to "$T/g2"
+	same_tree "$T/g1" "$T/g2"
+	ck trash empty -p killme >/dev/null
+	ck gc >/dev/null
+fi
 ck check --read-data -q
 latest=$("$CKPTFS" log --json -p killme | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
 rm -rf "$T/kout"
