@@ -67,6 +67,16 @@ sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE id IN (${drop#,})
 kept=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT count(*) FROM snapshots")
 echo "== gc: $((total - kept)) of $total snapshots deleted, $kept kept; packs $(mib "$before") MiB"
 
+# What the dry run says: packs rewritten only because they hold a dead
+# snapshot record (live share above the threshold).
+"$CKPTFS" gc --dry-run --json >"$W/dry.json"
+python3 - "$W/dry.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+forced = [a for a in d["actions"] if a["action"] == "repack" and a["live"] * 100 >= 50 * a["size"]]
+print(f"   dry run: {len(forced)} packs rewritten only for a dead snapshot record "
+      f"({sum(a['live'] for a in forced) / 1048576:.1f} MiB live in them)")
+PY
 /usr/bin/time -f '%e %U %S %M' -o "$W/time.txt" "$CKPTFS" gc --json >"$W/gc.json"
 read -r wall user sys rss <"$W/time.txt"
 after=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
