@@ -1,8 +1,9 @@
 #!/bin/bash
 # t_gc.sh — ckptfs gc end to end.
 #
-#   - snapshots of a changing project; some snapshot rows deleted (as
-#     `forget` will, once the trash expires); gc --dry-run lists what gc
+#   - snapshots of a changing project; some forgotten: gc keeps their data
+#     while they are in the trash (trash restore brings them back whole);
+#     once the trash is emptied, gc --dry-run lists what gc
 #     then does and changes nothing; gc reclaims the space; every remaining
 #     snapshot restores byte for byte; check --read-data is clean; a
 #     second gc has nothing to do;
@@ -14,7 +15,6 @@
 #   - bad input: --repack-threshold out of range, a locked repository.
 . "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || skip "no sqlite3 to delete snapshot rows"
 
 P=$T/proj
 mkdir -p "$P/src" "$P/data"
@@ -41,10 +41,9 @@ verify() {
 	manifest "$T/r" >"$T/got"
 	cmp -s "$T/got" "$T/m.$1" || { diff "$T/m.$1" "$T/got" | head >&2; fail "snapshot $1 does not restore to the tree it saw"; }
 }
-forget_rows() { # NAME...: delete the snapshot rows, as an expired trash will
-	for n in "$@"; do
-		sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE name = '$n'"
-	done
+forget_rows() { # NAME...: forget the snapshots and empty the trash: collectable
+	ck forget -p proj "$@" >/dev/null
+	ck trash empty -p proj >/dev/null
 }
 packs_bytes() { find "$CKPTFS_REPO/packs" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 packs_list() { find "$CKPTFS_REPO/packs" -name '*.pack' -printf '%f\n' | sort; }
@@ -61,7 +60,15 @@ for i in 1 2 3 4 5 6; do
 	snap
 	sleep 1.1 # distinct snapshot names by the second
 done
-forget_rows "${names[0]}" "${names[1]}" "${names[3]}"
+# In the trash, a snapshot's data is kept: gc frees nothing of it, and
+# trash restore brings it back whole.
+ck forget -p proj "${names[0]}" "${names[1]}" "${names[3]}" >/dev/null
+ck gc --json >"$T/trashed.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["packs_deleted"] == 0 and d["packs_repacked"] == 0, d' "$T/trashed.json" ||
+	fail "gc collected data of snapshots in the trash"
+ck trash restore -p proj "${names[0]}" >/dev/null
+verify "${names[0]}"
+forget_rows "${names[0]}" # names[1] and [3] are in the trash already: emptied with it
 keep=("${names[2]}" "${names[4]}" "${names[5]}")
 
 # --dry-run: lists, changes nothing.
@@ -164,7 +171,7 @@ echo "gc under readers: $moved packs rewritten; mount reads: $(cat "$T/mount-rea
 verify "$last"
 
 # ---- a snap started during gc ------------------------------------------
-forget_rows "${names[-2]}"
+forget_rows "${names[5]}" # live until now: gc has work while the snap waits
 head -c $((5 << 20)) /dev/urandom >"$P/data/during.bin"
 "$CKPTFS" gc >"$T/gc.bg" 2>&1 &
 gcpid=$!

@@ -21,7 +21,6 @@
 # $CKPTFS_FIGURES if set.
 . "$(dirname "$0")/lib.sh"
 
-command -v sqlite3 >/dev/null || skip "no sqlite3 to delete snapshot rows"
 min_kills=0
 if [ -n "${CKPTFS_GC_CRASH_ROUNDS:-}" ]; then
 	rounds=$CKPTFS_GC_CRASH_ROUNDS
@@ -59,11 +58,9 @@ for i in 1 2 3 4 5 6 7 8; do
 	snap
 done
 keep=("${names[2]}" "${names[7]}")
-for n in "${names[@]}"; do
-	[ "$n" = "${keep[0]}" ] || [ "$n" = "${keep[1]}" ] ||
-		sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE name = '$n'"
-done
-sqlite3 "$CKPTFS_REPO/catalog.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+# Forget the rest and empty the trash: their data is collectable.
+ck forget -p proj "${names[0]}" "${names[1]}" "${names[3]}" "${names[4]}" "${names[5]}" "${names[6]}" >/dev/null
+ck trash empty -p proj >/dev/null
 mv "$CKPTFS_REPO" "$T/base"
 
 packs_bytes() { find "$CKPTFS_REPO/packs" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }

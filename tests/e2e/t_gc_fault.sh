@@ -15,7 +15,7 @@
 
 lib=${CKPTFS_FAULTLIB:-}
 [ -n "$lib" ] && [ -f "$lib" ] || skip "no fault injection library (CKPTFS_FAULTLIB; make builds it)"
-command -v sqlite3 >/dev/null || skip "no sqlite3 to delete snapshot rows"
+command -v sqlite3 >/dev/null || skip "no sqlite3 to read the pack list"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 P=$T/proj
@@ -39,10 +39,8 @@ for i in 1 2 3 4 5; do
 	sleep 1.05
 done
 keep=("${names[1]}" "${names[4]}")
-for n in "${names[0]}" "${names[2]}" "${names[3]}"; do
-	sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE name = '$n'"
-done
-sqlite3 "$CKPTFS_REPO/catalog.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+ck forget -p proj "${names[0]}" "${names[2]}" "${names[3]}" >/dev/null
+ck trash empty -p proj >/dev/null
 mv "$CKPTFS_REPO" "$T/base"
 
 packs_bytes() { find "$CKPTFS_REPO/packs" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
