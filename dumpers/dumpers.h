@@ -179,4 +179,24 @@ int dumper_session_live_schema(struct dumper_session *s, const char *name, char 
 int dumper_session_restore(struct dumper_session *s, struct repo *repo, const struct node *file,
 			   const char *name, const char *into);
 
+/* ---- check --drill ---- */
+
+struct dumper_drill_verdict {
+	bool ran;        /* false: not drilled (result says why) */
+	bool ok;         /* restored, and the counts as at dump time if recorded */
+	char *result;    /* one line (malloc'd) */
+	int64_t ms;
+};
+
+void dumper_drill_verdict_clear(struct dumper_drill_verdict *v);
+
+/* The full drill of server database NAME's dump in a snapshot of repo
+ * (file: its @databases/NAME.ext node), the snapshot's notes giving the
+ * row counts at dump time (if recorded: MySQL always, Postgres with snap
+ * --drill=full): restored into a scratch database on the server the
+ * project names now, counted, dropped (drill.h).  0 with *ret filled, or
+ * a negative errno (unknown NAME, -ENOMEM; message recorded). */
+int dumper_session_drill(struct dumper_session *s, struct repo *repo, const struct node *file,
+			 const char *name, const char *notes, struct dumper_drill_verdict *ret);
+
 #endif

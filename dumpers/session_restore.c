@@ -15,11 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dumpers/drill.h"
 #include "dumpers/migration.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/content.h"
 #include "store/err.h"
+#include "store/json_lite.h"
 #include "store/tree.h"
 
 static const struct dumper_target *find(const struct dumper_session *s, const char *name)
@@ -172,6 +174,99 @@ int dumper_session_live_schema(struct dumper_session *s, const char *name, char 
 		return r;
 	r = dumper_schema_text(&sc, ret);
 	dumper_schema_clear(&sc);
+	return r;
+}
+
+void dumper_drill_verdict_clear(struct dumper_drill_verdict *v)
+{
+	free(v->result);
+	memset(v, 0, sizeof *v);
+}
+
+struct feed_ctx {
+	struct repo *repo;
+	const struct node *file;
+};
+
+static int feed_repo(void *ctx, const struct dumper_cmd *cmd)
+{
+	struct feed_ctx *f = ctx;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	int r = feed(f->repo, f->file, cmd);
+	sigaction(SIGPIPE, &old, NULL);
+	return r;
+}
+
+/* The counts at dump time the notes record for name ("tables"). */
+static int notes_counts(const char *notes, const char *name, struct dumper_table_count **ret,
+			size_t *ret_n)
+{
+	struct jv v;
+	*ret = NULL;
+	*ret_n = 0;
+	if (!notes || jv_parse(notes, &v) < 0)
+		return 0;
+	const struct jv *dbs = jv_get(&v, "databases"), *t = NULL;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n && !t; i++) {
+		const char *n = jv_str(&dbs->items[i], "name");
+		if (n && !strcmp(n, name))
+			t = jv_get(&dbs->items[i], "tables");
+	}
+	int r = 0;
+	/* Only a complete list: counts cut at the notes' limit cannot prove. */
+	double nt = 0;
+	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
+		const char *n = jv_str(&dbs->items[i], "name");
+		if (n && !strcmp(n, name))
+			nt = jv_num(&dbs->items[i], "ntables", 0);
+	}
+	if (t && t->t == J_ARR && t->n && nt == (double)t->n) {
+		struct dumper_table_count *c = calloc(t->n, sizeof *c);
+		size_t k = 0;
+		for (size_t i = 0; c && i < t->n; i++) {
+			const struct jv *e = &t->items[i];
+			if (e->t != J_ARR || e->n != 2 || e->items[0].t != J_STR || e->items[1].t != J_NUM)
+				continue;
+			if (!(c[k].name = strdup(e->items[0].s))) {
+				dumper_table_counts_free(c, k);
+				c = NULL;
+				break;
+			}
+			c[k++].rows = (int64_t)e->items[1].num;
+		}
+		if (!c) {
+			r = -ENOMEM;
+		} else {
+			*ret = c;
+			*ret_n = k;
+		}
+	}
+	jv_clear(&v);
+	return r;
+}
+
+int dumper_session_drill(struct dumper_session *s, struct repo *repo, const struct node *file,
+			 const char *name, const char *notes, struct dumper_drill_verdict *ret)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	if (file->type != NODE_FILE || (file->flags & NODE_F_UNREADABLE))
+		return store_fail(-EINVAL, "database %s: the snapshot's dump is not a readable file", name);
+	struct dumper_table_count *want = NULL;
+	size_t nwant = 0;
+	const char *tmp;
+	int r = notes_counts(notes, name, &want, &nwant);
+	if (r < 0 || (r = dumper_session_tmpdir(s, &tmp)) < 0)
+		goto out;
+	struct feed_ctx fc = {.repo = repo, .file = file};
+	struct dumper_full_drill d = {0};
+	if ((r = dumper_drill_full(t, tmp, feed_repo, &fc, want, nwant, &d)) < 0)
+		goto out;
+	*ret = (struct dumper_drill_verdict){.ran = d.ran, .ok = d.ok, .result = d.result, .ms = d.ms};
+out:
+	dumper_table_counts_free(want, nwant);
 	return r;
 }
 

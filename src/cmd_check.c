@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/check_drill.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/output.h"
@@ -18,6 +19,7 @@
 static const char usage_text[] =
 	"usage: ckptfs check [--read-data[=PERCENT]] [--repair] [-q] [--json]\n"
 	"       ckptfs check --remote NAME [--read-data[=PERCENT]] [-q] [--json]\n"
+	"       ckptfs check --drill [--project NAME] [--db NAME] [-q]\n"
 	"\n"
 	"Verify the repository: the catalog, every pack's index, every snapshot's\n"
 	"trees and that every chunk they need is indexed in a sound pack.  Each\n"
@@ -38,13 +40,21 @@ static const char usage_text[] =
 	"                       manifest, key and format, every pack present with its\n"
 	"                       size; --read-data downloads packs and verifies every\n"
 	"                       blob; damage names the pack, snapshots and files\n"
+	"      --drill          instead: the full drill of the latest snapshot of each\n"
+	"                       project: every Postgres and MySQL/MariaDB dump restored\n"
+	"                       into a scratch database on its server (created, then\n"
+	"                       dropped), its row counts compared with those recorded\n"
+	"                       at dump time; for a scheduled job (monthly, say)\n"
+	"  -p, --project NAME   with --drill: only this project\n"
+	"      --db NAME        with --drill: only this database\n"
 	"  -q, --quiet          print only problems\n"
 	"      --json           one JSON object: healthy, the counts, and every\n"
 	"                       finding with its level (damage, notice, info)\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 healthy, 1 damage found (or the check could not run),\n"
-	"2 usage, 4 the repository stayed locked (--repair).\n";
+	"2 usage, 3 with --drill: a drill failed, 4 the repository stayed locked\n"
+	"(--repair).\n";
 
 struct out_ctx {
 	bool quiet;
@@ -212,16 +222,30 @@ int cmd_check(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"seed", required_argument, NULL, 'S'},
 		{"remote", required_argument, NULL, 'M'},
+		{"drill", no_argument, NULL, 'D'},
+		{"project", required_argument, NULL, 'p'},
+		{"db", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct check_opts opts = { 0 };
 	struct out_ctx o = { 0 };
 	const char *remote = NULL;
+	bool drill = false;
+	const char *project = NULL, *db = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qp:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'D':
+			drill = true;
+			break;
+		case 'p':
+			project = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
 		case 'R':
 			opts.read_data = true;
 			if (optarg && parse_percent(optarg, &opts.read_percent) < 0)
@@ -253,6 +277,13 @@ int cmd_check(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+	if ((project || db) && !drill)
+		return cli_usage_error("check", "--project and --db go with --drill");
+	if (drill && (opts.read_data || opts.repair || o.json || remote))
+		return cli_usage_error("check", "--drill goes alone (no --read-data, --repair, --json or "
+						"--remote)");
+	if (drill)
+		return check_drill(project, db, o.quiet);
 	opts.ctx = &o;
 	opts.report = report;
 	if (remote && opts.repair)

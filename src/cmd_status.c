@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "dumpers/dumpers.h"
+#include "src/check_drill.h"
 #include "src/cli.h"
 #include "src/commands.h"
 #include "src/duration.h"
@@ -146,8 +147,35 @@ static int latest_drill(struct repo *repo, struct row *row)
 	return r;
 }
 
-static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_t stale_s,
-		    struct row *row)
+/* A newer verdict of check --drill (its state file) for the project. */
+static int checked_drill(const struct jv *drills, struct row *row)
+{
+	const struct jv *ps = drills ? jv_get(drills, "projects") : NULL;
+	for (size_t i = 0; ps && ps->t == J_ARR && i < ps->n; i++) {
+		const struct jv *e = &ps->items[i];
+		const char *name = jv_str(e, "project"), *res = jv_str(e, "result");
+		const char *sn = jv_str(e, "snapshot"), *tn = jv_str(e, "time_ns");
+		int64_t t = tn ? strtoll(tn, NULL, 10) : 0;
+		if (!name || strcmp(name, row->p->name) || !res || !sn || (row->drill && t <= row->drill_ns))
+			continue;
+		static const char *const words[] = {"proven", "restored", "drill failed"};
+		const char *w = NULL;
+		for (size_t k = 0; k < 3; k++)
+			if (!strcmp(res, words[k]))
+				w = words[k];
+		if (!w)
+			continue;
+		free(row->drill_snap);
+		if (!(row->drill_snap = strdup(sn)))
+			return -ENOMEM;
+		row->drill = w;
+		row->drill_ns = t;
+	}
+	return 0;
+}
+
+static int fill_row(struct repo *repo, const struct jv *log, const struct jv *drills, int64_t now,
+		    int64_t stale_s, struct row *row)
 {
 	struct stat st;
 	struct project *p = row->p;
@@ -175,6 +203,8 @@ static int fill_row(struct repo *repo, const struct jv *log, int64_t now, int64_
 	if (!row->dbs || !row->skipped)
 		return -ENOMEM;
 	if (row->root_ok && (r = latest_drill(repo, row)) < 0)
+		return r;
+	if ((r = checked_drill(drills, row)) < 0)
 		return r;
 	/* The latest full drill failing means the backups are not proven to
 	 * restore, whatever came after it. */
@@ -370,8 +400,8 @@ int cmd_status(int argc, char **argv)
 	struct repo *repo = NULL;
 	struct project *ps = NULL;
 	struct row *rows = NULL;
-	struct jv log;
-	bool have_log = false;
+	struct jv log, drills;
+	bool have_log = false, have_drills = false;
 	size_t n = 0;
 	int status = EXIT_ERROR;
 	int r = cli_open_repo(REPO_READ, &repo);
@@ -381,6 +411,8 @@ int cmd_status(int argc, char **argv)
 		status = out_store_err(r, "status");
 		goto out;
 	}
+	have_drills = runlog_state_read(CHECK_DRILL_STATE, &drills) == 0;
+	store_error_clear();
 	if ((r = runlog_read(&log)) == 0)
 		have_log = true;
 	else if (r != -ENOENT)
@@ -393,7 +425,8 @@ int cmd_status(int argc, char **argv)
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
 		rows[i].p = &ps[i];
-		if ((r = fill_row(repo, have_log ? &log : NULL, now, stale_s, &rows[i])) < 0) {
+		if ((r = fill_row(repo, have_log ? &log : NULL, have_drills ? &drills : NULL, now, stale_s,
+				  &rows[i])) < 0) {
 			status = out_store_err(r, "status");
 			goto out;
 		}
@@ -420,6 +453,8 @@ out:
 	free(rows);
 	if (have_log)
 		jv_clear(&log);
+	if (have_drills)
+		jv_clear(&drills);
 	projects_free(ps, n);
 	repo_close(repo);
 	sched_state_clear(&s);

@@ -7,7 +7,10 @@
 # `show --json`.  A dump that `pg_restore --list` accepts but that cannot
 # be restored (a CHECK calling a function that reads a table restored
 # later) passes the quick drill and fails the full one by name, exit 3,
-# partial; no scratch database is left behind either way.
+# partial; no scratch database is left behind either way.  `check
+# --drill` drills the latest captures later: proven with the counts
+# recorded, "restored" without, and a dump needing a role dropped since
+# fails by name with exit 3, and status says so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dbserver.sh"
 
@@ -97,6 +100,40 @@ grep -q " ok .*full drill proven in snapshot " "$T/stdout" || { cat "$T/stdout";
 expect_status 0 "$CKPTFS" status --json
 grep -q '"drill": {"result": "proven", "snapshot": "' "$T/stdout" || fail "status --json lacks the drill"
 no_scratch
+
+# --- check --drill: the latest captures, drilled later ------------------
+expect_status 0 "$CKPTFS" check --drill
+grep -Eq "^proj [0-9T:-]+  postgres-app  proven: restored into a scratch database, 5,002 rows in 3 tables as at dump time \([0-9.]+ s\)$" \
+	"$T/stdout" || { cat "$T/stdout" "$T/stderr"; fail "check --drill: postgres not proven"; }
+grep -q "  mysql-shop  proven: " "$T/stdout" || fail "check --drill: mariadb not proven"
+no_scratch
+# A quick snap records no Postgres counts: restored, not proven; MySQL's
+# counts come from the stream, always.
+expect_status 0 "$CKPTFS" snap -q
+expect_status 0 "$CKPTFS" check --drill --db postgres-app
+grep -q "  postgres-app  restored into a scratch database, 5,002 rows in 3 tables (no counts recorded at dump time to compare)" \
+	"$T/stdout" || { cat "$T/stdout"; fail "check --drill without counts"; }
+! grep -q mysql-shop "$T/stdout" || fail "--db drilled another database"
+# A dump that needs a role dropped since: the drill fails by name, exit 3.
+psql_q postgres "CREATE ROLE reader"
+psql_q app "GRANT SELECT ON acct TO reader"
+expect_status 0 "$CKPTFS" snap -q
+psql_q app "REVOKE SELECT ON acct FROM reader"
+psql_q postgres "DROP ROLE reader"
+expect_status 3 "$CKPTFS" check --drill --project proj
+grep -q '^ckptfs: database postgres-app: drill failed: the restore into a scratch database failed: .*role "reader" does not exist' \
+	"$T/stderr" || { cat "$T/stdout" "$T/stderr"; fail "check --drill: the dropped role does not fail the drill"; }
+grep -q "  postgres-app  FAILED: " "$T/stdout" || fail "check --drill: no FAILED line"
+grep -q "  mysql-shop  proven: " "$T/stdout" || fail "check --drill: mariadb should still be proven"
+no_scratch
+expect_status 1 "$CKPTFS" status
+grep -q "failing .*the latest full drill failed (snapshot " "$T/stdout" || { cat "$T/stdout"; fail "status ignores check --drill"; }
+expect_status 1 "$CKPTFS" check --drill --project nope
+grep -q "check --drill: project nope: not found" "$T/stderr" || fail "--project nope"
+expect_status 1 "$CKPTFS" check --drill --db nope
+grep -q "check --drill: database nope: not in the latest snapshot" "$T/stderr" || fail "--db nope"
+expect_status 2 "$CKPTFS" check --db postgres-app
+expect_status 2 "$CKPTFS" check --drill --repair
 
 expect_status 2 "$CKPTFS" snap --drill=deep
 grep -q "drill=deep: quick or full" "$T/stderr" || fail "bad --drill value"
