@@ -179,6 +179,31 @@ int dumper_session_live_schema(struct dumper_session *s, const char *name, char 
 int dumper_session_restore(struct dumper_session *s, struct repo *repo, const struct node *file,
 			   const char *name, const char *into);
 
+/* ---- restore FILE.db --table T ---- */
+
+struct dumper_table_restore {
+	struct {
+		const char *name;     /* the caller's string */
+		int64_t live_rows;    /* before */
+		int64_t snap_rows;    /* in the snapshot's copy */
+		int64_t restored_rows; /* after (0 on a dry run) */
+	} *tables;
+	size_t n;
+};
+
+/* Replace the rows of tables in the live SQLite database at live_path with
+ * those of the snapshot's copy at copy_path (file: the database's path in
+ * the project, for messages), in one transaction; every table must be in
+ * both with the same CREATE statement, else nothing is done (-EINVAL or
+ * -ENOENT, naming the table).  dry_run: only the checks and counts.  0
+ * with *ret filled (dumper_table_restore_clear), or a negative errno
+ * (message recorded). */
+int dumper_sqlite_restore_tables(const char *live_path, const char *copy_path, const char *file,
+				 const char *const *tables, size_t n, bool dry_run,
+				 struct dumper_table_restore *ret);
+
+void dumper_table_restore_clear(struct dumper_table_restore *r);
+
 /* ---- check --drill ---- */
 
 struct dumper_drill_verdict {

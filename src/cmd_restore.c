@@ -17,6 +17,7 @@
 #include "src/output.h"
 #include "src/restoremark.h"
 #include "src/restore_db.h"
+#include "src/restore_table.h"
 #include "src/take.h"
 #include "store/catalog.h"
 #include "store/err.h"
@@ -27,6 +28,7 @@
 static const char usage_text[] =
 	"usage: ckptfs restore PATH [--from WHEN] [--to DEST] [--dry-run] [--project NAME]\n"
 	"       ckptfs restore --db NAME [--from WHEN] [--into OTHER] [--dry-run] [--project NAME]\n"
+	"       ckptfs restore FILE.db --table T [--table T2]... [--from WHEN] [--dry-run]\n"
 	"\n"
 	"Bring PATH (a file or a directory; relative to the current directory inside\n"
 	"the project, or to the project root) back as it was in a snapshot.\n"
@@ -48,6 +50,10 @@ static const char usage_text[] =
 	"                       from its dump in the snapshot, after a safety snapshot\n"
 	"                       with a fresh dump of its current state\n"
 	"      --into OTHER     with --db: into database OTHER (created if missing)\n"
+	"      --table T        with a SQLite FILE of the project: only table T's rows,\n"
+	"                       replaced from the snapshot's copy in one transaction\n"
+	"                       (repeatable); other tables untouched; refused if T's\n"
+	"                       schema differs; a safety snapshot first\n"
 	"  -p, --project NAME   a project other than the current directory's\n"
 	"  -h, --help           this help\n";
 
@@ -194,6 +200,10 @@ static int safety_snapshot(struct repo *repo, const struct project *p, const cha
 	return 0;
 }
 
+static int restore_args(int argc, char **argv, const char **tables, size_t ntables, const char *db,
+			const char *into, const char *to, const char *from, const char *project,
+			bool dry_run);
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -203,12 +213,19 @@ int cmd_restore(int argc, char **argv)
 		{"project", required_argument, NULL, 'p'},
 		{"db", required_argument, NULL, 'D'},
 		{"into", required_argument, NULL, 'I'},
+		{"table", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *from = NULL, *to = NULL, *project = NULL, *db = NULL, *into = NULL;
+	const char **tables = calloc((size_t)argc, sizeof *tables);
+	size_t ntables = 0;
 	bool dry_run = false;
 	int c;
+	if (!tables) {
+		out_err("restore: out of memory");
+		return EXIT_ERROR;
+	}
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:t:np:h", longopts, NULL)) != -1) {
@@ -219,10 +236,27 @@ int cmd_restore(int argc, char **argv)
 		case 'p': project = optarg; break;
 		case 'D': db = optarg; break;
 		case 'I': into = optarg; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: return cli_bad_option("restore", c, optopt, argv, optind);
+		case 'T': tables[ntables++] = optarg; break;
+		case 'h': free(tables); fputs(usage_text, stdout); return EXIT_OK;
+		default: free(tables); return cli_bad_option("restore", c, optopt, argv, optind);
 		}
 	}
+	int st = restore_args(argc, argv, tables, ntables, db, into, to, from, project, dry_run);
+	free(tables);
+	return st;
+}
+
+/* The checks of cmd_restore's arguments, then the restore they ask for. */
+static int restore_args(int argc, char **argv, const char **tables, size_t ntables, const char *db,
+			const char *into, const char *to, const char *from, const char *project,
+			bool dry_run)
+{
+	if (ntables && (db || to))
+		return cli_usage_error("restore", "--table goes with a SQLite FILE of the project, without "
+						  "--to (tables of a server database cannot be restored alone yet)");
+	for (size_t i = 0; i < ntables; i++)
+		if (!*tables[i])
+			return cli_usage_error("restore", "--table: empty");
 	if (into && !db)
 		return cli_usage_error("restore", "--into goes with --db");
 	if (db) {
@@ -259,6 +293,10 @@ int cmd_restore(int argc, char **argv)
 	}
 	if ((status = find_node(repo, &p, path, from, rel, &s, &node)) != 0)
 		goto out;
+	if (ntables) {
+		status = restore_sqlite_tables(repo, &p, rel, &s, &node, tables, ntables, dry_run);
+		goto out;
+	}
 	status = EXIT_ERROR;
 	const char *what = *rel ? rel : ".";
 	if (into_project && !dry_run && safety_snapshot(repo, &p, what, &safety) != 0)

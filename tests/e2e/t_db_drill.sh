@@ -85,8 +85,8 @@ ck restore @databases --from broken --to "$T/out" >/dev/null
 
 # log: a drill column, only where a full drill ran.
 ck log >"$T/log.txt"
-grep -E "^[0-9T:-]+ +partial .*  drill failed  \[broken\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'drill failed'"; }
-grep -E "^[0-9T:-]+ +[0-9,]+ files .*  proven +\[full\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'proven'"; }
+grep -E "^[0-9T:.-]+ +partial .*  drill failed  \[broken\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'drill failed'"; }
+grep -E "^[0-9T:.-]+ +[0-9,]+ files .*  proven +\[full\]$" "$T/log.txt" >/dev/null || { cat "$T/log.txt"; fail "log: no 'proven'"; }
 grep -E " +\[quick\]$" "$T/log.txt" | grep -vq "proven\|failed" || fail "log: a quick snap with a drill verdict"
 # A quick snap after it: the latest full drill still failed.
 expect_status 0 "$CKPTFS" snap -q
@@ -103,7 +103,7 @@ no_scratch
 
 # --- check --drill: the latest captures, drilled later ------------------
 expect_status 0 "$CKPTFS" check --drill
-grep -Eq "^proj [0-9T:-]+  postgres-app  proven: restored into a scratch database, 5,002 rows in 3 tables as at dump time \([0-9.]+ s\)$" \
+grep -Eq "^proj [0-9T:.-]+  postgres-app  proven: restored into a scratch database, 5,002 rows in 3 tables as at dump time \([0-9.]+ s\)$" \
 	"$T/stdout" || { cat "$T/stdout" "$T/stderr"; fail "check --drill: postgres not proven"; }
 grep -q "  mysql-shop  proven: " "$T/stdout" || fail "check --drill: mariadb not proven"
 no_scratch
