@@ -7,13 +7,15 @@
 
 #include "src/cli.h"
 #include "src/commands.h"
+#include "src/duration.h"
 #include "src/output.h"
+#include "src/runlog.h"
 #include "store/err.h"
 #include "store/gc.h"
 #include "store/repo.h"
 
 static const char usage_text[] =
-	"usage: ckptfs gc [--dry-run] [--repack-threshold PCT] [--json]\n"
+	"usage: ckptfs gc [--dry-run] [--repack-threshold PCT] [--if-due] [--json]\n"
 	"\n"
 	"Delete the packs no snapshot needs and rewrite the mostly dead ones, then\n"
 	"say what it freed.  Every snapshot in the catalog is kept, forgotten ones\n"
@@ -26,6 +28,8 @@ static const char usage_text[] =
 	"      --repack-threshold PCT\n"
 	"                       rewrite a pack when less than PCT% of its bytes are\n"
 	"                       live (0..100, default 50)\n"
+	"      --if-due         only if no gc has finished in the last 7 days (the\n"
+	"                       scheduled run's step); else say so and exit 0\n"
 	"      --json           one JSON object: the counts, sizes and every pack\n"
 	"                       acted on\n"
 	"  -h, --help           this help\n"
@@ -33,6 +37,37 @@ static const char usage_text[] =
 	"Exit status: 0 done, 1 stopped by an error (a full disk: what was freed\n"
 	"stays freed; a snapshot tree that cannot be read: nothing deleted),\n"
 	"2 usage, 4 the repository stayed locked by another writer.\n";
+
+/* gc --if-due: a week between runs.  What gc frees comes back as the
+ * trash's windows end (7 days by default), hour by hour for an hourly
+ * history; a run each hour would mark the whole repository every hour for
+ * a few packs' worth, a run a week frees a week of expired snapshots at
+ * once. */
+#define GC_DUE_AFTER_NS (7 * 86400 * INT64_C(1000000000))
+#define GC_STATE "last-gc.json"
+
+/* When the last gc finished, from <repository>/state/last-gc.json; 0 when
+ * never (or the record is unreadable: then gc runs, which rewrites it). */
+static int64_t last_gc_ns(void)
+{
+	struct jv v;
+	if (runlog_state_read(GC_STATE, &v) < 0) {
+		store_error_clear();
+		return 0;
+	}
+	int64_t t = (int64_t)jv_num(&v, "time_ns", 0);
+	jv_clear(&v);
+	return t;
+}
+
+static void record_gc(int64_t now_ns)
+{
+	char text[64];
+	int n = snprintf(text, sizeof text, "{\"time_ns\": %lld}\n", (long long)now_ns);
+	/* A convenience: losing it only makes the next --if-due run early. */
+	if (runlog_state_write(GC_STATE, text, (size_t)n) < 0)
+		store_error_clear();
+}
 
 struct out_ctx {
 	bool json, dry_run;
@@ -143,11 +178,13 @@ int cmd_gc(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"repack-threshold", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
+		{"if-due", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct gc_opts opts = { .threshold = GC_DEFAULT_THRESHOLD };
 	struct out_ctx o = { 0 };
+	bool if_due = false;
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -164,6 +201,9 @@ int cmd_gc(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'D':
+			if_due = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -174,6 +214,16 @@ int cmd_gc(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("gc", "unexpected argument '%s'", argv[optind]);
 	o.dry_run = opts.dry_run;
+	int64_t now = out_clock_ns(), last = if_due ? last_gc_ns() : 0;
+	if (if_due && last > 0 && now - last < GC_DUE_AFTER_NS && now >= last) {
+		char ago[32];
+		dur_format((now - last) / 1000000000, ago);
+		if (o.json)
+			printf("{\"due\": false, \"last_ns\": %lld}\n", (long long)last);
+		else
+			printf("gc: not due (the last one finished %s ago; next after 7 days)\n", ago);
+		return EXIT_OK;
+	}
 	opts.ctx = &o;
 	opts.report = report;
 
@@ -191,6 +241,8 @@ int cmd_gc(int argc, char **argv)
 	else if (r >= 0 || res.packs_deleted || res.packs_repacked || res.unindexed_deleted)
 		print_summary(&res, opts.dry_run);
 	int status = r < 0 ? out_store_err(r, "gc") : EXIT_OK;
+	if (r >= 0 && !opts.dry_run)
+		record_gc(now);
 	repo_close(repo);
 	return status;
 }

@@ -16,7 +16,7 @@
 #include "store/repo.h"
 
 static const char usage_text[] =
-	"usage: ckptfs push [NAME...] [--json] [--no-delete] [--bwlimit RATE]\n"
+	"usage: ckptfs push [NAME...] [--json] [--no-delete] [--bwlimit RATE] [--if-configured]\n"
 	"\n"
 	"Send every remote (or those named) what it lacks: the packs, the\n"
 	"passphrase-wrapped key, the format file, then a manifest naming them,\n"
@@ -29,6 +29,8 @@ static const char usage_text[] =
 	"      --bwlimit RATE   bandwidth limit, rclone's syntax (512K, 10M: bytes\n"
 	"                       per second; passed to rclone, applied natively to\n"
 	"                       a directory)\n"
+	"      --if-configured  with no remote added, do nothing and exit 0 (the\n"
+	"                       scheduled run's step)\n"
 	"      --json           a JSON array, one object per remote\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -148,10 +150,11 @@ int cmd_push(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},
 		{"no-delete", no_argument, NULL, 'N'},
 		{"bwlimit", required_argument, NULL, 'B'},
+		{"if-configured", no_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	bool json = false;
+	bool json = false, if_configured = false;
 	struct push_opts o = {.grace_ns = REMOTE_GRACE_NS};
 	int c;
 	optind = 0;
@@ -159,6 +162,7 @@ int cmd_push(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J': json = true; break;
+		case 'I': if_configured = true; break;
 		case 'N': o.no_delete = true; break;
 		case 'B':
 			if (rio_parse_rate(optarg, &o.rio.bw_bytes) < 0)
@@ -175,6 +179,12 @@ int cmd_push(int argc, char **argv)
 	int r = cli_open_repo(REPO_READ, &repo);
 	if (r == 0)
 		r = remote_conf_load(repo, &l);
+	if (r == 0 && l.n == 0 && if_configured && optind == argc) {
+		if (json)
+			puts("[]");
+		repo_close(repo);
+		return EXIT_OK;
+	}
 	if (r == 0 && l.n == 0)
 		r = store_fail(-ENOENT, "no remotes to push to (add one: ckptfs remote add NAME TARGET)");
 	for (int i = optind; r == 0 && i < argc; i++)

@@ -22,11 +22,19 @@
  * nothing unless config.toml has a [retention] table (and no auto =
  * false): retention is on by default only for a user who set a policy,
  * and the switch is read at each run, not when the unit is written.
- * gc goes here too once it should run unattended. */
+ * gc --if-due runs at most once a week (what it frees comes back as trash
+ * windows end); push --if-configured sends every remote what it lacks,
+ * and does nothing while no remote is added.  The order matters: push
+ * after gc, so a remote sees the packs gc rewrote in the same run, and
+ * deletes the ones gc removed only after its grace period. */
 static const char *const forget_policy[] = {"forget", "--all", "--policy", "--if-configured",
 					    NULL};
+static const char *const gc_if_due[] = {"gc", "--if-due", NULL};
+static const char *const push_if_configured[] = {"push", "--if-configured", NULL};
 static const char *const *const sched_after_snap[] = {
 	forget_policy,
+	gc_if_due,
+	push_if_configured,
 	NULL,
 };
 

@@ -74,6 +74,12 @@ static void test_service_quoting(void **state)
 				       "--policy --if-configured\n");
 	assert_non_null(forget);
 	assert_true(forget > strstr(t, " snap --all\n"));
+	/* Then gc when due, then push when a remote is added: in this order. */
+	const char *gc = strstr(t, "\nExecStart=\"/opt/a \\\"b\\\" 100%%/$$x\\\\ckptfs\" gc --if-due\n");
+	const char *push = strstr(t, "\nExecStart=\"/opt/a \\\"b\\\" 100%%/$$x\\\\ckptfs\" push --if-configured\n");
+	assert_non_null(gc);
+	assert_non_null(push);
+	assert_true(gc > forget && push > gc);
 	free(t);
 	t = NULL;
 	assert_int_equal(sched_service_text("/bin/ck\nptfs", NULL, &t), -EINVAL);

@@ -186,6 +186,20 @@ ck gc >/dev/null
 verify "$n"
 ck check --read-data -q
 
+# ---- --if-due: the scheduled run's step, once a week ---------------------
+# The gc just above finished, so it is not due; a week on, it runs (and
+# records the run), and is then not due again.
+ck gc --if-due >"$T/due.txt"
+grep -q '^gc: not due (the last one finished .* ago; next after 7 days)$' "$T/due.txt" ||
+	fail "gc --if-due right after a gc: $(cat "$T/due.txt")"
+week=$(( $(date +%s) + 8 * 86400 ))
+CKPTFS_NOW=$week ck gc --if-due >"$T/due.txt"
+grep -q '^gc: [0-9]* packs, ' "$T/due.txt" || fail "gc --if-due a week later did not run: $(cat "$T/due.txt")"
+CKPTFS_NOW=$((week + 3600)) ck gc --if-due --json >"$T/due.json"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["due"] is False, d' "$T/due.json" ||
+	fail "gc --if-due --json: $(cat "$T/due.json")"
+ck check --read-data -q
+
 # ---- bad input ----------------------------------------------------------
 expect_status 2 "$CKPTFS" gc --repack-threshold 101
 grep -q '^ckptfs: gc: --repack-threshold 101' "$T/stderr" || fail "threshold message: $(cat "$T/stderr")"

@@ -24,6 +24,9 @@ head -c $((3 << 20)) /dev/urandom >"$P/blob.bin"
 
 expect_status 1 "$CKPTFS" push
 grep -q 'no remotes to push to (add one: ckptfs remote add NAME TARGET)' "$T/stderr" || fail "no remotes: $(cat "$T/stderr")"
+# The scheduled run's step: no remote added is not a failure, and says nothing.
+expect_status 0 "$CKPTFS" push --if-configured
+[ ! -s "$T/stdout" ] && [ ! -s "$T/stderr" ] || fail "push --if-configured with no remote printed something"
 expect_status 1 "$CKPTFS" remote add 'bad/name' "$T/x"
 expect_status 1 "$CKPTFS" remote add ok "$CKPTFS_REPO/inside"
 grep -q 'inside the repository' "$T/stderr" || fail "inside: $(cat "$T/stderr")"
