@@ -151,6 +151,7 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 			close(fd);
 		return r;
 	}
+	bool fresh = false;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			not_a_dir(c, dirfd, name, &st);
@@ -159,7 +160,9 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 	} else if (errno != ENOENT) {
 		rs_fail(c, -errno, "cannot stat");
 		return 0;
-	} else if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST) {
+	} else if (mkdirat(dirfd, name, 0700) == 0) {
+		fresh = true;
+	} else if (errno != EEXIST) {
 		rs_fail(c, -errno, "cannot create directory");
 		return 0;
 	}
@@ -174,8 +177,23 @@ static int rs_dir(struct rs_ctx *c, const struct node *n, int dirfd, const char 
 		return 0;
 	}
 	rs_report(c, n);
-	rs_clean_temps(c, fd, NULL);
+	/* A directory made just now holds no temps of a killed restore, and
+	 * no entry can be in the way of one (only we can write into it:
+	 * a rename still refuses to replace what appeared, restore_batch.c). */
+	if (!fresh)
+		rs_clean_temps(c, fd, NULL);
+	struct rs_here parent = c->here;
+	c->here = (struct rs_here){ .fresh = fresh, .batch_dir = -1 };
+	/* A file created here gets the directory's group if it is setgid
+	 * (or the file system mounted grpid), else ours: known when both
+	 * agree or the directory is setgid. */
+	if (fstat(fd, &st) == 0 && ((st.st_mode & S_ISGID) || st.st_gid == c->gid)) {
+		c->here.gid_known = true;
+		c->here.file_gid = st.st_gid;
+	}
 	int r = rs_children(c, n, fd);
+	c->here = parent;
+	c->here.batch_dir = -1; /* the batch may have been flushed meanwhile */
 	if (r < 0)
 		goto out;
 	if (n->flags & NODE_F_UNREADABLE)
@@ -244,7 +262,10 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 		.repo = repo,
 		.opts = opts ? opts : &no_opts,
 		.as_root = geteuid() == 0,
+		.uid = geteuid(),
+		.gid = getegid(),
 		.top = n,
+		.here = { .batch_dir = -1 },
 	};
 	if (!rs_name_ok(dest_name))
 		return store_fail(-EINVAL, "restore: invalid destination name \"%s\"",

@@ -13,7 +13,9 @@
  *   2. when the queue is large (files, bytes, directories held open) or
  *      the restore ends, one syncfs(2) per file system makes every queued
  *      temp file durable at once, and only then are they renamed over their
- *      targets (rs_batch_flush);
+ *      targets (rs_batch_flush): with RENAME_NOREPLACE first, so a name
+ *      nothing holds costs one call, and what does hold it is checked
+ *      (rs_refusal) before it is replaced;
  *   3. a directory's own metadata (mode, owner, xattrs, mtime) is set after
  *      every rename into it, so it is recorded as it goes and applied at the
  *      end, children before parents (rs_dirmeta_add / rs_dirmeta_apply);
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <linux/fs.h> /* RENAME_NOREPLACE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +177,12 @@ int rs_batch_flush(struct rs_ctx *c)
 		if (r < 0) {
 			unlinkat(dfd, p->tmp, 0);
 			fail_pending(c, p, r, "cannot sync");
+		} else if (renameat2(dfd, p->tmp, dfd, p->name, RENAME_NOREPLACE) == 0) {
+			/* Nothing was at the name: nothing to refuse, one call. */
+		} else if (errno != EEXIST && errno != EINVAL && errno != ENOSYS) {
+			e = -errno;
+			unlinkat(dfd, p->tmp, 0);
+			fail_pending(c, p, e, "cannot rename");
 		} else if ((why = rs_refusal(dfd, p->name, &file, c->msg, sizeof c->msg, &e))) {
 			/* Checked again: what is at the name may have changed
 			 * since the temp file was made (issue 8). */
@@ -191,6 +200,7 @@ int rs_batch_flush(struct rs_ctx *c)
 		close(b->dirs[i].fd);
 	b->n = b->ndirs = 0;
 	b->bytes = 0;
+	c->here.batch_dir = -1;
 	return 0;
 }
 
@@ -201,9 +211,11 @@ int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name,
 	struct rs_batch *b = c->batch;
 	if (b->ndirs >= BATCH_MAX_DIRS)
 		rs_batch_flush(c);
-	int d = dir_ref(b, dirfd);
+	/* The directory being filled is looked up once, not per file. */
+	int d = c->here.batch_dir >= 0 ? c->here.batch_dir : dir_ref(b, dirfd);
 	if (d == -ENOMEM)
 		return d;
+	c->here.batch_dir = d;
 	if (d < 0) {
 		/* Cannot hold the directory: this one file pays its barrier. */
 		static const struct node file = {.type = NODE_FILE};

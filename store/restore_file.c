@@ -40,19 +40,33 @@ int rs_set_xattrs(int fd, const struct node *n)
 	return 0;
 }
 
+/* Six random bytes for a temp name, taken from c's pool: one getrandom
+ * per eight names rather than per file. */
+static void temp_random(struct rs_ctx *c, unsigned char rnd[6])
+{
+	if (c->rnd_left < 6) {
+		if (getrandom(c->rnd, sizeof c->rnd, GRND_NONBLOCK) == (ssize_t)sizeof c->rnd) {
+			c->rnd_left = sizeof c->rnd;
+		} else {
+			/* No entropy yet: O_EXCL still makes the name unique. */
+			static unsigned counter;
+			unsigned v = (unsigned)getpid() * 2654435761u + ++counter;
+			for (size_t i = 0; i < 6; i++, v >>= 5)
+				rnd[i] = (unsigned char)v;
+			return;
+		}
+	}
+	memcpy(rnd, c->rnd + sizeof c->rnd - c->rnd_left, 6);
+	c->rnd_left -= 6;
+}
+
 /* Write ".<name>.ckptfs-XXXXXX" with a fresh random suffix into out. */
-static void temp_name(const char *name, char out[256])
+static void temp_name(struct rs_ctx *c, const char *name, char out[256])
 {
 	static const char alphabet[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	unsigned char rnd[6];
-	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
-		/* No entropy yet: O_EXCL still makes the name unique. */
-		static unsigned counter;
-		unsigned v = (unsigned)getpid() * 2654435761u + ++counter;
-		for (size_t i = 0; i < sizeof(rnd); i++, v >>= 5)
-			rnd[i] = (unsigned char)v;
-	}
+	temp_random(c, rnd);
 	char suffix[7];
 	for (size_t i = 0; i < 6; i++)
 		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
@@ -116,11 +130,12 @@ static bool target_ok(struct rs_ctx *c, int dirfd, const char *name, const struc
 /* Make n's entry in dirfd under a fresh temp name (written into tmp): a
  * regular file opened for writing (its fd is returned), a symlink, or a
  * FIFO/device of type fmt (0 returned).  A negative errno on failure. */
-static int make_temp(int dirfd, const char *name, const struct node *n, mode_t fmt, char tmp[256])
+static int make_temp(struct rs_ctx *c, int dirfd, const char *name, const struct node *n, mode_t fmt,
+		     char tmp[256])
 {
 	int r = -1;
 	for (int tries = 0; tries < 100; tries++) {
-		temp_name(name, tmp);
+		temp_name(c, name, tmp);
 		if (n->type == NODE_FILE)
 			r = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		else if (n->type == NODE_SYMLINK)
@@ -162,9 +177,11 @@ static int begin_temp(struct rs_ctx *c, const struct node *n, int dirfd, const c
 			count(c, n);
 		return -1;
 	}
-	if (!target_ok(c, dirfd, name, n))
+	/* In a directory this restore made, nothing can be in the way yet;
+	 * the rename checks again in any case (restore_batch.c). */
+	if (!(c->here.fresh && n->type == NODE_FILE) && !target_ok(c, dirfd, name, n))
 		return -1;
-	int r = make_temp(dirfd, name, n, fmt, tmp);
+	int r = make_temp(c, dirfd, name, n, fmt, tmp);
 	if (r < 0) {
 		rs_fail(c, r, what);
 		return -1;
@@ -212,8 +229,11 @@ static struct timespec mtime_ts(const struct node *n)
 /* Owner, mode, xattrs and mtime through fd.  NULL or a failure text. */
 static const char *set_meta(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
 {
-	/* chown first: it clears setuid/setgid, which fchmod then sets. */
-	if (c->as_root && fchown(fd, n->uid, n->gid) < 0)
+	/* chown first: it clears setuid/setgid, which fchmod then sets.  Not
+	 * when the file was created with that owner already (the common
+	 * case: a root restore of root's files). */
+	bool owned = n->uid == c->uid && c->here.gid_known && n->gid == c->here.file_gid;
+	if (c->as_root && !owned && fchown(fd, n->uid, n->gid) < 0)
 		return *ret_err = -errno, "cannot set owner";
 	if (fchmod(fd, rs_mode(c, n)) < 0)
 		return *ret_err = -errno, "cannot set mode";
@@ -236,6 +256,7 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 {
 	char *what = c->msg;
 	uint64_t off = 0;
+	bool hole_at_end = false;
 	for (size_t i = 0; i < n->nchunks; i++) {
 		uint64_t end = off + n->chunks[i].len;
 		while (off < end) {
@@ -255,10 +276,12 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 			if (all_zero(c->buf, piece)) {
 				if (lseek(fd, (off_t)piece, SEEK_CUR) < 0)
 					return *ret_err = -errno, "cannot write";
+				hole_at_end = true;
 			} else {
 				int r = fio_write_all(fd, c->buf, piece);
 				if (r < 0)
 					return *ret_err = r, "cannot write";
+				hole_at_end = false;
 			}
 			off += piece;
 		}
@@ -267,8 +290,9 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 		*ret_err = -STORE_ECORRUPT;
 		return "size disagrees with its chunks in the snapshot";
 	}
-	/* Sets the size when the file ends in a hole. */
-	if (ftruncate(fd, (off_t)n->size) < 0)
+	/* Sets the size when the file ends in a hole (a fresh temp file has
+	 * exactly the bytes written otherwise). */
+	if (hole_at_end && ftruncate(fd, (off_t)n->size) < 0)
 		return *ret_err = -errno, "cannot write";
 	return NULL;
 }

@@ -6,12 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "store/relpath.h"
 #include "store/restore.h"
 
 #define RESTORE_PIECE (1u << 20) /* content is copied in pieces of at most this */
+
+/* What restore knows of the directory whose entries it is making: each
+ * fact saves a system call per file. */
+struct rs_here {
+	bool fresh;      /* made by this restore (0700, ours): nothing was there */
+	bool gid_known;  /* file_gid is what a file created there gets */
+	gid_t file_gid;
+	int batch_dir;   /* its index in the batch (restore_batch.c), or -1 */
+};
 
 struct rs_ctx {
 	struct repo *repo;
@@ -27,6 +37,11 @@ struct rs_ctx {
 	struct timespec start; /* CLOCK_REALTIME when the restore began */
 	struct rs_batch *batch;       /* files written, not yet renamed (restore_batch.c) */
 	struct rs_dirmetas *dirmetas; /* directory metadata to set at the end */
+	uid_t uid;                    /* what a file we create is owned by... */
+	gid_t gid;                    /* ...outside a setgid directory */
+	struct rs_here here;          /* the directory being filled */
+	uint8_t rnd[48];              /* random bytes for temp names */
+	size_t rnd_left;              /* unused at the end of rnd */
 };
 
 /* ---- restore_batch.c: durability with few barriers ---- */

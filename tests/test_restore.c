@@ -408,6 +408,94 @@ static void dry_run_writes_nothing(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* What a report callback plants at the target of a file just written
+ * under its temp name, before the batch renames it (restore_batch.c). */
+static char plant_at[64];
+static char plant_path[256];
+static int plant_kind; /* 'p' a FIFO, 'f' a regular file, 'd' a directory */
+
+static void plant_report(void *ctx, const char *relpath, const struct node *n)
+{
+	(void)ctx;
+	if (n->type != NODE_FILE || strcmp(relpath, plant_at) != 0)
+		return;
+	if (plant_kind == 'p')
+		assert_int_equal(mkfifo(plant_path, 0600), 0);
+	else if (plant_kind == 'd')
+		assert_int_equal(mkdir(plant_path, 0700), 0);
+	else {
+		FILE *f = fopen(plant_path, "w");
+		fputs("planted\n", f);
+		fclose(f);
+	}
+}
+
+/* A directory the restore made itself is not checked for entries in the
+ * way when a file's temp is made; what appears there before the rename
+ * must still be refused (a FIFO, a directory) or replaced (a file). */
+static void entry_planted_in_fresh_dir(void **state)
+{
+	struct fx *fx = *state;
+	fx_mkdir(fx, "d");
+	fx_text(fx, "d/f", "from the snapshot\n");
+	fx_random(fx, "d/g", 100000, 7);
+	struct walk_result res;
+	snap(fx, &res);
+	const int kinds[] = {'p', 'd', 'f'};
+	for (size_t k = 0; k < 3; k++) {
+		char out[32], p[600];
+		snprintf(out, sizeof out, "out%zu", k);
+		snprintf(plant_at, sizeof plant_at, "%s/d/f", out);
+		dst_path(fx, plant_at, plant_path, sizeof plant_path);
+		plant_kind = kinds[k];
+		struct restore_opts o = {.ctx = fx, .report = plant_report, .warn = fx_warn};
+		struct restore_stats st;
+		int r = restore_path(fx, &res.root, "", out, &o, &st);
+		struct stat sb;
+		assert_int_equal(lstat(plant_path, &sb), 0);
+		snprintf(p, sizeof p, "%s/%s/d", fx->dst, out);
+		assert_int_equal(count_temps(p), 0);
+		if (plant_kind == 'f') {
+			assert_int_equal(r, 0);
+			assert_true(S_ISREG(sb.st_mode));
+			uint8_t *data;
+			size_t len;
+			read_all(plant_path, &data, &len);
+			assert_int_equal(len, 18);
+			assert_memory_equal(data, "from the snapshot\n", 18);
+			free(data);
+		} else {
+			assert_true(r < 0);
+			assert_int_equal(st.errors, 1);
+			assert_true(plant_kind == 'p' ? S_ISFIFO(sb.st_mode) : S_ISDIR(sb.st_mode));
+		}
+		/* The other file is there whole. */
+		snprintf(p, sizeof p, "%s/%s/d/g", fx->dst, out);
+		assert_int_equal(lstat(p, &sb), 0);
+		assert_int_equal(sb.st_size, 100000);
+	}
+}
+
+/* Files that end in data, in a hole, in data after a hole, and empty:
+ * the size is right whichever way the last piece was written. */
+static void file_ends(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t buf[3 << 20];
+	memset(buf, 0, sizeof buf);
+	fx_write(fx, "zeros", buf, sizeof buf);
+	buf[sizeof buf - 1] = 'x';
+	fx_write(fx, "hole-then-byte", buf, sizeof buf);
+	fx_write(fx, "empty", buf, 0);
+	fx_text(fx, "text", "text\n");
+	struct walk_result res;
+	snap(fx, &res);
+	assert_int_equal(restore_path(fx, &res.root, "", "out", NULL, NULL), 0);
+	char out[256];
+	dst_path(fx, "out", out, sizeof(out));
+	same_tree(fx, out, false);
+}
+
 static void bad_destination_names(void **state)
 {
 	struct fx *fx = *state;
@@ -555,6 +643,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_destination_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(unreadable_nodes_reported, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(special_targets_left_alone, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(entry_planted_in_fresh_dir, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(file_ends, fx_setup, fx_teardown),
 		cmocka_unit_test(temp_name_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
