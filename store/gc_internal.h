@@ -89,8 +89,20 @@ int gc_sweep(struct repo *repo, const struct gc_plan *plan, const struct gc_opts
 int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *plan,
 	      const struct gc_opts *opts, struct gc_result *res);
 
-/* Unlink packs/<2>/<name>.pack; ENOENT counts as done.  fsyncs its
- * directory.  0 or a negative errno (recorded). */
-int gc_unlink_pack(struct repo *repo, const char *name);
+/* The fan-out directories (packs/<2 hex>/) gc unlinked packs from and
+ * has not fsynced yet: one fsync per directory and batch, not per pack
+ * (an unlink lost to a crash only leaves an unlisted pack, which the next
+ * gc deletes). */
+struct gc_fans {
+	bool dirty[256];
+};
+
+/* Unlink packs/<2>/<name>.pack (ENOENT counts as done) and mark its
+ * directory in fans.  0 or a negative errno (recorded). */
+int gc_unlink_pack(struct repo *repo, const char *name, struct gc_fans *fans);
+
+/* fsync every directory marked in fans (one syncfs of the repository's
+ * file system when there are many), and clear the marks. */
+int gc_sync_fans(struct repo *repo, struct gc_fans *fans);
 
 #endif

@@ -62,15 +62,16 @@ static int flush_new(struct repacker *rp)
 		return r;
 	rp->res->packs_written++;
 	rp->res->bytes_after += size;
+	struct gc_fans fans = { 0 };
 	for (size_t i = 0; i < rp->nolds; i++) {
 		rp->res->packs_repacked++;
 		rp->res->bytes_after -= rp->olds[i]->size;
-		if ((r = gc_unlink_pack(rp->repo, rp->olds[i]->name)) < 0)
+		if ((r = gc_unlink_pack(rp->repo, rp->olds[i]->name, &fans)) < 0)
 			return r;
 		rp->res->bytes_freed += rp->olds[i]->size;
 	}
 	rp->nolds = 0;
-	return 0;
+	return gc_sync_fans(rp->repo, &fans);
 }
 
 static int copy_blob(struct repacker *rp, int fd, const struct gc_pack *k,
