@@ -4,6 +4,7 @@
 #   make check      build, then run unit + end-to-end tests, also under ASan/UBSan
 #   make bench      ckptfs, restic and borg side by side on a built project
 #   make bench-scale  ckptfs alone at BENCH_SCALE=1 and 10
+#   make bench-remote push / recover vs rclone copy
 #   make bench-gc   gc on a 1,000-snapshot history, most snapshots deleted
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make style      clang-format the C files changed since HEAD
@@ -67,7 +68,7 @@ ALL_LIBS   := $(LIBCLI) $(LIBFS) $(LIBDUMPERS) $(LIBSTORE)
 BIN        := $(if $(SANITIZE),$(BUILD)/ckptfs,ckptfs)
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: bench-history bench-gc
+.PHONY: bench-history bench-remote bench-gc
 .PHONY: all check unit e2e check-san check-long bench bench-scale install uninstall clean \
         distclean style fuzz fuzz-replay fuzz-bins fuzz-seeds demo demo-run deps test-deps
 all: $(BIN)
@@ -132,6 +133,11 @@ bench: $(BIN) $(BUILD)/tests/bench_history
 	@CKPTFS=$(abspath $(BIN)) scripts/bench.sh
 	@CKPTFS=$(abspath $(BIN)) BENCH_HISTORY_BIN=$(abspath $(BUILD)/tests/bench_history) \
 		scripts/bench-history.sh
+
+# Offsite copies: push, incremental push, recover vs rclone copy (issue 13).
+bench-remote: $(BIN)
+	@scripts/install-deps.sh test
+	@CKPTFS=$(abspath $(BIN)) scripts/bench-remote.sh
 
 # History lookups alone (versions, search, @versions, diff): see the script.
 bench-history: $(BIN) $(BUILD)/tests/bench_history

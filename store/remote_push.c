@@ -252,8 +252,55 @@ static int send_pack(struct push_ctx *c, const struct catalog_pack *p, bool pres
 	return r;
 }
 
+/* rclone: hash the packs to send, then send them in one transfer. */
+static int send_batch(struct push_ctx *c, const struct catalog_pack **todo, size_t n)
+{
+	char **names = calloc(n ? n : 1, sizeof *names);
+	struct manifest_pack *mp = calloc(n ? n : 1, sizeof *mp);
+	size_t k = 0;
+	int r = names && mp ? 0 : store_fail(-ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char rel[64], local[PATH_MAX];
+		pack_path(todo[i]->name, rel, sizeof rel);
+		snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
+		int fd = open(local, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT) /* ENOENT: gc removed it since the listing */
+				r = store_failp(-errno, "%s", local);
+			continue;
+		}
+		memcpy(mp[k].name, todo[i]->name, sizeof mp[k].name);
+		mp[k].size = todo[i]->size;
+		r = rio_hash_file(fd, todo[i]->size, rel, mp[k].sum);
+		close(fd);
+		if (r == 0 && !(names[k++] = strdup(rel)))
+			r = store_fail(-ENOMEM, "out of memory");
+	}
+	if (r == 0 && k)
+		r = rio_upload_many(c->rio, c->repo->path, names, k);
+	for (size_t i = 0; r == 0 && i < k; i++) {
+		r = manifest_add(&c->next, &mp[i]);
+		c->res.new_packs++;
+		c->res.new_bytes += mp[i].size;
+		c->prog.packs_done++;
+		c->prog.bytes_done += mp[i].size;
+	}
+	if (r == 0 && k && c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+	for (size_t i = 0; i < k; i++)
+		free(names[i]);
+	free(names);
+	free(mp);
+	return r;
+}
+
 static int send_packs(struct push_ctx *c)
 {
+	const struct catalog_pack **batch = NULL;
+	size_t nbatch = 0;
+	bool many = rio_is_rclone(c->rio);
+	if (many && !(batch = calloc(c->nlp ? c->nlp : 1, sizeof *batch)))
+		return store_fail(-ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->nlp; i++) {
 		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, c->lp[i].name);
 		const struct manifest_pack *known = manifest_find(&c->prev, c->lp[i].name);
@@ -262,15 +309,26 @@ static int send_packs(struct push_ctx *c)
 			struct manifest_pack mp = *known;
 			mp.gone_ns = 0;
 			int r = manifest_add(&c->next, &mp);
-			if (r < 0)
+			if (r < 0) {
+				free(batch);
 				return r;
+			}
+			continue;
+		}
+		if (many && !complete) {
+			batch[nbatch++] = &c->lp[i];
 			continue;
 		}
 		int r = send_pack(c, &c->lp[i], complete);
-		if (r < 0)
+		if (r < 0) {
+			free(batch);
 			return r;
+		}
 	}
-	return 0;
+	int r = nbatch ? send_batch(c, batch, nbatch) : 0;
+	free(batch);
+	manifest_sort(&c->next); /* the batch came last */
+	return r;
 }
 
 /* Packs on the remote the catalog no longer lists: kept with the time
@@ -382,11 +440,13 @@ static int push_meta(struct push_ctx *c)
 	if (r == -ENOENT) {
 		store_error_clear();
 		r = 0;
-	} else if (r < 0) {
+	} else if (r == -STORE_ECORRUPT || r == -STORE_ENEWER) {
 		char why[512];
 		snprintf(why, sizeof why, "%s", store_error() ? store_error() : "unreadable");
 		return store_fail(r, "remote %s: %s (ckptfs check --remote %s)", c->rem->name, why,
 				  c->rem->name);
+	} else if (r < 0) {
+		return r; /* the transport's own line names the target */
 	} else if (strcmp(c->prev.repo_id, c->next.repo_id)) {
 		return store_fail(-EEXIST, "remote %s: holds another repository (id %s, this one is "
 					   "%s)",

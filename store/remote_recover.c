@@ -166,6 +166,59 @@ static void on_bytes(void *ctx, uint64_t done)
 		c->o->progress(c->o->ctx, &c->prog);
 }
 
+/* A pack rclone already fetched (rio_download_many): check it against
+ * the manifest, make it durable. */
+static int verify_fetched(struct rec_ctx *c, const struct manifest_pack *p)
+{
+	char rel[64], fan[16], sum[RIO_SUM_LEN + 1];
+	pack_path(p->name, rel, sizeof rel);
+	snprintf(fan, sizeof fan, "packs/%.2s", p->name);
+	int fd = openat(c->stagefd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? store_fail(-STORE_ECORRUPT, "remote %s: pack %s: missing (the "
+								    "remote is damaged)",
+						    c->o->target, p->name)
+				       : store_failp(-errno, "%s/%s", c->stage, rel);
+	struct stat st;
+	int r = fstat(fd, &st) < 0 ? store_failp(-errno, "%s/%s", c->stage, rel) : 0;
+	if (r == 0 && (uint64_t)st.st_size != p->size)
+		r = store_fail(-STORE_ECORRUPT, "remote %s: pack %s: wrong size (the remote is damaged)",
+			       c->o->target, p->name);
+	if (r == 0 && (r = rio_hash_file(fd, p->size, rel, sum)) == 0 && strcmp(sum, p->sum))
+		r = store_fail(-STORE_ECORRUPT, "remote %s: pack %s: checksum mismatch (the remote is "
+						"damaged)",
+			       c->o->target, p->name);
+	if (r == 0 && fsync(fd) < 0)
+		r = store_failp(-errno, "%s/%s: fsync", c->stage, rel);
+	close(fd);
+	if (r == 0 && (r = fio_fsync_dir(c->stagefd, fan)) < 0)
+		store_failp(r, "%s/%s: fsync", c->stage, fan);
+	c->prog.packs_done++;
+	c->prog.bytes_done += p->size;
+	if (c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+	return r;
+}
+
+/* rclone: every pack in one transfer (then verify_fetched each). */
+static int fetch_all(struct rec_ctx *c)
+{
+	char **names = calloc(c->m.n ? c->m.n : 1, sizeof *names);
+	int r = names ? 0 : store_fail(-ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < c->m.n; i++) {
+		char rel[64];
+		pack_path(c->m.packs[i].name, rel, sizeof rel);
+		if (!(names[i] = strdup(rel)))
+			r = store_fail(-ENOMEM, "out of memory");
+	}
+	if (r == 0 && c->m.n)
+		r = rio_download_many(c->rio, c->stage, names, c->m.n);
+	for (size_t i = 0; names && i < c->m.n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
 static int fetch_pack(struct rec_ctx *c, const struct manifest_pack *p)
 {
 	char rel[64], fan[16], tmp[80], sum[RIO_SUM_LEN + 1];
@@ -291,8 +344,11 @@ int remote_recover(const struct recover_opts *o, struct recover_result *ret)
 		c.prog.packs_total++;
 		c.prog.bytes_total += c.m.packs[i].size;
 	}
+	bool many = r == 0 && rio_is_rclone(c.rio);
+	if (many)
+		r = fetch_all(&c);
 	for (size_t i = 0; r == 0 && i < c.m.n; i++) {
-		r = fetch_pack(&c, &c.m.packs[i]);
+		r = many ? verify_fetched(&c, &c.m.packs[i]) : fetch_pack(&c, &c.m.packs[i]);
 		res.packs++;
 		res.bytes += c.m.packs[i].size;
 	}

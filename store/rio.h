@@ -79,6 +79,18 @@ int rio_download(struct rio *rio, const char *name, int outfd, char ret_sum[RIO_
  * messages); -ESTALE if its size differs. */
 int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_LEN + 1]);
 
+/* rclone only: upload the n files names (paths relative to local_root,
+ * kept as they are under the target) in one transfer, not one rclone run
+ * per file: into the staging folder incoming/ (which no manifest ever
+ * names: a killed run leaves nothing visible), each checked by rclone
+ * (size, and the backend's hash), then moved into place in one server-side
+ * move.  A rerun skips what incoming/ already holds complete. */
+int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n);
+
+/* rclone only: download the n files names from the target into local_root
+ * (same relative paths) in one transfer. */
+int rio_download_many(struct rio *rio, const char *local_root, char *const *names, size_t n);
+
 /* Remove name (a missing one is fine). */
 int rio_remove(struct rio *rio, const char *name);
 

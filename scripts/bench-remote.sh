@@ -1,0 +1,71 @@
+#!/bin/bash
+# bench-remote.sh — push, incremental push and recover against `rclone
+# copy` of the same bytes in the same run (issue 13's figures).
+#
+#   CKPTFS=./ckptfs scripts/bench-remote.sh      (make bench-remote)
+#
+# BENCH_MB (default 1024) of incompressible data make the repository;
+# "an hour of work" adds BENCH_WORK_MB (default 40) of new data and edits
+# a few files.  Everything lives in a temp dir under $TMPDIR, removed at
+# the end.  Page cache is left warm for both sides (same conditions).
+set -euo pipefail
+: "${CKPTFS:?set CKPTFS to the ckptfs binary}"
+command -v rclone >/dev/null || { echo "bench-remote: needs rclone" >&2; exit 1; }
+MB=${BENCH_MB:-1024}
+WORK_MB=${BENCH_WORK_MB:-40}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ckptfs-bench-remote.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export CKPTFS_REPO=$T/repo RCLONE_CONFIG=$T/rclone.conf CKPTFS_KEYWRAP_MS=1
+printf '[loc]\ntype = local\n' >"$RCLONE_CONFIG"
+printf 'bench\n' >"$T/pass"
+export CKPTFS_PASSPHRASE_FILE=$T/pass
+
+secs() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
+timed() { local a b; a=$(secs); "$@" >/dev/null; b=$(secs); python3 -c "print(f'{$b-$a:.2f}')"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+mibps() { python3 -c "print(f'{$1/1048576/$2:.0f}')"; }
+
+P=$T/proj
+mkdir -p "$P/data" "$P/src"
+for i in $(seq 1 $((MB / 64))); do head -c $((64 << 20)) /dev/urandom >"$P/data/f$i.bin"; done
+for i in $(seq 1 200); do echo "int f$i(void) { return $i; }" >"$P/src/f$i.c"; done
+(cd "$P" && "$CKPTFS" snap -q)
+"$CKPTFS" key passphrase >/dev/null
+bytes=$(du -sb "$CKPTFS_REPO/packs" | cut -f1)
+"$CKPTFS" remote add dir "$T/r-dir" >/dev/null
+"$CKPTFS" remote add rcl "rclone:loc:$T/r-rcl" >/dev/null
+
+# First push vs rclone copy of the same packs.
+t_rc=$(timed rclone copy "$CKPTFS_REPO/packs" "$T/rc-copy/packs")
+t_dir=$(timed "$CKPTFS" push dir)
+t_rcl=$(timed "$CKPTFS" push rcl)
+
+# An hour of work: new data, a few edited files.
+head -c $((WORK_MB << 20)) /dev/urandom >"$P/data/new.bin"
+for i in $(seq 1 20); do echo "// edited" >>"$P/src/f$i.c"; done
+(cd "$CKPTFS_REPO" && find packs -name '*.pack' | sort) >"$T/before"
+(cd "$P" && "$CKPTFS" snap -q)
+(cd "$CKPTFS_REPO" && find packs -name '*.pack' | sort) >"$T/after"
+new_bytes=0
+for f in $(comm -13 "$T/before" "$T/after"); do
+	new_bytes=$((new_bytes + $(stat -c %s "$CKPTFS_REPO/$f")))
+done
+sent=$("$CKPTFS" push dir --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["new_bytes"])')
+
+# Recover vs rclone copy back.
+t_rc_back=$(timed rclone copy "$T/r-dir" "$T/rc-back")
+t_rec=$(timed "$CKPTFS" recover "$T/r-dir" --repo "$T/recovered")
+t_rec_rcl=$(timed "$CKPTFS" recover "rclone:loc:$T/r-rcl" --repo "$T/recovered2")
+
+printf 'bench-remote: %s MiB of packs (%s packs); %s MiB new work\n' "$((bytes >> 20))" \
+	"$(wc -l <"$T/before")" "$WORK_MB"
+printf '  %-40s %8s s  %5s MiB/s\n' "rclone copy (packs, local->local)" "$t_rc" "$(mibps "$bytes" "$t_rc")"
+printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy\n' "push, directory remote" "$t_dir" \
+	"$(mibps "$bytes" "$t_dir")" "$(ratio "$t_rc" "$t_dir")"
+printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy\n' "push, rclone local remote" "$t_rcl" \
+	"$(mibps "$bytes" "$t_rcl")" "$(ratio "$t_rc" "$t_rcl")"
+printf '  %-40s %8s B sent / %s B of new packs = %s\n' "incremental push" "$sent" "$new_bytes" \
+	"$(ratio "$sent" "$new_bytes")"
+printf '  %-40s %8s s\n' "rclone copy of the remote back" "$t_rc_back"
+printf '  %-40s %8s s  %sx rclone copy back\n' "recover, directory remote" "$t_rec" "$(ratio "$t_rec" "$t_rc_back")"
+printf '  %-40s %8s s  %sx rclone copy back\n' "recover, rclone local remote" "$t_rec_rcl" "$(ratio "$t_rec_rcl" "$t_rc_back")"
