@@ -179,6 +179,17 @@ int dumper_session_live_schema(struct dumper_session *s, const char *name, char 
 int dumper_session_restore(struct dumper_session *s, struct repo *repo, const struct node *file,
 			   const char *name, const char *into);
 
+/* restore --db NAME --table T: only tables of server database NAME
+ * (Postgres) from file, its dump in a snapshot: in one transaction, the
+ * live tables truncated and their rows loaded from the dump (pg_restore
+ * --data-only | psql --single-transaction), so their schema stays the
+ * live one; a foreign key from another table, or a column the live table
+ * lacks, refuses it all with the server's words.  into: another database
+ * that has the tables.  0, or a negative errno (message recorded). */
+int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
+				  const struct node *file, const char *name,
+				  const char *const *tables, size_t n, const char *into);
+
 /* ---- restore FILE.db --table T ---- */
 
 struct dumper_table_restore {

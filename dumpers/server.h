@@ -106,6 +106,20 @@ int dumper_dump_run(const struct dumper_target *t, const struct dumper_cmd *cmd,
 
 void dumper_dump_result_clear(struct dumper_dump_result *r);
 
+/* Run a | b with a's stdin fed from fd; 0, or -EIO with the message of
+ * the one that failed (b's first). */
+int dumper_run_pipe(const struct dumper_cmd *a, const struct dumper_cmd *b, int fd);
+
+/* The two halves of a table restore (Postgres): extract, `pg_restore
+ * --data-only` of tables out of the dump on stdin as SQL, and load, `psql
+ * --single-transaction` running TRUNCATE of the tables then that SQL, so
+ * the live tables' schema is kept and all of it commits or none.  A table
+ * is "name" or "schema.name".  Into database into if not NULL.  Not in
+ * docker, Postgres only (-EINVAL). */
+int dumper_table_restore_cmds(const struct dumper_target *t, const char *tmpdir,
+			      const char *const *tables, size_t n, const char *into,
+			      struct dumper_cmd *ret_extract, struct dumper_cmd *ret_load);
+
 /* Run cmd with its stdin fed from fd (a restore); 0, or -EIO with the
  * tool's stderr in the message. */
 int dumper_run_with_input(const struct dumper_cmd *cmd, int fd);

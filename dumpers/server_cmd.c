@@ -569,6 +569,95 @@ fail:
 	return finish(r, &a, &e, &c, ret);
 }
 
+/* "schema"."name" or "name", quoted for SQL. */
+static void sql_ident(FILE *f, const char *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++)
+		fputs(s[i] == '"' ? "\"\"" : (char[]){s[i], 0}, f);
+	fputc('"', f);
+}
+
+int dumper_table_restore_cmds(const struct dumper_target *t, const char *tmpdir,
+			      const char *const *tables, size_t n, const char *into,
+			      struct dumper_cmd *ret_extract, struct dumper_cmd *ret_load)
+{
+	struct vec a = {0}, e = {0}, a2 = {0}, e2 = {0};
+	struct dumper_cmd x = {0}, l = {0};
+	char *trunc = NULL;
+	size_t tlen = 0;
+	int r;
+	if ((r = dumper_target_check(t)) < 0)
+		return r;
+	if (t->kind != DUMPER_POSTGRES || t->container || t->service)
+		return store_fail(-EINVAL, "database %s: tables can be restored alone only from a local "
+					   "Postgres dump (restore the whole database with --into)", t->name);
+	if (into && !plain_name(into))
+		return store_fail(-EINVAL, "database name '%s': use letters, digits, '_', '-' and '.'", into);
+	FILE *f = open_memstream(&trunc, &tlen);
+	if (!f)
+		return -ENOMEM;
+	fputs("TRUNCATE TABLE ", f);
+	x.tool = "pg_restore";
+	vpush(&a, "pg_restore");
+	vpush(&a, "--data-only");
+	vpush(&a, "--no-owner");
+	vpush(&a, "--file=-");
+	for (size_t i = 0; i < n; i++) {
+		const char *dot = strchr(tables[i], '.');
+		bool bad = !*tables[i] || tables[i][0] == '-' || (dot && (dot == tables[i] || !dot[1]));
+		for (const char *c = tables[i]; *c && !bad; c++)
+			bad = (unsigned char)*c < 0x20 || *c == 0x7f;
+		if (bad) {
+			fclose(f);
+			free(trunc);
+			vfree(a.v);
+			return store_fail(-EINVAL, "--table '%s': not a table name", tables[i]);
+		}
+		if (i)
+			fputs(", ", f);
+		if (dot) {
+			vpushf(&a, "--schema=%.*s", (int)(dot - tables[i]), tables[i]);
+			vpushf(&a, "--table=%s", dot + 1);
+			sql_ident(f, tables[i], (size_t)(dot - tables[i]));
+			fputc('.', f);
+			sql_ident(f, dot + 1, strlen(dot + 1));
+		} else {
+			vpushf(&a, "--table=%s", tables[i]);
+			sql_ident(f, tables[i], strlen(tables[i]));
+		}
+	}
+	if (fclose(f) != 0) {
+		free(trunc);
+		vfree(a.v);
+		return -ENOMEM;
+	}
+	env_with(&e, NULL, NULL);
+	if ((r = finish(0, &a, &e, &x, ret_extract)) < 0) {
+		free(trunc);
+		return r;
+	}
+	l.tool = "psql";
+	vpush(&a2, "psql");
+	vpush(&a2, "-X");
+	vpush(&a2, "-q");
+	vpush(&a2, "-v");
+	vpush(&a2, "ON_ERROR_STOP=1");
+	vpush(&a2, "--single-transaction");
+	pg_conn(&a2, t);
+	pg_dbname(&a2, "--dbname=", into ? into : t->dbname ? t->dbname : "postgres");
+	vpushf(&a2, "--command=%s", trunc);
+	vpush(&a2, "--file=-");
+	env_with(&e2, "PGPASSWORD", t->password);
+	if (!getenv("PGCONNECT_TIMEOUT"))
+		vpush(&e2, "PGCONNECT_TIMEOUT=15");
+	free(trunc);
+	if ((r = finish(0, &a2, &e2, &l, ret_load)) < 0)
+		dumper_cmd_clear(ret_extract);
+	(void)tmpdir;
+	return r;
+}
+
 int dumper_cmd_add_arg(struct dumper_cmd *c, const char *arg)
 {
 	struct vec a = {.v = c->argv};

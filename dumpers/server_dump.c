@@ -352,6 +352,56 @@ out:
 	return 0;
 }
 
+int dumper_run_pipe(const struct dumper_cmd *a, const struct dumper_cmd *b, int fd)
+{
+	int pp[2] = {-1, -1}, ea[2] = {-1, -1}, eb[2] = {-1, -1};
+	pid_t pa = -1, pb = -1;
+	int r = 0;
+	if (pipe2(pp, O_CLOEXEC) < 0 || pipe2(ea, O_CLOEXEC) < 0 || pipe2(eb, O_CLOEXEC) < 0) {
+		r = store_failp(-errno, "pipe");
+		goto out;
+	}
+	if ((r = spawn(a->argv, a->envp, fd, pp[1], ea[1], &pa)) < 0) {
+		pa = -1;
+		r = store_fail(r, "%s: %s", a->tool, strerror(-r));
+		goto out;
+	}
+	if ((r = spawn(b->argv, b->envp, pp[0], -1, eb[1], &pb)) < 0) {
+		pb = -1;
+		r = store_fail(r, "%s: %s", b->tool, strerror(-r));
+		goto out;
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (pp[i] >= 0)
+			close(pp[i]);
+		pp[i] = -1;
+	}
+	if (ea[1] >= 0)
+		close(ea[1]);
+	if (eb[1] >= 0)
+		close(eb[1]);
+	struct stream sa = {.out = -1, .err = ea[0], .tee = -1}, sb = {.out = -1, .err = eb[0], .tee = -1};
+	/* Both stderrs to their ends (small), then both statuses. */
+	drain_err(&sa, true);
+	drain_err(&sb, true);
+	int sta = pa > 0 ? wait_child(pa) : 0, stb = pb > 0 ? wait_child(pb) : 0;
+	if (r < 0)
+		return r;
+	/* The loader's words first: it is the one that refuses (a foreign
+	 * key, a column that is not there); the extractor's if only it failed. */
+	if (!WIFEXITED(stb) || WEXITSTATUS(stb) != 0) {
+		char *m = tool_message(b->tool, sb.errbuf, stb);
+		r = store_fail(-EIO, "%s", m ? m : b->tool);
+		free(m);
+	} else if (!WIFEXITED(sta) || WEXITSTATUS(sta) != 0) {
+		char *m = tool_message(a->tool, sa.errbuf, sta);
+		r = store_fail(-EIO, "%s", m ? m : a->tool);
+		free(m);
+	}
+	return r;
+}
+
 int dumper_run_with_input(const struct dumper_cmd *cmd, int fd)
 {
 	int pe[2];

@@ -64,6 +64,7 @@ int dumper_session_dump_file(const struct dumper_session *s, const char *name, c
 
 struct runner {
 	const struct dumper_cmd *cmd;
+	const struct dumper_cmd *cmd2; /* NULL, or cmd | cmd2 */
 	int fd;
 	int r;
 	char *msg;
@@ -72,20 +73,21 @@ struct runner {
 static void *run_thread(void *arg)
 {
 	struct runner *ru = arg;
-	ru->r = dumper_run_with_input(ru->cmd, ru->fd);
+	ru->r = ru->cmd2 ? dumper_run_pipe(ru->cmd, ru->cmd2, ru->fd) : dumper_run_with_input(ru->cmd, ru->fd);
 	close(ru->fd);
 	if (ru->r < 0 && store_error())
 		ru->msg = strdup(store_error());
 	return NULL;
 }
 
-/* Feed file's content into cmd's stdin. */
-static int feed(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd)
+/* Feed file's content into cmd's stdin (cmd | cmd2 if cmd2). */
+static int feed2(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd,
+		 const struct dumper_cmd *cmd2)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return store_failp(-errno, "pipe");
-	struct runner ru = {.cmd = cmd, .fd = p[0]};
+	struct runner ru = {.cmd = cmd, .cmd2 = cmd2, .fd = p[0]};
 	pthread_t th;
 	int r = -pthread_create(&th, NULL, run_thread, &ru);
 	if (r < 0) {
@@ -137,6 +139,34 @@ stop:
 		return r;
 	}
 	return 0;
+}
+
+static int feed(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd)
+{
+	return feed2(repo, file, cmd, NULL);
+}
+
+int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
+				  const struct node *file, const char *name,
+				  const char *const *tables, size_t n, const char *into)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	if (file->type != NODE_FILE || (file->flags & NODE_F_UNREADABLE))
+		return store_fail(-EINVAL, "database %s: the snapshot's dump is not a readable file", name);
+	struct dumper_cmd x = {0}, l = {0};
+	const char *tmp;
+	int r = dumper_session_tmpdir(s, &tmp);
+	if (r < 0 || (r = dumper_table_restore_cmds(t, tmp, tables, n, into, &x, &l)) < 0)
+		return r;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	r = feed2(repo, file, &x, &l);
+	sigaction(SIGPIPE, &old, NULL);
+	dumper_cmd_clear(&x);
+	dumper_cmd_clear(&l);
+	return r;
 }
 
 static int create_db(struct dumper_session *s, const struct dumper_target *t, const char *into)

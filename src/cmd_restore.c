@@ -29,6 +29,7 @@ static const char usage_text[] =
 	"usage: ckptfs restore PATH [--from WHEN] [--to DEST] [--dry-run] [--project NAME]\n"
 	"       ckptfs restore --db NAME [--from WHEN] [--into OTHER] [--dry-run] [--project NAME]\n"
 	"       ckptfs restore FILE.db --table T [--table T2]... [--from WHEN] [--dry-run]\n"
+	"       ckptfs restore --db NAME --table T [--table T2]... [--from WHEN] [--into OTHER]\n"
 	"\n"
 	"Bring PATH (a file or a directory; relative to the current directory inside\n"
 	"the project, or to the project root) back as it was in a snapshot.\n"
@@ -53,7 +54,9 @@ static const char usage_text[] =
 	"      --table T        with a SQLite FILE of the project: only table T's rows,\n"
 	"                       replaced from the snapshot's copy in one transaction\n"
 	"                       (repeatable); other tables untouched; refused if T's\n"
-	"                       schema differs; a safety snapshot first\n"
+	"                       schema differs; a safety snapshot first.  With --db\n"
+	"                       (Postgres): T truncated and reloaded from the dump in\n"
+	"                       one transaction, its live schema kept\n"
 	"  -p, --project NAME   a project other than the current directory's\n"
 	"  -h, --help           this help\n";
 
@@ -123,7 +126,7 @@ static void print_summary(bool dry_run, const char *what, const struct snapshot 
 
 /* restore --db NAME: a server database from its dump. */
 static int restore_database(const char *db, const char *from, const char *into,
-			    const char *project, bool dry_run)
+			    const char *const *tables, size_t ntables, const char *project, bool dry_run)
 {
 	struct repo *repo = NULL;
 	struct project p = {0};
@@ -134,7 +137,7 @@ static int restore_database(const char *db, const char *from, const char *into,
 	if ((r = cli_find_project(repo, NULL, project, &p)) < 0)
 		out_store_err(r, "restore");
 	else
-		status = restore_db(repo, &p, db, from, into, dry_run);
+		status = restore_db(repo, &p, db, from, into, tables, ntables, dry_run);
 	project_clear(&p);
 	repo_close(repo);
 	return status;
@@ -251,9 +254,9 @@ static int restore_args(int argc, char **argv, const char **tables, size_t ntabl
 			const char *into, const char *to, const char *from, const char *project,
 			bool dry_run)
 {
-	if (ntables && (db || to))
-		return cli_usage_error("restore", "--table goes with a SQLite FILE of the project, without "
-						  "--to (tables of a server database cannot be restored alone yet)");
+	if (ntables && to)
+		return cli_usage_error("restore", "--table goes with a SQLite FILE of the project or with "
+						  "--db, not with --to");
 	for (size_t i = 0; i < ntables; i++)
 		if (!*tables[i])
 			return cli_usage_error("restore", "--table: empty");
@@ -264,7 +267,7 @@ static int restore_args(int argc, char **argv, const char **tables, size_t ntabl
 			return cli_usage_error("restore", "--db restores a database: no PATH or --to with it");
 		if (!*db || (into && !*into))
 			return cli_usage_error("restore", "--db/--into: empty");
-		return restore_database(db, from, into, project, dry_run);
+		return restore_database(db, from, into, tables, ntables, project, dry_run);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("restore", argc == optind ? "which PATH?" : "one PATH at a time");

@@ -34,9 +34,31 @@ out:
 	free(now);
 }
 
-int restore_db(struct repo *repo, const struct project *p, const char *name, const char *when,
-	       const char *into, bool dry_run)
+/* "acct, orders" for messages (malloc'd; NULL on ENOMEM). */
+static char *table_list(const char *const *tables, size_t n)
 {
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", tables[i]);
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int restore_db(struct repo *repo, const struct project *p, const char *name, const char *when,
+	       const char *into, const char *const *tables, size_t ntables, bool dry_run)
+{
+	char *tl = ntables ? table_list(tables, ntables) : NULL;
+	char what[512];
+	snprintf(what, sizeof what, "%s%s%s%s", ntables > 1 ? "tables " : ntables ? "table " : "",
+		 tl ? tl : "", ntables ? " of database " : "database ", name);
+	free(tl);
 	struct dumper_session *ds = NULL;
 	struct snapshot s = {0};
 	struct node node = {0};
@@ -75,15 +97,15 @@ int restore_db(struct repo *repo, const struct project *p, const char *name, con
 	char size[OUT_BUF];
 	warn_schema(ds, name, &s);
 	if (dry_run) {
-		printf("would restore database %s from %s %s (%s, %s) into %s\n", name, p->name, s.name,
+		printf("would restore %s from %s %s (%s, %s) into %s\n", what, p->name, s.name,
 		       path, out_size(node.size, size), into ? into : "its database");
 		status = EXIT_OK;
 		goto out;
 	}
 
 	char msg[512];
-	snprintf(msg, sizeof msg, "before restore --db %s%s%s", name, into ? " --into " : "",
-		 into ? into : "");
+	snprintf(msg, sizeof msg, "before restore --db %s%s%s%s", name, ntables ? " --table" : "",
+		 into ? " --into " : "", into ? into : "");
 	struct take_req req = {.root = p->root, .message = msg, .quiet = true};
 	if ((r = take_snapshot(repo, &req, &safety)) < 0) {
 		out_store_err(r, "restore: safety snapshot");
@@ -100,13 +122,15 @@ int restore_db(struct repo *repo, const struct project *p, const char *name, con
 			name, why ? ": " : "", why ? why : "");
 		goto out;
 	}
-	if ((r = dumper_session_restore(ds, repo, &node, name, into)) < 0) {
+	r = ntables ? dumper_session_restore_tables(ds, repo, &node, name, tables, ntables, into)
+		    : dumper_session_restore(ds, repo, &node, name, into);
+	if (r < 0) {
 		out_store_err(r, "restore");
-		out_err("restore: database %s: the restore failed; its state before is in snapshot %s %s",
-			name, p->name, safety.snap.name);
+		out_err("restore: %s: the restore failed%s; its state before is in snapshot %s %s", what,
+			ntables ? " (nothing changed: one transaction)" : "", p->name, safety.snap.name);
 		goto out;
 	}
-	printf("restored database %s from %s %s (%s) into %s\n", name, p->name, s.name,
+	printf("restored %s from %s %s (%s) into %s\n", what, p->name, s.name,
 	       out_size(node.size, size), into ? into : "its database");
 	status = EXIT_OK;
 out:

@@ -4,6 +4,7 @@
 #define CKPTFS_SRC_RESTORE_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "store/catalog.h"
 
@@ -14,9 +15,10 @@ struct repo;
  * dry_run, a safety snapshot of the project (with a fresh dump of every
  * database) is taken first; if the fresh dump of this very database fails
  * and it would be overwritten, nothing is restored.  repo must be open
- * REPO_WRITE (REPO_READ is enough for a dry run).  Prints what it does;
- * returns an exit status. */
+ * REPO_WRITE (REPO_READ is enough for a dry run).  With tables (n > 0),
+ * only those tables (dumper_session_restore_tables).  Prints what it
+ * does; returns an exit status. */
 int restore_db(struct repo *repo, const struct project *p, const char *name, const char *when,
-	       const char *into, bool dry_run);
+	       const char *into, const char *const *tables, size_t ntables, bool dry_run);
 
 #endif
