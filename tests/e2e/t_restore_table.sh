@@ -79,5 +79,6 @@ ck snap -q
 expect_status 1 "$CKPTFS" restore notes.txt --table users
 grep -q "notes.txt: not a SQLite database ckptfs captured" "$T/stderr" || fail "--table on a plain file"
 expect_status 2 "$CKPTFS" restore "$db" --table users --to "$T/out"
-expect_status 2 "$CKPTFS" restore --db postgres-app --table users
+expect_status 1 "$CKPTFS" restore --db postgres-app --table users
+grep -q "database postgres-app: not found in this project" "$T/stderr" || fail "--db --table of an unknown database"
 echo ok
