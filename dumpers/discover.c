@@ -11,51 +11,31 @@
 #include "dumpers/config_toml.h"
 #include "dumpers/target.h"
 #include "store/err.h"
+#include "store/fileio.h"
 
 #define HINT_MAX (1 << 20)
 
 /* Read root/rel (no symlinks followed at the last step, no atime update);
- * -ENOENT if absent. */
+ * -ENOENT if absent, or not a regular file of at most HINT_MAX bytes.
+ * O_NONBLOCK: a FIFO named like a hint (.env, docker-compose.yml) must
+ * not hang the snapshot; fio_read_small refuses it once open. */
 static int read_hint(const char *root, const char *rel, char **ret)
 {
 	char p[4096];
 	snprintf(p, sizeof p, "%s/%s", root, rel);
-	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+	int fd = open(p, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(p, flags);
 	if (fd < 0)
 		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? -ENOENT
 									 : store_failp(-errno, "%s", p);
-	struct stat st;
-	int r = 0;
-	char *buf = NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HINT_MAX) {
-		r = -ENOENT;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-		if (k < 0) {
-			r = store_failp(-errno, "%s", p);
-			goto out;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*ret = buf;
-	buf = NULL;
-out:
-	free(buf);
+	size_t len;
+	int r = fio_read_small(fd, HINT_MAX, ret, &len);
 	close(fd);
-	return r;
+	if (r == -EINVAL || r == -EFBIG)
+		return -ENOENT;
+	return r < 0 && r != -ENOMEM ? store_fail(r, "%s: %s", p, strerror(-r)) : r;
 }
 
 int dumper_discover(const char *root, struct dumper_targets *ret)

@@ -13,6 +13,7 @@
 
 #include "src/forget.h"
 #include "store/err.h"
+#include "store/fileio.h"
 #include "store/toml_lite.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
@@ -21,47 +22,15 @@
  * does not exist. */
 static int read_file(const char *path, char **ret, size_t *ret_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) /* a FIFO must not hang */;
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : store_failp(-errno, "%s", path);
-	struct stat st;
-	char *buf = NULL;
-	int r = 0;
-	if (fstat(fd, &st) < 0) {
-		r = store_failp(-errno, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_BYTES) {
-		r = store_fail(-EINVAL, "%s: not a configuration file (a regular file up to 1 MiB)",
-			       path);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = store_fail(-ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = store_failp(-errno, "%s", path);
-			goto out;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*ret = buf;
-	*ret_len = n;
-	buf = NULL;
-out:
-	free(buf);
+	int r = fio_read_small(fd, MAX_CONFIG_BYTES, ret, ret_len);
 	close(fd);
-	return r;
+	if (r == -EINVAL || r == -EFBIG)
+		return store_fail(-EINVAL, "%s: not a configuration file (a regular file up to 1 MiB)",
+				  path);
+	return r < 0 ? store_fail(r, "%s: %s", path, strerror(-r)) : 0;
 }
 
 static const char *const unit_key[RETENTION_UNITS] = {"last",   "hourly",  "daily",

@@ -46,6 +46,15 @@
  * short writes.  0 or -errno. */
 int fio_write_all(int fd, const void *buf, size_t len);
 
+/* The whole of the small regular file open at fd, read from offset 0 into
+ * a malloc'd buffer with a NUL after the last byte (*ret_len bytes, which
+ * may hold NULs of their own).  -EINVAL when fd is not a regular file,
+ * -EFBIG when it holds (or grows while read to) more than max bytes,
+ * -ENOMEM, or the read's -errno; nothing recorded, the caller names the
+ * file.  For configuration, hints and manifests: files ckptfs reads
+ * whole, never data. */
+int fio_read_small(int fd, size_t max, char **ret, size_t *ret_len);
+
 /* fsync the directory path (relative to dirfd; "." is dirfd itself, an
  * absolute path ignores dirfd).  0 or -errno. */
 int fio_fsync_dir(int dirfd, const char *path);

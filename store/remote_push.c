@@ -75,21 +75,19 @@ int remote_last_manifest(struct repo *repo, const char *name, struct manifest *r
 	int fd = openat(repo->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : store_failp(-errno, "%s/%s", repo->path, path);
-	struct stat st;
 	char *buf = NULL;
-	int r = 0;
-	if (fstat(fd, &st) < 0 || st.st_size > MANIFEST_MAX_BYTES)
-		r = store_fail(-STORE_ECORRUPT, "%s/%s: unreadable or too large", repo->path, path);
-	else if (!(buf = malloc((size_t)st.st_size + 1)))
-		r = store_fail(-ENOMEM, "out of memory");
-	else if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-		r = store_failp(-EIO, "%s/%s", repo->path, path);
+	size_t len = 0;
+	int r = fio_read_small(fd, MANIFEST_MAX_BYTES, &buf, &len);
 	close(fd);
-	if (r == 0) {
-		char what[4200];
-		snprintf(what, sizeof what, "%s/%s", repo->path, path);
-		r = manifest_decode(what, buf, (size_t)st.st_size, ret);
-	}
+	if (r == -ENOMEM)
+		return store_fail(-ENOMEM, "out of memory");
+	if (r < 0)
+		return store_fail(-STORE_ECORRUPT, "%s/%s: %s", repo->path, path,
+				  r == -EFBIG || r == -EINVAL ? "not a manifest (too large, or not a file)"
+							      : strerror(-r));
+	char what[4200];
+	snprintf(what, sizeof what, "%s/%s", repo->path, path);
+	r = manifest_decode(what, buf, len, ret);
 	free(buf);
 	return r;
 }

@@ -178,9 +178,45 @@ static void test_clocks(void **state)
 	assert_true(now > t - 5000000000LL && now < t + 5000000000LL);
 }
 
+/* fio_read_small: whole, NUL-terminated, bounded; refuses what is not a
+ * regular file without waiting on it. */
+static void test_read_small(void **state)
+{
+	struct fixture *f = *state;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = openat(f->dirfd, "small", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fio_write_all(fd, "ab\0cd", 5), 0);
+	assert_int_equal(fio_read_small(fd, 5, &buf, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "ab\0cd\0", 6);
+	free(buf);
+	assert_int_equal(fio_read_small(fd, 4, &buf, &len), -EFBIG);
+	close(fd);
+	/* Empty. */
+	fd = openat(f->dirfd, "empty", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(fio_read_small(fd, 10, &buf, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(buf[0], '\0');
+	free(buf);
+	close(fd);
+	/* A FIFO (opened non-blocking, as callers do) and a directory. */
+	assert_int_equal(mkfifoat(f->dirfd, "fifo", 0600), 0);
+	fd = openat(f->dirfd, "fifo", O_RDONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(fio_read_small(fd, 10, &buf, &len), -EINVAL);
+	close(fd);
+	fd = dup(f->dirfd);
+	assert_int_equal(fio_read_small(fd, 10, &buf, &len), -EINVAL);
+	close(fd);
+	assert_int_equal(fio_read_small(-1, 10, &buf, &len), -EBADF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_read_small, setup, teardown),
 		cmocka_unit_test(test_write_all_pipe),
 		cmocka_unit_test(test_write_all_bad_fd),
 		cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),

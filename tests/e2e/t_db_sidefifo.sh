@@ -23,4 +23,26 @@ for side in -journal -wal -shm; do
 		{ cat "$T/stdout" "$T/stderr"; fail "no warning naming app.db$side"; }
 	expect_status 0 "$CKPTFS" snap --dry-run
 done
+
+# The same class: a FIFO where discovery reads a hint (.env, compose, the
+# project's .ckptfs.toml, read by snap and by forget --policy) is skipped,
+# not opened for a read that waits for a writer forever.
+for hint in .env .env.local docker-compose.yml config/database.yml .ckptfs.toml; do
+	P=$T/hint-${hint//\//_}
+	mkdir -p "$P/$(dirname "$hint")"
+	cd "$P"
+	echo data >file.txt
+	mkfifo "$hint"
+	set +e
+	timeout 120 "$CKPTFS" snap -q >"$T/stdout" 2>"$T/stderr"
+	rc=$?
+	set -e
+	[ "$rc" != 124 ] || fail "snap hung on a FIFO named $hint"
+	[ "$rc" = 0 ] || { cat "$T/stderr"; fail "snap exited $rc with a FIFO $hint"; }
+	set +e
+	timeout 120 "$CKPTFS" forget --policy --dry-run >"$T/stdout" 2>"$T/stderr"
+	rc=$?
+	set -e
+	[ "$rc" != 124 ] || fail "forget --policy hung on a FIFO named $hint"
+done
 echo ok
