@@ -18,6 +18,7 @@
 #include "dumpers/drill.h"
 #include "dumpers/migration.h"
 #include "dumpers/server.h"
+#include "dumpers/sqlsection.h"
 #include "dumpers/session.h"
 #include "store/content.h"
 #include "store/err.h"
@@ -80,9 +81,32 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-/* Feed file's content into cmd's stdin (cmd | cmd2 if cmd2). */
+struct pipe_out {
+	int fd;
+	const char *tool;
+};
+
+/* Write all of buf to the tool's stdin: 0, -EPIPE when it stopped reading
+ * (its status says why), or an error recorded. */
+static int pipe_write(void *ctx, const char *buf, size_t n)
+{
+	struct pipe_out *po = ctx;
+	while (n) {
+		ssize_t k = write(po->fd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EPIPE ? -EPIPE : store_failp(-errno, "restore: writing to %s", po->tool);
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Feed file's content into cmd's stdin (cmd | cmd2 if cmd2), through the
+ * section filter flt if not NULL. */
 static int feed2(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd,
-		 const struct dumper_cmd *cmd2)
+		 const struct dumper_cmd *cmd2, struct dumper_sqlsection *flt)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -112,20 +136,19 @@ static int feed2(struct repo *repo, const struct node *file, const struct dumper
 		}
 		if (n == 0)
 			break;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t k = write(p[1], buf + done, (size_t)(n - done));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				/* EPIPE: the tool stopped reading; its status says why. */
-				wr = errno == EPIPE ? 0 : store_failp(-errno, "restore: writing to %s", cmd->tool);
-				goto stop;
-			}
-			done += k;
-		}
+		struct pipe_out po = {.fd = p[1], .tool = cmd->tool};
+		wr = flt ? dumper_sqlsection_feed(flt, buf, (size_t)n, pipe_write, &po)
+			 : pipe_write(&po, buf, (size_t)n);
+		if (wr < 0)
+			break;
 		off += (uint64_t)n;
 	}
-stop:
+	if (wr == 0 && flt) {
+		struct pipe_out po = {.fd = p[1], .tool = cmd->tool};
+		wr = dumper_sqlsection_end(flt, pipe_write, &po);
+	}
+	if (wr == -EPIPE)
+		wr = 0;
 	free(buf);
 	close(p[1]);
 	pthread_join(th, NULL);
@@ -143,7 +166,65 @@ stop:
 
 static int feed(struct repo *repo, const struct node *file, const struct dumper_cmd *cmd)
 {
-	return feed2(repo, file, cmd, NULL);
+	return feed2(repo, file, cmd, NULL, NULL);
+}
+
+static int discard(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+/* MySQL: the dump's sections of the tables (DROP, CREATE, rows,
+ * triggers) into the client; a table the dump has no section for is
+ * refused before anything is sent.  Not one transaction: MySQL commits
+ * each DROP and CREATE (the safety snapshot is the undo). */
+static int restore_mysql_tables(struct dumper_session *s, struct repo *repo, const struct node *file,
+				const struct dumper_target *t, const char *const *tables, size_t n,
+				const char *into, const char *tmp)
+{
+	(void)s;
+	if (t->container || t->service)
+		return store_fail(-EINVAL, "database %s: tables can be restored alone only from a local "
+					   "dump (restore the whole database with --into)", t->name);
+	struct dumper_sqlsection flt;
+	int r = dumper_sqlsection_init(&flt, tables, n);
+	if (r < 0)
+		return r;
+	/* First pass: every table must have its section (nothing sent). */
+	struct dumper_cmd c = {0};
+	char *buf = malloc(1 << 20);
+	if (!buf) {
+		dumper_sqlsection_clear(&flt);
+		return -ENOMEM;
+	}
+	for (uint64_t off = 0; off < file->size;) {
+		ssize_t k = content_read(repo, file, off, buf, 1 << 20);
+		if (k <= 0) {
+			r = k < 0 ? (int)k : store_fail(-EIO, "database %s: short read of the dump", t->name);
+			break;
+		}
+		if ((r = dumper_sqlsection_feed(&flt, buf, (size_t)k, discard, NULL)) < 0)
+			break;
+		off += (uint64_t)k;
+	}
+	free(buf);
+	const char *missing = r == 0 ? dumper_sqlsection_missing(&flt) : NULL;
+	if (missing)
+		r = store_fail(-ENOENT, "database %s: table %s: not in the snapshot's dump; nothing restored",
+			       t->name, missing);
+	dumper_sqlsection_clear(&flt);
+	if (r < 0 || (r = dumper_sqlsection_init(&flt, tables, n)) < 0)
+		return r;
+	if ((r = dumper_restore_cmd(t, tmp, into, &c)) == 0) {
+		struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+		sigaction(SIGPIPE, &ign, &old);
+		r = feed2(repo, file, &c, NULL, &flt);
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	dumper_cmd_clear(&c);
+	dumper_sqlsection_clear(&flt);
+	return r;
 }
 
 int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
@@ -158,11 +239,15 @@ int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
 	struct dumper_cmd x = {0}, l = {0};
 	const char *tmp;
 	int r = dumper_session_tmpdir(s, &tmp);
-	if (r < 0 || (r = dumper_table_restore_cmds(t, tmp, tables, n, into, &x, &l)) < 0)
+	if (r < 0)
+		return r;
+	if (t->kind == DUMPER_MYSQL)
+		return restore_mysql_tables(s, repo, file, t, tables, n, into, tmp);
+	if ((r = dumper_table_restore_cmds(t, tmp, tables, n, into, &x, &l)) < 0)
 		return r;
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
 	sigaction(SIGPIPE, &ign, &old);
-	r = feed2(repo, file, &x, &l);
+	r = feed2(repo, file, &x, &l, NULL);
 	sigaction(SIGPIPE, &old, NULL);
 	dumper_cmd_clear(&x);
 	dumper_cmd_clear(&l);

@@ -13,6 +13,7 @@
 
 #include "dumpers/drill.h"
 #include "dumpers/sqlcount.h"
+#include "dumpers/sqlsection.h"
 
 static const char dump[] =
 	"-- MariaDB dump 10.19\n"
@@ -90,12 +91,86 @@ static void test_counts_parse(void **state)
 	dumper_table_counts_free(v, n);
 }
 
+static const char sections[] =
+	"/*!40101 SET NAMES utf8mb4 */;\n"
+	"/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n"
+	"--\n-- Table structure for table `item`\n--\n\n"
+	"DROP TABLE IF EXISTS `item`;\nCREATE TABLE `item` (`id` int);\n"
+	"INSERT INTO `item` VALUES\n(1),\n(2);\n"
+	"--\n-- Table structure for table `log`\n--\n\n"
+	"DROP TABLE IF EXISTS `log`;\nINSERT INTO `log` VALUES (9);\n"
+	"--\n-- Table structure for table `it``em`\n--\n"
+	"DROP TABLE IF EXISTS `it``em`;\n"
+	"--\n-- Temporary table structure for view `named`\n--\nCREATE VIEW x;\n"
+	"--\n-- Dumping routines for database 'shop'\n--\nCREATE FUNCTION f;\n"
+	"/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n"
+	"/*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;\n"
+	"-- Dump completed on 2026-12-03";
+
+struct collect {
+	char buf[4096];
+	size_t n;
+};
+
+static int collect(void *ctx, const char *buf, size_t n)
+{
+	struct collect *c = ctx;
+	assert_true(c->n + n < sizeof c->buf);
+	memcpy(c->buf + c->n, buf, n);
+	c->n += n;
+	c->buf[c->n] = '\0';
+	return 0;
+}
+
+static void check_sections(const char *out)
+{
+	assert_non_null(strstr(out, "SET NAMES utf8mb4"));
+	assert_non_null(strstr(out, "FOREIGN_KEY_CHECKS=0"));
+	assert_non_null(strstr(out, "DROP TABLE IF EXISTS `item`;\nCREATE TABLE `item` (`id` int);\n"
+				    "INSERT INTO `item` VALUES\n(1),\n(2);\n"));
+	assert_null(strstr(out, "`log`"));
+	assert_null(strstr(out, "CREATE VIEW"));
+	assert_null(strstr(out, "CREATE FUNCTION"));
+	assert_non_null(strstr(out, "SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS"));
+	assert_non_null(strstr(out, "-- Dump completed on 2026-12-03"));
+}
+
+/* Only the asked tables' sections, with header and footer; the same
+ * however the stream is cut; a table with no section is told. */
+static void test_sqlsection(void **state)
+{
+	(void)state;
+	const char *want[] = {"item"};
+	size_t n = strlen(sections);
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct dumper_sqlsection s;
+		struct collect c = {.n = 0};
+		assert_int_equal(dumper_sqlsection_init(&s, want, 1), 0);
+		assert_int_equal(dumper_sqlsection_feed(&s, sections, cut, collect, &c), 0);
+		assert_int_equal(dumper_sqlsection_feed(&s, sections + cut, n - cut, collect, &c), 0);
+		assert_int_equal(dumper_sqlsection_end(&s, collect, &c), 0);
+		check_sections(c.buf);
+		assert_null(dumper_sqlsection_missing(&s));
+		dumper_sqlsection_clear(&s);
+	}
+	const char *odd[] = {"it`em", "nope"};
+	struct dumper_sqlsection s;
+	struct collect c = {.n = 0};
+	assert_int_equal(dumper_sqlsection_init(&s, odd, 2), 0);
+	assert_int_equal(dumper_sqlsection_feed(&s, sections, n, collect, &c), 0);
+	assert_non_null(strstr(c.buf, "DROP TABLE IF EXISTS `it``em`;"));
+	assert_null(strstr(c.buf, "CREATE TABLE `item`"));
+	assert_string_equal(dumper_sqlsection_missing(&s), "nope");
+	dumper_sqlsection_clear(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sqlcount_whole),
 		cmocka_unit_test(test_sqlcount_split),
 		cmocka_unit_test(test_counts_parse),
+		cmocka_unit_test(test_sqlsection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,9 +14,27 @@
 #include "dumpers/docker.h"
 #include "dumpers/drill.h"
 #include "dumpers/sqlcount.h"
+#include "dumpers/sqlsection.h"
 #include "dumpers/migration.h"
 #include "dumpers/proc.h"
 #include "tests/fuzz/fuzz.h"
+
+struct sink {
+	char *p;
+	size_t n;
+};
+
+static int sink_add(void *ctx, const char *buf, size_t n)
+{
+	struct sink *s = ctx;
+	char *p = realloc(s->p, s->n + n + 1);
+	if (!p)
+		abort();
+	memcpy(p + s->n, buf, n);
+	s->p = p;
+	s->n += n;
+	return 0;
+}
 
 static void one_line(const char *s)
 {
@@ -35,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	char why[256], line[64];
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: {
 		size_t n;
 		dumper_migration_probes(&n);
@@ -84,6 +102,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		dumper_sqlcount_clear(&a);
 		dumper_sqlcount_clear(&b);
+		break;
+	}
+	case 6: {
+		/* the section filter: whole and in two pieces, the same output,
+		 * never more than its input */
+		const char *want[] = {"item", "t"};
+		struct dumper_sqlsection a, b;
+		struct sink sa = {0}, sb = {0};
+		size_t n = size - 1, cut = n / 2;
+		if (dumper_sqlsection_init(&a, want, 2) < 0 || dumper_sqlsection_init(&b, want, 2) < 0)
+			abort();
+		dumper_sqlsection_feed(&a, (const char *)data + 1, n, sink_add, &sa);
+		dumper_sqlsection_end(&a, sink_add, &sa);
+		dumper_sqlsection_feed(&b, (const char *)data + 1, cut, sink_add, &sb);
+		dumper_sqlsection_feed(&b, (const char *)data + 1 + cut, n - cut, sink_add, &sb);
+		dumper_sqlsection_end(&b, sink_add, &sb);
+		if (sa.n != sb.n || sa.n > n || (sa.n && memcmp(sa.p, sb.p, sa.n)))
+			abort();
+		free(sa.p);
+		free(sb.p);
+		dumper_sqlsection_clear(&a);
+		dumper_sqlsection_clear(&b);
 		break;
 	}
 	case 5: {
