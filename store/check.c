@@ -8,6 +8,7 @@
 #include "store/check.h"
 #include "store/check_internal.h"
 #include "store/err.h"
+#include "store/gc_lock.h"
 #include "store/repo_internal.h"
 #include "store/writer.h"
 
@@ -117,6 +118,12 @@ int check_run(struct repo *repo, const struct check_opts *opts, struct check_res
 	if (opts->repair && repo->mode != REPO_WRITE)
 		return store_fail(-EINVAL, "check: repair needs the repository open for writing");
 
+	/* Without --repair (which holds the writer lock) a gc could move
+	 * blobs and delete packs under the lists read below: wait for it. */
+	int gcfd = -1;
+	if (!opts->repair && (r = gc_lock_take(repo, false, &gcfd)) < 0)
+		return r;
+
 	if (opts->repair) {
 		r = check_repair_tmp(&c);
 		if (r < 0)
@@ -178,6 +185,7 @@ done:
 	*ret = res;
 	r = 0;
 out:
+	gc_lock_release(gcfd);
 	writer_free(c.restore_writer);
 	check_idmap_free(&c.restored);
 	check_idmap_free(&c.trees);

@@ -39,7 +39,8 @@
  *
  * check_run() may run alongside a writer: it reads the catalog in an order
  * (snapshots, then blobs, then packs, then packs/) in which what a writer
- * commits meanwhile never looks like damage.
+ * commits meanwhile never looks like damage.  A gc, which deletes packs,
+ * and a check without repair wait for each other (gc_lock.h).
  */
 #ifndef CKPTFS_STORE_CHECK_H
 #define CKPTFS_STORE_CHECK_H

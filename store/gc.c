@@ -10,6 +10,7 @@
 #include "store/err.h"
 #include "store/fileio.h"
 #include "store/gc_internal.h"
+#include "store/gc_lock.h"
 #include "store/repo_internal.h"
 
 int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
@@ -23,10 +24,12 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	struct gc_set *set = NULL;
 	struct gc_plan plan = { 0 };
 	int64_t now = opts->now_ns ? opts->now_ns : fio_now_ns();
-	int r = 0;
+	int lockfd = -1;
+	/* A running check waits, and is waited for (gc_lock.h). */
+	int r = gc_lock_take(repo, true, &lockfd);
 	/* Expired trash first: its rows go in one transaction, then the mark
 	 * no longer sees them.  A dry run only leaves them out of the mark. */
-	if (!opts->dry_run)
+	if (r >= 0 && !opts->dry_run)
 		r = catalog_trash_purge_expired(repo, now, &ret->trash_expired);
 	if (r >= 0)
 		r = gc_set_new(&set);
@@ -47,6 +50,7 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 		r = gc_repack(repo, set, &plan, opts, ret);
 	gc_plan_clear(&plan);
 	gc_set_free(set);
+	gc_lock_release(lockfd);
 	ret->duration_ns = fio_mono_ns() - start;
 	return r < 0 ? r : 0;
 }

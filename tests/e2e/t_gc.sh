@@ -10,7 +10,8 @@
 #   - gc while a mount streams files of kept snapshots (page cache dropped
 #     before every read, a small chunk cache) and a restore loop runs:
 #     content compared, never an error, while every round of gc moves the
-#     very blobs being read into new packs;
+#     very blobs being read into new packs; a check loop alongside never
+#     reports damage (it and gc wait for each other);
 #   - a snap started while gc runs waits for the lock and is correct;
 #   - bad input: --repack-threshold out of range, a locked repository.
 . "$(dirname "$0")/lib.sh"
@@ -152,8 +153,19 @@ restore_reader() {
 	done
 	echo "$n" >"$T/restore-reads"
 }
+# check reads the pack list once: it waits for a gc (and gc for it), so
+# it never takes a pack gc deleted meanwhile for damage.
+check_reader() {
+	local n=0
+	while [ ! -e "$stop" ]; do
+		"$CKPTFS" check -q >"$T/check.out" 2>&1 || { cat "$T/check.out" >>"$fails"; echo "check failed" >>"$fails"; }
+		n=$((n + 1))
+	done
+	echo "$n" >"$T/check-runs"
+}
 [ -n "$mounted" ] && { mount_reader & readers+=($!); track_pid $!; }
 restore_reader & readers+=($!); track_pid $!
+check_reader & readers+=($!); track_pid $!
 sleep 0.5
 moved=0
 for k in 2 3 4; do
@@ -166,7 +178,7 @@ touch "$stop"
 for p in "${readers[@]}"; do wait "$p" || true; done
 [ -s "$fails" ] && { cat "$fails" "$fails.restore" 2>/dev/null | head -20 >&2; fail "readers saw errors while gc ran"; }
 echo "gc under readers: $moved packs rewritten; mount reads: $(cat "$T/mount-reads" 2>/dev/null || echo none)," \
-	"restores: $(cat "$T/restore-reads")"
+	"restores: $(cat "$T/restore-reads"), checks: $(cat "$T/check-runs")"
 [ "$moved" -gt 0 ] || fail "no gc round rewrote a pack the readers read"
 verify "$last"
 
