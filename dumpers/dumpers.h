@@ -190,6 +190,11 @@ int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
 				  const struct node *file, const char *name,
 				  const char *const *tables, size_t n, const char *into);
 
+/* Whether tables of server database NAME can be restored alone (a local
+ * Postgres or MySQL): 0, or -EINVAL / -ENOENT with why recorded — asked
+ * before the safety snapshot, so a refusal costs nothing. */
+int dumper_session_tables_ok(const struct dumper_session *s, const char *name);
+
 /* ---- restore FILE.db --table T ---- */
 
 struct dumper_table_restore {

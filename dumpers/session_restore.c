@@ -169,6 +169,18 @@ static int feed(struct repo *repo, const struct node *file, const struct dumper_
 	return feed2(repo, file, cmd, NULL, NULL);
 }
 
+int dumper_session_tables_ok(const struct dumper_session *s, const char *name)
+{
+	const struct dumper_target *t = find(s, name);
+	if (!t)
+		return unknown(s, name);
+	if (t->container || t->service || (t->kind != DUMPER_POSTGRES && t->kind != DUMPER_MYSQL))
+		return store_fail(-EINVAL, "database %s: tables can be restored alone only from a local "
+					   "Postgres or MySQL dump (restore the whole database with --into)",
+				  t->name);
+	return 0;
+}
+
 static int discard(void *ctx, const char *buf, size_t n)
 {
 	(void)ctx, (void)buf, (void)n;

@@ -68,7 +68,8 @@ int restore_db(struct repo *repo, const struct project *p, const char *name, con
 
 	/* The database's connection comes from the project as it is now. */
 	if ((r = dumper_session_new(p->root, &ds)) < 0 ||
-	    (r = dumper_session_dump_file(ds, name, &file)) < 0) {
+	    (r = dumper_session_dump_file(ds, name, &file)) < 0 ||
+	    (ntables && (r = dumper_session_tables_ok(ds, name)) < 0)) {
 		out_store_err(r, "restore");
 		goto out;
 	}

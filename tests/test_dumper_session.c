@@ -713,6 +713,11 @@ static void test_compose_not_running(void **state)
 	assert_int_equal(res.nnotices, 1);
 	assert_string_equal(res.notices[0],
 			    "database mysql-shop (compose service db): not running — skipped");
+	/* Tables of a database in docker cannot be restored alone: said
+	 * before any safety snapshot. */
+	assert_int_equal(dumper_session_tables_ok(x->s, "mysql-shop"), -EINVAL);
+	assert_non_null(strstr(store_error(), "only from a local Postgres or MySQL dump"));
+	assert_int_equal(dumper_session_tables_ok(x->s, "nope"), -ENOENT);
 	int err;
 	char *m = dumper_session_notes(x->s, &err), *notes;
 	assert_true(asprintf(&notes, "{%s}", m) > 0);
