@@ -7,7 +7,11 @@
 # BENCH_MB (default 1024) of incompressible data make the repository;
 # "an hour of work" adds BENCH_WORK_MB (default 40) of new data and edits
 # a few files.  Everything lives in a temp dir under $TMPDIR, removed at
-# the end.  Page cache is left warm for both sides (same conditions).
+# the end.  Page cache is left warm for both sides (same conditions), and
+# every phase starts after a `sync`, so none pays for the previous one's
+# writeback.  push fsyncs each pack before naming it (the remote must be
+# valid after a crash); rclone copy does not, so it is timed twice: as it
+# is, and until its data is durable (copy + sync).
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 command -v rclone >/dev/null || { echo "bench-remote: needs rclone" >&2; exit 1; }
@@ -21,7 +25,8 @@ printf 'bench\n' >"$T/pass"
 export CKPTFS_PASSPHRASE_FILE=$T/pass
 
 secs() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
-timed() { local a b; a=$(secs); "$@" >/dev/null; b=$(secs); python3 -c "print(f'{$b-$a:.2f}')"; }
+timed() { local a b; sync; a=$(secs); "$@" >/dev/null; b=$(secs); python3 -c "print(f'{$b-$a:.2f}')"; }
+copy_sync() { rclone copy "$@" && sync; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 mibps() { python3 -c "print(f'{$1/1048576/$2:.0f}')"; }
 
@@ -37,6 +42,7 @@ bytes=$(du -sb "$CKPTFS_REPO/packs" | cut -f1)
 
 # First push vs rclone copy of the same packs.
 t_rc=$(timed rclone copy "$CKPTFS_REPO/packs" "$T/rc-copy/packs")
+t_rcs=$(timed copy_sync "$CKPTFS_REPO/packs" "$T/rc-copy2/packs")
 t_dir=$(timed "$CKPTFS" push dir)
 t_rcl=$(timed "$CKPTFS" push rcl)
 
@@ -54,18 +60,23 @@ sent=$("$CKPTFS" push dir --json | python3 -c 'import json,sys; print(json.load(
 
 # Recover vs rclone copy back.
 t_rc_back=$(timed rclone copy "$T/r-dir" "$T/rc-back")
+t_rcs_back=$(timed copy_sync "$T/r-dir" "$T/rc-back2")
 t_rec=$(timed "$CKPTFS" recover "$T/r-dir" --repo "$T/recovered")
 t_rec_rcl=$(timed "$CKPTFS" recover "rclone:loc:$T/r-rcl" --repo "$T/recovered2")
 
 printf 'bench-remote: %s MiB of packs (%s packs); %s MiB new work\n' "$((bytes >> 20))" \
 	"$(wc -l <"$T/before")" "$WORK_MB"
 printf '  %-40s %8s s  %5s MiB/s\n' "rclone copy (packs, local->local)" "$t_rc" "$(mibps "$bytes" "$t_rc")"
-printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy\n' "push, directory remote" "$t_dir" \
-	"$(mibps "$bytes" "$t_dir")" "$(ratio "$t_rc" "$t_dir")"
-printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy\n' "push, rclone local remote" "$t_rcl" \
-	"$(mibps "$bytes" "$t_rcl")" "$(ratio "$t_rc" "$t_rcl")"
+printf '  %-40s %8s s  %5s MiB/s\n' "rclone copy + sync (durable)" "$t_rcs" "$(mibps "$bytes" "$t_rcs")"
+printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy, %sx copy+sync\n' "push, directory remote" "$t_dir" \
+	"$(mibps "$bytes" "$t_dir")" "$(ratio "$t_rc" "$t_dir")" "$(ratio "$t_rcs" "$t_dir")"
+printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy, %sx copy+sync\n' "push, rclone local remote" "$t_rcl" \
+	"$(mibps "$bytes" "$t_rcl")" "$(ratio "$t_rc" "$t_rcl")" "$(ratio "$t_rcs" "$t_rcl")"
 printf '  %-40s %8s B sent / %s B of new packs = %s\n' "incremental push" "$sent" "$new_bytes" \
 	"$(ratio "$sent" "$new_bytes")"
 printf '  %-40s %8s s\n' "rclone copy of the remote back" "$t_rc_back"
-printf '  %-40s %8s s  %sx rclone copy back\n' "recover, directory remote" "$t_rec" "$(ratio "$t_rec" "$t_rc_back")"
-printf '  %-40s %8s s  %sx rclone copy back\n' "recover, rclone local remote" "$t_rec_rcl" "$(ratio "$t_rec_rcl" "$t_rc_back")"
+printf '  %-40s %8s s\n' "rclone copy back + sync (durable)" "$t_rcs_back"
+printf '  %-40s %8s s  %sx rclone copy back, %sx copy+sync\n' "recover, directory remote" "$t_rec" \
+	"$(ratio "$t_rec" "$t_rc_back")" "$(ratio "$t_rec" "$t_rcs_back")"
+printf '  %-40s %8s s  %sx rclone copy back, %sx copy+sync\n' "recover, rclone local remote" "$t_rec_rcl" \
+	"$(ratio "$t_rec_rcl" "$t_rc_back")" "$(ratio "$t_rec_rcl" "$t_rcs_back")"
