@@ -145,6 +145,29 @@ diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 expect_status 0 "$CKPTFS" push killed
 grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/stdout")"
 
+# The same through rclone (all packs in one transfer into incoming/, then
+# one move): killed at random instants, then pushed again.
+ck remote add rkilled "rclone:loc:$T/rkilled" >/dev/null
+for i in $(seq 1 $((rounds < 10 ? 2 : 10))); do
+	"$CKPTFS" push rkilled >/dev/null 2>&1 &
+	pid=$!
+	sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	if [ -f "$T/rkilled/manifest" ]; then
+		while read -r _ name size _; do
+			f=$T/rkilled/packs/${name:0:2}/$name.pack
+			[ "$(stat -c %s "$f" 2>/dev/null)" = "$size" ] || fail "rclone kill $i: manifest names $name, not complete"
+		done < <(grep '^pack ' "$T/rkilled/manifest")
+	fi
+done
+expect_status 0 "$CKPTFS" push rkilled
+(cd "$T/rkilled" && find . -type f ! -name manifest ! -path './incoming/*' | sort | xargs sha256sum) >"$T/c"
+diff "$T/a" "$T/c" >&2 || fail "killed rclone pushes + push differ from a clean push"
+diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
+	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/rkilled/manifest") >&2 || fail "rclone manifests differ"
+ck remote remove rkilled >/dev/null
+
 # --- check --remote: sound; a corrupt and a truncated pack are found ----------------------
 expect_status 0 "$CKPTFS" check --remote clean --read-data
 grep -Eq '^remote clean: [0-9]+ packs checked; read [0-9]+ packs \(.*\), [0-9,]+ blobs$' "$T/stdout" || fail "check --remote: $(cat "$T/stdout")"
