@@ -322,8 +322,11 @@ done:
 		}
 		break;
 	}
-	default:
-		break;
+	case DUMPER_NONE:
+		/* A kind without a check must not pass as verified. */
+		if (asprintf(&res.error, "%s: no check for this kind of dump", cmd->tool) < 0)
+			res.error = NULL;
+		goto out;
 	}
 	res.ok = true;
 out:
