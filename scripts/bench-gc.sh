@@ -90,7 +90,11 @@ print(f"   packs {d['packs']}: {d['packs_deleted']} deleted, {d['packs_repacked'
 print(f"   {d['bytes_before'] / mib:.1f} MiB -> {d['bytes_after'] / mib:.1f} MiB "
       f"(live {d['bytes_live'] / mib:.1f} MiB; after/live {d['bytes_after'] / max(d['bytes_live'], 1):.3f}, target <= 1.10)")
 print(f"   wall {wall:.2f} s, CPU {user + sys_:.2f} s; gc's own clock {d['seconds']:.2f} s")
-print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s (target >= 200)")
+ph = d["phase_seconds"]
+rrate = d["bytes_rewritten"] / mib / ph["repack"] if ph["repack"] else 0
+print(f"   phases: mark {ph['mark']:.2f} s, plan {ph['plan']:.2f} s, sweep {ph['sweep']:.2f} s, repack {ph['repack']:.2f} s")
+print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s over the whole gc, "
+      f"{rrate:.0f} MiB/s in the repack phase (target >= 200)")
 print(f"   peak RSS {rss / 1024:.1f} MiB (target <= 100); mark set {d['mark_set_bytes'] / mib:.1f} MiB "
       f"for {d['live_ids']} ids, {d['trees']} trees of {d['snapshots']} snapshots")
 PY

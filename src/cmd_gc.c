@@ -134,7 +134,10 @@ static void print_json(const struct gc_result *r, bool dry_run, int err)
 	};
 	for (size_t i = 0; i < sizeof n / sizeof *n; i++)
 		printf(" \"%s\": %llu,\n", n[i].name, (unsigned long long)n[i].v);
-	printf(" \"seconds\": %.3f,\n \"error\": ", (double)r->duration_ns / 1e9);
+	printf(" \"seconds\": %.3f,\n \"phase_seconds\": {\"mark\": %.3f, \"plan\": %.3f, "
+	       "\"sweep\": %.3f, \"repack\": %.3f},\n \"error\": ",
+	       (double)r->duration_ns / 1e9, (double)r->mark_ns / 1e9, (double)r->plan_ns / 1e9,
+	       (double)r->sweep_ns / 1e9, (double)r->repack_ns / 1e9);
 	if (err < 0)
 		out_json_str(stdout, store_error() ? store_error() : strerror(-err));
 	else

@@ -2,6 +2,7 @@
 #include "store/catalog_gc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,17 @@ int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
 	if (r < 0)
 		cat_rollback(repo);
 out:
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_gc_cache(struct repo *repo, unsigned kib)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", kib);
+	cat_lock(repo);
+	int rc = sqlite3_exec(repo->db, sql, NULL, NULL, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "setting the page cache");
 	cat_unlock(repo);
 	return r;
 }

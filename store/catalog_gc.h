@@ -35,4 +35,9 @@ int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry *
 int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
 		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop);
 
+/* Let this connection cache up to kib KiB of catalog pages (SQLite's
+ * default is 2 MiB): gc reads the whole blob index and looks up every
+ * tree.  0 or a negative errno (recorded). */
+int catalog_gc_cache(struct repo *repo, unsigned kib);
+
 #endif

@@ -75,6 +75,7 @@ struct gc_result {
 	uint64_t bytes_rewritten; /* live stored bytes copied into new packs */
 	uint64_t bytes_freed;    /* file bytes removed, unlisted packs included */
 	int64_t duration_ns;
+	int64_t mark_ns, plan_ns, sweep_ns, repack_ns; /* the phases' share of it */
 };
 
 /* Collect garbage (see above).  Returns 0, or a negative errno with the
