@@ -167,7 +167,7 @@ static int trash_of(struct repo *repo, const char *project, struct project *p,
 /* restore/empty's summary: lines per snapshot, then one line (or JSON). */
 static void report(const struct opts *o, const char *verb_done, const char *verb_would,
 		   const struct snapshot *s, const size_t *pick, size_t n, int64_t now,
-		   const char *tail)
+		   const char *project, const char *tail)
 {
 	if (o->json) {
 		printf("{\"dry_run\": %s, \"snapshots\": [", o->dry_run ? "true" : "false");
@@ -182,8 +182,8 @@ static void report(const struct opts *o, const char *verb_done, const char *verb
 	for (size_t i = 0; i < n; i++)
 		printf("%s %s %s\n", v, s[pick[i]].project, s[pick[i]].name);
 	char c[OUT_BUF];
-	printf("%s %s snapshot%s%s\n", v, out_count(n, c), n == 1 ? "" : "s",
-	       n && !o->dry_run ? tail : "");
+	printf("%s %s snapshot%s%s%s%s\n", v, out_count(n, c), n == 1 ? "" : "s",
+	       project ? " of " : "", project ? project : "", n && !o->dry_run ? tail : "");
 }
 
 static int do_restore(struct repo *repo, const struct opts *o, int64_t now)
@@ -227,7 +227,7 @@ static int do_restore(struct repo *repo, const struct opts *o, int64_t now)
 		status = out_store_err(r, "trash restore");
 		goto out;
 	}
-	report(o, "restored", "would restore", s, pick, k, now, "");
+	report(o, "restored", "would restore", s, pick, k, now, p.name, "");
 	status = EXIT_OK;
 out:
 	snapshots_free(s, n);
@@ -263,7 +263,7 @@ static int do_empty(struct repo *repo, const struct opts *o, int64_t now)
 		status = out_store_err(r, "trash empty");
 		goto out;
 	}
-	report(o, "emptied", "would empty", s, pick, k, now,
+	report(o, "emptied", "would empty", s, pick, k, now, NULL,
 	       " from the trash (they cannot be restored now; gc may collect their data)");
 	status = EXIT_OK;
 out:

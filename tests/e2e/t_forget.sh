@@ -68,18 +68,23 @@ EOF
 
 # --- the real run, with a mount watching ----------------------------------------
 mount_ckpt "$M"
-ls "$M/myapp" | grep -qx -- "${N[3]}" || fail "mount: ${N[3]} not listed before forget"
+listed=$(ls "$M/myapp")
+grep -qx -- "${N[3]}" <<<"$listed" || fail "mount: ${N[3]} not listed before forget"
 stat "$M/myapp/${N[3]}" >/dev/null
 ck forget -p myapp --keep-last 2 >"$T/out"
 t0=$(date +%s%N)
 [ "$(cat "$T/out")" = "forgot 3 snapshots of myapp (in the trash for 7 days: ckptfs trash)" ] ||
 	{ cat "$T/out"; fail "forget summary"; }
-gone_from_mount() { ! ls "$M/myapp" | grep -qx -- "${N[3]}" && ! [ -e "$M/myapp/${N[3]}" ]; }
+gone_from_mount() {
+	local l
+	l=$(ls "$M/myapp") && ! grep -qx -- "${N[3]}" <<<"$l" && ! [ -e "$M/myapp/${N[3]}" ]
+}
 wait_for 30 "mount still shows ${N[3]}" gone_from_mount
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "forgotten snapshot gone from the mount after $ms ms"
-# The mount polls every 0.5 s and the kernel keeps a name for 1 s.
-[ "$ms" -le 2500 ] || fail "mount took $ms ms to drop a forgotten snapshot (want about 1 s)"
+# The mount polls every 0.5 s and the kernel keeps a name for 1 s: about
+# 1.5 s; a loaded machine gets some slack.
+[ "$ms" -le 3000 ] || fail "mount took $ms ms to drop a forgotten snapshot (want about 1.5 s)"
 [ -d "$M/myapp/${N[0]}" ] || fail "mount lost a kept snapshot"
 ck umount "$M"
 [ "$(names | tr '\n' ' ')" = "${N[0]} ${N[1]} ${N[4]} " ] || fail "log after forget: $(names | tr '\n' ' ')"
@@ -87,7 +92,8 @@ expect_status 1 "$CKPTFS" show "${N[3]}" -p myapp
 one_line "show of a forgotten snapshot"
 expect_status 1 "$CKPTFS" restore . -p myapp --from "${N[3]}" --to "$T/nope"
 [ ! -e "$T/nope/f" ] || fail "restore from a forgotten snapshot wrote files"
-ck projects | grep -q '^myapp  *3 ' || { ck projects; fail "project count includes trashed snapshots"; }
+ck projects >"$T/out"
+grep -q '^myapp  *3 ' "$T/out" || { cat "$T/out"; fail "project count includes trashed snapshots"; }
 
 # --- trash: the list, restore ------------------------------------------------
 ck trash >"$T/trash"
