@@ -197,10 +197,13 @@ rm -f "$XDG_CONFIG_HOME/ckptfs/config.toml"
 
 # --- the writer lock -------------------------------------------------------------
 if command -v flock >/dev/null; then
-	flock "$CKPTFS_REPO/lock" sleep 3 &
+	# Held until killed (a slow machine must not see it end between the
+	# checks): the process holding the lock is the sleep itself.
+	( exec 9>>"$CKPTFS_REPO/lock"; flock 9; exec sleep 60 ) &
 	holder=$!
 	track_pid $holder
-	sleep 0.3
+	lock_held() { ! flock -n "$CKPTFS_REPO/lock" true; }
+	wait_for 30 "the test's lock holder did not take the lock" lock_held
 	CKPTFS_LOCK_WAIT=0.5 expect_status 4 "$CKPTFS" forget -p myapp --keep-last 1
 	one_line "forget while locked"
 	grep -q 'locked' "$T/stderr" || fail "lock message"
@@ -211,7 +214,8 @@ if command -v flock >/dev/null; then
 	# Reading needs no lock.
 	ck forget -p myapp --keep-last 1 --dry-run >/dev/null
 	ck trash >/dev/null
-	wait $holder
+	kill $holder
+	wait $holder 2>/dev/null || true
 fi
 
 # --- trash empty: --older-than, then everything -------------------------------
