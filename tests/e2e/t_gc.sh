@@ -12,7 +12,8 @@
 #     content compared, never an error, while every round of gc moves the
 #     very blobs being read into new packs; a check loop alongside never
 #     reports damage (it and gc wait for each other);
-#   - a snap started while gc runs waits for the lock and is correct;
+#   - a snap started while gc runs (held there by a shared gc.lock) gives
+#     up after its lock wait, or waits for gc and is then correct;
 #   - bad input: --repack-threshold out of range, a locked repository.
 . "$(dirname "$0")/lib.sh"
 
@@ -185,11 +186,24 @@ verify "$last"
 # ---- a snap started during gc ------------------------------------------
 forget_rows "${names[5]}" # live until now: gc has work while the snap waits
 head -c $((5 << 20)) /dev/urandom >"$P/data/during.bin"
+# The overlap made certain: a shared hold of gc.lock (what a running check
+# holds) keeps gc waiting with the writer lock taken; a snap started then
+# gives up after its lock wait (exit 4) or, waiting longer, runs after gc.
+flock -s "$CKPTFS_REPO/gc.lock" sleep 2 &
+holder=$!
+track_pid $holder
+sleep 0.2
 "$CKPTFS" gc >"$T/gc.bg" 2>&1 &
 gcpid=$!
 track_pid $gcpid
+wait_for 20 "gc taking the writer lock" sh -c '! flock -n "$0" true' "$CKPTFS_REPO/lock"
+CKPTFS_LOCK_WAIT=0.3 expect_status 4 "$CKPTFS" snap -q "$P"
+grep -q 'locked by another ckptfs' "$T/stderr" || fail "snap during gc: $(cat "$T/stderr")"
 CKPTFS_LOCK_WAIT=120 "$CKPTFS" snap -q "$P" >/dev/null 2>"$T/snap.err" || { cat "$T/snap.err" >&2; fail "snap during gc exited $?"; }
+kill -0 $gcpid 2>/dev/null && ! grep -q . "$T/gc.bg" && fail "the snap ran while gc still held the lock"
 wait $gcpid || { cat "$T/gc.bg" >&2; fail "gc (with a snap waiting) exited $?"; }
+grep -Eq '^gc: [0-9]+ packs, [1-9][0-9]* repacked|, [1-9][0-9]* deleted' "$T/gc.bg" || { cat "$T/gc.bg" >&2; fail "gc had nothing to do while the snap waited"; }
+wait $holder || true
 n=$("$CKPTFS" log -p proj -n 1 | awk '{print $1}')
 manifest "$P" >"$T/m.$n"
 verify "$n"
