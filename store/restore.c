@@ -283,6 +283,15 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 	 * its own, in rs_dir). */
 	if (n->type != NODE_DIR && !c.opts->dry_run)
 		rs_clean_temps(&c, dest_dirfd, dest_name);
+	if (n->type == NODE_DIR && !c.opts->dry_run) {
+		/* Two writers per CPU: a writer often waits (a pack read from
+		 * disk, the journal), and on a busy machine each one is a
+		 * share of the CPU. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned threads = c.opts->threads ? c.opts->threads : cpus > 0 ? 2 * (unsigned)cpus : 2;
+		if ((r = rs_pool_start(&c, threads)) < 0)
+			goto out;
+	}
 	r = rs_node(&c, n, dest_dirfd, dest_name);
 	if (r >= 0 && !c.opts->dry_run) {
 		rs_batch_flush(&c);
@@ -290,6 +299,7 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 		rs_sync_all(&c, dest_dirfd);
 	}
 out:
+	rs_pool_free(&c);
 	rs_batch_free(&c);
 	if (r == -ENOMEM)
 		store_fail(r, "restore %s: out of memory", dest_name);

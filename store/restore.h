@@ -33,6 +33,9 @@ struct restore_opts {
 	 * deeper) before it is restored: true leaves it out (not restored,
 	 * not reported, not counted).  May be NULL. */
 	bool (*skip_top)(void *ctx, const struct node *n);
+	/* Threads writing file contents for a directory: 0 two per CPU (at
+	 * most 8), 1 none (the calling thread writes them). */
+	unsigned threads;
 };
 
 struct restore_stats {

@@ -65,6 +65,8 @@ struct rs_batch {
 	struct rs_pending *v;
 	size_t n, cap;
 	uint64_t bytes;
+	size_t noted;        /* files announced by rs_batch_note since the flush */
+	uint64_t noted_bytes;
 	struct rs_dirref *dirs;
 	size_t ndirs, dircap;
 	/* One directory of each file system written to, for the last sync
@@ -164,6 +166,9 @@ static int sync_filesystems(const struct rs_dirref *dirs, size_t n)
 
 int rs_batch_flush(struct rs_ctx *c)
 {
+	/* Every file in flight first: its temp must be complete and queued
+	 * before the barrier, and its directory open until it is. */
+	rs_pool_drain(c);
 	struct rs_batch *b = c->batch;
 	if (!b)
 		return 0;
@@ -200,22 +205,69 @@ int rs_batch_flush(struct rs_ctx *c)
 		close(b->dirs[i].fd);
 	b->n = b->ndirs = 0;
 	b->bytes = 0;
+	b->noted = 0;
+	b->noted_bytes = 0;
 	c->here.batch_dir = -1;
 	return 0;
 }
 
-int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size)
+static struct rs_batch *batch_of(struct rs_ctx *c)
 {
-	if (!c->batch && !(c->batch = calloc(1, sizeof *c->batch)))
+	if (!c->batch)
+		c->batch = calloc(1, sizeof *c->batch);
+	return c->batch;
+}
+
+int rs_batch_dir(struct rs_ctx *c, int dirfd)
+{
+	struct rs_batch *b = batch_of(c);
+	if (!b)
 		return -ENOMEM;
-	struct rs_batch *b = c->batch;
+	if (c->here.batch_dir >= 0)
+		return c->here.batch_dir;
 	if (b->ndirs >= BATCH_MAX_DIRS)
 		rs_batch_flush(c);
+	int d = dir_ref(b, dirfd);
+	if (d >= 0)
+		c->here.batch_dir = d;
+	return d;
+}
+
+int rs_batch_dirfd(struct rs_ctx *c, int d)
+{
+	return c->batch->dirs[d].fd;
+}
+
+int rs_batch_queue(struct rs_ctx *c, int d, const char *tmp, const char *name, const char *path,
+		   uint64_t size)
+{
+	struct rs_batch *b = c->batch;
+	if (grow((void **)&b->v, &b->cap, b->n, sizeof *b->v) < 0)
+		return -ENOMEM;
+	struct rs_pending p = { .dir = d, .size = size };
+	if (!(p.tmp = strdup(tmp)) || !(p.name = strdup(name)) || !(p.path = strdup(path))) {
+		pending_free(&p);
+		return -ENOMEM;
+	}
+	b->v[b->n++] = p;
+	b->bytes += size;
+	return 0;
+}
+
+bool rs_batch_note(struct rs_ctx *c, uint64_t size)
+{
+	struct rs_batch *b = c->batch;
+	b->noted++;
+	b->noted_bytes += size;
+	return b->noted >= BATCH_MAX_FILES || b->noted_bytes >= BATCH_MAX_BYTES;
+}
+
+int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size)
+{
 	/* The directory being filled is looked up once, not per file. */
-	int d = c->here.batch_dir >= 0 ? c->here.batch_dir : dir_ref(b, dirfd);
+	int d = rs_batch_dir(c, dirfd);
 	if (d == -ENOMEM)
 		return d;
-	c->here.batch_dir = d;
 	if (d < 0) {
 		/* Cannot hold the directory: this one file pays its barrier. */
 		static const struct node file = {.type = NODE_FILE};
@@ -234,16 +286,10 @@ int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name,
 			close(fd);
 		return 0;
 	}
-	if (grow((void **)&b->v, &b->cap, b->n, sizeof *b->v) < 0)
-		return -ENOMEM;
-	struct rs_pending p = { .dir = d, .size = size };
-	if (!(p.tmp = strdup(tmp)) || !(p.name = strdup(name)) || !(p.path = strdup(c->path.s))) {
-		pending_free(&p);
-		return -ENOMEM;
-	}
-	b->v[b->n++] = p;
-	b->bytes += size;
-	if (b->n >= BATCH_MAX_FILES || b->bytes >= BATCH_MAX_BYTES)
+	int r = rs_batch_queue(c, d, tmp, name, c->path.s, size);
+	if (r < 0)
+		return r;
+	if (rs_batch_note(c, size))
 		rs_batch_flush(c);
 	return 0;
 }

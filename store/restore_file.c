@@ -40,33 +40,33 @@ int rs_set_xattrs(int fd, const struct node *n)
 	return 0;
 }
 
-/* Six random bytes for a temp name, taken from c's pool: one getrandom
- * per eight names rather than per file. */
-static void temp_random(struct rs_ctx *c, unsigned char rnd[6])
+/* Six random bytes for a temp name, from a pool: one getrandom per eight
+ * names rather than per file. */
+static void temp_random(struct rs_rand *pool, unsigned char rnd[6])
 {
-	if (c->rnd_left < 6) {
-		if (getrandom(c->rnd, sizeof c->rnd, GRND_NONBLOCK) == (ssize_t)sizeof c->rnd) {
-			c->rnd_left = sizeof c->rnd;
+	if (pool->left < 6) {
+		if (getrandom(pool->b, sizeof pool->b, GRND_NONBLOCK) == (ssize_t)sizeof pool->b) {
+			pool->left = sizeof pool->b;
 		} else {
 			/* No entropy yet: O_EXCL still makes the name unique. */
-			static unsigned counter;
+			static _Atomic unsigned counter;
 			unsigned v = (unsigned)getpid() * 2654435761u + ++counter;
 			for (size_t i = 0; i < 6; i++, v >>= 5)
 				rnd[i] = (unsigned char)v;
 			return;
 		}
 	}
-	memcpy(rnd, c->rnd + sizeof c->rnd - c->rnd_left, 6);
-	c->rnd_left -= 6;
+	memcpy(rnd, pool->b + sizeof pool->b - pool->left, 6);
+	pool->left -= 6;
 }
 
 /* Write ".<name>.ckptfs-XXXXXX" with a fresh random suffix into out. */
-static void temp_name(struct rs_ctx *c, const char *name, char out[256])
+static void temp_name(struct rs_rand *pool, const char *name, char out[256])
 {
 	static const char alphabet[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	unsigned char rnd[6];
-	temp_random(c, rnd);
+	temp_random(pool, rnd);
 	char suffix[7];
 	for (size_t i = 0; i < 6; i++)
 		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
@@ -130,12 +130,12 @@ static bool target_ok(struct rs_ctx *c, int dirfd, const char *name, const struc
 /* Make n's entry in dirfd under a fresh temp name (written into tmp): a
  * regular file opened for writing (its fd is returned), a symlink, or a
  * FIFO/device of type fmt (0 returned).  A negative errno on failure. */
-static int make_temp(struct rs_ctx *c, int dirfd, const char *name, const struct node *n, mode_t fmt,
-		     char tmp[256])
+static int make_temp(struct rs_rand *rnd, int dirfd, const char *name, const struct node *n,
+		     mode_t fmt, char tmp[256])
 {
 	int r = -1;
 	for (int tries = 0; tries < 100; tries++) {
-		temp_name(c, name, tmp);
+		temp_name(rnd, name, tmp);
 		if (n->type == NODE_FILE)
 			r = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		else if (n->type == NODE_SYMLINK)
@@ -150,8 +150,7 @@ static int make_temp(struct rs_ctx *c, int dirfd, const char *name, const struct
 	return -errno;
 }
 
-/* Count n as restored (or, in a dry run, as to be restored). */
-static void count(struct rs_ctx *c, const struct node *n)
+void rs_count(struct rs_ctx *c, const struct node *n)
 {
 	rs_report(c, n);
 	if (n->type == NODE_FILE) {
@@ -174,14 +173,12 @@ static int begin_temp(struct rs_ctx *c, const struct node *n, int dirfd, const c
 	if (c->opts->dry_run) {
 		/* dirfd is -1 below a directory that does not exist yet. */
 		if (dirfd < 0 || target_ok(c, dirfd, name, n))
-			count(c, n);
+			rs_count(c, n);
 		return -1;
 	}
-	/* In a directory this restore made, nothing can be in the way yet;
-	 * the rename checks again in any case (restore_batch.c). */
-	if (!(c->here.fresh && n->type == NODE_FILE) && !target_ok(c, dirfd, name, n))
+	if (!target_ok(c, dirfd, name, n))
 		return -1;
-	int r = make_temp(c, dirfd, name, n, fmt, tmp);
+	int r = make_temp(&c->rnd, dirfd, name, n, fmt, tmp);
 	if (r < 0) {
 		rs_fail(c, r, what);
 		return -1;
@@ -211,7 +208,7 @@ static int finish_temp(struct rs_ctx *c, const struct node *n, int dirfd, const 
 		rs_fail(c, err, what);
 		return 0;
 	}
-	count(c, n);
+	rs_count(c, n);
 	return 0;
 }
 
@@ -226,16 +223,14 @@ static struct timespec mtime_ts(const struct node *n)
 	return ts;
 }
 
-/* Owner, mode, xattrs and mtime through fd.  NULL or a failure text. */
-static const char *set_meta(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
+/* Owner (if chown), mode, xattrs and mtime through fd.  NULL or a
+ * failure text. */
+static const char *set_meta(int fd, const struct node *n, bool chown, uint32_t mode, int *ret_err)
 {
-	/* chown first: it clears setuid/setgid, which fchmod then sets.  Not
-	 * when the file was created with that owner already (the common
-	 * case: a root restore of root's files). */
-	bool owned = n->uid == c->uid && c->here.gid_known && n->gid == c->here.file_gid;
-	if (c->as_root && !owned && fchown(fd, n->uid, n->gid) < 0)
+	/* chown first: it clears setuid/setgid, which fchmod then sets. */
+	if (chown && fchown(fd, n->uid, n->gid) < 0)
 		return *ret_err = -errno, "cannot set owner";
-	if (fchmod(fd, rs_mode(c, n)) < 0)
+	if (fchmod(fd, mode) < 0)
 		return *ret_err = -errno, "cannot set mode";
 	int r = rs_set_xattrs(fd, n);
 	if (r < 0)
@@ -251,10 +246,13 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-/* Copy n's content into fd: chunk by chunk, all-zero pieces as holes. */
-static const char *write_content(struct rs_ctx *c, int fd, const struct node *n, int *ret_err)
+/* Copy n's content into fd: chunk by chunk (through buf, RESTORE_PIECE
+ * bytes), all-zero pieces as holes.  A failure text may be composed in
+ * msg (cap bytes). */
+static const char *write_content(struct repo *repo, uint8_t *buf, char *msg, size_t cap, int fd,
+				 const struct node *n, int *ret_err)
 {
-	char *what = c->msg;
+	char *what = msg;
 	uint64_t off = 0;
 	bool hole_at_end = false;
 	for (size_t i = 0; i < n->nchunks; i++) {
@@ -263,22 +261,22 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 			size_t piece = end - off < RESTORE_PIECE ? (size_t)(end - off) : RESTORE_PIECE;
 			size_t got = 0;
 			while (got < piece) {
-				ssize_t r = content_read(c->repo, n, off + got, c->buf + got, piece - got);
+				ssize_t r = content_read(repo, n, off + got, buf + got, piece - got);
 				if (r <= 0) {
 					*ret_err = r < 0 ? (int)r : -STORE_ECORRUPT;
-					snprintf(what, sizeof(c->msg), "cannot read from the repository: %s",
+					snprintf(what, cap, "cannot read from the repository: %s",
 						 r < 0 && store_error() ? store_error()
 									: "content shorter than its size");
 					return what;
 				}
 				got += (size_t)r;
 			}
-			if (all_zero(c->buf, piece)) {
+			if (all_zero(buf, piece)) {
 				if (lseek(fd, (off_t)piece, SEEK_CUR) < 0)
 					return *ret_err = -errno, "cannot write";
 				hole_at_end = true;
 			} else {
-				int r = fio_write_all(fd, c->buf, piece);
+				int r = fio_write_all(fd, buf, piece);
 				if (r < 0)
 					return *ret_err = r, "cannot write";
 				hole_at_end = false;
@@ -297,32 +295,67 @@ static const char *write_content(struct rs_ctx *c, int fd, const struct node *n,
 	return NULL;
 }
 
+const char *rs_fill_file(struct repo *repo, struct rs_rand *rnd, int dirfd, const char *name,
+			 const struct node *n, const struct rs_fill *how, uint8_t *buf, char *msg,
+			 size_t cap, char tmp[256], int *ret_err)
+{
+	int fd = make_temp(rnd, dirfd, name, n, 0, tmp);
+	if (fd < 0) {
+		tmp[0] = '\0';
+		*ret_err = fd;
+		return "cannot create a temp file";
+	}
+	/* No barrier here: the file is made durable with a batch of others
+	 * before it is renamed over name (restore_batch.c). */
+	const char *what = write_content(repo, buf, msg, cap, fd, n, ret_err);
+	if (!what)
+		what = set_meta(fd, n, how->chown, how->mode, ret_err);
+	if (close(fd) < 0 && !what) {
+		*ret_err = -errno;
+		what = "cannot write";
+	}
+	return what;
+}
+
 int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 {
 	if (n->flags & NODE_F_UNREADABLE) {
 		rs_fail(c, -ENODATA, "could not be read when the snapshot was taken: not restored");
 		return 0;
 	}
-	char tmp[256];
-	int fd = begin_temp(c, n, dirfd, name, 0, "cannot create a temp file", tmp);
-	if (fd < 0)
+	if (c->opts->dry_run) {
+		/* dirfd is -1 below a directory that does not exist yet. */
+		if (dirfd < 0 || target_ok(c, dirfd, name, n))
+			rs_count(c, n);
 		return 0;
-	int err = 0;
-	/* No barrier here: the file is made durable with a batch of others
-	 * before it is renamed over name (restore_batch.c). */
-	const char *what = write_content(c, fd, n, &err);
-	if (!what)
-		what = set_meta(c, fd, n, &err);
-	if (close(fd) < 0 && !what) {
-		err = -errno;
-		what = "cannot write";
 	}
+	/* In a directory this restore made, nothing can be in the way yet;
+	 * the rename checks again in any case (restore_batch.c). */
+	if (!c->here.fresh && !target_ok(c, dirfd, name, n))
+		return 0;
+	if (c->pool) {
+		int d = rs_batch_dir(c, dirfd);
+		if (d == -ENOMEM)
+			return d;
+		if (d >= 0)
+			return rs_pool_submit(c, n, d, name);
+		/* Without the batch holding the directory: in line. */
+	}
+	/* chown when root, unless the file is created with its owner already
+	 * (the common case: a root restore of root's files). */
+	bool owned = n->uid == c->uid && c->here.gid_known && n->gid == c->here.file_gid;
+	struct rs_fill how = { .chown = c->as_root && !owned, .mode = rs_mode(c, n) };
+	char tmp[256];
+	int err = 0;
+	const char *what = rs_fill_file(c->repo, &c->rnd, dirfd, name, n, &how, c->buf, c->msg,
+					sizeof c->msg, tmp, &err);
 	if (what) {
-		unlinkat(dirfd, tmp, 0);
+		if (tmp[0])
+			unlinkat(dirfd, tmp, 0);
 		rs_fail(c, err, what);
 		return 0;
 	}
-	count(c, n);
+	rs_count(c, n);
 	return rs_batch_add(c, dirfd, tmp, name, n->size);
 }
 
@@ -395,7 +428,7 @@ int rs_special(struct rs_ctx *c, const struct node *n, int dirfd, const char *na
 		err = fd < 0 ? -errno : -EEXIST;
 		what = "cannot open what was created";
 	} else if (fmt == S_IFIFO) {
-		what = set_meta(c, fd, n, &err);
+		what = set_meta(fd, n, c->as_root, rs_mode(c, n), &err);
 	} else {
 		/* Through the fd's /proc link: the very inode, not a name. */
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, mtime_ts(n)};

@@ -23,6 +23,12 @@ struct rs_here {
 	int batch_dir;   /* its index in the batch (restore_batch.c), or -1 */
 };
 
+/* Random bytes for temp names, drawn 48 at a time. */
+struct rs_rand {
+	uint8_t b[48];
+	size_t left; /* unused at the end of b */
+};
+
 struct rs_ctx {
 	struct repo *repo;
 	const struct restore_opts *opts;
@@ -40,11 +46,30 @@ struct rs_ctx {
 	uid_t uid;                    /* what a file we create is owned by... */
 	gid_t gid;                    /* ...outside a setgid directory */
 	struct rs_here here;          /* the directory being filled */
-	uint8_t rnd[48];              /* random bytes for temp names */
-	size_t rnd_left;              /* unused at the end of rnd */
+	struct rs_rand rnd;           /* for temp names made by this thread */
+	struct rs_pool *pool;         /* writers of file contents, or NULL (restore_pool.c) */
 };
 
 /* ---- restore_batch.c: durability with few barriers ---- */
+
+/* The batch's index of directory dirfd, the one being filled (c->here),
+ * looked up once per directory; flushes first when the batch holds too
+ * many directories.  The batch keeps its own descriptor of it until the
+ * next flush.  An index, or a negative errno. */
+int rs_batch_dir(struct rs_ctx *c, int dirfd);
+
+/* The batch's descriptor of directory index d. */
+int rs_batch_dirfd(struct rs_ctx *c, int d);
+
+/* Queue the finished temp file tmp in batch directory d, to be renamed
+ * over name once durable; path is for messages.  Never flushes.  0, or
+ * -ENOMEM. */
+int rs_batch_queue(struct rs_ctx *c, int d, const char *tmp, const char *name, const char *path,
+		   uint64_t size);
+
+/* Count a file of size bytes about to be written into the batch (queued
+ * later, by the pool): true when the batch should be flushed now. */
+bool rs_batch_note(struct rs_ctx *c, uint64_t size);
 
 /* Queue the finished temp file tmp (size bytes, already counted as
  * restored) in dirfd, to be renamed over name once durable.  May flush.
@@ -76,6 +101,49 @@ void rs_batch_free(struct rs_ctx *c);
  * only, if not NULL), regular files owned by us and unchanged since
  * c->start.  Best effort: failures are ignored. */
 void rs_clean_temps(struct rs_ctx *c, int dirfd, const char *only);
+
+/* ---- restore_pool.c: file contents written on every core ---- */
+
+/* Start threads writers (at most RS_POOL_MAX; none for threads <= 1:
+ * then c->pool stays NULL and files are written in line).  0, or a
+ * negative errno. */
+int rs_pool_start(struct rs_ctx *c, unsigned threads);
+
+/* Hand file node n, to be made as name in batch directory d, to a writer:
+ * it makes the temp file, writes content and metadata; the result is
+ * taken back in this thread (queued in the batch, or failed under path
+ * c->path) by a later rs_pool_submit or rs_pool_drain.  Waits while too
+ * many files are in flight.  0, or -ENOMEM. */
+int rs_pool_submit(struct rs_ctx *c, const struct node *n, int d, const char *name);
+
+/* Wait for every file in flight and take their results back.  Called
+ * before the batch is flushed: nothing may be renamed, nor a batch
+ * directory closed, while a writer works in it. */
+void rs_pool_drain(struct rs_ctx *c);
+
+/* Stop and free the writers (after rs_pool_drain).  NULL pool: no-op. */
+void rs_pool_free(struct rs_ctx *c);
+
+#define RS_POOL_MAX 8
+
+/* How a writer completes a file: everything rs_file decides in advance. */
+struct rs_fill {
+	bool chown;    /* set n's owner (root, not created so) */
+	uint32_t mode; /* rs_mode */
+};
+
+/* Make a temp file for n as ".<name>.ckptfs-XXXXXX" in dirfd (name in
+ * tmp), write n's content into it (buf: RESTORE_PIECE bytes), set how's
+ * metadata and n's xattrs and mtime, close it.  NULL, or a failure text
+ * (composed in msg, cap bytes) with *ret_err; tmp is "" if no temp file
+ * is left to remove.  Touches nothing but its arguments and the
+ * repository's thread-safe read path: writers call it in parallel. */
+const char *rs_fill_file(struct repo *repo, struct rs_rand *rnd, int dirfd, const char *name,
+			 const struct node *n, const struct rs_fill *how, uint8_t *buf, char *msg,
+			 size_t cap, char tmp[256], int *ret_err);
+
+/* Count file n as restored and report it (at c->path). */
+void rs_count(struct rs_ctx *c, const struct node *n);
 
 /* A path that could not be restored: warn, count, remember the first. */
 void rs_fail(struct rs_ctx *c, int err, const char *what);

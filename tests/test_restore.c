@@ -139,9 +139,12 @@ static void dst_path(struct fx *fx, const char *rel, char *out, size_t cap)
 	snprintf(out, cap, "%s/%s", fx->dst, rel);
 }
 
+static unsigned round_trip_threads; /* restore_opts.threads of round_trip_all_types */
+
 static void round_trip_all_types(void **state)
 {
 	struct fx *fx = *state;
+	struct restore_opts o = {.threads = round_trip_threads};
 	bool xattrs = fx_populate(fx);
 	char p[8192];
 	/* A read-only directory: its mode must be set after its contents. */
@@ -156,7 +159,7 @@ static void round_trip_all_types(void **state)
 	struct walk_result res;
 	snap(fx, &res);
 	struct restore_stats st;
-	assert_int_equal(restore_path(fx, &res.root, "", "out", NULL, &st), 0);
+	assert_int_equal(restore_path(fx, &res.root, "", "out", &o, &st), 0);
 	assert_int_equal(st.errors, 0);
 	assert_int_equal(st.files, res.files);
 	assert_int_equal(st.dirs, res.dirs + 1); /* and out itself */
@@ -172,6 +175,22 @@ static void round_trip_all_types(void **state)
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_size, 3 << 20);
 	assert_true((uint64_t)sb.st_blocks * 512 < (1u << 20));
+}
+
+/* The same, with the files written by the calling thread, then by many
+ * writers (store/restore_pool.c). */
+static void round_trip_in_line(void **state)
+{
+	round_trip_threads = 1;
+	round_trip_all_types(state);
+	round_trip_threads = 0;
+}
+
+static void round_trip_many_writers(void **state)
+{
+	round_trip_threads = 8;
+	round_trip_all_types(state);
+	round_trip_threads = 0;
 }
 
 static void restore_single_file_and_merge(void **state)
@@ -634,6 +653,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip_all_types, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(round_trip_in_line, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(round_trip_many_writers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(restore_single_file_and_merge, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(planted_symlinks_not_followed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(user_directory_not_replaced, fx_setup, fx_teardown),

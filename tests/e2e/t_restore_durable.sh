@@ -68,4 +68,14 @@ if run_faulted rename 7 "$T/to3" . --project proj --from "$first" --to "$T/to3";
 find "$T/to3" -name '.*.ckptfs-*' | grep . && fail "temp files were left behind after a failed rename"
 ck restore . --project proj --from "$first" --to "$T/to3" >/dev/null
 same_tree "$T/to2" "$T/to3"
+
+# --- a failing write (in a writer thread, store/restore_pool.c) fails that file only
+rm -rf "$T/to4"
+if run_faulted write 9 "$T/to4" . --project proj --from "$first" --to "$T/to4"; then fail "restore with a failing write exited 0"; fi
+[ "$(grep -c 'cannot write' "$T/err")" = 1 ] || { cat "$T/err"; fail "want exactly one 'cannot write' line"; }
+grep -v '^ckptfs: ' "$T/err" && fail "stderr holds lines that are not ckptfs: messages"
+[ "$(find "$T/to4" -type f | wc -l)" = $((nfiles - 1)) ] || fail "want every file but one restored after a failed write"
+find "$T/to4" -name '.*.ckptfs-*' | grep . && fail "temp files were left behind after a failed write"
+ck restore . --project proj --from "$first" --to "$T/to4" >/dev/null
+same_tree "$T/to2" "$T/to4"
 echo ok
