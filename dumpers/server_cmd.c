@@ -266,136 +266,158 @@ static void pg_dbname(struct vec *a, const char *prefix, const char *db)
 	free(o);
 }
 
+/* A database inside a container: `docker exec` (container_prefix) of a
+ * shell line that runs the engine's tool with the container's own
+ * credentials ($1, $2 are the user and database). */
+static int container_cmd(const struct dumper_target *t, const char *db, bool restore,
+			 struct vec *a, struct dumper_cmd *c)
+{
+	container_prefix(a, t, restore);
+	switch (t->kind) {
+	case DUMPER_POSTGRES:
+		c->tool = restore ? "pg_restore" : "pg_dump";
+		vpush(a, restore ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_restore --clean "
+				   "--if-exists --no-owner -U \"$1\" --dbname=\"$2\""
+				 : "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_dump --format=custom "
+				   "-U \"$1\" --dbname=\"$2\"");
+		vpush(a, "sh");
+		vpush(a, t->user ? t->user : "postgres");
+		pg_dbname(a, "", db ? db : (t->user ? t->user : "postgres"));
+		return 0;
+	case DUMPER_MYSQL:
+		c->tool = restore ? "mysql" : "mysqldump";
+		vpush(a, restore ? "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+				   " exec \"$(command -v mariadb || command -v mysql)\" -uroot \"$1\""
+				 : "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
+				   " exec \"$(command -v mariadb-dump || command -v mysqldump)\" -uroot"
+				   " --single-transaction --routines --triggers --events \"$1\"");
+		vpush(a, "sh");
+		vpush(a, db ? db : "");
+		return 0;
+	case DUMPER_MONGO:
+		c->tool = restore ? "mongorestore" : "mongodump";
+		vpush(a, restore ? "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
+				   "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
+				   "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
+				   "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
+				   "else set --; fi; mongorestore --archive --drop \"$@\"; rc=$?; rm -f \"$f\"; "
+				   "exit $rc"
+				 : "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
+				   "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
+				   "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
+				   "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
+				   "else set --; fi; mongodump --archive \"$@\"; rc=$?; rm -f \"$f\"; exit $rc");
+		return 0;
+	case DUMPER_NONE:
+		break;
+	}
+	return store_fail(-EINVAL, "database %s: unknown kind", t->name);
+}
+
+/* pg_dump --format=custom / pg_restore --clean against a server. */
+static void pg_cmd(const struct dumper_target *t, const char *db, bool restore, struct vec *a,
+		   struct vec *e, struct dumper_cmd *c)
+{
+	c->tool = restore ? "pg_restore" : "pg_dump";
+	vpush(a, c->tool);
+	if (restore) {
+		vpush(a, "--clean");
+		vpush(a, "--if-exists");
+		vpush(a, "--no-owner");
+	} else {
+		vpush(a, "--format=custom");
+		/* A table locked by a long migration fails the dump
+		 * (reported) instead of hanging the snapshot. */
+		vpush(a, "--lock-wait-timeout=60s");
+	}
+	pg_conn(a, t);
+	pg_dbname(a, "--dbname=", db ? db : "postgres");
+	env_with(e, "PGPASSWORD", t->password);
+	/* An unreachable host fails in seconds, not minutes. */
+	if (!getenv("PGCONNECT_TIMEOUT"))
+		vpush(e, "PGCONNECT_TIMEOUT=15");
+}
+
+/* mariadb-dump / mysqldump, or the client for a restore; the credentials
+ * in a 0600 defaults file, never in argv or the environment. */
+static int mysql_cmd(const struct dumper_target *t, const char *tmpdir, const char *db,
+		     bool restore, struct vec *a, struct vec *e, struct dumper_cmd *c)
+{
+	c->tool = restore ? mysql_client() : mysql_tool();
+	int r = mysql_defaults(t, tmpdir, &c->secret_file);
+	if (r < 0)
+		return r;
+	vpush(a, c->tool);
+	/* Must be the first option. */
+	vpushf(a, "--defaults-extra-file=%s", c->secret_file);
+	if (!restore) {
+		vpush(a, "--single-transaction");
+		vpush(a, "--routines");
+		vpush(a, "--triggers");
+		vpush(a, "--events");
+	}
+	vpush(a, db ? db : "");
+	env_with(e, "MYSQL_PWD", NULL);
+	return 0;
+}
+
+/* mongodump / mongorestore --archive; the password in a 0600 config file. */
+static int mongo_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
+		     bool restore, struct vec *a, struct vec *e, struct dumper_cmd *c)
+{
+	c->tool = restore ? "mongorestore" : "mongodump";
+	if (t->password) {
+		char *pw = dq(t->password), *text = NULL;
+		if (!pw || asprintf(&text, "password: %s\n", pw) < 0) {
+			free(pw);
+			return -ENOMEM;
+		}
+		int r = secret_file(tmpdir, text, &c->secret_file);
+		memset(text, 0, strlen(text));
+		memset(pw, 0, strlen(pw));
+		free(text);
+		free(pw);
+		if (r < 0)
+			return r;
+	}
+	vpush(a, c->tool);
+	vpush(a, "--archive");
+	if (restore)
+		vpush(a, "--drop");
+	if (t->uri)
+		vpushf(a, "--uri=%s", t->uri);
+	if (c->secret_file)
+		vpushf(a, "--config=%s", c->secret_file);
+	if (restore && into && t->dbname) {
+		vpushf(a, "--nsFrom=%s.*", t->dbname);
+		vpushf(a, "--nsTo=%s.*", into);
+	}
+	env_with(e, NULL, NULL);
+	return 0;
+}
+
+/* The dump (or restore) command of t: argv and environment only; running
+ * it is server_dump.c's job. */
 static int build(const struct dumper_target *t, const char *tmpdir, bool restore, const char *into,
 		 struct dumper_cmd *ret)
 {
 	struct vec a = {0}, e = {0};
 	struct dumper_cmd c = {0};
-	int r;
-	bool in_container = t->container || t->service;
 	const char *db = db_or(t, into);
-
-	if ((r = dumper_target_check(t)) < 0)
+	int r = dumper_target_check(t);
+	if (r < 0)
 		return r;
-	if (in_container) {
-		container_prefix(&a, t, restore);
+	if (t->container || t->service) {
 		env_with(&e, NULL, NULL);
-		switch (t->kind) {
-		case DUMPER_POSTGRES:
-			c.tool = restore ? "pg_restore" : "pg_dump";
-			vpush(&a, restore ? "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_restore --clean "
-					    "--if-exists --no-owner -U \"$1\" --dbname=\"$2\""
-					  : "PGPASSWORD=\"${POSTGRES_PASSWORD:-}\" exec pg_dump --format=custom "
-					    "-U \"$1\" --dbname=\"$2\"");
-			vpush(&a, "sh");
-			vpush(&a, t->user ? t->user : "postgres");
-			pg_dbname(&a, "", db ? db : (t->user ? t->user : "postgres"));
-			break;
-		case DUMPER_MYSQL:
-			c.tool = restore ? "mysql" : "mysqldump";
-			vpush(&a, restore ? "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
-					    " exec \"$(command -v mariadb || command -v mysql)\" -uroot \"$1\""
-					  : "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\";"
-					    " exec \"$(command -v mariadb-dump || command -v mysqldump)\" -uroot"
-					    " --single-transaction --routines --triggers --events \"$1\"");
-			vpush(&a, "sh");
-			vpush(&a, db ? db : "");
-			break;
-		case DUMPER_MONGO:
-			c.tool = restore ? "mongorestore" : "mongodump";
-			vpush(&a, restore ? "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
-					    "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
-					    "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
-					    "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
-					    "else set --; fi; mongorestore --archive --drop \"$@\"; rc=$?; rm -f \"$f\"; "
-					    "exit $rc"
-					  : "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' "
-					    "\"${MONGO_INITDB_ROOT_PASSWORD:-}\" >\"$f\"; "
-					    "if [ -n \"${MONGO_INITDB_ROOT_USERNAME:-}\" ]; then set -- --config \"$f\" "
-					    "--username \"$MONGO_INITDB_ROOT_USERNAME\" --authenticationDatabase admin; "
-					    "else set --; fi; mongodump --archive \"$@\"; rc=$?; rm -f \"$f\"; exit $rc");
-			break;
-		default:
-			r = store_fail(-EINVAL, "database %s: unknown kind", t->name);
-			goto fail;
-		}
+		r = container_cmd(t, db, restore, &a, &c);
 	} else {
 		switch (t->kind) {
-		case DUMPER_POSTGRES:
-			c.tool = restore ? "pg_restore" : "pg_dump";
-			vpush(&a, c.tool);
-			if (restore) {
-				vpush(&a, "--clean");
-				vpush(&a, "--if-exists");
-				vpush(&a, "--no-owner");
-			} else {
-				vpush(&a, "--format=custom");
-				/* A table locked by a long migration fails the dump
-				 * (reported) instead of hanging the snapshot. */
-				vpush(&a, "--lock-wait-timeout=60s");
-			}
-			pg_conn(&a, t);
-			pg_dbname(&a, "--dbname=", db ? db : "postgres");
-			env_with(&e, "PGPASSWORD", t->password);
-			/* An unreachable host fails in seconds, not minutes. */
-			if (!getenv("PGCONNECT_TIMEOUT"))
-				vpush(&e, "PGCONNECT_TIMEOUT=15");
-			break;
-		case DUMPER_MYSQL:
-			c.tool = restore ? mysql_client() : mysql_tool();
-			if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
-				goto fail;
-			vpush(&a, c.tool);
-			/* Must be the first option. */
-			vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
-			if (!restore) {
-				vpush(&a, "--single-transaction");
-				vpush(&a, "--routines");
-				vpush(&a, "--triggers");
-				vpush(&a, "--events");
-			}
-			vpush(&a, db ? db : "");
-			env_with(&e, "MYSQL_PWD", NULL);
-			break;
-		case DUMPER_MONGO: {
-			c.tool = restore ? "mongorestore" : "mongodump";
-			if (t->password) {
-				char *pw = dq(t->password), *text = NULL;
-				if (!pw || asprintf(&text, "password: %s\n", pw) < 0) {
-					free(pw);
-					r = -ENOMEM;
-					goto fail;
-				}
-				r = secret_file(tmpdir, text, &c.secret_file);
-				memset(text, 0, strlen(text));
-				memset(pw, 0, strlen(pw));
-				free(text);
-				free(pw);
-				if (r < 0)
-					goto fail;
-			}
-			vpush(&a, c.tool);
-			vpush(&a, "--archive");
-			if (restore)
-				vpush(&a, "--drop");
-			if (t->uri)
-				vpushf(&a, "--uri=%s", t->uri);
-			if (c.secret_file)
-				vpushf(&a, "--config=%s", c.secret_file);
-			if (restore && into && t->dbname) {
-				vpushf(&a, "--nsFrom=%s.*", t->dbname);
-				vpushf(&a, "--nsTo=%s.*", into);
-			}
-			env_with(&e, NULL, NULL);
-			break;
-		}
-		default:
-			r = store_fail(-EINVAL, "database %s: unknown kind", t->name);
-			goto fail;
+		case DUMPER_POSTGRES: pg_cmd(t, db, restore, &a, &e, &c); break;
+		case DUMPER_MYSQL: r = mysql_cmd(t, tmpdir, db, restore, &a, &e, &c); break;
+		case DUMPER_MONGO: r = mongo_cmd(t, tmpdir, into, restore, &a, &e, &c); break;
+		case DUMPER_NONE: r = store_fail(-EINVAL, "database %s: unknown kind", t->name); break;
 		}
 	}
-	r = 0;
-fail:
 	return finish(r, &a, &e, &c, ret);
 }
 

@@ -221,6 +221,79 @@ static int wait_child(pid_t pid)
 	return st;
 }
 
+/* What checks a dump as it streams.  For Postgres, a pg_restore --list fed
+ * a copy of the stream (s->tee) writing its table of contents to a memfd
+ * (*listfd, *vpid); the others are checked by their last bytes afterwards
+ * (check_dump).  Returns the check's name for the notes. */
+static const char *start_check(const struct dumper_target *t, const struct dumper_cmd *cmd,
+			       struct stream *s, int pv[2], int *listfd, pid_t *vpid)
+{
+	switch (t->kind) {
+	case DUMPER_POSTGRES: {
+		char *vargv[] = {"pg_restore", "--list", NULL};
+		*listfd = memfd_create("pg_restore-list", MFD_CLOEXEC);
+		if (*listfd >= 0 && pipe2(pv, O_CLOEXEC) == 0 &&
+		    spawn(vargv, cmd->envp, pv[0], *listfd, -1, vpid) == 0) {
+			s->tee = pv[1];
+			pv[1] = -1;
+			return "pg_restore --list";
+		}
+		*vpid = -1;
+		return "pg_restore --list (not run: pg_restore missing)";
+	}
+	case DUMPER_MYSQL: return "-- Dump completed";
+	case DUMPER_MONGO: return "archive trailer";
+	case DUMPER_NONE: break;
+	}
+	return "none";
+}
+
+/* After a dump whose tool exited 0: is it whole?  NULL when it is (with
+ * *entries, the table-of-contents count, for Postgres), else the reason,
+ * malloc'd (NULL also on ENOMEM: the caller then says "dump failed"). */
+static char *check_dump(const struct dumper_target *t, const struct dumper_cmd *cmd,
+			const struct stream *s, pid_t vpid, int vst, int listfd, int64_t *entries)
+{
+	char *why = NULL;
+	switch (t->kind) {
+	case DUMPER_POSTGRES:
+		if (vpid > 0 && (!WIFEXITED(vst) || WEXITSTATUS(vst) != 0)) {
+			if (asprintf(&why, "pg_restore --list cannot read the dump (status %d)",
+				     WIFEXITED(vst) ? WEXITSTATUS(vst) : -1) < 0)
+				why = strdup("dump failed");
+			return why;
+		}
+		if (vpid > 0)
+			*entries = count_entries(listfd);
+		return NULL;
+	case DUMPER_MYSQL: {
+		char tail[TAIL_KEEP + 1];
+		memcpy(tail, s->tail, s->tail_len);
+		tail[s->tail_len] = '\0';
+		if (strstr(tail, "-- Dump completed"))
+			return NULL;
+		if (asprintf(&why, "%s: dump is incomplete (no \"-- Dump completed\" at its end)",
+			     cmd->tool) < 0)
+			why = strdup("dump failed");
+		return why;
+	}
+	case DUMPER_MONGO: {
+		static const unsigned char magic[4] = {0x6d, 0xe2, 0x99, 0x81};
+		static const unsigned char term[4] = {0xff, 0xff, 0xff, 0xff};
+		if (s->bytes >= 8 && !memcmp(s->head, magic, 4) && s->tail_len >= 4 &&
+		    !memcmp(s->tail + s->tail_len - 4, term, 4))
+			return NULL;
+		return strdup("mongodump: archive is incomplete (bad magic or no terminator)");
+	}
+	case DUMPER_NONE:
+		break;
+	}
+	/* A kind without a check must not pass as verified. */
+	if (asprintf(&why, "%s: no check for this kind of dump", cmd->tool) < 0)
+		why = strdup("dump failed");
+	return why;
+}
+
 int dumper_dump_run(const struct dumper_target *t, const struct dumper_cmd *cmd,
 		    dumper_consume_fn consume, void *cctx, struct dumper_dump_result *ret)
 {
@@ -250,21 +323,7 @@ int dumper_dump_run(const struct dumper_target *t, const struct dumper_cmd *cmd,
 			res.error = NULL;
 		goto done;
 	}
-	if (t->kind == DUMPER_POSTGRES) {
-		res.check = "pg_restore --list";
-		char *vargv[] = {"pg_restore", "--list", NULL};
-		listfd = memfd_create("pg_restore-list", MFD_CLOEXEC);
-		if (listfd >= 0 && pipe2(pv, O_CLOEXEC) == 0 &&
-		    spawn(vargv, cmd->envp, pv[0], listfd, -1, &vpid) == 0) {
-			s.tee = pv[1];
-			pv[1] = -1;
-		} else {
-			vpid = -1;
-			res.check = "pg_restore --list (not run: pg_restore missing)";
-		}
-	} else {
-		res.check = t->kind == DUMPER_MYSQL ? "-- Dump completed" : "archive trailer";
-	}
+	res.check = start_check(t, cmd, &s, pv, &listfd, &vpid);
 
 	r = consume(cctx, stream_read, &s);
 	if (r < 0) {
@@ -288,47 +347,8 @@ done:
 		res.error = tool_message(cmd->tool, s.errbuf, st);
 		goto out;
 	}
-	switch (t->kind) {
-	case DUMPER_POSTGRES:
-		if (vpid > 0 && (!WIFEXITED(vst) || WEXITSTATUS(vst) != 0)) {
-			if (asprintf(&res.error, "pg_restore --list cannot read the dump (status %d)",
-				     WIFEXITED(vst) ? WEXITSTATUS(vst) : -1) < 0)
-				res.error = NULL;
-			goto out;
-		}
-		if (vpid > 0)
-			res.entries = count_entries(listfd);
-		break;
-	case DUMPER_MYSQL: {
-		char tail[TAIL_KEEP + 1];
-		memcpy(tail, s.tail, s.tail_len);
-		tail[s.tail_len] = '\0';
-		if (!strstr(tail, "-- Dump completed")) {
-			if (asprintf(&res.error, "%s: dump is incomplete (no \"-- Dump completed\" at its end)",
-				     cmd->tool) < 0)
-				res.error = NULL;
-			goto out;
-		}
-		break;
-	}
-	case DUMPER_MONGO: {
-		static const unsigned char magic[4] = {0x6d, 0xe2, 0x99, 0x81};
-		static const unsigned char term[4] = {0xff, 0xff, 0xff, 0xff};
-		if (s.bytes < 8 || memcmp(s.head, magic, 4) || s.tail_len < 4 ||
-		    memcmp(s.tail + s.tail_len - 4, term, 4)) {
-			if (asprintf(&res.error, "mongodump: archive is incomplete (bad magic or no terminator)") < 0)
-				res.error = NULL;
-			goto out;
-		}
-		break;
-	}
-	case DUMPER_NONE:
-		/* A kind without a check must not pass as verified. */
-		if (asprintf(&res.error, "%s: no check for this kind of dump", cmd->tool) < 0)
-			res.error = NULL;
-		goto out;
-	}
-	res.ok = true;
+	if (!(res.error = check_dump(t, cmd, &s, vpid, vst, listfd, &res.entries)))
+		res.ok = true;
 out:
 	sigaction(SIGPIPE, &old, NULL);
 	for (int i = 0; i < 2; i++) {
