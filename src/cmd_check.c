@@ -213,6 +213,81 @@ static int check_remote(const char *name, const struct check_opts *opts, struct 
 	return st;
 }
 
+/* The human summary of a local check (and repair); the exit status. */
+static int print_text(const struct check_result *rs, bool repair, bool quiet)
+{
+	char a[OUT_BUF], b[OUT_BUF], d[OUT_BUF], e[OUT_BUF], f[OUT_BUF], g[OUT_BUF];
+	if (!quiet) {
+		printf("%s packs, %s blobs, %s trees, %s chunk references, %s snapshots checked",
+		       out_count(rs->packs, a), out_count(rs->blobs, b), out_count(rs->trees, d),
+		       out_count(rs->chunks, e), out_count(rs->snapshots, f));
+		if (rs->packs_read)
+			printf("; read %s blobs (%s) in %s packs", out_count(rs->blobs_read, a),
+			       out_size(rs->bytes_read, b), out_count(rs->packs_read, d));
+		putchar('\n');
+		if (repair)
+			printf("repair: %s packs indexed, %s rows corrected, %s blobs stored again, "
+			       "%s snapshots re-created, %s marked damaged, %s leftovers removed\n",
+			       out_count(rs->packs_indexed, a), out_count(rs->rows_fixed, b),
+			       out_count(rs->blobs_restored, g), out_count(rs->snapshots_recovered, d),
+			       out_count(rs->snapshots_marked, e), out_count(rs->leftovers_removed, f));
+		if (repair && rs->catalog_rows_invalid)
+			printf("repair: %s invalid catalog rows: %s quarantined, %s fixed\n",
+			       out_count(rs->catalog_rows_invalid, a),
+			       out_count(rs->catalog_rows_quarantined, b),
+			       out_count(rs->catalog_rows_fixed, d));
+	}
+	if (rs->healthy) {
+		if (!quiet)
+			printf("no problems found\n");
+		return EXIT_OK;
+	}
+	printf("DAMAGED: %s packs, %s blobs, %s snapshots (%s files)%s",
+	       out_count(rs->damaged_packs, a), out_count(rs->damaged_blobs, b),
+	       out_count(rs->damaged_snapshots, d), out_count(rs->damaged_files, e),
+	       rs->catalog_damaged && !repair ? "; catalog damaged" : "");
+	if (rs->catalog_rows_invalid && !repair)
+		printf("; %s invalid catalog rows", out_count(rs->catalog_rows_invalid, a));
+	putchar('\n');
+	out_err("check: the repository is damaged (details above)%s",
+		repair ? "" : "; ckptfs check --repair rebuilds what the packs still hold");
+	return EXIT_ERROR;
+}
+
+/* check [--read-data] [--repair] [--json] of the local repository. */
+static int check_local(struct check_opts *opts, struct out_ctx *o)
+{
+	struct repo *repo = NULL;
+	int r;
+	r = cli_open_repo(opts->repair ? REPO_REPAIR : REPO_READ, &repo);
+	if (r < 0)
+		return out_store_err(r, "opening the repository");
+	struct check_result res;
+	store_error_clear();
+	if (o->json)
+		fputs("{\"findings\": [", stdout);
+	r = check_run(repo, opts, &res);
+	repo_close(repo);
+	/* Not the repository's, but what a killed snap leaves: its plaintext
+	 * database copies in the temp dir (said in a line, but not into
+	 * --json output). */
+	if (r >= 0 && opts->repair)
+		take_sweep_db_temps(o->quiet || o->json);
+	if (o->json && r >= 0) {
+		print_json(&res, opts->repair);
+		if (res.healthy)
+			return EXIT_OK;
+		out_err("check: the repository is damaged (see \"findings\")");
+		return EXIT_ERROR;
+	}
+	if (o->json)
+		fputs("]}\n", stdout); /* valid JSON even when the check could not run */
+	if (r < 0)
+		return out_store_err(r, "check");
+
+	return print_text(&res, opts->repair, o->quiet);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -290,69 +365,5 @@ int cmd_check(int argc, char **argv)
 		return cli_usage_error("check", "--repair is for the local repository, not --remote");
 	if (remote)
 		return check_remote(remote, &opts, &o);
-
-	struct repo *repo = NULL;
-	int r;
-	r = cli_open_repo(opts.repair ? REPO_REPAIR : REPO_READ, &repo);
-	if (r < 0)
-		return out_store_err(r, "opening the repository");
-	struct check_result res;
-	store_error_clear();
-	if (o.json)
-		fputs("{\"findings\": [", stdout);
-	r = check_run(repo, &opts, &res);
-	repo_close(repo);
-	/* Not the repository's, but what a killed snap leaves: its plaintext
-	 * database copies in the temp dir (said in a line, but not into
-	 * --json output). */
-	if (r >= 0 && opts.repair)
-		take_sweep_db_temps(o.quiet || o.json);
-	if (o.json && r >= 0) {
-		print_json(&res, opts.repair);
-		if (res.healthy)
-			return EXIT_OK;
-		out_err("check: the repository is damaged (see \"findings\")");
-		return EXIT_ERROR;
-	}
-	if (o.json)
-		fputs("]}\n", stdout); /* valid JSON even when the check could not run */
-	if (r < 0)
-		return out_store_err(r, "check");
-
-	char a[OUT_BUF], b[OUT_BUF], d[OUT_BUF], e[OUT_BUF], f[OUT_BUF], g[OUT_BUF];
-	if (!o.quiet) {
-		printf("%s packs, %s blobs, %s trees, %s chunk references, %s snapshots checked",
-		       out_count(res.packs, a), out_count(res.blobs, b), out_count(res.trees, d),
-		       out_count(res.chunks, e), out_count(res.snapshots, f));
-		if (res.packs_read)
-			printf("; read %s blobs (%s) in %s packs", out_count(res.blobs_read, a),
-			       out_size(res.bytes_read, b), out_count(res.packs_read, d));
-		putchar('\n');
-		if (opts.repair)
-			printf("repair: %s packs indexed, %s rows corrected, %s blobs stored again, "
-			       "%s snapshots re-created, %s marked damaged, %s leftovers removed\n",
-			       out_count(res.packs_indexed, a), out_count(res.rows_fixed, b),
-			       out_count(res.blobs_restored, g), out_count(res.snapshots_recovered, d),
-			       out_count(res.snapshots_marked, e), out_count(res.leftovers_removed, f));
-		if (opts.repair && res.catalog_rows_invalid)
-			printf("repair: %s invalid catalog rows: %s quarantined, %s fixed\n",
-			       out_count(res.catalog_rows_invalid, a),
-			       out_count(res.catalog_rows_quarantined, b),
-			       out_count(res.catalog_rows_fixed, d));
-	}
-	if (res.healthy) {
-		if (!o.quiet)
-			printf("no problems found\n");
-		return EXIT_OK;
-	}
-	printf("DAMAGED: %s packs, %s blobs, %s snapshots (%s files)%s",
-	       out_count(res.damaged_packs, a), out_count(res.damaged_blobs, b),
-	       out_count(res.damaged_snapshots, d), out_count(res.damaged_files, e),
-	       res.catalog_damaged && !opts.repair ? "; catalog damaged" : "");
-	if (res.catalog_rows_invalid && !opts.repair)
-		printf("; %s invalid catalog rows", out_count(res.catalog_rows_invalid, a));
-	putchar('\n');
-	out_err("check: the repository is damaged (details above)%s",
-		opts.repair ? "" : "; ckptfs check --repair rebuilds what the packs still hold");
-	return EXIT_ERROR;
+	return check_local(&opts, &o);
 }
