@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fs.h> /* RENAME_NOREPLACE */
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,9 +314,22 @@ int rs_dirmeta_add(struct rs_ctx *c, const struct node *n)
 }
 
 /* Open the directory at path (components from the destination directory
- * dirfd, each O_NOFOLLOW: a symlink swapped in since is not followed). */
+ * dirfd, each O_NOFOLLOW: a symlink swapped in since is not followed).
+ * One openat2 resolving beneath dirfd without following any symlink does
+ * that in one call (Linux 5.6); else one openat per component. */
 static int open_dir_path(int dirfd, const char *path)
 {
+#ifdef SYS_openat2
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	if (*path) {
+		int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG))
+			return fd;
+	}
+#endif
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	const char *p = path;
 	while (fd >= 0 && *p) {

@@ -495,6 +495,60 @@ static void entry_planted_in_fresh_dir(void **state)
 	}
 }
 
+/* A directory swapped for a symlink after its files were written and
+ * before its own metadata is set (restore_batch.c, open_dir_path): the
+ * symlink is not followed, its target keeps its mode and mtime. */
+static char swap_dir[256], swap_victim[256];
+static bool swapped;
+
+static void swap_report(void *ctx, const char *relpath, const struct node *n)
+{
+	(void)ctx;
+	if (swapped || n->type != NODE_FILE || strcmp(relpath, "out/d/sub/f") != 0)
+		return;
+	char moved[300];
+	snprintf(moved, sizeof moved, "%s.moved", swap_dir);
+	assert_int_equal(rename(swap_dir, moved), 0);
+	assert_int_equal(symlink("../victim", swap_dir), 0); /* relative: beneath */
+	swapped = true;
+}
+
+static void dir_swapped_for_symlink_before_meta(void **state)
+{
+	struct fx *fx = *state;
+	fx_mkdir(fx, "d");
+	fx_mkdir(fx, "d/sub");
+	fx_text(fx, "d/sub/f", "f\n");
+	char p[8192];
+	fx_path(fx, "d/sub", p, sizeof p);
+	chmod(p, 0705);
+	fx_path(fx, "d", p, sizeof p);
+	chmod(p, 0705);
+	struct walk_result res;
+	snap(fx, &res);
+	/* The victim: a directory beside out, with a sub (beneath the
+	 * destination: only refusing symlinks protects it). */
+	snprintf(swap_victim, sizeof swap_victim, "%s/victim", fx->dst);
+	char vsub[300];
+	snprintf(vsub, sizeof vsub, "%s/sub", swap_victim);
+	assert_int_equal(mkdir(swap_victim, 0755), 0);
+	assert_int_equal(mkdir(vsub, 0755), 0);
+	snprintf(swap_dir, sizeof swap_dir, "%s/out/d", fx->dst);
+	swapped = false;
+	struct restore_opts o = {.ctx = fx, .report = swap_report, .warn = fx_warn};
+	int r = restore_path(fx, &res.root, "", "out", &o, NULL);
+	assert_true(swapped);
+	assert_true(r < 0);
+	struct stat sb;
+	assert_int_equal(stat(swap_victim, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	assert_int_equal(stat(vsub, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	/* The file went where its directory was when it was written. */
+	snprintf(p, sizeof p, "%s.moved/sub/f", swap_dir);
+	assert_int_equal(lstat(p, &sb), 0);
+}
+
 /* Files that end in data, in a hole, in data after a hole, and empty:
  * the size is right whichever way the last piece was written. */
 static void file_ends(void **state)
@@ -666,6 +720,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(special_targets_left_alone, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(entry_planted_in_fresh_dir, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(file_ends, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dir_swapped_for_symlink_before_meta, fx_setup, fx_teardown),
 		cmocka_unit_test(temp_name_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
