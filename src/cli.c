@@ -196,6 +196,25 @@ static bool looks_like_name(const char *s)
 	return *s == '\0' || *s == ':' || *s == '.';
 }
 
+/* -ENOENT with a message saying how to bring it back when name is a
+ * snapshot of p in the trash; 0 when it is not. */
+static int trashed_name(struct repo *repo, const struct project *p, const char *name)
+{
+	struct snapshot *t = NULL;
+	size_t n = 0;
+	int r = catalog_trash_list(repo, p->id, &t, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (!strcmp(t[i].name, name))
+			r = store_fail(-ENOENT,
+				       "%s: snapshot %s is in the trash (ckptfs trash restore %s brings it "
+				       "back)",
+				       p->name, name, name);
+	snapshots_free(t, n);
+	return r;
+}
+
 int cli_resolve_when(struct repo *repo, const struct project *p, const char *when,
 		     int64_t now_ns, struct snapshot *ret)
 {
@@ -209,6 +228,11 @@ int cli_resolve_when(struct repo *repo, const struct project *p, const char *whe
 	if ((r = catalog_snapshot_by_name(repo, p->id, when, ret)) != -ENOENT)
 		return r;
 	if ((r = catalog_snapshot_by_tag(repo, p->id, when, ret)) != -ENOENT)
+		return r;
+	/* The name of a forgotten snapshot must not fall through to the time
+	 * reading: that would pick its live neighbour (forget would forget it,
+	 * restore --from would restore it). */
+	if ((r = trashed_name(repo, p, when)) < 0)
 		return r;
 	int64_t t;
 	if ((r = when_parse_time(when, now_ns, &t)) == -ERANGE)

@@ -115,6 +115,15 @@ same_tree "$T/copy1" "$T/out1"
 ck forget -p myapp "${N[5]}" latest release >"$T/out"
 grep -q "^forgot 3 snapshots of myapp" "$T/out" || { cat "$T/out"; fail "forget by name/WHEN/tag"; }
 [ "$(names | tr '\n' ' ')" = "${N[1]} ${N[3]} " ] || fail "after forget by name: $(names | tr '\n' ' ')"
+# The name of a snapshot already in the trash is not read as a time (that
+# would pick its live neighbour): one line, nothing else forgotten.
+expect_status 1 "$CKPTFS" forget -p myapp "${N[5]}"
+grep -qx "ckptfs: myapp: snapshot ${N[5]} is in the trash (ckptfs trash restore ${N[5]} brings it back)" "$T/stderr" ||
+	fail "forget of a trashed name: $(cat "$T/stderr")"
+[ "$(names | tr '\n' ' ')" = "${N[1]} ${N[3]} " ] || fail "forget of a trashed name forgot: $(names | tr '\n' ' ')"
+expect_status 1 "$CKPTFS" restore . -p myapp --from "${N[5]}" --to "$T/nope5"
+grep -q "snapshot ${N[5]} is in the trash" "$T/stderr" || fail "restore --from a trashed name: $(cat "$T/stderr")"
+[ ! -e "$T/nope5" ] || fail "restore --from a trashed name wrote files"
 # A time phrase: the newest at or before the end of today is N[1].
 ck forget -p myapp --dry-run today >"$T/out"
 grep -qx "would forget myapp ${N[1]}" "$T/out" || { cat "$T/out"; fail "forget WHEN dry run"; }
