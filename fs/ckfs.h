@@ -19,8 +19,13 @@ struct repo;
 struct fuse_session;
 struct ckfs;
 
-/* Timeouts the kernel may cache answers for (seconds). */
-#define CKFS_DYNAMIC_TIMEOUT 1.0     /* root and project folders: lists change */
+/* Timeouts the kernel may cache answers for (seconds).  Root and project
+ * folders change as snapshots are taken and forgotten: a name the kernel
+ * holds for CKFS_DYNAMIC_TIMEOUT, plus the view's poll interval
+ * (VIEW_POLL_NS, 0.5 s), is how long a forgotten snapshot can still be
+ * seen, so the two add up to about a second.  A lookup there is one
+ * in-memory list search, so revalidating twice a second costs nothing. */
+#define CKFS_DYNAMIC_TIMEOUT 0.5     /* root and project folders: lists change */
 #define CKFS_IMMUTABLE_TIMEOUT 86400.0 /* inside a snapshot: never changes */
 
 /* A handle the kernel holds open (ops_dir, ops_file), linked into its
