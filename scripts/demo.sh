@@ -100,3 +100,21 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 else
 	echo "  (skipped: no /dev/fuse here)"
 fi
+
+say "Every version of a file, and what changed since the last snapshot"
+run ckptfs versions src/util.py
+run ckptfs diff --stat || true # exit 1 means: there are differences
+
+say "History thins itself: forget moves snapshots to the trash, for 7 days"
+run ckptfs forget "$first"
+run ckptfs trash
+run ckptfs trash restore "$first"
+run ckptfs gc --dry-run
+
+say "An offsite copy: the key wrapped with a passphrase, a remote, a push"
+printf 'correct horse battery staple\n' >"$D/passphrase"
+export CKPTFS_PASSPHRASE_FILE=$D/passphrase
+run ckptfs key passphrase
+run ckptfs remote add usb "$D/usb"
+run ckptfs push
+run ckptfs remote list
