@@ -201,6 +201,21 @@ out:
 
 /* docker exec / docker compose exec prefix, running `sh -c SCRIPT sh ARGS`
  * inside the container (secrets come from the container's environment). */
+/* The MySQL/MariaDB client, its credentials in a 0600 defaults file (the
+ * first option, as the client requires); the caller adds the rest. */
+static int mysql_client_cmd(const struct dumper_target *t, const char *tmpdir, struct vec *a,
+			    struct vec *e, struct dumper_cmd *c)
+{
+	c->tool = mysql_client();
+	int r = mysql_defaults(t, tmpdir, &c->secret_file);
+	if (r < 0)
+		return r;
+	vpush(a, c->tool);
+	vpushf(a, "--defaults-extra-file=%s", c->secret_file);
+	env_with(e, "MYSQL_PWD", NULL);
+	return 0;
+}
+
 static void container_prefix(struct vec *a, const struct dumper_target *t, bool input)
 {
 	if (t->container) {
@@ -479,16 +494,12 @@ int dumper_query_cmd(const struct dumper_target *t, const char *tmpdir, const ch
 		if (!getenv("PGCONNECT_TIMEOUT"))
 			vpush(&e, "PGCONNECT_TIMEOUT=15");
 	} else {
-		c.tool = mysql_client();
-		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+		if ((r = mysql_client_cmd(t, tmpdir, &a, &e, &c)) < 0)
 			goto fail;
-		vpush(&a, c.tool);
-		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
 		vpush(&a, "-N");
 		vpush(&a, "-B");
 		vpushf(&a, "--execute=%s", sql);
 		vpush(&a, t->dbname ? t->dbname : "");
-		env_with(&e, "MYSQL_PWD", NULL);
 	}
 	r = 0;
 fail:
@@ -543,13 +554,9 @@ int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const c
 		vpush(&a, into);
 		env_with(&e, "PGPASSWORD", t->password);
 	} else {
-		c.tool = mysql_client();
-		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+		if ((r = mysql_client_cmd(t, tmpdir, &a, &e, &c)) < 0)
 			goto fail;
-		vpush(&a, c.tool);
-		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
 		vpushf(&a, "--execute=CREATE DATABASE IF NOT EXISTS `%s`", into);
-		env_with(&e, "MYSQL_PWD", NULL);
 	}
 	r = 0;
 fail:
@@ -578,13 +585,9 @@ int dumper_drop_cmd(const struct dumper_target *t, const char *tmpdir, const cha
 		vpush(&a, name);
 		env_with(&e, "PGPASSWORD", t->password);
 	} else {
-		c.tool = mysql_client();
-		if ((r = mysql_defaults(t, tmpdir, &c.secret_file)) < 0)
+		if ((r = mysql_client_cmd(t, tmpdir, &a, &e, &c)) < 0)
 			goto fail;
-		vpush(&a, c.tool);
-		vpushf(&a, "--defaults-extra-file=%s", c.secret_file);
 		vpushf(&a, "--execute=DROP DATABASE IF EXISTS `%s`", name);
-		env_with(&e, "MYSQL_PWD", NULL);
 	}
 	r = 0;
 fail:
