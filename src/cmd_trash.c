@@ -104,18 +104,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* "in 6 days", "expired" — the window's end as the list shows it. */
-static const char *expiry_words(int64_t expires, int64_t now, char buf[OUT_BUF + 8])
+/* "in 7 days", "expired" — the window's end as the list shows it. */
+static const char *expiry_words(int64_t expires, int64_t now, char buf[OUT_BUF])
 {
-	if (expires <= now)
-		return "expired";
-	char age[OUT_BUF];
-	out_age(expires - now, age); /* "6 days ago" */
-	char *ago = strstr(age, " ago");
-	if (ago)
-		*ago = '\0';
-	snprintf(buf, OUT_BUF + 8, "in %s", !strcmp(age, "just now") ? "seconds" : age);
-	return buf;
+	return expires <= now ? "expired" : out_time_left(expires - now, buf);
 }
 
 static void json_entry(const struct snapshot *s, int64_t now)
@@ -149,7 +141,7 @@ static void print_list(const struct snapshot *s, size_t n, int64_t now)
 	printf("%-*s  %-*s  %-14s  %s\n", (int)wp, "PROJECT", (int)wn, "SNAPSHOT", "FORGOTTEN",
 	       "EXPIRES");
 	for (size_t i = 0; i < n; i++) {
-		char ago[OUT_BUF], exp[OUT_BUF + 8], when[OUT_BUF];
+		char ago[OUT_BUF], exp[OUT_BUF], when[OUT_BUF];
 		printf("%-*s  %-*s  %-14s  %s (%s)\n", (int)wp, s[i].project, (int)wn, s[i].name,
 		       out_age(now - s[i].trashed_at_ns, ago), expiry_words(s[i].expires_at_ns, now, exp),
 		       out_local_time(s[i].expires_at_ns, false, when));

@@ -69,31 +69,60 @@ const char *out_duration(int64_t ns, char buf[OUT_BUF])
 	return buf;
 }
 
+/* The units lists use for a span of time, from seconds to years. */
+static const struct span_step {
+	int64_t below, unit;
+	const char *one, *many;
+} span_steps[] = {
+	{60, 1, "s", "s"},
+	{3600, 60, "min", "min"},
+	{86400, 3600, "h", "h"},
+	{14 * 86400, 86400, "day", "days"},
+	{61 * 86400, 7 * 86400, "week", "weeks"},
+	{730 * 86400, 30 * 86400, "month", "months"},
+	{INT64_MAX, 365 * 86400, "year", "years"},
+};
+
+/* "N unit(s)" for a span of s >= 0 seconds in the unit its size calls for;
+ * nearest rounds to the closest whole unit instead of down. */
+static void span_words(int64_t s, bool nearest, char buf[OUT_BUF - 8])
+{
+	for (size_t i = 0; i < sizeof span_steps / sizeof span_steps[0]; i++)
+		if (s < span_steps[i].below) {
+			const struct span_step *st = &span_steps[i];
+			long long n = (s + (nearest ? st->unit / 2 : 0)) / st->unit;
+			snprintf(buf, OUT_BUF - 8, "%lld %s", n, n == 1 ? st->one : st->many);
+			return;
+		}
+}
+
 const char *out_age(int64_t ago_ns, char buf[OUT_BUF])
 {
 	int64_t s = ago_ns / NS;
-	static const struct {
-		int64_t below, unit;
-		const char *one, *many;
-	} steps[] = {
-		{60, 1, "s", "s"},
-		{3600, 60, "min", "min"},
-		{86400, 3600, "h", "h"},
-		{14 * 86400, 86400, "day", "days"},
-		{61 * 86400, 7 * 86400, "week", "weeks"},
-		{730 * 86400, 30 * 86400, "month", "months"},
-		{INT64_MAX, 365 * 86400, "year", "years"},
-	};
 	if (s < 10) {
 		snprintf(buf, OUT_BUF, "just now");
 		return buf;
 	}
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-		if (s < steps[i].below) {
-			long long n = s / steps[i].unit;
-			snprintf(buf, OUT_BUF, "%lld %s ago", n, n == 1 ? steps[i].one : steps[i].many);
-			break;
-		}
+	char span[OUT_BUF - 8];
+	span_words(s, false, span);
+	snprintf(buf, OUT_BUF, "%s ago", span);
+	return buf;
+}
+
+const char *out_time_left(int64_t left_ns, char buf[OUT_BUF])
+{
+	int64_t s = left_ns / NS;
+	if (left_ns <= 0) {
+		snprintf(buf, OUT_BUF, "now");
+		return buf;
+	}
+	if (s < 10) {
+		snprintf(buf, OUT_BUF, "in seconds");
+		return buf;
+	}
+	char span[OUT_BUF - 8];
+	span_words(s, true, span);
+	snprintf(buf, OUT_BUF, "in %s", span);
 	return buf;
 }
 

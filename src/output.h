@@ -40,6 +40,12 @@ const char *out_duration(int64_t ns, char buf[OUT_BUF]);
  * "5 h ago", "2 days ago", "3 weeks ago", "4 months ago", "2 years ago". */
 const char *out_age(int64_t ago_ns, char buf[OUT_BUF]);
 
+/* How long until something happens, rounded to the nearest unit so a
+ * window of 7 days that began a moment ago reads "in 7 days": "now" (at or
+ * past it), "in seconds" (under 10 s), "in 42 s", "in 3 min", "in 5 h",
+ * "in 7 days", "in 3 weeks", "in 4 months", "in 2 years". */
+const char *out_time_left(int64_t left_ns, char buf[OUT_BUF]);
+
 /* Local time of ns as "2026-02-14 10:30:12" (with_seconds) or
  * "2026-02-14 10:30". */
 const char *out_local_time(int64_t ns, bool with_seconds, char buf[OUT_BUF]);

@@ -80,6 +80,25 @@ static void ages(void **state)
 	assert_string_equal(out_age(21 * 86400 * NS, buf), "3 weeks ago");
 	assert_string_equal(out_age(120 * 86400 * NS, buf), "4 months ago");
 	assert_string_equal(out_age(800 * 86400 * NS, buf), "2 years ago");
+	/* Ages round down: 6 days 23 h is still "6 days ago". */
+	assert_string_equal(out_age((7 * 86400 - 3600) * NS, buf), "6 days ago");
+}
+
+static void time_left(void **state)
+{
+	(void)state;
+	char buf[OUT_BUF];
+	assert_string_equal(out_time_left(0, buf), "now");
+	assert_string_equal(out_time_left(-5 * NS, buf), "now");
+	assert_string_equal(out_time_left(3 * NS, buf), "in seconds");
+	assert_string_equal(out_time_left(42 * NS, buf), "in 42 s");
+	assert_string_equal(out_time_left(150 * NS, buf), "in 3 min");
+	/* A fresh 7-day window, a moment after it began. */
+	assert_string_equal(out_time_left((7 * 86400 - 2) * NS, buf), "in 7 days");
+	assert_string_equal(out_time_left((6 * 86400 + 3600) * NS, buf), "in 6 days");
+	assert_string_equal(out_time_left(86400 * NS, buf), "in 1 day");
+	assert_string_equal(out_time_left(21 * 86400 * NS, buf), "in 3 weeks");
+	assert_string_equal(out_time_left(800 * 86400 * NS, buf), "in 2 years");
 }
 
 static void times(void **state)
@@ -238,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sizes),	cmocka_unit_test(counts),
 		cmocka_unit_test(durations),	cmocka_unit_test(ages),
+		cmocka_unit_test(time_left),
 		cmocka_unit_test(times),	cmocka_unit_test(json_strings),
 		cmocka_unit_test(printable),	cmocka_unit_test(error_lines),
 		cmocka_unit_test(progress_silent_off_tty),
