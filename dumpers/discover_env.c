@@ -266,7 +266,7 @@ int dumper_env_targets(const char *text, const char *file, struct dumper_targets
 	}
 	const char *conn = env_get(&env, "DB_CONNECTION");
 	db = env_get(&env, "DB_DATABASE");
-	enum dumper_kind k = !conn ? DUMPER_NONE : !strcmp(conn, "pgsql") ? DUMPER_POSTGRES : dumper_kind_parse(conn);
+	enum dumper_kind k = conn ? dumper_kind_parse(conn) : DUMPER_NONE; /* pgsql is an alias */
 	if (!r && k && db && *db) {
 		struct dumper_target t = {.kind = k};
 		const char *port = env_get(&env, "DB_PORT");

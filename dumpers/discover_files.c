@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/target.h"
 #include "dumpers/yaml_lite.h"
 
@@ -103,25 +104,6 @@ int dumper_rails_targets(const char *text, struct dumper_targets *ts)
 	return r;
 }
 
-/* Kind of a container image: its last path component, without tag. */
-static enum dumper_kind image_kind(const char *image)
-{
-	if (!image)
-		return DUMPER_NONE;
-	const char *b = strrchr(image, '/');
-	b = b ? b + 1 : image;
-	size_t n = strcspn(b, ":@");
-	if ((n >= 8 && !strncmp(b, "postgres", 8)) || (n >= 7 && !strncmp(b, "postgis", 7)) ||
-	    (n >= 8 && !strncmp(b, "timescal", 8)))
-		return DUMPER_POSTGRES;
-	if ((n >= 5 && !strncmp(b, "mysql", 5)) || (n >= 7 && !strncmp(b, "mariadb", 7)) ||
-	    (n >= 7 && !strncmp(b, "percona", 7)))
-		return DUMPER_MYSQL;
-	if (n >= 5 && !strncmp(b, "mongo", 5))
-		return DUMPER_MONGO;
-	return DUMPER_NONE;
-}
-
 /* A variable of a service's environment (map or "- K=V" list form). */
 static const char *svc_env(const struct yl_node *svc, const char *key)
 {
@@ -137,10 +119,10 @@ static const char *svc_env(const struct yl_node *svc, const char *key)
 	return NULL;
 }
 
-static const char *first(const struct yl_node *svc, const char *a, const char *b)
+/* svc_env as the engine rows ask it (dumper_env_get_fn). */
+static const char *svc_env_get(void *svc, const char *key)
 {
-	const char *v = svc_env(svc, a);
-	return v ? v : b ? svc_env(svc, b) : NULL;
+	return svc_env(svc, key);
 }
 
 int dumper_compose_targets(const char *text, const char *file, struct dumper_targets *ts)
@@ -152,30 +134,13 @@ int dumper_compose_targets(const char *text, const char *file, struct dumper_tar
 	const struct yl_node *svcs = yl_get(root, "services");
 	for (size_t i = 0; svcs && i < svcs->n && !r; i++) {
 		const struct yl_node *svc = svcs->kids[i];
-		enum dumper_kind k = svc->key ? image_kind(yl_str(svc, "image")) : DUMPER_NONE;
-		if (!k)
+		const struct dumper_engine *eng = svc->key ? dumper_engine_by_image(yl_str(svc, "image")) : NULL;
+		if (!eng)
 			continue;
-		struct dumper_target t = {.kind = k};
-		const char *user = NULL, *pw = NULL, *db = NULL;
-		if (k == DUMPER_POSTGRES) {
-			user = svc_env(svc, "POSTGRES_USER");
-			user = user ? user : "postgres";
-			pw = svc_env(svc, "POSTGRES_PASSWORD");
-			db = svc_env(svc, "POSTGRES_DB");
-			db = db ? db : user;
-		} else if (k == DUMPER_MYSQL) {
-			db = first(svc, "MYSQL_DATABASE", "MARIADB_DATABASE");
-			user = first(svc, "MYSQL_USER", "MARIADB_USER");
-			pw = first(svc, "MYSQL_PASSWORD", "MARIADB_PASSWORD");
-			if (!user) {
-				user = "root";
-				pw = first(svc, "MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD");
-			}
-		} else {
-			user = svc_env(svc, "MONGO_INITDB_ROOT_USERNAME");
-			pw = svc_env(svc, "MONGO_INITDB_ROOT_PASSWORD");
-			db = svc_env(svc, "MONGO_INITDB_DATABASE");
-		}
+		struct dumper_target t = {.kind = eng->kind};
+		struct dumper_compose_login login = {0};
+		eng->compose_login(svc_env_get, (void *)svc, &login);
+		const char *user = login.user, *pw = login.password, *db = login.dbname;
 		char src[512];
 		snprintf(src, sizeof src, "%s: service %s", file, svc->key);
 		const char *cname = known(yl_str(svc, "container_name"));

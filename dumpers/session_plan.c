@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
 #include "store/err.h"
@@ -98,12 +99,8 @@ static void plan_target(FILE *f, const struct dumper_target *t)
 			t->host ? t->host : "?", t->source ? t->source : "?");
 		return;
 	}
-	static const char *const how[] = {
-		[DUMPER_POSTGRES] = "pg_dump --format=custom, checked with pg_restore --list",
-		[DUMPER_MYSQL] = "mariadb-dump/mysqldump --single-transaction --routines --triggers --events",
-		[DUMPER_MONGO] = "mongodump --archive",
-	};
-	fprintf(f, "%s", t->kind < sizeof how / sizeof *how && how[t->kind] ? how[t->kind] : "?");
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	fprintf(f, "%s", e ? e->how : "?");
 	if (t->container)
 		fprintf(f, " in container %s", t->container);
 	else if (t->service)

@@ -1,6 +1,8 @@
 /* target.c — server database targets: URLs, names, locality. */
 #include "dumpers/target.h"
 
+#include "dumpers/engine.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -80,41 +82,23 @@ int dumper_targets_add(struct dumper_targets *ts, const struct dumper_target *t)
 	return 0;
 }
 
+/* Names, extensions and aliases are the engine's row (engine.h). */
 const char *dumper_kind_name(enum dumper_kind k)
 {
-	switch (k) {
-	case DUMPER_POSTGRES: return "postgres";
-	case DUMPER_MYSQL: return "mysql";
-	case DUMPER_MONGO: return "mongo";
-	default: return "none";
-	}
+	const struct dumper_engine *e = dumper_engine_of(k);
+	return e ? e->name : "none";
 }
 
 const char *dumper_kind_ext(enum dumper_kind k)
 {
-	switch (k) {
-	case DUMPER_POSTGRES: return ".dump";
-	case DUMPER_MYSQL: return ".sql";
-	case DUMPER_MONGO: return ".archive";
-	default: return "";
-	}
+	const struct dumper_engine *e = dumper_engine_of(k);
+	return e ? e->ext : "";
 }
 
 enum dumper_kind dumper_kind_parse(const char *s)
 {
-	static const struct {
-		const char *s;
-		enum dumper_kind k;
-	} m[] = {
-		{"postgres", DUMPER_POSTGRES}, {"postgresql", DUMPER_POSTGRES}, {"postgis", DUMPER_POSTGRES},
-		{"pg", DUMPER_POSTGRES},       {"mysql", DUMPER_MYSQL},         {"mysql2", DUMPER_MYSQL},
-		{"mariadb", DUMPER_MYSQL},     {"trilogy", DUMPER_MYSQL},       {"mongo", DUMPER_MONGO},
-		{"mongodb", DUMPER_MONGO},     {"mongodb+srv", DUMPER_MONGO},
-	};
-	for (size_t i = 0; s && i < sizeof m / sizeof *m; i++)
-		if (!strcasecmp(s, m[i].s))
-			return m[i].k;
-	return DUMPER_NONE;
+	const struct dumper_engine *e = dumper_engine_by_alias(s);
+	return e ? e->kind : DUMPER_NONE;
 }
 
 static int hexval(int c)

@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Each kind has its row in the table of engines (engine.h). */
 enum dumper_kind { DUMPER_NONE = 0, DUMPER_POSTGRES, DUMPER_MYSQL, DUMPER_MONGO };
+#define DUMPER_NKINDS (DUMPER_MONGO + 1) /* keep it the last kind + 1 */
 
 struct dumper_target {
 	char *name;        /* "postgres-myapp": dump file stem, --db NAME */
@@ -43,9 +45,11 @@ void dumper_targets_clear(struct dumper_targets *ts);
  * 0, 1 if it was a duplicate, -ENOMEM. */
 int dumper_targets_add(struct dumper_targets *ts, const struct dumper_target *t);
 
-const char *dumper_kind_name(enum dumper_kind k); /* "postgres", "mysql", "mongo" */
-enum dumper_kind dumper_kind_parse(const char *s); /* also postgresql, mariadb, mongodb */
-const char *dumper_kind_ext(enum dumper_kind k);   /* ".dump", ".sql", ".archive" */
+/* The engine row's name ("postgres"; "none"), its kind from any alias
+ * (postgresql, mariadb, mongodb+srv …; DUMPER_NONE), its extension. */
+const char *dumper_kind_name(enum dumper_kind k);
+enum dumper_kind dumper_kind_parse(const char *s);
+const char *dumper_kind_ext(enum dumper_kind k);
 
 /* Parse a connection URL (postgres[ql]://, mysql[2]://, mariadb://,
  * mongodb[+srv]://) into t's kind/host/port/user/password/dbname (and uri

@@ -1,0 +1,136 @@
+/* test_dumper_engine.c — the table of engines (dumpers/engine.h): every
+ * kind has a row, every row its required operations, and every word and
+ * image that names a row finds that row and no other. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dumpers/engine.h"
+
+static void every_kind_has_one_row(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct dumper_engine *const *v = dumper_engines(&n);
+	assert_int_equal(n, DUMPER_NKINDS - 1);
+	assert_null(dumper_engine_of(DUMPER_NONE));
+	for (int k = DUMPER_NONE + 1; k < DUMPER_NKINDS; k++) {
+		const struct dumper_engine *e = dumper_engine_of((enum dumper_kind)k);
+		assert_non_null(e);
+		assert_int_equal(e->kind, k);
+		size_t rows = 0;
+		for (size_t i = 0; i < n; i++)
+			rows += v[i]->kind == (enum dumper_kind)k;
+		assert_int_equal(rows, 1);
+	}
+}
+
+static void every_row_is_complete(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct dumper_engine *const *v = dumper_engines(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct dumper_engine *e = v[i];
+		print_message("engine %s\n", e->name ? e->name : "(no name)");
+		assert_non_null(e->name);
+		assert_non_null(e->aliases);
+		assert_non_null(e->aliases[0]);
+		assert_string_equal(e->aliases[0], e->name);
+		assert_non_null(e->ext);
+		assert_true(e->ext[0] == '.' && e->ext[1]);
+		assert_true(e->default_port > 0 && e->default_port <= 65535);
+		assert_non_null(e->images);
+		assert_non_null(e->images[0]);
+		assert_non_null(e->how);
+		assert_non_null(e->compose_login);
+		assert_string_equal(dumper_kind_name(e->kind), e->name);
+		assert_string_equal(dumper_kind_ext(e->kind), e->ext);
+	}
+}
+
+static void words_are_unique_and_resolve(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct dumper_engine *const *v = dumper_engines(&n);
+	for (size_t i = 0; i < n; i++) {
+		for (const char *const *a = v[i]->aliases; *a; a++) {
+			/* Lowercase, as the header says; found in any case. */
+			for (const char *c = *a; *c; c++)
+				assert_false(*c >= 'A' && *c <= 'Z');
+			assert_ptr_equal(dumper_engine_by_alias(*a), v[i]);
+			assert_int_equal(dumper_kind_parse(*a), v[i]->kind);
+			char up[64];
+			snprintf(up, sizeof up, "%s", *a);
+			for (char *c = up; *c; c++)
+				*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+			assert_ptr_equal(dumper_engine_by_alias(up), v[i]);
+			/* No other row claims the word (by_alias would hide it). */
+			for (size_t k = 0; k < n; k++)
+				for (const char *const *b = v[k]->aliases; k != i && *b; b++)
+					assert_true(strcasecmp(*a, *b) != 0);
+		}
+		for (const char *const *im = v[i]->images; *im; im++) {
+			char tagged[128];
+			snprintf(tagged, sizeof tagged, "docker.io/library/%s:1-alpine", *im);
+			assert_ptr_equal(dumper_engine_by_image(*im), v[i]);
+			assert_ptr_equal(dumper_engine_by_image(tagged), v[i]);
+		}
+		for (size_t k = i + 1; k < n; k++) {
+			assert_true(strcmp(v[i]->name, v[k]->name) != 0);
+			assert_true(strcmp(v[i]->ext, v[k]->ext) != 0);
+		}
+	}
+	assert_null(dumper_engine_by_alias("sqlite"));
+	assert_null(dumper_engine_by_alias(NULL));
+	assert_null(dumper_engine_by_image("redis:7"));
+	assert_null(dumper_engine_by_image(NULL));
+	assert_int_equal(dumper_kind_parse("oracle"), DUMPER_NONE);
+}
+
+static const char *no_env(void *ctx, const char *key)
+{
+	(void)ctx;
+	(void)key;
+	return NULL;
+}
+
+static const char *one_env(void *ctx, const char *key)
+{
+	return !strcmp(key, ctx) ? "v" : NULL;
+}
+
+static void compose_logins(void **state)
+{
+	(void)state;
+	struct dumper_compose_login l = {0};
+	dumper_engine_postgres.compose_login(no_env, NULL, &l);
+	assert_string_equal(l.user, "postgres");
+	assert_string_equal(l.dbname, "postgres");
+	assert_null(l.password);
+	dumper_engine_mysql.compose_login(no_env, NULL, &l);
+	assert_string_equal(l.user, "root");
+	assert_null(l.dbname);
+	dumper_engine_mysql.compose_login(one_env, "MARIADB_ROOT_PASSWORD", &l);
+	assert_string_equal(l.password, "v");
+	dumper_engine_mongo.compose_login(one_env, "MONGO_INITDB_DATABASE", &l);
+	assert_string_equal(l.dbname, "v");
+	assert_null(l.user);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_kind_has_one_row),
+		cmocka_unit_test(every_row_is_complete),
+		cmocka_unit_test(words_are_unique_and_resolve),
+		cmocka_unit_test(compose_logins),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
