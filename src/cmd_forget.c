@@ -16,6 +16,7 @@
 #include "store/catalog.h"
 #include "store/err.h"
 #include "store/repo.h"
+#include "store/snaprec.h"
 
 #define NS 1000000000LL
 
@@ -281,7 +282,9 @@ static int trash_plans(struct repo *repo, const struct opts *o, struct forget_pl
 		for (size_t j = 0; j < plans[i].n; j++)
 			if (!plans[i].kept[j])
 				ids[k++] = plans[i].snaps[j].id;
-	int r = catalog_trash_put(repo, ids, k, now, expires);
+	int r = snaprec_state_put(repo, ids, k, SNAPREC_TRASHED, now, expires);
+	if (r >= 0)
+		r = catalog_trash_put(repo, ids, k, now, expires);
 	free(ids);
 	return r;
 }
@@ -413,7 +416,8 @@ static int by_name(struct repo *repo, const struct opts *o, const struct retcfg 
 		ids[n] = one.id;
 		s[n++] = one;
 	}
-	if (!o->dry_run && (r = catalog_trash_put(repo, ids, n, now, expires)) < 0) {
+	if (!o->dry_run && ((r = snaprec_state_put(repo, ids, n, SNAPREC_TRASHED, now, expires)) < 0 ||
+			    (r = catalog_trash_put(repo, ids, n, now, expires)) < 0)) {
 		status = out_store_err(r, "forget");
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "store/catalog.h"
 #include "store/err.h"
 #include "store/repo.h"
+#include "store/snaprec.h"
 
 #define NS 1000000000LL
 
@@ -215,7 +216,8 @@ static int do_restore(struct repo *repo, const struct opts *o, int64_t now)
 			ids[k++] = s[j].id;
 		}
 	}
-	if (!o->dry_run && (r = catalog_trash_restore(repo, ids, k)) < 0) {
+	if (!o->dry_run && ((r = snaprec_state_put(repo, ids, k, SNAPREC_LIVE, 0, 0)) < 0 ||
+			    (r = catalog_trash_restore(repo, ids, k)) < 0)) {
 		status = out_store_err(r, "trash restore");
 		goto out;
 	}
@@ -251,7 +253,9 @@ static int do_empty(struct repo *repo, const struct opts *o, int64_t now)
 			pick[k] = i;
 			ids[k++] = s[i].id;
 		}
-	if (!o->dry_run && k && (r = catalog_trash_delete(repo, ids, k)) < 0) {
+	if (!o->dry_run && k &&
+	    ((r = snaprec_state_put(repo, ids, k, SNAPREC_EMPTIED, 0, 0)) < 0 ||
+	     (r = catalog_trash_delete(repo, ids, k)) < 0)) {
 		status = out_store_err(r, "trash empty");
 		goto out;
 	}

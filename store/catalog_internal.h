@@ -77,6 +77,11 @@ int catalog_pack_add(struct repo *repo, const char *name, uint64_t size,
  * it from its record.  false on a catalog older than schema 3. */
 int catalog_forgotten_has(struct repo *repo, int64_t time_ns, const blob_id *root, bool *ret);
 
+/* The rows ids[0..n) (live or trashed), in that order, into *ret (n
+ * elements, snapshots_free them).  -ENOENT if one does not exist,
+ * STORE_ECORRUPT if one is invalid (catalog_trash.c). */
+int catalog_snapshot_rows(struct repo *repo, const int64_t *ids, size_t n, struct snapshot **ret);
+
 /* Every pack the catalog lists, sorted by name.  *ret malloc'd. */
 struct catalog_pack {
 	char name[PACK_NAME_LEN + 1];

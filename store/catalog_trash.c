@@ -54,6 +54,56 @@ done:
 	return 0;
 }
 
+int catalog_snapshot_rows(struct repo *repo, const int64_t *ids, size_t n, struct snapshot **ret)
+{
+	struct snapshot *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return store_fail(-ENOMEM, "catalog: out of memory");
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+	size_t got = 0;
+	cat_lock(repo);
+	int rc = sqlite3_prepare_v2(repo->db,
+				    CAT_HAS_TRASH(repo)
+					    ? SNAP_SELECT_WITH(TRASH_COLS) SNAP_FROM "WHERE s.id = ?1"
+					    : SNAP_SELECT_WITH(NO_TRASH_COLS) SNAP_FROM "WHERE s.id = ?1",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = cat_fail(repo, rc, "reading snapshot rows");
+		goto out;
+	}
+	for (; got < n; got++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[got]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE) {
+			r = store_fail(-ENOENT, "snapshot row %lld: not found", (long long)ids[got]);
+			goto out;
+		}
+		if (rc != SQLITE_ROW) {
+			r = cat_fail(repo, rc, "reading snapshot rows");
+			goto out;
+		}
+		if ((r = cat_snap_from_row(repo, st, &v[got])) < 0)
+			goto out;
+		if (r == CAT_ROW_SKIP) { /* an invalid row (check reports it) */
+			r = store_fail(-STORE_ECORRUPT, "snapshot row %lld: invalid (run ckptfs check)",
+				       (long long)ids[got]);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	cat_unlock(repo);
+	if (r < 0) {
+		snapshots_free(v, got);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
 /* Run sql (?1 = each id, ?2 and ?3 the given values) once per id in one
  * transaction; every run must change exactly one row, else -ENOENT with
  * "snapshot row ID: not_found" and nothing changes (so ids must not

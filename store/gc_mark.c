@@ -117,7 +117,8 @@ static int visit(struct repo *repo, struct gc_set *set, struct id_stack *stack, 
 
 #define SNAPREC_PAGE 256
 
-/* A record is live while a row with its time and root exists.  One that
+/* A record is live while a row with its time and root exists (a state
+ * record too: snaprec.h).  One that
  * cannot be read or parsed is kept: gc deletes only what it knows is
  * dead. */
 static int mark_snaprecs(struct repo *repo, struct gc_set *set)
@@ -133,20 +134,20 @@ static int mark_snaprecs(struct repo *repo, struct gc_set *set)
 		for (size_t i = 0; i < n; i++) {
 			uint8_t *data = NULL;
 			size_t len = 0;
-			struct snaprec rec;
+			int64_t time_ns;
+			blob_id root;
 			bool live = true;
 			r = repo_load_blob(repo, &page[i], BLOB_SNAPSHOT, &data, &len);
 			if (r >= 0) {
-				r = snaprec_decode(data, len, &rec);
+				r = snaprec_key(data, len, &time_ns, &root);
 				free(data);
 			}
 			if (r == -ENOMEM)
 				return r;
 			if (r >= 0) {
 				blob_id key;
-				snaprow_key(rec.time_ns, &rec.root, &key);
+				snaprow_key(time_ns, &root, &key);
 				live = gc_set_get(set, &key) & GC_SNAPROW;
-				snaprec_clear(&rec);
 			}
 			store_error_clear();
 			if (live && (r = gc_set_add(set, &page[i], GC_LIVE_SNAPREC)) < 0)

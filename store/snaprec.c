@@ -240,3 +240,123 @@ int snaprec_decode(const uint8_t *buf, size_t len, struct snaprec *ret)
 	*ret = r;
 	return 0;
 }
+
+/* ---- state records ---- */
+
+#define STATE_MAGIC "CKPTSSTA"
+#define STATE_VERSION 1
+
+int snaprec_state_encode(const struct snaprec_state_rec *r, uint8_t **ret_buf, size_t *ret_len)
+{
+	struct buf b = { 0 };
+	put(&b, STATE_MAGIC, 8);
+	put_u32(&b, STATE_VERSION);
+	put_u64(&b, (uint64_t)r->time_ns);
+	put(&b, r->root.b, ID_BYTES);
+	put_str(&b, r->name);
+	uint8_t st = (uint8_t)r->state;
+	put(&b, &st, 1);
+	put_u64(&b, (uint64_t)r->trashed_at_ns);
+	put_u64(&b, (uint64_t)r->expires_at_ns);
+	put_u64(&b, (uint64_t)r->changed_ns);
+	if (b.err) {
+		free(b.p);
+		return store_fail(b.err, "snapshot state record: %s",
+				  b.err == -E2BIG ? "the name is too long" : "out of memory");
+	}
+	*ret_buf = b.p;
+	*ret_len = b.len;
+	return 0;
+}
+
+void snaprec_state_clear(struct snaprec_state_rec *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	memset(r, 0, sizeof *r);
+}
+
+int snaprec_state_decode(const uint8_t *buf, size_t len, struct snaprec_state_rec *ret)
+{
+	struct rd d = { buf, len, false };
+	struct snaprec_state_rec r = { 0 };
+	char magic[8];
+	get(&d, magic, 8);
+	uint32_t version = get_u32(&d);
+	if (d.bad || memcmp(magic, STATE_MAGIC, 8) != 0)
+		return store_fail(-STORE_ECORRUPT, "snapshot state record: bad magic");
+	if (version > STATE_VERSION)
+		return store_fail(-STORE_ENEWER,
+				  "snapshot state record: version %u is newer than this ckptfs", version);
+	if (version != STATE_VERSION)
+		return store_fail(-STORE_ECORRUPT, "snapshot state record: bad version %u", version);
+	r.time_ns = (int64_t)get_u64(&d);
+	get(&d, r.root.b, ID_BYTES);
+	if (get_str(&d, &r.name) < 0)
+		return store_fail(-ENOMEM, "snapshot state record: out of memory");
+	uint8_t st = 0;
+	get(&d, &st, 1);
+	r.state = (enum snaprec_state)st;
+	r.trashed_at_ns = (int64_t)get_u64(&d);
+	r.expires_at_ns = (int64_t)get_u64(&d);
+	r.changed_ns = (int64_t)get_u64(&d);
+	const char *why = NULL;
+	if (d.bad)
+		why = "truncated or malformed";
+	else if (d.left)
+		why = "trailing bytes";
+	else if (id_is_zero(&r.root))
+		why = "no root tree";
+	else if (!r.name || !catalog_snapshot_name_ok(r.name))
+		why = "bad snapshot name";
+	else if (st > SNAPREC_EMPTIED)
+		why = "bad state";
+	else if (st == SNAPREC_TRASHED ? r.trashed_at_ns < 0 || r.expires_at_ns < r.trashed_at_ns
+				       : r.trashed_at_ns || r.expires_at_ns)
+		why = "bad trash window";
+	else if (r.changed_ns < 0)
+		why = "bad change time";
+	if (why) {
+		snaprec_state_clear(&r);
+		return store_fail(-STORE_ECORRUPT, "snapshot state record: %s", why);
+	}
+	*ret = r;
+	return 0;
+}
+
+bool snaprec_state_newer(const struct snaprec_state_rec *b, const struct snaprec_state_rec *a)
+{
+	return b->changed_ns > a->changed_ns ||
+	       (b->changed_ns == a->changed_ns && b->state > a->state);
+}
+
+int snaprec_kind(const uint8_t *buf, size_t len)
+{
+	if (len >= 8 && memcmp(buf, "CKPTSREC", 8) == 0)
+		return 1;
+	if (len >= 8 && memcmp(buf, STATE_MAGIC, 8) == 0)
+		return 2;
+	return 0;
+}
+
+int snaprec_key(const uint8_t *buf, size_t len, int64_t *ret_time_ns, blob_id *ret_root)
+{
+	int r;
+	if (snaprec_kind(buf, len) == 2) {
+		struct snaprec_state_rec s;
+		if ((r = snaprec_state_decode(buf, len, &s)) < 0)
+			return r;
+		*ret_time_ns = s.time_ns;
+		*ret_root = s.root;
+		snaprec_state_clear(&s);
+		return 0;
+	}
+	struct snaprec rec;
+	if ((r = snaprec_decode(buf, len, &rec)) < 0)
+		return r;
+	*ret_time_ns = rec.time_ns;
+	*ret_root = rec.root;
+	snaprec_clear(&rec);
+	return 0;
+}

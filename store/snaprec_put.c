@@ -1,5 +1,6 @@
-/* snaprec_put.c — storing a snapshot's record through its writer. */
+/* snaprec_put.c — storing a snapshot's record through its writer, and state records. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "store/blob.h"
 #include "store/catalog.h"
@@ -54,4 +55,46 @@ int snaprec_put(struct writer *w, const struct snapshot_new *s)
 	r = writer_put_blob(w, BLOB_SNAPSHOT, buf, len, NULL);
 	free(buf);
 	return r;
+}
+
+int snaprec_state_put(struct repo *repo, const int64_t *ids, size_t n, enum snaprec_state state,
+		      int64_t trashed_at_ns, int64_t expires_at_ns)
+{
+	if (!n)
+		return 0;
+	struct snapshot *rows = NULL;
+	struct writer *w = NULL;
+	int r = catalog_snapshot_rows(repo, ids, n, &rows);
+	if (r < 0)
+		return r;
+	/* The wall clock, not the clock a test may fix for windows: it orders
+	 * changes made one after another, which a fixed clock cannot. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t changed = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if ((r = writer_open(repo, &w)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct snaprec_state_rec rec = {
+			.time_ns = rows[i].time_ns,
+			.root = rows[i].root,
+			.name = rows[i].name,
+			.state = state,
+			.trashed_at_ns = state == SNAPREC_TRASHED ? trashed_at_ns : 0,
+			.expires_at_ns = state == SNAPREC_TRASHED ? expires_at_ns : 0,
+			.changed_ns = changed,
+		};
+		uint8_t *buf;
+		size_t len;
+		if ((r = snaprec_state_encode(&rec, &buf, &len)) < 0)
+			break;
+		r = writer_put_blob(w, BLOB_SNAPSHOT, buf, len, NULL);
+		free(buf);
+	}
+	if (r >= 0)
+		r = writer_flush(w);
+out:
+	writer_free(w);
+	snapshots_free(rows, n);
+	return r < 0 ? r : 0;
 }

@@ -250,11 +250,12 @@ ck snap -q "$P" -m unique
 uq=$("$CKPTFS" log --json -p myapp | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
 rm "$P/unique.bin"
 ck snap -q "$P"
-ck forget -p myapp "$uq"
-# Lose the unique data of the trashed snapshot from the index: damage.
+# Lose the unique data of the snapshot to be trashed from the index:
+# damage (before forget, which adds a pack of its own: the state record).
 db=$CKPTFS_REPO/catalog.db
 sqlite3 "$db" "DELETE FROM blobs WHERE type = 1 AND pack_id = (SELECT max(id) FROM packs WHERE id < (SELECT max(id) FROM packs)) AND length > 10000" ||
 	fail "could not damage the catalog"
+ck forget -p myapp "$uq"
 expect_status 1 "$CKPTFS" check
 grep -q "snapshot myapp/$uq (in the trash):" "$T/stdout" || { cat "$T/stdout"; fail "check: trashed snapshot's damage not reported"; }
 # After its window: only a notice.

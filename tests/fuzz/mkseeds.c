@@ -257,6 +257,32 @@ static void snaprecs(const struct keys *k)
 	free(buf);
 }
 
+/* A trashed, a live and an emptied state record (snaprec.h). */
+static void save_state(const char *name, const struct snaprec_state_rec *r)
+{
+	uint8_t *buf;
+	size_t len;
+	if (snaprec_state_encode(r, &buf, &len) < 0)
+		die("snaprec_state_encode");
+	save("snaprec_state_decode", name, buf, len, NULL, 0);
+	free(buf);
+}
+
+static void snaprec_states(const struct keys *k)
+{
+	struct snaprec_state_rec r = { .time_ns = 1771065000000000000, .name = "2026-02-14T10:30",
+				       .state = SNAPREC_TRASHED, .trashed_at_ns = 1771100000000000000,
+				       .expires_at_ns = 1771704800000000000,
+				       .changed_ns = 1771100000123456789 };
+	keys_blob_id(k, "root", 4, &r.root);
+	save_state("trashed", &r);
+	r.trashed_at_ns = r.expires_at_ns = 0;
+	r.state = SNAPREC_LIVE;
+	save_state("live", &r);
+	r.state = SNAPREC_EMPTIED;
+	save_state("emptied", &r);
+}
+
 /* Hostile rows for a blob of the small repository fuzz_catalog_rows makes:
  * which | type | offset | length | raw_length | xxh. */
 static void rows(void)
@@ -305,6 +331,7 @@ int main(int argc, char **argv)
 	blobs(c, &k);
 	pack(c, &k);
 	snaprecs(&k);
+	snaprec_states(&k);
 	rows();
 	blob_codec_free(c);
 	return 0;
