@@ -18,8 +18,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dumpers/target.h"
+
+struct cmdb;
 
 /* A variable of a compose service's environment, or NULL. */
 typedef const char *(*dumper_env_get_fn)(void *ctx, const char *key);
@@ -29,6 +32,45 @@ typedef const char *(*dumper_env_get_fn)(void *ctx, const char *key);
  * from get's answers or static. */
 struct dumper_compose_login {
 	const char *user, *password, *dbname;
+};
+
+/* Building one command into b (cmdbuild.h); the target is already
+ * checked (dumper_target_check).  db: the database to act on (t's own, or
+ * the `into` the caller chose); into: that other database, or NULL.
+ * 0 or a negative errno (message recorded). */
+struct dumper_engine_cmds {
+	int (*dump)(const struct dumper_target *t, const char *tmpdir, const char *db,
+		    struct cmdb *b);
+	/* Reading the dump on stdin. */
+	int (*restore)(const struct dumper_target *t, const char *tmpdir, const char *db,
+		       const char *into, struct cmdb *b);
+};
+
+/* What the dump looked like when its tool exited 0, for the verifier. */
+struct dumper_dump_seen {
+	const char *tool;              /* the dump tool, for messages */
+	const unsigned char *head;     /* its first bytes */
+	size_t head_len;
+	const unsigned char *tail;     /* its last bytes (up to 64) */
+	size_t tail_len;
+	uint64_t bytes;
+	bool tee_ran;                  /* the checker below ran … */
+	int tee_status;                /* … and exited so (waitpid status) */
+	int tee_out;                   /* … having written this fd (a memfd) */
+};
+
+/* How a dump is proved whole as it streams. */
+struct dumper_verify {
+	const char *name;              /* for the notes: "pg_restore --list" */
+	/* A checker run alongside the dump, fed a copy of its bytes on stdin
+	 * (its stdout kept in a memfd), or NULL for none; and the check's name
+	 * when it cannot be started. */
+	const char *const *tee_argv;
+	const char *tee_missing;
+	/* true when the dump is whole (with *ret_entries, its table-of-
+	 * contents count, if the engine has one); false with why not in
+	 * *ret_why (malloc'd; NULL on ENOMEM, said as "dump failed"). */
+	bool (*judge)(const struct dumper_dump_seen *d, int64_t *ret_entries, char **ret_why);
 };
 
 struct dumper_engine {
@@ -45,6 +87,33 @@ struct dumper_engine {
 	const char *const *images;
 	const char *how;         /* snap --dry-run: how it is dumped and checked */
 	void (*compose_login)(dumper_env_get_fn get, void *ctx, struct dumper_compose_login *ret);
+
+	/* The dump and restore against the server, and inside a container
+	 * (docker exec / compose exec: the container's own credentials). */
+	struct dumper_engine_cmds server, docker;
+	struct dumper_verify verify;
+	/* The restore command for RESTORE.txt: pre is the docker prefix
+	 * ("docker exec -i C " or ""), file the dump's name.  malloc'd. */
+	char *(*hint)(const struct dumper_target *t, const char *pre, const char *file);
+
+	/* SQL through the engine's client (migration versions, counts,
+	 * drills, table restores), or why the engine has none. */
+	const char *no_sql;
+	/* Run sql (sql NULL: statements on stdin, where the engine allows a
+	 * session) and print rows without headers, fields split by tabs;
+	 * in a container too. */
+	int (*query)(const struct dumper_target *t, const char *tmpdir, const char *sql,
+		     struct cmdb *b);
+	/* Create database name (its plain name checked), in a container too
+	 * (NULL: the server makes a database on its first write);
+	 * create_exists: the tool's words when it exists already (then it is
+	 * not an error), NULL if the command does not fail then. */
+	int (*create)(const struct dumper_target *t, const char *tmpdir, const char *name,
+		      struct cmdb *b);
+	const char *create_exists;
+	/* Drop database name if it exists; not in docker. */
+	int (*drop)(const struct dumper_target *t, const char *tmpdir, const char *name,
+		    struct cmdb *b);
 };
 
 /* The row of kind k, or NULL for DUMPER_NONE (or a kind without a row,

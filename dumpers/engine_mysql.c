@@ -1,6 +1,15 @@
 /* engine_mysql.c — MySQL and MariaDB: mariadb-dump/mysqldump in one
- * transaction, checked by its "-- Dump completed" trailer (engine.h). */
+ * transaction, checked by its "-- Dump completed" trailer; the mariadb
+ * (mysql) client for SQL (engine.h).  Credentials go in a 0600 defaults
+ * file, never in argv or the environment (MYSQL_PWD is cleared). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpers/cmdbuild.h"
 #include "dumpers/engine.h"
+#include "store/err.h"
 
 static const char *either(dumper_env_get_fn get, void *ctx, const char *a, const char *b)
 {
@@ -21,6 +30,203 @@ static void my_compose_login(dumper_env_get_fn get, void *ctx, struct dumper_com
 	}
 }
 
+static const char *my_dump_tool(void)
+{
+	return dumper_in_path("mariadb-dump") ? "mariadb-dump" : "mysqldump";
+}
+
+static const char *my_client(void)
+{
+	return dumper_in_path("mariadb") ? "mariadb" : "mysql";
+}
+
+/* The [client] option file: user, password, host or socket, port. */
+static int my_defaults(struct cmdb *b, const struct dumper_target *t, const char *tmpdir)
+{
+	char *text = NULL, *pw = t->password ? cmdb_dquote(t->password) : NULL;
+	char *user = t->user ? cmdb_dquote(t->user) : NULL, *host = t->host ? cmdb_dquote(t->host) : NULL;
+	int r = -ENOMEM;
+	if ((t->password && !pw) || (t->user && !user) || (t->host && !host))
+		goto out;
+	bool sock = t->host && t->host[0] == '/';
+	char port[32] = "";
+	if (t->port)
+		snprintf(port, sizeof port, "port=%d\n", t->port);
+	if (asprintf(&text, "[client]\n%s%s\n%s%s\n%s%s\n%s", user ? "user=" : "#", user ? user : "",
+		     pw ? "password=" : "#", pw ? pw : "", host ? (sock ? "socket=" : "host=") : "#",
+		     host ? host : "", port) < 0) {
+		text = NULL;
+		goto out;
+	}
+	r = cmdb_secret(b, tmpdir, text);
+out:
+	if (text)
+		memset(text, 0, strlen(text));
+	if (pw)
+		memset(pw, 0, strlen(pw));
+	free(text);
+	free(pw);
+	free(user);
+	free(host);
+	return r;
+}
+
+/* tool with the defaults file as its first option (the clients require
+ * it first); the caller adds the rest. */
+static int my_tool(struct cmdb *b, const struct dumper_target *t, const char *tmpdir,
+		   const char *tool)
+{
+	b->c.tool = tool;
+	int r = my_defaults(b, t, tmpdir);
+	if (r < 0)
+		return r;
+	cmdb_arg(b, tool);
+	cmdb_argf(b, "--defaults-extra-file=%s", b->c.secret_file);
+	cmdb_env_with(b, "MYSQL_PWD", NULL);
+	return 0;
+}
+
+static int my_dump(const struct dumper_target *t, const char *tmpdir, const char *db, struct cmdb *b)
+{
+	int r = my_tool(b, t, tmpdir, my_dump_tool());
+	if (r < 0)
+		return r;
+	cmdb_arg(b, "--single-transaction");
+	cmdb_arg(b, "--routines");
+	cmdb_arg(b, "--triggers");
+	cmdb_arg(b, "--events");
+	cmdb_arg(b, db ? db : "");
+	return 0;
+}
+
+static int my_restore(const struct dumper_target *t, const char *tmpdir, const char *db,
+		      const char *into, struct cmdb *b)
+{
+	(void)into;
+	int r = my_tool(b, t, tmpdir, my_client());
+	if (r < 0)
+		return r;
+	cmdb_arg(b, db ? db : "");
+	return 0;
+}
+
+/* In a container: root with the container's own root password. */
+#define MY_DOCKER_PWD "export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\"; "
+
+static void my_docker(struct cmdb *b, const struct dumper_target *t, bool input, const char *script)
+{
+	cmdb_env_with(b, NULL, NULL);
+	cmdb_docker_sh(b, t, input);
+	cmdb_arg(b, script);
+	cmdb_arg(b, "sh");
+}
+
+static int my_docker_dump(const struct dumper_target *t, const char *tmpdir, const char *db,
+			  struct cmdb *b)
+{
+	(void)tmpdir;
+	b->c.tool = "mysqldump";
+	my_docker(b, t, false,
+		  MY_DOCKER_PWD "exec \"$(command -v mariadb-dump || command -v mysqldump)\" -uroot"
+				" --single-transaction --routines --triggers --events \"$1\"");
+	cmdb_arg(b, db ? db : "");
+	return 0;
+}
+
+static int my_docker_restore(const struct dumper_target *t, const char *tmpdir, const char *db,
+			     const char *into, struct cmdb *b)
+{
+	(void)tmpdir, (void)into;
+	b->c.tool = "mysql";
+	my_docker(b, t, true, MY_DOCKER_PWD "exec \"$(command -v mariadb || command -v mysql)\" -uroot \"$1\"");
+	cmdb_arg(b, db ? db : "");
+	return 0;
+}
+
+static bool my_judge(const struct dumper_dump_seen *d, int64_t *ret_entries, char **ret_why)
+{
+	(void)ret_entries;
+	static const char mark[] = "-- Dump completed";
+	for (size_t i = 0; i + sizeof mark - 1 <= d->tail_len; i++)
+		if (!memcmp(d->tail + i, mark, sizeof mark - 1))
+			return true;
+	if (asprintf(ret_why, "%s: dump is incomplete (no \"-- Dump completed\" at its end)", d->tool) < 0)
+		*ret_why = NULL;
+	return false;
+}
+
+static char *my_hint(const struct dumper_target *t, const char *pre, const char *file)
+{
+	bool ctn = t->container || t->service;
+	char conn[512] = "";
+	size_t n = 0;
+	if (t->host && !ctn)
+		n += (size_t)snprintf(conn + n, sizeof conn - n, " %s%s",
+				      t->host[0] == '/' ? "--socket=" : "-h ", t->host);
+	if (t->port && !ctn && n < sizeof conn)
+		n += (size_t)snprintf(conn + n, sizeof conn - n, " -P %d", t->port);
+	if (t->user && n < sizeof conn)
+		snprintf(conn + n, sizeof conn - n, " -u %s", t->user);
+	char *s;
+	if (asprintf(&s, "%smysql%s -p %s < %s", pre, conn, t->dbname ? t->dbname : "", file) < 0)
+		return NULL;
+	return s;
+}
+
+static int my_query(const struct dumper_target *t, const char *tmpdir, const char *sql,
+		    struct cmdb *b)
+{
+	if (!sql)
+		return store_fail(-EINVAL, "database %s: a session on stdin is for local Postgres", t->name);
+	if (t->container || t->service) {
+		b->c.tool = "mysql";
+		my_docker(b, t, false,
+			  MY_DOCKER_PWD "exec \"$(command -v mariadb || command -v mysql)\" -uroot -N -B "
+					"-e \"$3\" \"$2\"");
+		cmdb_arg(b, t->user ? t->user : "postgres"); /* $1, unused */
+		cmdb_arg(b, t->dbname ? t->dbname : "");
+		cmdb_arg(b, sql);
+		return 0;
+	}
+	int r = my_tool(b, t, tmpdir, my_client());
+	if (r < 0)
+		return r;
+	cmdb_arg(b, "-N");
+	cmdb_arg(b, "-B");
+	cmdb_argf(b, "--execute=%s", sql);
+	cmdb_arg(b, t->dbname ? t->dbname : "");
+	return 0;
+}
+
+static int my_create(const struct dumper_target *t, const char *tmpdir, const char *name,
+		     struct cmdb *b)
+{
+	if (t->container || t->service) {
+		b->c.tool = "mysql";
+		my_docker(b, t, false,
+			  MY_DOCKER_PWD "exec \"$(command -v mariadb || command -v mysql)\" -uroot"
+					" -e \"CREATE DATABASE IF NOT EXISTS \\`$2\\`\"");
+		cmdb_arg(b, t->user ? t->user : "postgres"); /* $1, unused */
+		cmdb_arg(b, name);
+		return 0;
+	}
+	int r = my_tool(b, t, tmpdir, my_client());
+	if (r < 0)
+		return r;
+	cmdb_argf(b, "--execute=CREATE DATABASE IF NOT EXISTS `%s`", name);
+	return 0;
+}
+
+static int my_drop(const struct dumper_target *t, const char *tmpdir, const char *name,
+		   struct cmdb *b)
+{
+	int r = my_tool(b, t, tmpdir, my_client());
+	if (r < 0)
+		return r;
+	cmdb_argf(b, "--execute=DROP DATABASE IF EXISTS `%s`", name);
+	return 0;
+}
+
 const struct dumper_engine dumper_engine_mysql = {
 	.kind = DUMPER_MYSQL,
 	.name = "mysql",
@@ -30,4 +236,11 @@ const struct dumper_engine dumper_engine_mysql = {
 	.images = (const char *const[]){"mysql", "mariadb", "percona", NULL},
 	.how = "mariadb-dump/mysqldump --single-transaction --routines --triggers --events",
 	.compose_login = my_compose_login,
+	.server = {.dump = my_dump, .restore = my_restore},
+	.docker = {.dump = my_docker_dump, .restore = my_docker_restore},
+	.verify = {.name = "-- Dump completed", .judge = my_judge},
+	.hint = my_hint,
+	.query = my_query,
+	.create = my_create,
+	.drop = my_drop,
 };

@@ -51,6 +51,10 @@ int dumper_restore_cmd(const struct dumper_target *t, const char *tmpdir, const 
 int dumper_create_cmd(const struct dumper_target *t, const char *tmpdir, const char *into,
 		      struct dumper_cmd *ret);
 
+/* true if s can name a database in a command line as it is: 1 to 63 of
+ * [A-Za-z0-9_.-]. */
+bool dumper_plain_name(const char *s);
+
 /* true if tool is an executable file in one of $PATH's folders. */
 bool dumper_in_path(const char *tool);
 

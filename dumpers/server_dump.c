@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/server.h"
 #include "store/err.h"
 
@@ -195,24 +196,6 @@ static char *tool_message(const char *tool, const char *err, int status)
 	return m;
 }
 
-static int64_t count_entries(int fd)
-{
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	FILE *f = fdopen(dup(fd), "r");
-	if (!f)
-		return -1;
-	char *line = NULL;
-	size_t cap = 0;
-	int64_t n = 0;
-	while (getline(&line, &cap, f) > 0)
-		if (line[0] != ';' && line[0] != '\n')
-			n++;
-	free(line);
-	fclose(f);
-	return n;
-}
-
 static int wait_child(pid_t pid)
 {
 	int st = 0;
@@ -221,76 +204,46 @@ static int wait_child(pid_t pid)
 	return st;
 }
 
-/* What checks a dump as it streams.  For Postgres, a pg_restore --list fed
- * a copy of the stream (s->tee) writing its table of contents to a memfd
- * (*listfd, *vpid); the others are checked by their last bytes afterwards
- * (check_dump).  Returns the check's name for the notes. */
-static const char *start_check(const struct dumper_target *t, const struct dumper_cmd *cmd,
+/* Start the engine's checker of the stream, if it has one: fed a copy of
+ * the stream (s->tee), writing to a memfd (*listfd, *vpid).  Returns the
+ * check's name for the notes. */
+static const char *start_check(const struct dumper_engine *e, const struct dumper_cmd *cmd,
 			       struct stream *s, int pv[2], int *listfd, pid_t *vpid)
 {
-	switch (t->kind) {
-	case DUMPER_POSTGRES: {
-		char *vargv[] = {"pg_restore", "--list", NULL};
-		*listfd = memfd_create("pg_restore-list", MFD_CLOEXEC);
-		if (*listfd >= 0 && pipe2(pv, O_CLOEXEC) == 0 &&
-		    spawn(vargv, cmd->envp, pv[0], *listfd, -1, vpid) == 0) {
-			s->tee = pv[1];
-			pv[1] = -1;
-			return "pg_restore --list";
-		}
-		*vpid = -1;
-		return "pg_restore --list (not run: pg_restore missing)";
+	*vpid = -1;
+	if (!e->verify.tee_argv)
+		return e->verify.name;
+	*listfd = memfd_create("dump-check", MFD_CLOEXEC);
+	if (*listfd >= 0 && pipe2(pv, O_CLOEXEC) == 0 &&
+	    spawn((char *const *)e->verify.tee_argv, cmd->envp, pv[0], *listfd, -1, vpid) == 0) {
+		s->tee = pv[1];
+		pv[1] = -1;
+		return e->verify.name;
 	}
-	case DUMPER_MYSQL: return "-- Dump completed";
-	case DUMPER_MONGO: return "archive trailer";
-	case DUMPER_NONE: break;
-	}
-	return "none";
+	*vpid = -1;
+	return e->verify.tee_missing;
 }
 
 /* After a dump whose tool exited 0: is it whole?  NULL when it is (with
- * *entries, the table-of-contents count, for Postgres), else the reason,
- * malloc'd (NULL also on ENOMEM: the caller then says "dump failed"). */
-static char *check_dump(const struct dumper_target *t, const struct dumper_cmd *cmd,
-			const struct stream *s, pid_t vpid, int vst, int listfd, int64_t *entries)
+ * *entries, for an engine that counts them), else the reason, malloc'd
+ * (NULL also on ENOMEM: the caller then says "dump failed"). */
+static char *check_dump(const struct dumper_engine *e, const struct dumper_cmd *cmd,
+			const struct stream *s, pid_t vpid, int vst, int listfd, int64_t *entries,
+			bool *ret_whole)
 {
+	struct dumper_dump_seen d = {
+		.tool = cmd->tool,
+		.head = s->head,
+		.head_len = s->bytes < sizeof s->head ? (size_t)s->bytes : sizeof s->head,
+		.tail = s->tail,
+		.tail_len = s->tail_len,
+		.bytes = s->bytes,
+		.tee_ran = vpid > 0,
+		.tee_status = vst,
+		.tee_out = listfd,
+	};
 	char *why = NULL;
-	switch (t->kind) {
-	case DUMPER_POSTGRES:
-		if (vpid > 0 && (!WIFEXITED(vst) || WEXITSTATUS(vst) != 0)) {
-			if (asprintf(&why, "pg_restore --list cannot read the dump (status %d)",
-				     WIFEXITED(vst) ? WEXITSTATUS(vst) : -1) < 0)
-				why = strdup("dump failed");
-			return why;
-		}
-		if (vpid > 0)
-			*entries = count_entries(listfd);
-		return NULL;
-	case DUMPER_MYSQL: {
-		char tail[TAIL_KEEP + 1];
-		memcpy(tail, s->tail, s->tail_len);
-		tail[s->tail_len] = '\0';
-		if (strstr(tail, "-- Dump completed"))
-			return NULL;
-		if (asprintf(&why, "%s: dump is incomplete (no \"-- Dump completed\" at its end)",
-			     cmd->tool) < 0)
-			why = strdup("dump failed");
-		return why;
-	}
-	case DUMPER_MONGO: {
-		static const unsigned char magic[4] = {0x6d, 0xe2, 0x99, 0x81};
-		static const unsigned char term[4] = {0xff, 0xff, 0xff, 0xff};
-		if (s->bytes >= 8 && !memcmp(s->head, magic, 4) && s->tail_len >= 4 &&
-		    !memcmp(s->tail + s->tail_len - 4, term, 4))
-			return NULL;
-		return strdup("mongodump: archive is incomplete (bad magic or no terminator)");
-	}
-	case DUMPER_NONE:
-		break;
-	}
-	/* A kind without a check must not pass as verified. */
-	if (asprintf(&why, "%s: no check for this kind of dump", cmd->tool) < 0)
-		why = strdup("dump failed");
+	*ret_whole = e->verify.judge(&d, entries, &why);
 	return why;
 }
 
@@ -298,6 +251,7 @@ int dumper_dump_run(const struct dumper_target *t, const struct dumper_cmd *cmd,
 		    dumper_consume_fn consume, void *cctx, struct dumper_dump_result *ret)
 {
 	struct dumper_dump_result res = {.entries = -1};
+	const struct dumper_engine *eng = dumper_engine_of(t->kind);
 	struct stream s = {.out = -1, .err = -1, .tee = -1};
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pv[2] = {-1, -1}, listfd = -1;
 	pid_t pid = -1, vpid = -1;
@@ -323,7 +277,14 @@ int dumper_dump_run(const struct dumper_target *t, const struct dumper_cmd *cmd,
 			res.error = NULL;
 		goto done;
 	}
-	res.check = start_check(t, cmd, &s, pv, &listfd, &vpid);
+	if (!eng) {
+		/* A kind without a row must not pass as verified. */
+		if (asprintf(&res.error, "%s: no check for this kind of dump", cmd->tool) < 0)
+			res.error = NULL;
+		kill(pid, SIGTERM);
+		goto done;
+	}
+	res.check = start_check(eng, cmd, &s, pv, &listfd, &vpid);
 
 	r = consume(cctx, stream_read, &s);
 	if (r < 0) {
@@ -347,8 +308,11 @@ done:
 		res.error = tool_message(cmd->tool, s.errbuf, st);
 		goto out;
 	}
-	if (!(res.error = check_dump(t, cmd, &s, vpid, vst, listfd, &res.entries)))
-		res.ok = true;
+	bool whole = false;
+	if (eng)
+		res.error = check_dump(eng, cmd, &s, vpid, vst, listfd, &res.entries,
+			       &whole);
+	res.ok = whole;
 out:
 	sigaction(SIGPIPE, &old, NULL);
 	for (int i = 0; i < 2; i++) {

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -49,6 +50,27 @@ static void every_row_is_complete(void **state)
 		assert_non_null(e->images[0]);
 		assert_non_null(e->how);
 		assert_non_null(e->compose_login);
+		assert_non_null(e->server.dump);
+		assert_non_null(e->server.restore);
+		assert_non_null(e->docker.dump);
+		assert_non_null(e->docker.restore);
+		assert_non_null(e->verify.name);
+		assert_non_null(e->verify.judge);
+		if (e->verify.tee_argv) {
+			assert_non_null(e->verify.tee_argv[0]);
+			assert_non_null(e->verify.tee_missing);
+		}
+		assert_non_null(e->hint);
+		/* SQL: the client, or the reason there is none — never a
+		 * silent gap. */
+		if (e->no_sql) {
+			assert_null(e->query);
+			assert_null(e->drop);
+		} else {
+			assert_non_null(e->query);
+			assert_non_null(e->create);
+			assert_non_null(e->drop);
+		}
 		assert_string_equal(dumper_kind_name(e->kind), e->name);
 		assert_string_equal(dumper_kind_ext(e->kind), e->ext);
 	}
@@ -94,6 +116,26 @@ static void words_are_unique_and_resolve(void **state)
 	assert_int_equal(dumper_kind_parse("oracle"), DUMPER_NONE);
 }
 
+/* A dump that is only its first bytes is never whole, whatever the engine. */
+static void judges_refuse_a_cut_dump(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct dumper_engine *const *v = dumper_engines(&n);
+	static const unsigned char junk[] = "not a dump";
+	for (size_t i = 0; i < n; i++) {
+		struct dumper_dump_seen d = {.tool = "tool", .head = junk, .head_len = 8, .tail = junk,
+					     .tail_len = sizeof junk - 1, .bytes = sizeof junk - 1,
+					     .tee_ran = v[i]->verify.tee_argv != NULL,
+					     .tee_status = 1 << 8 /* exited 1 */, .tee_out = -1};
+		int64_t entries = -1;
+		char *why = NULL;
+		assert_false(v[i]->verify.judge(&d, &entries, &why));
+		assert_non_null(why);
+		free(why);
+	}
+}
+
 static const char *no_env(void *ctx, const char *key)
 {
 	(void)ctx;
@@ -131,6 +173,7 @@ int main(void)
 		cmocka_unit_test(every_row_is_complete),
 		cmocka_unit_test(words_are_unique_and_resolve),
 		cmocka_unit_test(compose_logins),
+		cmocka_unit_test(judges_refuse_a_cut_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
