@@ -63,6 +63,25 @@ wait_for() {
 	done
 }
 
+# hold_lock FILE [-s]: flock FILE (exclusive, or shared with -s) in a
+# background process ($lock_holder) that keeps it until release_lock or the
+# test's end.  Returns once the lock is held — the holder says so by a file
+# appearing — so a command started next finds it taken however slow the
+# machine (a "flock FILE sleep 3 & sleep 0.3" may not have it yet, or have
+# dropped it already).
+hold_lock() {
+	local file=$1 mode=${2:--x} held
+	held=$(mktemp -u "$T/held.XXXXXX")
+	( exec 9>>"$file"; flock "$mode" 9; : >"$held"; exec sleep 600 ) &
+	lock_holder=$!
+	track_pid "$lock_holder"
+	wait_for 60 "the test's holder did not take $file" test -e "$held"
+}
+release_lock() {
+	kill "$lock_holder" 2>/dev/null || true
+	wait "$lock_holder" 2>/dev/null || true
+}
+
 # ck ARGS...: run ckptfs, failing the test on a non-zero status.
 ck() { "$CKPTFS" "$@" || fail "ckptfs $* exited $?"; }
 

@@ -100,15 +100,12 @@ ck check --read-data -q
 
 # The lock, deterministically: held by someone else longer than the wait.
 if command -v flock >/dev/null; then
-	flock "$CKPTFS_REPO/lock" sleep 3 &
-	holder=$!
-	track_pid $holder
-	sleep 0.3
+	hold_lock "$CKPTFS_REPO/lock"
 	CKPTFS_LOCK_WAIT=0.5 expect_status 4 "$CKPTFS" snap -q "$T/a"
 	grep -q 'locked by another ckptfs' "$T/stderr" || { cat "$T/stderr" >&2; fail "lock error unclear"; }
 	echo "lock held elsewhere: $(head -n1 "$T/stderr")"
 	"$CKPTFS" log -p a >/dev/null || fail "a reader is blocked by the writer lock"
-	wait $holder
+	release_lock
 	ck snap -q "$T/a"
 fi
 total=$("$CKPTFS" log -p a | grep -c .)

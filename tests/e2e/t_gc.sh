@@ -189,21 +189,27 @@ head -c $((5 << 20)) /dev/urandom >"$P/data/during.bin"
 # The overlap made certain: a shared hold of gc.lock (what a running check
 # holds) keeps gc waiting with the writer lock taken; a snap started then
 # gives up after its lock wait (exit 4) or, waiting longer, runs after gc.
-flock -s "$CKPTFS_REPO/gc.lock" sleep 2 &
-holder=$!
-track_pid $holder
-sleep 0.2
+# The hold is taken before gc starts and dropped only once the first snap
+# gave up (it was "sleep 2" after "sleep 0.2": a slow machine could start gc
+# before the hold, or reach the snap after it ended).
+hold_lock "$CKPTFS_REPO/gc.lock" -s
 "$CKPTFS" gc >"$T/gc.bg" 2>&1 &
 gcpid=$!
 track_pid $gcpid
-wait_for 20 "gc taking the writer lock" sh -c '! flock -n "$0" true' "$CKPTFS_REPO/lock"
+wait_for 60 "gc taking the writer lock" sh -c '! flock -n "$0" true' "$CKPTFS_REPO/lock"
 CKPTFS_LOCK_WAIT=0.3 expect_status 4 "$CKPTFS" snap -q "$P"
 grep -q 'locked by another ckptfs' "$T/stderr" || fail "snap during gc: $(cat "$T/stderr")"
-CKPTFS_LOCK_WAIT=120 "$CKPTFS" snap -q "$P" >/dev/null 2>"$T/snap.err" || { cat "$T/snap.err" >&2; fail "snap during gc exited $?"; }
+# This snap waits while gc holds the writer lock, then runs after it.
+CKPTFS_LOCK_WAIT=120 "$CKPTFS" snap -q "$P" >/dev/null 2>"$T/snap.err" &
+snappid=$!
+track_pid $snappid
+release_lock
+rc=0
+wait $snappid || rc=$?
+[ $rc = 0 ] || { cat "$T/snap.err" >&2; fail "snap during gc exited $rc"; }
 kill -0 $gcpid 2>/dev/null && ! grep -q . "$T/gc.bg" && fail "the snap ran while gc still held the lock"
 wait $gcpid || { cat "$T/gc.bg" >&2; fail "gc (with a snap waiting) exited $?"; }
 grep -Eq '^gc: [0-9]+ packs, [1-9][0-9]* repacked|, [1-9][0-9]* deleted' "$T/gc.bg" || { cat "$T/gc.bg" >&2; fail "gc had nothing to do while the snap waited"; }
-wait $holder || true
 n=$("$CKPTFS" log -p proj -n 1 | awk '{print $1}')
 manifest "$P" >"$T/m.$n"
 verify "$n"
@@ -231,12 +237,9 @@ expect_status 2 "$CKPTFS" gc --repack-threshold 101
 grep -q '^ckptfs: gc: --repack-threshold 101' "$T/stderr" || fail "threshold message: $(cat "$T/stderr")"
 expect_status 2 "$CKPTFS" gc extra
 if command -v flock >/dev/null; then
-	flock "$CKPTFS_REPO/lock" sleep 3 &
-	holder=$!
-	track_pid $holder
-	sleep 0.3
+	hold_lock "$CKPTFS_REPO/lock"
 	CKPTFS_LOCK_WAIT=0.5 expect_status 4 "$CKPTFS" gc
 	grep -q 'locked by another ckptfs' "$T/stderr" || fail "lock message: $(cat "$T/stderr")"
-	wait $holder || true
+	release_lock
 fi
 echo "gc: ok"
