@@ -82,10 +82,11 @@ gone_from_mount() {
 }
 wait_for 30 "mount still shows ${N[3]}" gone_from_mount
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "forgotten snapshot gone from the mount after $ms ms"
 # The mount polls every 0.5 s and the kernel keeps a name for 0.5 s: about
-# 1 s; a loaded machine gets some slack.
-[ "$ms" -le 3000 ] || fail "mount took $ms ms to drop a forgotten snapshot (want about 1 s)"
+# 1 s.  Said, not asserted: a loaded machine (CI shares it) can take longer
+# without a bug, and a mount that never drops it fails the wait above.
+echo "forgotten snapshot gone from the mount after $ms ms"
+if [ -n "${CKPTFS_FIGURES:-}" ]; then echo "forget mount_drop_ms=$ms" >>"$CKPTFS_FIGURES"; fi
 [ -d "$M/myapp/${N[0]}" ] || fail "mount lost a kept snapshot"
 ck umount "$M"
 [ "$(names | tr '\n' ' ')" = "${N[0]} ${N[1]} ${N[4]} " ] || fail "log after forget: $(names | tr '\n' ' ')"
