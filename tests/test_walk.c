@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <grp.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "tests/walk_fixture.h"
@@ -212,23 +213,27 @@ static void racy_windows(void **state)
 
 /* ---- files that change while read ------------------------------------ */
 
-struct appender {
-	char path[8192];
-	volatile int stop;
-};
+/* A file that changes while every read of it runs, whatever the scheduler
+ * does: this binary's read() stands in for libc's (an executable's
+ * definition interposes it, for the walk's calls too), and when a read
+ * starts at offset 0 of the file named by grow — each read attempt of the
+ * walk does, after the stat it compares with — it first appends a line.
+ * (A thread appending every 1 ms missed a whole 8 MiB read on a loaded
+ * machine: the file read as stable and the test failed.) */
+static struct {
+	int fd; /* O_APPEND, or -1: read() only reads */
+	dev_t dev;
+	ino_t ino;
+	atomic_int appends;
+} grow = {.fd = -1};
 
-static void *append_loop(void *arg)
+ssize_t read(int fd, void *buf, size_t count)
 {
-	struct appender *a = arg;
-	int fd = open(a->path, O_WRONLY | O_APPEND);
-	while (fd >= 0 && !a->stop) {
-		if (write(fd, "more data\n", 10) < 0)
-			break;
-		sleep_ms(1);
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
+	struct stat st;
+	if (grow.fd >= 0 && fd != grow.fd && lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0 &&
+	    st.st_dev == grow.dev && st.st_ino == grow.ino && write(grow.fd, "more data\n", 10) == 10)
+		atomic_fetch_add(&grow.appends, 1);
+	return syscall(SYS_read, fd, buf, count);
 }
 
 static void changing_file_flagged(void **state)
@@ -236,15 +241,20 @@ static void changing_file_flagged(void **state)
 	struct fx *fx = *state;
 	fx_random(fx, "growing.log", 8 << 20, 7);
 	fx_text(fx, "calm.txt", "calm\n");
-	struct appender a = {0};
-	fx_path(fx, "growing.log", a.path, sizeof(a.path));
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, append_loop, &a), 0);
-	sleep_ms(20);
+	char path[8192];
+	fx_path(fx, "growing.log", path, sizeof(path));
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	grow.dev = st.st_dev;
+	grow.ino = st.st_ino;
+	atomic_store(&grow.appends, 0);
+	assert_true((grow.fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0);
 	struct walk_result res;
 	fx_walk(fx, NULL, 0, &res);
-	a.stop = 1;
-	pthread_join(th, NULL);
+	close(grow.fd);
+	grow.fd = -1;
+	/* Changed during each attempt: WALK_READ_TRIES of them, then given up. */
+	assert_int_equal(atomic_load(&grow.appends), WALK_READ_TRIES);
 	fx_commit(fx, &res, fx_now_ns());
 	assert_true(res.partial);
 	assert_int_equal(fx->nwarned, 1);
