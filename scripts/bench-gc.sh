@@ -4,15 +4,22 @@
 # GC_FILES/300), 20 of them changed before each snapshot, a GC_DB_MB SQLite
 # database (default 64) with rows updated each time, a log growing by 64
 # KiB and an asset of 2 MiB rewritten every 10th time.  Then most
-# snapshots go (all but every 24th and the newest 24, as an hourly+daily
-# policy would keep; their rows deleted, as an expired trash does) and gc
-# runs:
-#   wall and CPU time, peak RSS (target <= 100 MiB), MiB/s of live data
-#   rewritten (target >= 200 MiB/s), and the size after gc against the
-#   live bytes (what a fresh repository of the kept snapshots holds:
-#   target within 10%) and against a fresh snap of the newest state.
+# snapshots are forgotten (all but every 24th and the newest 24, as an
+# hourly-for-a-day + daily policy keeps of hourly snapshots; the history is
+# taken seconds apart, so the policy itself would see one hour), the trash
+# is emptied and gc runs:
+#   forget's wall time; gc's wall and CPU time, peak RSS (target <= 100
+#   MiB), MiB/s of live data rewritten (target >= 200 MiB/s); bytes
+#   reclaimed against the stored bytes only the forgotten snapshots
+#   referenced; the size after gc against the live bytes (what a fresh
+#   repository of the kept snapshots holds: target within 10%) and against
+#   a fresh snap of the newest state.
 # Run by `make bench-gc`.  GC_DIR (default: a temp dir in /var/tmp) holds
-# everything; removed at the end unless BENCH_KEEP=1.
+# everything; removed at the end unless BENCH_KEEP=1.  The history is
+# saved in GC_DIR/history (project + repository, before any forget) and
+# reused when present, so gc can be measured again on the same history
+# (GC_DIR=... BENCH_KEEP=1 make bench-gc, twice).  GC_BUILD_ONLY=1 stops
+# after building it.
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 SNAPS=${GC_SNAPS:-1000}
@@ -23,49 +30,74 @@ trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
 export CKPTFS_REPO=$W/repo TZ=${TZ:-UTC}
 command -v sqlite3 >/dev/null || { echo "bench-gc: needs sqlite3" >&2; exit 1; }
 P=$W/proj
-mkdir -p "$P"
+H=$W/history
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-echo "== a project of $FILES files, a $DB_MB MiB SQLite database, a log, an asset"
-per=$((FILES / 300))
-for a in $(seq -w 0 29); do
-	for b in $(seq 0 9); do
-		mkdir -p "$P/d$a/s$b"
-		for c in $(seq 1 "$per"); do echo "file $a/$b/$c" >"$P/d$a/s$b/f$c.txt"; done
+build_history() {
+	echo "== a project of $FILES files, a $DB_MB MiB SQLite database, a log, an asset"
+	per=$((FILES / 300))
+	for a in $(seq -w 0 29); do
+		for b in $(seq 0 9); do
+			mkdir -p "$P/d$a/s$b"
+			for c in $(seq 1 "$per"); do echo "file $a/$b/$c" >"$P/d$a/s$b/f$c.txt"; done
+		done
 	done
-done
-rows=$((DB_MB * 1024 / 4)) # rows of ~4 KiB
-sqlite3 "$P/app.db" "PRAGMA page_size=4096; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);
-	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
-	INSERT INTO t SELECT i, randomblob(4000) FROM n;"
-head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
-: >"$P/app.log"
+	rows=$((DB_MB * 1024 / 4)) # rows of ~4 KiB
+	sqlite3 "$P/app.db" "PRAGMA page_size=4096; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
+		INSERT INTO t SELECT i, randomblob(4000) FROM n;"
+	head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
+	: >"$P/app.log"
 
-echo "== $SNAPS snapshots (20 files, 50 database rows and the log changed before each)"
-start=$(date +%s)
-for i in $(seq 1 "$SNAPS"); do
-	for k in $(seq 1 20); do
-		echo "change $i $k" >>"$P/d$(printf %02d $((RANDOM % 30)))/s$((RANDOM % 10))/f$((RANDOM % per + 1)).txt"
+	echo "== $SNAPS snapshots (20 files, 50 database rows and the log changed before each)"
+	start=$(date +%s)
+	for i in $(seq 1 "$SNAPS"); do
+		for k in $(seq 1 20); do
+			echo "change $i $k" >>"$P/d$(printf %02d $((RANDOM % 30)))/s$((RANDOM % 10))/f$((RANDOM % per + 1)).txt"
+		done
+		sqlite3 "$P/app.db" "UPDATE t SET v = randomblob(4000) WHERE id IN
+			(SELECT abs(random()) % $rows + 1 FROM t LIMIT 50)"
+		head -c 65536 /dev/urandom | base64 >>"$P/app.log"
+		[ $((i % 10)) = 0 ] && head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
+		"$CKPTFS" snap -q "$P" >/dev/null
+		if [ $((i % 100)) = 0 ]; then echo "   $i snapshots ($(($(date +%s) - start)) s)"; fi
 	done
-	sqlite3 "$P/app.db" "UPDATE t SET v = randomblob(4000) WHERE id IN
-		(SELECT abs(random()) % $rows + 1 FROM t LIMIT 50)"
-	head -c 65536 /dev/urandom | base64 >>"$P/app.log"
-	[ $((i % 10)) = 0 ] && head -c $((2 << 20)) /dev/urandom >"$P/asset.bin"
-	"$CKPTFS" snap -q "$P" >/dev/null
-	[ $((i % 100)) = 0 ] && echo "   $i snapshots ($(($(date +%s) - start)) s)"
-done
+	echo "   $SNAPS snapshots in $(($(date +%s) - start)) s"
+}
+
+if [ -d "$H/repo" ]; then
+	echo "== reusing the history in $H"
+else
+	rm -rf "$P" "$CKPTFS_REPO"
+	build_history
+	mkdir -p "$H"
+	cp -a "$P" "$H/proj"
+	cp -a "$CKPTFS_REPO" "$H/repo"
+fi
+[ "${GC_BUILD_ONLY:-0}" = 1 ] && exit 0
+rm -rf "$P" "$CKPTFS_REPO"
+cp -a "$H/proj" "$P"
+cp -a "$H/repo" "$CKPTFS_REPO"
+sync
 before=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
 
-# Keep every 24th and the newest 24.
-ids=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT id FROM snapshots ORDER BY time_ns")
-n=0 total=$(echo "$ids" | wc -l) drop=""
-for id in $ids; do
+# Keep every 24th and the newest 24: forget the rest by name (one
+# command, one transaction), then end their trash window.
+names=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT name FROM snapshots ORDER BY time_ns")
+n=0 total=$(echo "$names" | wc -l) drop=()
+for name in $names; do
 	n=$((n + 1))
-	[ $((n % 24)) = 0 ] || [ "$n" -gt $((total - 24)) ] || drop="$drop,$id"
+	[ $((n % 24)) = 0 ] || [ "$n" -gt $((total - 24)) ] || drop+=("$name")
 done
-sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM snapshots WHERE id IN (${drop#,})"
+proj=$(basename "$P")
+/usr/bin/time -f '%e %M' -o "$W/forget.txt" "$CKPTFS" forget -p "$proj" "${drop[@]}" >/dev/null
+/usr/bin/time -f '%e %M' -o "$W/empty.txt" "$CKPTFS" trash empty -p "$proj" >/dev/null
+read -r fwall frss <"$W/forget.txt"
+read -r ewall erss <"$W/empty.txt"
 kept=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT count(*) FROM snapshots")
-echo "== gc: $((total - kept)) of $total snapshots deleted, $kept kept; packs $(mib "$before") MiB"
+blobs=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT sum(length) FROM blobs")
+echo "== forget ${#drop[@]} of $total snapshots by name: ${fwall} s, peak RSS $((frss / 1024)) MiB;" \
+	"trash empty ${ewall} s; $kept kept; packs $(mib "$before") MiB"
 
 # What the dry run says: packs rewritten only because they hold a dead
 # snapshot record (live share above the threshold).
@@ -80,20 +112,24 @@ PY
 /usr/bin/time -f '%e %U %S %M' -o "$W/time.txt" "$CKPTFS" gc --json >"$W/gc.json"
 read -r wall user sys rss <"$W/time.txt"
 after=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
-python3 - "$W/gc.json" "$wall" "$user" "$sys" "$rss" <<'PY'
+python3 - "$W/gc.json" "$wall" "$user" "$sys" "$rss" "$blobs" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 wall, user, sys_, rss = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+blobs = int(sys.argv[6])
 mib = 1 << 20
-rate = d["bytes_rewritten"] / mib / d["seconds"] if d["seconds"] else 0
+rate = d["bytes_rewritten"] / mib / wall if wall else 0
 print(f"   packs {d['packs']}: {d['packs_deleted']} deleted, {d['packs_repacked']} repacked into {d['packs_written']}")
 print(f"   {d['bytes_before'] / mib:.1f} MiB -> {d['bytes_after'] / mib:.1f} MiB "
       f"(live {d['bytes_live'] / mib:.1f} MiB; after/live {d['bytes_after'] / max(d['bytes_live'], 1):.3f}, target <= 1.10)")
+only = blobs - d["bytes_live"]
+print(f"   reclaimed {d['bytes_freed'] / mib:.1f} MiB freed, {(d['bytes_before'] - d['bytes_after']) / mib:.1f} MiB net; "
+      f"the forgotten snapshots alone referenced {only / mib:.1f} MiB of blobs")
 print(f"   wall {wall:.2f} s, CPU {user + sys_:.2f} s; gc's own clock {d['seconds']:.2f} s")
 ph = d["phase_seconds"]
 rrate = d["bytes_rewritten"] / mib / ph["repack"] if ph["repack"] else 0
 print(f"   phases: mark {ph['mark']:.2f} s, plan {ph['plan']:.2f} s, sweep {ph['sweep']:.2f} s, repack {ph['repack']:.2f} s")
-print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s over the whole gc, "
+print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s of gc's wall time, "
       f"{rrate:.0f} MiB/s in the repack phase (target >= 200)")
 print(f"   peak RSS {rss / 1024:.1f} MiB (target <= 100); mark set {d['mark_set_bytes'] / mib:.1f} MiB "
       f"for {d['live_ids']} ids, {d['trees']} trees of {d['snapshots']} snapshots")
