@@ -34,9 +34,30 @@ static int length_mismatch(struct repo *repo, const struct node_chunk *c, size_t
 			  hex, loc.pack[0] ? loc.pack : "?", len, c->len);
 }
 
-static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk_ref *ret)
+/* Decode chunk c, not through the cache, and check its length: *ret_data
+ * (malloc'd) holds c->len bytes. */
+static int chunk_load(struct repo *repo, const struct node_chunk *c, uint8_t **ret_data)
 {
 	char hex[ID_HEX_LEN + 1];
+	uint8_t *data;
+	size_t len;
+	int r = repo_load_blob_flags(repo, &c->id, BLOB_DATA, BLOB_OPEN_NO_REHASH, &data, &len);
+	if (r == -ENOENT) {
+		id_to_hex(&c->id, hex);
+		return store_fail(-STORE_ECORRUPT, "chunk %s: missing from the repository", hex);
+	}
+	if (r < 0)
+		return r;
+	if (len != c->len) {
+		free(data);
+		return length_mismatch(repo, c, len);
+	}
+	*ret_data = data;
+	return 0;
+}
+
+static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk_ref *ret)
+{
 	uint8_t *data;
 	size_t len;
 	int r;
@@ -55,17 +76,10 @@ static int chunk_get(struct repo *repo, const struct node_chunk *c, struct chunk
 			return 0;
 		}
 	}
-	r = repo_load_blob_flags(repo, &c->id, BLOB_DATA, BLOB_OPEN_NO_REHASH, &data, &len);
-	if (r == -ENOENT) {
-		id_to_hex(&c->id, hex);
-		return store_fail(-STORE_ECORRUPT, "chunk %s: missing from the repository", hex);
-	}
+	r = chunk_load(repo, c, &data);
 	if (r < 0)
 		return r;
-	if (len != c->len) {
-		free(data);
-		return length_mismatch(repo, c, len);
-	}
+	len = c->len;
 	if (!repo->cache) {
 		*ret = (struct chunk_ref){ .own = data, .data = data };
 		return 0;
@@ -181,4 +195,11 @@ void content_prefetch(struct repo *repo, const struct node *file, uint64_t off)
 	struct chunk_ref ref;
 	if (chunk_get(repo, &file->chunks[i], &ref) == 0)
 		chunk_release(repo, &ref);
+}
+
+int content_load_chunk(struct repo *repo, const struct node *file, size_t i, uint8_t **ret_data)
+{
+	if (file->type != NODE_FILE || i >= file->nchunks)
+		return store_fail(-EINVAL, "%s: no chunk %zu", file->name, i);
+	return chunk_load(repo, &file->chunks[i], ret_data);
 }

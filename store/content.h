@@ -41,6 +41,12 @@ ssize_t content_pin(struct repo *repo, const struct node *file, uint64_t off, si
 /* Release n pieces from content_pin. */
 void content_unpin(struct repo *repo, struct content_piece *pieces, size_t n);
 
+/* Decode chunk i of file into *ret_data (malloc'd, caller frees; exactly
+ * file->chunks[i].len bytes), not through the chunk cache: for a reader
+ * that uses each chunk once (restore), for which the cache would only
+ * cost its lock and memory.  0, or a negative errno as content_read. */
+int content_load_chunk(struct repo *repo, const struct node *file, size_t i, uint8_t **ret_data);
+
 /* Decode the chunk holding off into the cache if it is not there yet
  * (read-ahead for sequential readers).  Errors are ignored: the read
  * that needs the chunk will report them. */

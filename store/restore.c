@@ -273,11 +273,6 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 	int r = relpath_push(&c.path, dest_name, NULL);
 	if (r < 0)
 		goto out;
-	c.buf = malloc(RESTORE_PIECE);
-	if (!c.buf) {
-		r = -ENOMEM;
-		goto out;
-	}
 	clock_gettime(CLOCK_REALTIME, &c.start);
 	/* A single entry: the temps of that name only (a directory cleans
 	 * its own, in rs_dir). */
@@ -310,7 +305,6 @@ out:
 			*ret_stats = c.stats;
 	}
 	free(c.first_msg);
-	free(c.buf);
 	relpath_free(&c.path);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -246,44 +247,95 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-/* Copy n's content into fd: chunk by chunk (through buf, RESTORE_PIECE
- * bytes), all-zero pieces as holes.  A failure text may be composed in
- * msg (cap bytes). */
-static const char *write_content(struct repo *repo, uint8_t *buf, char *msg, size_t cap, int fd,
+/* Decoded chunks not yet written: written with one writev once they hold
+ * RESTORE_PIECE bytes (or GATHER_MAX chunks), so a writer holds at most
+ * that much plus one chunk, and makes about one write call per piece. */
+#define GATHER_MAX 64
+
+struct gather {
+	struct iovec iov[GATHER_MAX];
+	uint8_t *buf[GATHER_MAX]; /* what each iov came in (a short write moves iov_base) */
+	size_t n;
+	size_t bytes;
+};
+
+static void gather_drop(struct gather *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->buf[i]);
+	g->n = 0;
+	g->bytes = 0;
+}
+
+/* Write the gathered chunks and free them.  0 or a negative errno. */
+static int gather_flush(int fd, struct gather *g)
+{
+	int r = 0;
+	size_t i = 0;
+	while (i < g->n && r == 0) {
+		ssize_t w = writev(fd, &g->iov[i], (int)(g->n - i));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			break;
+		}
+		/* Skip what was written; a short write resumes mid-chunk. */
+		size_t left = (size_t)w;
+		while (i < g->n && left >= g->iov[i].iov_len)
+			left -= g->iov[i++].iov_len;
+		if (left) {
+			g->iov[i].iov_base = (uint8_t *)g->iov[i].iov_base + left;
+			g->iov[i].iov_len -= left;
+		}
+	}
+	gather_drop(g);
+	return r;
+}
+
+/* Copy n's content into fd, chunk by chunk as decoded (not through the
+ * chunk cache: a restore uses each chunk once), all-zero chunks as holes.
+ * A failure text may be composed in msg (cap bytes). */
+static const char *write_content(struct repo *repo, char *msg, size_t cap, int fd,
 				 const struct node *n, int *ret_err)
 {
-	char *what = msg;
+	struct gather g = { .n = 0 };
 	uint64_t off = 0;
 	bool hole_at_end = false;
 	for (size_t i = 0; i < n->nchunks; i++) {
-		uint64_t end = off + n->chunks[i].len;
-		while (off < end) {
-			size_t piece = end - off < RESTORE_PIECE ? (size_t)(end - off) : RESTORE_PIECE;
-			size_t got = 0;
-			while (got < piece) {
-				ssize_t r = content_read(repo, n, off + got, buf + got, piece - got);
-				if (r <= 0) {
-					*ret_err = r < 0 ? (int)r : -STORE_ECORRUPT;
-					snprintf(what, cap, "cannot read from the repository: %s",
-						 r < 0 && store_error() ? store_error()
-									: "content shorter than its size");
-					return what;
-				}
-				got += (size_t)r;
-			}
-			if (all_zero(buf, piece)) {
-				if (lseek(fd, (off_t)piece, SEEK_CUR) < 0)
-					return *ret_err = -errno, "cannot write";
-				hole_at_end = true;
-			} else {
-				int r = fio_write_all(fd, buf, piece);
-				if (r < 0)
-					return *ret_err = r, "cannot write";
-				hole_at_end = false;
-			}
-			off += piece;
+		uint8_t *data;
+		uint32_t len = n->chunks[i].len;
+		int r = content_load_chunk(repo, n, i, &data);
+		if (r < 0) {
+			gather_drop(&g);
+			*ret_err = r;
+			snprintf(msg, cap, "cannot read from the repository: %s",
+				 store_error() ? store_error() : strerror(-r));
+			return msg;
 		}
+		if (all_zero(data, len)) {
+			free(data);
+			r = gather_flush(fd, &g);
+			if (r == 0 && lseek(fd, (off_t)len, SEEK_CUR) < 0)
+				r = -errno;
+			hole_at_end = true;
+		} else {
+			g.buf[g.n] = data;
+			g.iov[g.n++] = (struct iovec){ .iov_base = data, .iov_len = len };
+			g.bytes += len;
+			hole_at_end = false;
+			if (g.n == GATHER_MAX || g.bytes >= RESTORE_PIECE)
+				r = gather_flush(fd, &g);
+		}
+		if (r < 0) {
+			gather_drop(&g);
+			return *ret_err = r, "cannot write";
+		}
+		off += len;
 	}
+	int r = gather_flush(fd, &g);
+	if (r < 0)
+		return *ret_err = r, "cannot write";
 	if (off != n->size) {
 		*ret_err = -STORE_ECORRUPT;
 		return "size disagrees with its chunks in the snapshot";
@@ -296,7 +348,7 @@ static const char *write_content(struct repo *repo, uint8_t *buf, char *msg, siz
 }
 
 const char *rs_fill_file(struct repo *repo, struct rs_rand *rnd, int dirfd, const char *name,
-			 const struct node *n, const struct rs_fill *how, uint8_t *buf, char *msg,
+			 const struct node *n, const struct rs_fill *how, char *msg,
 			 size_t cap, char tmp[256], int *ret_err)
 {
 	int fd = make_temp(rnd, dirfd, name, n, 0, tmp);
@@ -307,7 +359,7 @@ const char *rs_fill_file(struct repo *repo, struct rs_rand *rnd, int dirfd, cons
 	}
 	/* No barrier here: the file is made durable with a batch of others
 	 * before it is renamed over name (restore_batch.c). */
-	const char *what = write_content(repo, buf, msg, cap, fd, n, ret_err);
+	const char *what = write_content(repo, msg, cap, fd, n, ret_err);
 	if (!what)
 		what = set_meta(fd, n, how->chown, how->mode, ret_err);
 	if (close(fd) < 0 && !what) {
@@ -347,7 +399,7 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 	struct rs_fill how = { .chown = c->as_root && !owned, .mode = rs_mode(c, n) };
 	char tmp[256];
 	int err = 0;
-	const char *what = rs_fill_file(c->repo, &c->rnd, dirfd, name, n, &how, c->buf, c->msg,
+	const char *what = rs_fill_file(c->repo, &c->rnd, dirfd, name, n, &how, c->msg,
 					sizeof c->msg, tmp, &err);
 	if (what) {
 		if (tmp[0])

@@ -12,7 +12,7 @@
 #include "store/relpath.h"
 #include "store/restore.h"
 
-#define RESTORE_PIECE (1u << 20) /* content is copied in pieces of at most this */
+#define RESTORE_PIECE (1u << 20) /* content is written in pieces of about this */
 
 /* What restore knows of the directory whose entries it is making: each
  * fact saves a system call per file. */
@@ -36,7 +36,6 @@ struct rs_ctx {
 	struct restore_stats stats;
 	bool as_root; /* restore owners */
 	struct relpath path; /* of the node being restored */
-	uint8_t *buf; /* RESTORE_PIECE bytes */
 	char msg[512]; /* room for a composed failure text */
 	int first_err;
 	char *first_msg; /* "PATH: what" of first_err */
@@ -133,13 +132,13 @@ struct rs_fill {
 };
 
 /* Make a temp file for n as ".<name>.ckptfs-XXXXXX" in dirfd (name in
- * tmp), write n's content into it (buf: RESTORE_PIECE bytes), set how's
+ * tmp), write n's content into it, set how's
  * metadata and n's xattrs and mtime, close it.  NULL, or a failure text
  * (composed in msg, cap bytes) with *ret_err; tmp is "" if no temp file
  * is left to remove.  Touches nothing but its arguments and the
  * repository's thread-safe read path: writers call it in parallel. */
 const char *rs_fill_file(struct repo *repo, struct rs_rand *rnd, int dirfd, const char *name,
-			 const struct node *n, const struct rs_fill *how, uint8_t *buf, char *msg,
+			 const struct node *n, const struct rs_fill *how, char *msg,
 			 size_t cap, char tmp[256], int *ret_err);
 
 /* Count file n as restored and report it (at c->path). */

@@ -68,7 +68,6 @@ static void *writer_main(void *arg)
 {
 	struct rs_pool *p = arg;
 	struct rs_rand rnd = { .left = 0 };
-	uint8_t *buf = malloc(RESTORE_PIECE);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->todo && !p->stop)
@@ -80,21 +79,14 @@ static void *writer_main(void *arg)
 		if (!p->todo)
 			p->todo_tail = NULL;
 		pthread_mutex_unlock(&p->lock);
-		if (!buf) {
-			j->tmp[0] = '\0';
-			j->err = -ENOMEM;
-			j->what = "out of memory";
-		} else {
-			j->what = rs_fill_file(p->c->repo, &rnd, j->dirfd, j->name, &j->n, &j->how, buf,
-					       j->msg, sizeof j->msg, j->tmp, &j->err);
-		}
+		j->what = rs_fill_file(p->c->repo, &rnd, j->dirfd, j->name, &j->n, &j->how, j->msg,
+				       sizeof j->msg, j->tmp, &j->err);
 		pthread_mutex_lock(&p->lock);
 		j->next = p->finished;
 		p->finished = j;
 		pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->lock);
-	free(buf);
 	return NULL;
 }
 

@@ -170,6 +170,41 @@ static void lying_tree_is_corruption(void **state)
 	node_clear(&d);
 }
 
+/* content_load_chunk: every chunk whole and in order, the cache left
+ * alone, and the same checks as content_read. */
+static void load_chunk_uncached(void **state)
+{
+	struct cfix *c = *state;
+	repo_set_cache_bytes(c->rd, 0); /* empty, then room for everything */
+	repo_set_cache_bytes(c->rd, 64u << 20);
+	uint64_t off = 0;
+	for (size_t i = 0; i < c->file.nchunks; i++) {
+		uint8_t *data;
+		int r = content_load_chunk(c->rd, &c->file, i, &data);
+		if (r < 0)
+			fail_store("load chunk", r);
+		assert_int_equal(c->file.chunks[i].off, off);
+		assert_memory_equal(data, c->data + off, c->file.chunks[i].len);
+		off += c->file.chunks[i].len;
+		free(data);
+	}
+	assert_int_equal(off, LEN);
+	assert_int_equal(chunk_cache_bytes(c->rd->cache), 0);
+
+	uint8_t *data = NULL;
+	struct node n;
+	CHECK(node_copy(&c->file, &n));
+	n.chunks[1].len += 1;
+	assert_int_equal(content_load_chunk(c->rd, &n, 1, &data), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "the tree says"));
+	memset(&n.chunks[2].id, 0x5a, sizeof n.chunks[2].id);
+	assert_int_equal(content_load_chunk(c->rd, &n, 2, &data), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "missing"));
+	assert_int_equal(content_load_chunk(c->rd, &n, n.nchunks, &data), -EINVAL);
+	assert_null(data);
+	node_clear(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +214,7 @@ int main(void)
 		cmocka_unit_test(end_of_file),
 		cmocka_unit_test(cache_and_prefetch),
 		cmocka_unit_test(lying_tree_is_corruption),
+		cmocka_unit_test(load_chunk_uncached),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,7 +2,8 @@
  *
  *   FAULT_CALL   write | pwrite | fsync | fdatasync | syncfs | rename | open |
  *                unlink
- *                Each names a family: pwrite is pwrite+pwrite64; rename is
+ *                Each names a family: write is write+writev (restore writes
+ *                file contents with writev); pwrite is pwrite+pwrite64; rename is
  *                rename+renameat+renameat2 ("renameat" is a synonym); open is
  *                open/open64/openat/openat64 and their _FORTIFY_SOURCE
  *                variants ("openat" is a synonym); unlink is unlink+unlinkat (gc
@@ -28,6 +29,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -208,6 +210,14 @@ ssize_t write(int fd, const void *buf, size_t n)
 	if (target == F_WRITE && inject(F_WRITE, fd_counts(fd)))
 		return -1;
 	return real_write(fd, buf, n);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	REAL(ssize_t, writev, int, const struct iovec *, int);
+	if (target == F_WRITE && inject(F_WRITE, fd_counts(fd)))
+		return -1;
+	return real_writev(fd, iov, cnt);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
