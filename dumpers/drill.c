@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/proc.h"
 #include "store/err.h"
 
-#define QUERY_TIMEOUT_MS (10 * 60 * 1000) /* counting a large table takes a while */
 
 const char dumper_pg_counts_sql[] =
 	"SELECT format('%I.%I', n.nspname, c.relname), (xpath('/row/c/text()', "
@@ -67,92 +67,14 @@ nomem:
 	return -ENOMEM;
 }
 
-/* MySQL: the base tables, then one UNION ALL of their counts, rows given
- * by index (so no name has to be quoted as a string). */
-static int mysql_counts(const struct dumper_target *t, const char *tmpdir,
+int dumper_table_counts(const struct dumper_target *t, const char *tmpdir, const char *db,
 			struct dumper_table_count **ret, size_t *ret_n)
 {
-	char *list = NULL, *sql = NULL, *rows = NULL;
-	struct dumper_table_count *v = NULL;
-	size_t n = 0;
-	int r = dumper_query(t, tmpdir, "SELECT table_name FROM information_schema.tables WHERE "
-					"table_schema = DATABASE() AND table_type = 'BASE TABLE' "
-					"ORDER BY table_name", QUERY_TIMEOUT_MS, &list);
-	if (r < 0)
-		return r;
-	FILE *f = NULL;
-	size_t sql_len = 0;
-	r = -ENOMEM;
-	if (!(f = open_memstream(&sql, &sql_len)))
-		goto out;
-	for (const char *p = list; *p;) {
-		size_t len = strcspn(p, "\n");
-		if (len) {
-			struct dumper_table_count *nv = realloc(v, (n + 1) * sizeof *nv);
-			if (!nv || !(nv[n].name = strndup(p, len))) {
-				if (nv)
-					v = nv;
-				goto out;
-			}
-			v = nv;
-			v[n].rows = -1;
-			fprintf(f, "%sSELECT %zu, COUNT(*) FROM `", n ? " UNION ALL " : "", n);
-			for (size_t i = 0; i < len; i++)
-				fputs(p[i] == '`' ? "``" : (char[]){p[i], 0}, f);
-			fputc('`', f);
-			n++;
-		}
-		p += len;
-		if (*p)
-			p++;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	if (n) {
-		if ((r = dumper_query(t, tmpdir, sql, QUERY_TIMEOUT_MS, &rows)) < 0)
-			goto out;
-		for (const char *p = rows; *p;) {
-			char *end;
-			unsigned long long i = strtoull(p, &end, 10);
-			if (*end == '\t' && i < n)
-				v[i].rows = strtoll(end + 1, NULL, 10);
-			p += strcspn(p, "\n");
-			if (*p)
-				p++;
-		}
-	}
-	*ret = v;
-	*ret_n = n;
-	v = NULL;
-	n = 0;
-	r = 0;
-out:
-	if (f)
-		fclose(f);
-	dumper_table_counts_free(v, n);
-	free(list);
-	free(sql);
-	free(rows);
-	return r;
-}
-
-int dumper_table_counts(const struct dumper_target *t0, const char *tmpdir, const char *db,
-			struct dumper_table_count **ret, size_t *ret_n)
-{
-	struct dumper_target t = *t0; /* shallow: only dbname differs */
-	if (db)
-		t.dbname = (char *)db;
-	if (t.kind == DUMPER_MYSQL)
-		return mysql_counts(&t, tmpdir, ret, ret_n);
-	char *rows = NULL;
-	int r = dumper_query(&t, tmpdir, dumper_pg_counts_sql, QUERY_TIMEOUT_MS, &rows);
-	if (r == 0)
-		r = dumper_counts_parse(rows, ret, ret_n);
-	free(rows);
-	return r;
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (!e || !e->counts)
+		return store_fail(-EINVAL, "database %s: %s", t->name,
+				  e && e->no_drill ? e->no_drill : "its tables cannot be counted");
+	return e->counts(t, tmpdir, db, ret, ret_n);
 }
 
 static int64_t mono_ms(void)
@@ -245,9 +167,15 @@ int dumper_drill_full(const struct dumper_target *t, const char *tmpdir, dumper_
 	int r = 0;
 	const char *why;
 
-	if (t->container || t->service || (t->kind != DUMPER_POSTGRES && t->kind != DUMPER_MYSQL)) {
-		r = set_result(&d, "not drilled: %s%s", t->container || t->service ? "databases in docker"
-					: "this kind", " are not drilled yet (the dump's own check ran)");
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (t->container || t->service) {
+		r = set_result(&d, "not drilled: databases in docker are not drilled yet (the dump's "
+				   "own check ran)");
+		goto done;
+	}
+	if (!e || e->no_drill) {
+		r = set_result(&d, "not drilled: %s (the dump's own check ran)",
+			       e ? e->no_drill : "this kind has no drill");
 		goto done;
 	}
 	unsigned char rnd[4];

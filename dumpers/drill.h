@@ -46,12 +46,16 @@ int dumper_drill_full(const struct dumper_target *t, const char *tmpdir, dumper_
 		      void *fctx, const struct dumper_table_count *want, size_t nwant,
 		      struct dumper_full_drill *ret);
 
-/* Rows of every ordinary table of t's database (or of db, if not NULL):
- * Postgres as "schema.table", MySQL as "table".  *ret malloc'd. */
+/* Rows of every ordinary table of t's database (or of db, if not NULL),
+ * by its engine's counts (engine.h): Postgres as "schema.table", MySQL
+ * as "table".  *ret malloc'd. */
 int dumper_table_counts(const struct dumper_target *t, const char *tmpdir, const char *db,
 			struct dumper_table_count **ret, size_t *ret_n);
 
 void dumper_table_counts_free(struct dumper_table_count *v, size_t n);
+
+/* How long counting every table may take. */
+#define DUMPER_COUNT_TIMEOUT_MS (10 * 60 * 1000)
 
 /* The counting query for Postgres, also run inside the dump's snapshot. */
 extern const char dumper_pg_counts_sql[];

@@ -23,6 +23,7 @@
 #include "dumpers/target.h"
 
 struct cmdb;
+struct dumper_cmd;
 
 /* A variable of a compose service's environment, or NULL. */
 typedef const char *(*dumper_env_get_fn)(void *ctx, const char *key);
@@ -73,6 +74,47 @@ struct dumper_verify {
 	bool (*judge)(const struct dumper_dump_seen *d, int64_t *ret_entries, char **ret_why);
 };
 
+struct dumper_table_count;
+struct dumper_sqlsection;
+
+/* Rows per table at dump time, as the dump itself saw them. */
+struct dumper_dump_counter {
+	/* Before the dump with cmd (which it may extend, e.g. with the
+	 * snapshot to dump): 0 with *ret_state (freed by end or abort), or a
+	 * negative errno (message recorded: no counts, the dump goes on). */
+	int (*begin)(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *cmd,
+		     void **ret_state);
+	/* The dump's bytes as they stream (NULL: not needed). */
+	void (*bytes)(void *state, const void *buf, size_t n);
+	/* After a dump that passed its check: the counts (malloc'd; free
+	 * with dumper_table_counts_free); state is freed.  0, -ENOMEM, or
+	 * another negative errno with the message recorded. */
+	int (*end)(void *state, struct dumper_table_count **ret, size_t *ret_n);
+	/* After a dump that failed: state freed. */
+	void (*abort)(void *state);
+	/* Counting costs the server a scan of every table: only with
+	 * snap --drill=full, whose drill needs them. */
+	bool costly;
+	/* Not for a database in docker (it runs the client here). */
+	bool local_only;
+};
+
+/* restore --db NAME --table T: what the engine's table restore is given. */
+struct dumper_tables_job {
+	const struct dumper_target *t;
+	const char *tmpdir;
+	const char *const *tables;
+	size_t n;
+	const char *into;      /* another database, or NULL */
+	/* The dump, streamed into a (piped into b if not NULL), through the
+	 * line filter flt if not NULL; and read through flt sending nothing
+	 * (a first pass that checks). */
+	int (*feed)(void *ctx, const struct dumper_cmd *a, const struct dumper_cmd *b,
+		    struct dumper_sqlsection *flt);
+	int (*scan)(void *ctx, struct dumper_sqlsection *flt);
+	void *ctx;
+};
+
 struct dumper_engine {
 	enum dumper_kind kind;
 	const char *name;        /* "postgres": dump names, notes, --json, kind = in .ckptfs.toml */
@@ -114,6 +156,26 @@ struct dumper_engine {
 	/* Drop database name if it exists; not in docker. */
 	int (*drop)(const struct dumper_target *t, const char *tmpdir, const char *name,
 		    struct cmdb *b);
+	/* The rows of every table of t's database db, asked through query. */
+	int (*counts)(const struct dumper_target *t, const char *tmpdir, const char *db,
+		      struct dumper_table_count **ret, size_t *ret_n);
+	/* The SQL naming the current schema/database, for the migration
+	 * probes' information_schema question ("current_schema()"). */
+	const char *schema_sql;
+
+	/* Counts at dump time (begin NULL: none; the drill can then only say
+	 * "restored"). */
+	struct dumper_dump_counter counter;
+
+	/* The full drill (drill.h) needs create, drop, the restore and
+	 * counts; or why the engine is not drilled. */
+	const char *no_drill;
+
+	/* restore --db --table: 0 or a negative errno (message recorded);
+	 * or why the engine cannot (no_tables, said before the safety
+	 * snapshot).  Local databases only: docker is refused before. */
+	int (*restore_tables)(const struct dumper_tables_job *j);
+	const char *no_tables;
 };
 
 /* The row of kind k, or NULL for DUMPER_NONE (or a kind without a row,

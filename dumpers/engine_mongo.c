@@ -130,5 +130,7 @@ const struct dumper_engine dumper_engine_mongo = {
 	.verify = {.name = "archive trailer", .judge = mongo_judge},
 	.hint = mongo_hint,
 	.no_sql = "MongoDB has no SQL client here (no migration version, drill or table restore)",
+	.no_drill = "MongoDB dumps are not drilled yet",
+	.no_tables = "tables (collections) of a MongoDB dump cannot be restored alone",
 	/* .create NULL: MongoDB makes a database on its first write. */
 };

@@ -3,12 +3,16 @@
  * (mysql) client for SQL (engine.h).  Credentials go in a 0600 defaults
  * file, never in argv or the environment (MYSQL_PWD is cleared). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dumpers/cmdbuild.h"
+#include "dumpers/drill.h"
 #include "dumpers/engine.h"
+#include "dumpers/sqlcount.h"
+#include "dumpers/sqlsection.h"
 #include "store/err.h"
 
 static const char *either(dumper_env_get_fn get, void *ctx, const char *a, const char *b)
@@ -227,6 +231,157 @@ static int my_drop(const struct dumper_target *t, const char *tmpdir, const char
 	return 0;
 }
 
+/* MySQL: the base tables, then one UNION ALL of their counts, rows given
+ * by index (so no name has to be quoted as a string). */
+static int my_counts_in(const struct dumper_target *t, const char *tmpdir,
+			struct dumper_table_count **ret, size_t *ret_n)
+{
+	char *list = NULL, *sql = NULL, *rows = NULL;
+	struct dumper_table_count *v = NULL;
+	size_t n = 0;
+	int r = dumper_query(t, tmpdir, "SELECT table_name FROM information_schema.tables WHERE "
+					"table_schema = DATABASE() AND table_type = 'BASE TABLE' "
+					"ORDER BY table_name", DUMPER_COUNT_TIMEOUT_MS, &list);
+	if (r < 0)
+		return r;
+	FILE *f = NULL;
+	size_t sql_len = 0;
+	r = -ENOMEM;
+	if (!(f = open_memstream(&sql, &sql_len)))
+		goto out;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (len) {
+			struct dumper_table_count *nv = realloc(v, (n + 1) * sizeof *nv);
+			if (!nv || !(nv[n].name = strndup(p, len))) {
+				if (nv)
+					v = nv;
+				goto out;
+			}
+			v = nv;
+			v[n].rows = -1;
+			fprintf(f, "%sSELECT %zu, COUNT(*) FROM `", n ? " UNION ALL " : "", n);
+			for (size_t i = 0; i < len; i++)
+				fputs(p[i] == '`' ? "``" : (char[]){p[i], 0}, f);
+			fputc('`', f);
+			n++;
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (n) {
+		if ((r = dumper_query(t, tmpdir, sql, DUMPER_COUNT_TIMEOUT_MS, &rows)) < 0)
+			goto out;
+		for (const char *p = rows; *p;) {
+			char *end;
+			unsigned long long i = strtoull(p, &end, 10);
+			if (*end == '\t' && i < n)
+				v[i].rows = strtoll(end + 1, NULL, 10);
+			p += strcspn(p, "\n");
+			if (*p)
+				p++;
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+	n = 0;
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	dumper_table_counts_free(v, n);
+	free(list);
+	free(sql);
+	free(rows);
+	return r;
+}
+
+static int my_counts(const struct dumper_target *t0, const char *tmpdir, const char *db,
+		     struct dumper_table_count **ret, size_t *ret_n)
+{
+	struct dumper_target t = *t0; /* shallow: only dbname differs */
+	if (db)
+		t.dbname = (char *)db;
+	return my_counts_in(&t, tmpdir, ret, ret_n);
+}
+
+/* The rows of each table counted in the dump stream itself (sqlcount.h):
+ * exactly what the dump's own transaction saw, at no cost to the server. */
+static int my_count_begin(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *cmd,
+			  void **ret_state)
+{
+	(void)t, (void)tmpdir, (void)cmd;
+	struct dumper_sqlcount *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	*ret_state = c;
+	return 0;
+}
+
+static void my_count_bytes(void *state, const void *buf, size_t n)
+{
+	dumper_sqlcount_feed(state, buf, n);
+}
+
+static int my_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n)
+{
+	struct dumper_sqlcount *c = state;
+	int r = c->err;
+	if (r == 0) {
+		*ret = c->tables;
+		*ret_n = c->ntables;
+		c->tables = NULL;
+		c->ntables = 0;
+	}
+	dumper_sqlcount_clear(c);
+	free(c);
+	return r;
+}
+
+static void my_count_abort(void *state)
+{
+	dumper_sqlcount_clear(state);
+	free(state);
+}
+
+/* The dump's sections of the tables (DROP, CREATE, rows, triggers) into
+ * the client; a table the dump has no section for is refused before
+ * anything is sent.  Not one transaction: MySQL commits each DROP and
+ * CREATE (the safety snapshot is the undo). */
+static int my_restore_tables(const struct dumper_tables_job *j)
+{
+	struct dumper_sqlsection flt;
+	struct dumper_cmd c = {0};
+	int r = dumper_sqlsection_init(&flt, j->tables, j->n);
+	if (r < 0)
+		return r;
+	/* First pass: every table must have its section (nothing sent). */
+	r = j->scan(j->ctx, &flt);
+	const char *missing = r == 0 ? dumper_sqlsection_missing(&flt) : NULL;
+	if (missing)
+		r = store_fail(-ENOENT, "database %s: table %s: not in the snapshot's dump; nothing restored",
+			       j->t->name, missing);
+	dumper_sqlsection_clear(&flt);
+	if (r < 0 || (r = dumper_sqlsection_init(&flt, j->tables, j->n)) < 0)
+		return r;
+	if ((r = dumper_restore_cmd(j->t, j->tmpdir, j->into, &c)) == 0) {
+		struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+		sigaction(SIGPIPE, &ign, &old);
+		r = j->feed(j->ctx, &c, NULL, &flt);
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	dumper_cmd_clear(&c);
+	dumper_sqlsection_clear(&flt);
+	return r;
+}
+
 const struct dumper_engine dumper_engine_mysql = {
 	.kind = DUMPER_MYSQL,
 	.name = "mysql",
@@ -243,4 +398,9 @@ const struct dumper_engine dumper_engine_mysql = {
 	.query = my_query,
 	.create = my_create,
 	.drop = my_drop,
+	.counts = my_counts,
+	.schema_sql = "DATABASE()",
+	.counter = {.begin = my_count_begin, .bytes = my_count_bytes, .end = my_count_end,
+		    .abort = my_count_abort},
+	.restore_tables = my_restore_tables,
 };

@@ -1,6 +1,7 @@
 /* engine_postgres.c — PostgreSQL: pg_dump's custom format, checked by
  * pg_restore --list; psql, createdb and dropdb for SQL (engine.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "dumpers/cmdbuild.h"
+#include "dumpers/drill.h"
 #include "dumpers/engine.h"
 #include "store/err.h"
 
@@ -335,6 +337,74 @@ int dumper_table_restore_cmds(const struct dumper_target *t, const char *tmpdir,
 	return r;
 }
 
+static int pg_counts(const struct dumper_target *t0, const char *tmpdir, const char *db,
+		     struct dumper_table_count **ret, size_t *ret_n)
+{
+	struct dumper_target t = *t0; /* shallow: only dbname differs */
+	if (db)
+		t.dbname = (char *)db;
+	char *rows = NULL;
+	int r = dumper_query(&t, tmpdir, dumper_pg_counts_sql, DUMPER_COUNT_TIMEOUT_MS, &rows);
+	if (r == 0)
+		r = dumper_counts_parse(rows, ret, ret_n);
+	free(rows);
+	return r;
+}
+
+/* The counts in the dump's own snapshot: a psql session exports it and
+ * pg_dump --snapshot dumps exactly it (drill_pg.c). */
+static int pg_count_begin(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *cmd,
+			  void **ret_state)
+{
+	struct dumper_pg_hold *h = malloc(sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	int r = dumper_pg_hold_start(t, tmpdir, h);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	char arg[96];
+	snprintf(arg, sizeof arg, "--snapshot=%s", h->snapshot);
+	if (dumper_cmd_add_arg(cmd, arg) < 0) {
+		dumper_pg_hold_release(h);
+		free(h);
+		return -ENOMEM;
+	}
+	*ret_state = h;
+	return 0;
+}
+
+static int pg_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n)
+{
+	int r = dumper_pg_hold_counts(state, ret, ret_n);
+	free(state);
+	return r;
+}
+
+static void pg_count_abort(void *state)
+{
+	dumper_pg_hold_release(state);
+	free(state);
+}
+
+/* Only the tables: `pg_restore --data-only` of them piped into `psql
+ * --single-transaction` that truncates them first. */
+static int pg_restore_tables(const struct dumper_tables_job *j)
+{
+	struct dumper_cmd x = {0}, l = {0};
+	int r = dumper_table_restore_cmds(j->t, j->tmpdir, j->tables, j->n, j->into, &x, &l);
+	if (r < 0)
+		return r;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	r = j->feed(j->ctx, &x, &l, NULL);
+	sigaction(SIGPIPE, &old, NULL);
+	dumper_cmd_clear(&x);
+	dumper_cmd_clear(&l);
+	return r;
+}
+
 const struct dumper_engine dumper_engine_postgres = {
 	.kind = DUMPER_POSTGRES,
 	.name = "postgres",
@@ -355,4 +425,9 @@ const struct dumper_engine dumper_engine_postgres = {
 	.create = pg_create,
 	.create_exists = "already exists", /* createdb has no IF NOT EXISTS */
 	.drop = pg_drop,
+	.counts = pg_counts,
+	.schema_sql = "current_schema()",
+	.counter = {.begin = pg_count_begin, .end = pg_count_end, .abort = pg_count_abort,
+		    .costly = true, .local_only = true},
+	.restore_tables = pg_restore_tables,
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/migration.h"
 #include "dumpers/proc.h"
 #include "dumpers/server.h"
@@ -42,14 +43,14 @@ int dumper_server_schema(const struct dumper_target *t, const char *tmpdir,
 	struct dumper_schema s = {0};
 	char *sql = NULL, *cols = NULL, *rows = NULL;
 	int r = -ENOMEM;
-	bool pg = t->kind == DUMPER_POSTGRES;
-	if (!pg && t->kind != DUMPER_MYSQL) {
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (!e || !e->schema_sql) { /* no SQL: no migration tables to ask */
 		*ret = s;
 		return 0;
 	}
 	if (asprintf(&sql, "SELECT table_name, column_name FROM information_schema.columns WHERE "
 			   "table_schema = %s AND table_name IN (%s)",
-		     pg ? "current_schema()" : "DATABASE()", dumper_migration_tables_sql()) < 0) {
+		     e->schema_sql, dumper_migration_tables_sql()) < 0) {
 		sql = NULL;
 		goto out;
 	}

@@ -79,13 +79,12 @@ struct dumper_session {
 };
 
 /* What a server dump carries along for its counts and its full drill
- * (session_drill.c): the Postgres session holding the dump's snapshot,
- * the MySQL stream's row counter, the dump teed to a private temp file. */
+ * (session_drill.c): the engine's counter at dump time (engine.h: the
+ * Postgres session holding the dump's snapshot, the MySQL stream's row
+ * counter), the dump teed to a private temp file. */
 struct session_drill {
-	bool pg_hold_on;
-	struct dumper_pg_hold hold;
-	bool count_sql;
-	struct dumper_sqlcount count;
+	const struct dumper_dump_counter *counter; /* NULL: not counting */
+	void *counter_state;
 	int tee_fd;            /* -1: not teed */
 	char *error;           /* why the drill cannot run (malloc'd) */
 };

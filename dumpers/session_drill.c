@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/session.h"
 #include "store/err.h"
 
@@ -34,24 +35,26 @@ int session_drill_begin(struct dumper_session *s, const struct dumper_target *tg
 {
 	memset(dc, 0, sizeof *dc);
 	dc->tee_fd = -1;
-	dc->hold.in = dc->hold.out = -1;
+	const struct dumper_engine *e = dumper_engine_of(tg->kind);
 	bool local = !tg->container && !tg->service;
-	/* MySQL: the rows per table, counted in the stream (cheap: always). */
-	dc->count_sql = tg->kind == DUMPER_MYSQL;
-	if (!s->drill_full || !local || (tg->kind != DUMPER_POSTGRES && tg->kind != DUMPER_MYSQL))
+	if (!e)
 		return 0;
-	if (tg->kind == DUMPER_POSTGRES) {
-		int r = dumper_pg_hold_start(tg, tmpdir, &dc->hold);
+	/* The counts at dump time, if the engine has them: always when they
+	 * cost the server nothing, else only for the full drill. */
+	const struct dumper_dump_counter *c = &e->counter;
+	if (c->begin && (local || !c->local_only) && (s->drill_full || !c->costly)) {
+		int r = e->counter.begin(tg, tmpdir, cmd, &dc->counter_state);
 		if (r == -ENOMEM)
 			return r;
-		if (r < 0)
-			return fail_drill(dc, "no counts at dump time");
-		dc->pg_hold_on = true;
-		char arg[96];
-		snprintf(arg, sizeof arg, "--snapshot=%s", dc->hold.snapshot);
-		if (dumper_cmd_add_arg(cmd, arg) < 0)
-			return -ENOMEM;
+		if (r < 0) {
+			if ((r = fail_drill(dc, "no counts at dump time")) < 0)
+				return r;
+		} else {
+			dc->counter = &e->counter;
+		}
 	}
+	if (!s->drill_full || !local || e->no_drill)
+		return 0;
 	/* The dump again for the restore, in the private temp dir, gone
 	 * with the fd (no name). */
 	dc->tee_fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -64,8 +67,8 @@ int session_drill_begin(struct dumper_session *s, const struct dumper_target *tg
 
 void session_drill_bytes(struct session_drill *dc, const void *buf, size_t n)
 {
-	if (dc->count_sql)
-		dumper_sqlcount_feed(&dc->count, buf, n);
+	if (dc->counter && dc->counter->bytes)
+		dc->counter->bytes(dc->counter_state, buf, n);
 	const char *p = buf;
 	while (dc->tee_fd >= 0 && n) {
 		ssize_t k = write(dc->tee_fd, p, n);
@@ -95,25 +98,19 @@ int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
 		      const char *tmpdir, struct session_drill *dc, bool dumped, struct dumper_db *d)
 {
 	int r = 0;
-	if (dc->count_sql && dumped) {
-		if (dc->count.err)
-			return dc->count.err;
-		d->tables = dc->count.tables;
-		d->ntables = dc->count.ntables;
-		dc->count.tables = NULL;
-		dc->count.ntables = 0;
-	}
-	if (dc->pg_hold_on) {
-		dc->pg_hold_on = false;
+	if (dc->counter) {
+		const struct dumper_dump_counter *c = dc->counter;
+		dc->counter = NULL;
 		if (dumped) {
-			r = dumper_pg_hold_counts(&dc->hold, &d->tables, &d->ntables);
+			r = c->end(dc->counter_state, &d->tables, &d->ntables);
 			if (r == -ENOMEM)
 				return r;
 			if (r < 0 && (r = fail_drill(dc, "no counts at dump time")) < 0)
 				return r;
 		} else {
-			dumper_pg_hold_release(&dc->hold);
+			c->abort(dc->counter_state);
 		}
+		dc->counter_state = NULL;
 	}
 	if (!s->drill_full || !dumped)
 		return 0;
@@ -137,9 +134,8 @@ int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
 
 void session_drill_clear(struct session_drill *dc)
 {
-	if (dc->pg_hold_on)
-		dumper_pg_hold_release(&dc->hold);
-	dumper_sqlcount_clear(&dc->count);
+	if (dc->counter)
+		dc->counter->abort(dc->counter_state);
 	if (dc->tee_fd >= 0)
 		close(dc->tee_fd);
 	free(dc->error);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dumpers/drill.h"
+#include "dumpers/engine.h"
 #include "dumpers/migration.h"
 #include "dumpers/server.h"
 #include "dumpers/sqlsection.h"
@@ -174,10 +175,12 @@ int dumper_session_tables_ok(const struct dumper_session *s, const char *name)
 	const struct dumper_target *t = find(s, name);
 	if (!t)
 		return unknown(s, name);
-	if (t->container || t->service || (t->kind != DUMPER_POSTGRES && t->kind != DUMPER_MYSQL))
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (t->container || t->service || !e || !e->restore_tables)
 		return store_fail(-EINVAL, "database %s: tables can be restored alone only from a local "
-					   "Postgres or MySQL dump (restore the whole database with --into)",
-				  t->name);
+					   "Postgres or MySQL dump (%s; restore the whole database with --into)",
+				  t->name, t->container || t->service ? "this one is in docker"
+					   : e && e->no_tables ? e->no_tables : "not this kind");
 	return 0;
 }
 
@@ -187,55 +190,39 @@ static int discard(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
-/* MySQL: the dump's sections of the tables (DROP, CREATE, rows,
- * triggers) into the client; a table the dump has no section for is
- * refused before anything is sent.  Not one transaction: MySQL commits
- * each DROP and CREATE (the safety snapshot is the undo). */
-static int restore_mysql_tables(struct dumper_session *s, struct repo *repo, const struct node *file,
-				const struct dumper_target *t, const char *const *tables, size_t n,
-				const char *into, const char *tmp)
+/* The dump in a snapshot, for an engine's table restore. */
+struct table_src {
+	struct repo *repo;
+	const struct node *file;
+	const char *name;
+};
+
+static int tables_feed(void *ctx, const struct dumper_cmd *a, const struct dumper_cmd *b,
+		       struct dumper_sqlsection *flt)
 {
-	(void)s;
-	if (t->container || t->service)
-		return store_fail(-EINVAL, "database %s: tables can be restored alone only from a local "
-					   "dump (restore the whole database with --into)", t->name);
-	struct dumper_sqlsection flt;
-	int r = dumper_sqlsection_init(&flt, tables, n);
-	if (r < 0)
-		return r;
-	/* First pass: every table must have its section (nothing sent). */
-	struct dumper_cmd c = {0};
+	struct table_src *src = ctx;
+	return feed2(src->repo, src->file, a, b, flt);
+}
+
+/* Read the dump through flt, sending nothing. */
+static int tables_scan(void *ctx, struct dumper_sqlsection *flt)
+{
+	struct table_src *src = ctx;
 	char *buf = malloc(1 << 20);
-	if (!buf) {
-		dumper_sqlsection_clear(&flt);
+	int r = 0;
+	if (!buf)
 		return -ENOMEM;
-	}
-	for (uint64_t off = 0; off < file->size;) {
-		ssize_t k = content_read(repo, file, off, buf, 1 << 20);
+	for (uint64_t off = 0; off < src->file->size;) {
+		ssize_t k = content_read(src->repo, src->file, off, buf, 1 << 20);
 		if (k <= 0) {
-			r = k < 0 ? (int)k : store_fail(-EIO, "database %s: short read of the dump", t->name);
+			r = k < 0 ? (int)k : store_fail(-EIO, "database %s: short read of the dump", src->name);
 			break;
 		}
-		if ((r = dumper_sqlsection_feed(&flt, buf, (size_t)k, discard, NULL)) < 0)
+		if ((r = dumper_sqlsection_feed(flt, buf, (size_t)k, discard, NULL)) < 0)
 			break;
 		off += (uint64_t)k;
 	}
 	free(buf);
-	const char *missing = r == 0 ? dumper_sqlsection_missing(&flt) : NULL;
-	if (missing)
-		r = store_fail(-ENOENT, "database %s: table %s: not in the snapshot's dump; nothing restored",
-			       t->name, missing);
-	dumper_sqlsection_clear(&flt);
-	if (r < 0 || (r = dumper_sqlsection_init(&flt, tables, n)) < 0)
-		return r;
-	if ((r = dumper_restore_cmd(t, tmp, into, &c)) == 0) {
-		struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-		sigaction(SIGPIPE, &ign, &old);
-		r = feed2(repo, file, &c, NULL, &flt);
-		sigaction(SIGPIPE, &old, NULL);
-	}
-	dumper_cmd_clear(&c);
-	dumper_sqlsection_clear(&flt);
 	return r;
 }
 
@@ -248,22 +235,14 @@ int dumper_session_restore_tables(struct dumper_session *s, struct repo *repo,
 		return unknown(s, name);
 	if (file->type != NODE_FILE || (file->flags & NODE_F_UNREADABLE))
 		return store_fail(-EINVAL, "database %s: the snapshot's dump is not a readable file", name);
-	struct dumper_cmd x = {0}, l = {0};
+	int r = dumper_session_tables_ok(s, name);
 	const char *tmp;
-	int r = dumper_session_tmpdir(s, &tmp);
-	if (r < 0)
+	if (r < 0 || (r = dumper_session_tmpdir(s, &tmp)) < 0)
 		return r;
-	if (t->kind == DUMPER_MYSQL)
-		return restore_mysql_tables(s, repo, file, t, tables, n, into, tmp);
-	if ((r = dumper_table_restore_cmds(t, tmp, tables, n, into, &x, &l)) < 0)
-		return r;
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-	sigaction(SIGPIPE, &ign, &old);
-	r = feed2(repo, file, &x, &l, NULL);
-	sigaction(SIGPIPE, &old, NULL);
-	dumper_cmd_clear(&x);
-	dumper_cmd_clear(&l);
-	return r;
+	struct table_src src = {.repo = repo, .file = file, .name = t->name};
+	struct dumper_tables_job j = {.t = t, .tmpdir = tmp, .tables = tables, .n = n, .into = into,
+				      .feed = tables_feed, .scan = tables_scan, .ctx = &src};
+	return dumper_engine_of(t->kind)->restore_tables(&j);
 }
 
 static int create_db(struct dumper_session *s, const struct dumper_target *t, const char *into)
@@ -280,8 +259,9 @@ static int create_db(struct dumper_session *s, const struct dumper_target *t, co
 	}
 	r = dumper_run_with_input(&c, fd);
 	close(fd);
-	/* createdb has no IF NOT EXISTS: an existing database is fine. */
-	if (r < 0 && t->kind == DUMPER_POSTGRES && store_error() && strstr(store_error(), "already exists")) {
+	/* An existing database is fine (createdb has no IF NOT EXISTS). */
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (r < 0 && e && e->create_exists && store_error() && strstr(store_error(), e->create_exists)) {
 		store_error_clear();
 		r = 0;
 	}

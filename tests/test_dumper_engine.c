@@ -66,10 +66,34 @@ static void every_row_is_complete(void **state)
 		if (e->no_sql) {
 			assert_null(e->query);
 			assert_null(e->drop);
+			assert_null(e->counts);
+			assert_null(e->schema_sql);
+			/* Without SQL there is nothing to drill or restore
+			 * alone with: said, not skipped. */
+			assert_non_null(e->no_drill);
+			assert_non_null(e->no_tables);
 		} else {
 			assert_non_null(e->query);
 			assert_non_null(e->create);
 			assert_non_null(e->drop);
+			assert_non_null(e->counts);
+			assert_non_null(e->schema_sql);
+		}
+		/* The drill: all it needs, or why not. */
+		if (!e->no_drill) {
+			assert_non_null(e->create);
+			assert_non_null(e->drop);
+			assert_non_null(e->counts);
+		}
+		/* A table restore, or why not: exactly one. */
+		assert_true(!e->restore_tables != !e->no_tables);
+		/* A counter at dump time is whole: begin, end and abort. */
+		if (e->counter.begin) {
+			assert_non_null(e->counter.end);
+			assert_non_null(e->counter.abort);
+		} else {
+			assert_null(e->counter.bytes);
+			assert_null(e->counter.end);
 		}
 		assert_string_equal(dumper_kind_name(e->kind), e->name);
 		assert_string_equal(dumper_kind_ext(e->kind), e->ext);
