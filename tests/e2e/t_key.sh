@@ -50,12 +50,25 @@ grep -q 'empty passphrase' "$T/stderr" || fail "empty: $(cat "$T/stderr")"
 # --- a terminal: asked twice, echo off; a mismatch changes nothing -------------------
 if script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
 	old=$(md5sum <"$CKPTFS_REPO/key.wrapped")
-	# Typed after each prompt is up (echo is off by then).
-	{ sleep 1; echo 'tty pass'; sleep 1; echo 'tty typo'; sleep 1; } | script -qec "$CKPTFS key passphrase" /dev/null >"$T/tty.out" 2>&1 || true
+	# typist LINE1 LINE2: types each line once its prompt is in tty.out
+	# (echo is off from the prompt on; "sleep 1" before each line typed too
+	# soon on a slow machine, and the line was echoed), then keeps the
+	# terminal open until the command said how it ended.
+	typist() {
+		local end=$((SECONDS + 60))
+		until grep -qs 'new passphrase: ' "$T/tty.out" || [ $SECONDS -ge $end ]; do sleep 0.05; done
+		echo "$1"
+		until grep -qs 'again: ' "$T/tty.out" || [ $SECONDS -ge $end ]; do sleep 0.05; done
+		echo "$2"
+		until grep -qsE 'differ|passphrase set' "$T/tty.out" || [ $SECONDS -ge $end ]; do sleep 0.05; done
+	}
+	: >"$T/tty.out" # emptied before the typist reads it
+	typist 'tty pass' 'tty typo' | script -qec "$CKPTFS key passphrase" /dev/null >"$T/tty.out" 2>&1 || true
 	grep -q 'new passphrase: ' "$T/tty.out" || fail "no prompt: $(cat "$T/tty.out")"
 	grep -q 'the two entries differ' "$T/tty.out" || fail "mismatch not refused: $(cat "$T/tty.out")"
 	[ "$(md5sum <"$CKPTFS_REPO/key.wrapped")" = "$old" ] || fail "mismatch changed key.wrapped"
-	{ sleep 1; echo 'tty pass'; sleep 1; echo 'tty pass'; sleep 1; } | script -qec "$CKPTFS key passphrase" /dev/null >"$T/tty.out" 2>&1 ||
+	: >"$T/tty.out"
+	typist 'tty pass' 'tty pass' | script -qec "$CKPTFS key passphrase" /dev/null >"$T/tty.out" 2>&1 ||
 		fail "tty set: $(cat "$T/tty.out")"
 	grep -q 'again: ' "$T/tty.out" || fail "not asked twice: $(cat "$T/tty.out")"
 	grep -q 'passphrase set' "$T/tty.out" || fail "tty set: $(cat "$T/tty.out")"
