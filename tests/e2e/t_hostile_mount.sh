@@ -23,8 +23,11 @@ mkdir -p "$M"
 _mounts+=("$M")
 "$CKPTFS" mount -f "$M" 2>"$T/log" &
 track_pid $!
-for _ in $(seq 50); do mountpoint -q "$M" && break; sleep 0.1; done
-mountpoint -q "$M" || { cat "$T/log" >&2; fail "not mounted"; }
+mpid=$!
+# Up when mounted (was: at most 5 s, short for a loaded machine); a server
+# that died fails at once.
+up() { mountpoint -q "$M" || { kill -0 $mpid 2>/dev/null || { cat "$T/log" >&2; fail "mount exited"; }; false; }; }
+wait_for 120 "not mounted" up
 S=$M/proj/$name
 
 # What is sound reads fine.

@@ -34,8 +34,10 @@ if "$CKPTFS" mount --help >/dev/null 2>&1 && [ -e /dev/fuse ]; then
 	"${VG[@]}" "$CKPTFS" mount -f "$T/mnt" 2>"$T/mount.err" &
 	mpid=$!
 	track_pid $mpid
-	for _ in $(seq 1 100); do mountpoint -q "$T/mnt" && break; sleep 0.1; done
-	mountpoint -q "$T/mnt" || { cat "$T/mount.err" >&2; fail "mount under valgrind did not come up"; }
+	# Up when mounted (was: at most 10 s, short for valgrind on a loaded
+	# machine); a server that died fails at once.
+	up() { mountpoint -q "$T/mnt" || { kill -0 $mpid 2>/dev/null || { cat "$T/mount.err" >&2; fail "mount under valgrind exited"; }; false; }; }
+	wait_for 300 "mount under valgrind did not come up" up
 	cmp "$P/src/sub/blob.bin" "$T/mnt/proj/latest/src/sub/blob.bin" || fail "file read through the mount differs"
 	ls -la "$T/mnt/proj/" "$T/mnt/proj/latest/src" >/dev/null
 	# Unmount at once (RELEASEDIR of the listings may still be in flight),
