@@ -129,11 +129,19 @@ systemd-analyze --user verify "$units/ckptfs-watch.service" || fail "verify refu
 wait_for 20 "ckptfs-watch.service not active" sh -c '[ "$(systemctl --user is-active ckptfs-watch.service)" = active ]'
 expect_status 0 "$CKPTFS" schedule status
 grep -q '^watch: ckptfs-watch.service running$' "$T/stdout" || fail "status: $(cat "$T/stdout")"
-# give watch time to set up its watches, then change a file: a snapshot
-# tagged watch follows (default --quiet 10).
-sleep 1
+# Once the service's watch is on two's folder (its inotify fd lists the
+# folder's inode; was: sleep 1, which a slow start outlasts, and the change
+# went unseen), change a file: a snapshot tagged watch follows (default
+# --quiet 10).
+two_watched() {
+	local pid ino
+	pid=$(systemctl --user show -p MainPID --value ckptfs-watch.service) && [ "${pid:-0}" -gt 0 ] || return 1
+	ino=$(printf '%x' "$(stat -c %i "$T/two")")
+	grep -qs "^inotify wd:[0-9]* ino:$ino " /proc/"$pid"/fdinfo/*
+}
+wait_for 60 "the watch service does not watch $T/two" two_watched
 printf 'watched\n' >"$T/two/f"
-end=$((SECONDS + 40))
+end=$((SECONDS + 120)) # quiet 10 s, then a snapshot: generous for a loaded machine
 until "$CKPTFS" log --project two --json | grep -q '"tag": "watch"'; do
 	[ $SECONDS -lt $end ] || fail "the watch service took no snapshot: $(journalctl --user -u ckptfs-watch 2>&1 | tail -5)"
 	sleep 0.5
