@@ -15,6 +15,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ckptfs-e2e.XXXXXX")
 export CKPTFS_REPO="$T/repo"
 export TZ=UTC
 export LC_ALL=C.UTF-8
+# Nothing of the caller's environment changes what ckptfs does: no
+# config.toml of theirs (forget --policy reads it; a test writes its own
+# under $XDG_CONFIG_HOME), none of its knobs set in their shell.
+export XDG_CONFIG_HOME=$T/config
+unset CKPTFS_LOCK_WAIT CKPTFS_NOW CKPTFS_PASSPHRASE_FILE CKPTFS_KEYWRAP_MS \
+	CKPTFS_WATCH_REFRESH CKPTFS_WATCH_MAX_WATCHES NO_COLOR PAGER
 _mounts=()
 _pids=()
 
