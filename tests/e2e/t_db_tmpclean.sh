@@ -114,8 +114,11 @@ mk_fake() { # mk_fake PID: a dir as a snap would make, with a copy in it
 	mkdir -m 700 "$d" && : >"$d/lock" && echo secret >"$d/copy-1.db"
 	echo "$d"
 }
-dead=999999
-while kill -0 "$dead" 2>/dev/null; do dead=$((dead - 1)); done
+# Dead for certain: above pid_max, so no process can take the pid while the
+# test runs (999999 and below could be handed out meanwhile where pid_max
+# is 4194304, and that dir would be kept).
+dead=$(($(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 4194304) + 1000))
+while kill -0 "$dead" 2>/dev/null; do dead=$((dead + 1000)); done
 a=$(mk_fake $$)
 b=$(mk_fake "$dead")
 # This shell holds it (no child left behind to hold it).
