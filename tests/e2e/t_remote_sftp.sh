@@ -20,8 +20,11 @@ chmod 700 "$S"
 ssh-keygen -q -t ed25519 -N '' -f "$S/host" || fail "host key"
 ssh-keygen -q -t ed25519 -N '' -f "$S/user" || fail "user key"
 cp "$S/user.pub" "$S/authorized_keys"
-port=$(free_port)
-cat >"$S/sshd_config" <<CONF
+# start_sshd: sshd on a free port ($port); 1 if it could not listen there
+# (someone took the port between free_port and sshd's bind), to try another.
+start_sshd() {
+	port=$(free_port)
+	cat >"$S/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $port
 HostKey $S/host
@@ -34,12 +37,31 @@ UsePAM no
 PidFile $S/sshd.pid
 Subsystem sftp internal-sftp
 CONF
-"$SSHD" -t -f "$S/sshd_config" 2>"$T/sshd.err" || skip "sshd cannot run here: $(head -1 "$T/sshd.err")"
-"$SSHD" -D -e -f "$S/sshd_config" 2>"$T/sshd.log" &
-track_pid $!
-wait_for 20 "sshd listening on $port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+	"$SSHD" -t -f "$S/sshd_config" 2>"$T/sshd.err" || skip "sshd cannot run here: $(head -1 "$T/sshd.err")"
+	"$SSHD" -D -e -f "$S/sshd_config" 2>"$T/sshd.log" &
+	sshd_pid=$!
+	track_pid $sshd_pid
+	# Listening, by its own word (a server of someone else's on the port
+	# would answer a connection too).
+	local end=$((SECONDS + 60))
+	until grep -qs "Server listening on 127.0.0.1 port $port\." "$T/sshd.log"; do
+		kill -0 $sshd_pid 2>/dev/null || return 1
+		[ $SECONDS -lt $end ] || fail "sshd not listening on $port: $(cat "$T/sshd.log")"
+		sleep 0.05
+	done
+}
+for try in 1 2 3 4 5; do
+	start_sshd && break
+	[ $try -lt 5 ] || fail "sshd could not listen: $(cat "$T/sshd.log")"
+done
 echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$S/host.pub")" >"$S/known_hosts"
-dead=$(free_port) # nothing listens there
+# A port that refuses connections while the test runs: bound, never
+# listening, by a process of ours, so no one else can listen there (a free
+# port, as before, could get another test's server meanwhile).
+python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(3600)' >"$T/dead.port" &
+track_pid $!
+wait_for 60 "no port held for the refusing remote" test -s "$T/dead.port"
+dead=$(cat "$T/dead.port")
 export RCLONE_CONFIG=$T/rclone.conf
 cat >"$RCLONE_CONFIG" <<CONF
 [sf]
