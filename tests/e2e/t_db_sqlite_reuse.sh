@@ -44,7 +44,7 @@ while True:
 EOF
 python3 "$T/app.py" "$db" "$T" &
 track_pid $!
-wait_for 20 "the app to open the database" test -e "$T/ready"
+wait_for 60 "the app to open the database" test -e "$T/ready"
 [ -e "$db-wal" ] || fail "the app's database has no -wal"
 
 method() { # the capture method of data/app.db in the latest snapshot
@@ -58,7 +58,7 @@ rows_in() { # rows of t in data/app.db of the latest snapshot
 	"$CKPTFS" restore data/app.db --project proj --to "$T/r/" >/dev/null || fail "restore exited $?"
 	sqlite3 "$T/r/app.db" 'select count(*) from t'
 }
-commit() { touch "$T/go-$1"; wait_for 20 "commit $1" test -e "$T/done-$1"; }
+commit() { touch "$T/go-$1"; wait_for 60 "commit $1" test -e "$T/done-$1"; }
 quiet() { sleep 2.3; } # past the racy window (REUSE_RACY_NS, 2 s)
 
 quiet
@@ -120,7 +120,7 @@ ck snap -q "$P"
 
 # The app closes: SQLite checkpoints and deletes the -wal.
 touch "$T/quit"
-wait_for 20 "the app to close" test -e "$T/closed"
+wait_for 60 "the app to close" test -e "$T/closed"
 [ -e "$db-wal" ] && fail "the -wal is still there after the app closed"
 quiet
 ck snap -q "$P"

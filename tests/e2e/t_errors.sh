@@ -94,7 +94,7 @@ ck log --project proj2 >/dev/null
 flock -o "$CKPTFS_REPO/lock" sleep 30 &
 holder=$!
 track_pid $holder
-wait_for 30 "flock did not take the lock" eval '! flock -n "$CKPTFS_REPO/lock" true'
+wait_for 60 "flock did not take the lock" eval '! flock -n "$CKPTFS_REPO/lock" true'
 start=$(date +%s%N)
 expect_error 4 "^ckptfs: repository $CKPTFS_REPO: locked by another ckptfs( \(pid [0-9]+\))?\$" \
 	env CKPTFS_LOCK_WAIT=1 "$CKPTFS" snap

@@ -80,7 +80,7 @@ gone_from_mount() {
 	local l
 	l=$(ls "$M/myapp") && ! grep -qx -- "${N[3]}" <<<"$l" && ! [ -e "$M/myapp/${N[3]}" ]
 }
-wait_for 30 "mount still shows ${N[3]}" gone_from_mount
+wait_for 60 "mount still shows ${N[3]}" gone_from_mount
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 # The mount polls every 0.5 s and the kernel keeps a name for 0.5 s: about
 # 1 s.  Said, not asserted: a loaded machine (CI shares it) can take longer
@@ -214,7 +214,7 @@ if command -v flock >/dev/null; then
 	holder=$!
 	track_pid $holder
 	lock_held() { ! flock -n "$CKPTFS_REPO/lock" true; }
-	wait_for 30 "the test's lock holder did not take the lock" lock_held
+	wait_for 60 "the test's lock holder did not take the lock" lock_held
 	CKPTFS_LOCK_WAIT=0.5 expect_status 4 "$CKPTFS" forget -p myapp --keep-last 1
 	one_line "forget while locked"
 	grep -q 'locked' "$T/stderr" || fail "lock message"

@@ -166,5 +166,5 @@ cmp -s "$T/inodes1" "$T/inodes2" || fail "inode numbers changed across a remount
 # --- umount: no mount, no process -------------------------------------------------
 ck umount "$M"
 mountpoint -q "$M" && fail "still mounted after umount"
-wait_for 30 "the mount process is still running" eval '! pgrep -f "ckptfs mount $M" >/dev/null'
+wait_for 60 "the mount process is still running" eval '! pgrep -f "ckptfs mount $M" >/dev/null'
 echo ok

@@ -28,7 +28,7 @@ mkdir -p "$M"
 _mounts+=("$M")
 "$CKPTFS" mount -f "$M" 2>"$T/log" &
 track_pid $!
-wait_for 30 "not mounted" mountpoint -q "$M"
+wait_for 60 "not mounted" mountpoint -q "$M"
 snaps=($(ls "$M/proj" | grep '^2' | LC_ALL=C sort))
 s2=${snaps[1]}
 

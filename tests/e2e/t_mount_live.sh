@@ -24,7 +24,7 @@ second=$(ck log --project proj --json | python3 -c 'import json,sys; print(json.
 visible() { [ "$(readlink "$M/proj/latest")" = "$second" ] && [ -d "$M/proj/$second" ] &&
 	ls "$M/proj" | grep -qx -- "$second"; }
 # Usually well under a second; a loaded machine gets more time.
-wait_for 30 "$second not visible" visible
+wait_for 60 "$second not visible" visible
 echo "visible after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 [ "$(cat "$M/proj/latest/file")" = two ] || fail "latest/file"
 [ "$(cat "$M/proj/$first/file")" = one ] || fail "first/file"
@@ -39,7 +39,7 @@ Q=$T/other
 mkdir -p "$Q"
 printf 'q\n' >"$Q/q"
 ck snap -q "$Q"
-wait_for 30 "new project not visible" test -e "$M/other/latest/q"
+wait_for 60 "new project not visible" test -e "$M/other/latest/q"
 [ "$(cat "$M/other/latest/q")" = q ] || fail "new project: wrong content"
 ck umount "$M"
 
@@ -61,7 +61,7 @@ while kill -0 $snap_pid 2>/dev/null; do
 	sleep 0.1
 done
 wait $snap_pid || fail "snap exited $?"
-wait_for 30 "the snapshot taken while mounting is not visible" test -e "$M/proj/latest/big"
+wait_for 60 "the snapshot taken while mounting is not visible" test -e "$M/proj/latest/big"
 cmp "$M/proj/latest/big" "$P/big" || fail "big after snap"
 [ "$(ls "$M/proj" | wc -l)" = $((n0 + 1)) ] || fail "not exactly one new snapshot"
 ck umount "$M"

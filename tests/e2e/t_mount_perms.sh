@@ -125,7 +125,7 @@ old=$(readlink "$M/public/latest")
 sleep 1.1 # a new snapshot name
 chmod 700 "$T/public"
 ck snap -q "$T/public"
-wait_for 10 "the new snapshot in the mount" test "$(readlink "$M/public/latest")" != "$old"
+wait_for 60 "the new snapshot in the mount" test "$(readlink "$M/public/latest")" != "$old"
 [ "$(stat -c %a "$(snap public)")" = 700 ] || fail "public after chmod 700: $(stat -c %a "$(snap public)")"
 [ "$(stat -c %a "$M/public/$old")" = 755 ] || fail "the older snapshot changed mode"
 cannot "$STRANGER" "$STRANGER" cat "$(snap public)/open.txt" || fail "public after chmod 700: a stranger reads"

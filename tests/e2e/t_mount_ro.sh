@@ -87,10 +87,10 @@ ck umount "$M"
 pid=$!
 track_pid $pid
 _mounts+=("$M")
-wait_for 30 "-f did not mount" mountpoint -q "$M"
+wait_for 60 "-f did not mount" mountpoint -q "$M"
 [ "$(cat "$M/proj/latest/file")" = data ] || fail "read in -f mode"
 kill -TERM $pid
-wait_for 30 "-f did not exit on SIGTERM" eval '! kill -0 $pid 2>/dev/null'
+wait_for 60 "-f did not exit on SIGTERM" eval '! kill -0 $pid 2>/dev/null'
 wait $pid || fail "-f exited $? on SIGTERM"
 mountpoint -q "$M" && fail "still mounted after SIGTERM"
 
@@ -98,8 +98,8 @@ mountpoint -q "$M" && fail "still mounted after SIGTERM"
 mount_ckpt "$M"
 pid=$(pgrep -f "ckptfs mount $M") || fail "no server process"
 kill -TERM $pid
-wait_for 30 "still mounted after SIGTERM to the server" eval '! mountpoint -q "$M"'
-wait_for 30 "server still running" eval '! kill -0 $pid 2>/dev/null'
+wait_for 60 "still mounted after SIGTERM to the server" eval '! mountpoint -q "$M"'
+wait_for 60 "server still running" eval '! kill -0 $pid 2>/dev/null'
 # and the mount point is usable again
 mount_ckpt "$M"
 ck umount "$M"

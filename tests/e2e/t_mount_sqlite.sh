@@ -31,7 +31,7 @@ time.sleep(600)
 EOF
 python3 "$T/writer.py" "$P/data/app.db" &
 track_pid $!
-wait_for 30 "the writer" test -e "$P/data/app.db.ready"
+wait_for 60 "the writer" test -e "$P/data/app.db.ready"
 rm "$P/data/app.db.ready"
 [ -s "$P/data/app.db-wal" ] || fail "the writer left no frames in its -wal"
 sqlite3 "$P/data/old.db" 'PRAGMA journal_mode=DELETE; CREATE TABLE u(x); INSERT INTO u VALUES (7);' >/dev/null
@@ -66,7 +66,7 @@ c.execute("COMMIT")
 EOF
 reader=$!
 track_pid $reader
-wait_for 30 "the first reader" test -e "$T/held"
+wait_for 60 "the first reader" test -e "$T/held"
 [ "$(sqlite3 "$S/data/app.db" 'SELECT count(*) FROM t')" = $want ] || fail "a second reader"
 wait $reader || fail "the first reader failed"
 # Through a snapshot's own name as well as latest.
@@ -122,12 +122,12 @@ EOF
 python3 "$T/holder.py" "$P/data/locked.db" &
 holder=$!
 track_pid $holder
-wait_for 30 "the lock holder" test -e "$P/data/locked.db.ready"
+wait_for 60 "the lock holder" test -e "$P/data/locked.db.ready"
 rm "$P/data/locked.db.ready"
 expect_status 3 "$CKPTFS" snap -q -t locked "$P"
 kill $holder
 L=$M/proj/@tags/locked/data
-wait_for 10 "the locked snapshot in the mount" test -e "$L/locked.db"
+wait_for 60 "the locked snapshot in the mount" test -e "$L/locked.db"
 [ "$(stat -c %s "$L/locked.db-wal")" -gt 0 ] || fail "the raw copy's -wal is not the stored one"
 [ "$(stat -c %s "$L/locked.db-shm")" = 0 ] || fail "the raw copy has no empty -shm"
 [ "$(sqlite3 "$L/locked.db" 'SELECT count(*) FROM t')" = 3 ] || fail "the raw copy with its -wal"

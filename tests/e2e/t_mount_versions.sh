@@ -84,5 +84,5 @@ if mkdir "$V/x" 2>/dev/null; then fail "mkdir in @versions succeeded"; fi
 # A new snapshot shows up once the listing expires.
 echo 'C=3' >.env
 ck snap >/dev/null
-wait_for 10 "new version in @versions" bash -c "[ \$(ls '$V/.env' | wc -l) = 4 ]"
+wait_for 60 "new version in @versions" bash -c "[ \$(ls '$V/.env' | wc -l) = 4 ]"
 echo ok

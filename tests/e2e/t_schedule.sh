@@ -80,7 +80,7 @@ unset DBUS_SESSION_BUS_ADDRESS
 /lib/systemd/systemd --user --log-target=console >"$T/manager.log" 2>&1 &
 track_pid $!
 at_exit "kill $! 2>/dev/null"
-wait_for 20 "systemd --user did not come up: $(cat "$T/manager.log")" \
+wait_for 60 "systemd --user did not come up: $(cat "$T/manager.log")" \
 	systemctl --user show-environment >/dev/null 2>&1
 
 before=$(cd "$HOME" && find . | sort)
@@ -126,7 +126,7 @@ expect_status 0 "$CKPTFS" schedule enable --every 1h --watch
 grep -q '^watch: every registered project (ckptfs-watch.service, running)$' "$T/stdout" ||
 	fail "enable --watch said: $(cat "$T/stdout")"
 systemd-analyze --user verify "$units/ckptfs-watch.service" || fail "verify refused the watch unit"
-wait_for 20 "ckptfs-watch.service not active" sh -c '[ "$(systemctl --user is-active ckptfs-watch.service)" = active ]'
+wait_for 60 "ckptfs-watch.service not active" sh -c '[ "$(systemctl --user is-active ckptfs-watch.service)" = active ]'
 expect_status 0 "$CKPTFS" schedule status
 grep -q '^watch: ckptfs-watch.service running$' "$T/stdout" || fail "status: $(cat "$T/stdout")"
 # Once the service's watch is on two's folder (its inotify fd lists the

@@ -82,12 +82,12 @@ if command -v dbus-daemon >/dev/null && command -v dbus-monitor >/dev/null && co
 	bus=unix:path=$T/bus
 	dbus-daemon --session --nofork --address="$bus" >/dev/null 2>&1 &
 	track_pid $!
-	wait_for 20 "no session bus" test -S "$T/bus"
+	wait_for 60 "no session bus" test -S "$T/bus"
 	dbus-monitor --address "$bus" "interface='org.freedesktop.Notifications'" >"$T/mon" 2>/dev/null &
 	track_pid $!
 	# It is monitoring once the bus took its name away (was: sleep 0.5,
 	# which a slow start outlasts, missing the first call).
-	wait_for 30 "dbus-monitor did not start" grep -qs 'member=NameLost' "$T/mon"
+	wait_for 60 "dbus-monitor did not start" grep -qs 'member=NameLost' "$T/mon"
 	calls() { grep -c 'destination=org.freedesktop.Notifications' "$T/mon" || true; }
 	# synced: a signal after every message sent so far (the bus keeps their
 	# order), waited for at the monitor, so calls counts all of them (was:
@@ -96,14 +96,14 @@ if command -v dbus-daemon >/dev/null && command -v dbus-monitor >/dev/null && co
 	synced() {
 		marks=$((marks + 1))
 		dbus-send --bus="$bus" --type=signal /ckptfs/test "org.freedesktop.Notifications.TestMark$marks"
-		wait_for 30 "the monitor did not see mark $marks" grep -q "member=TestMark$marks\$" "$T/mon"
+		wait_for 60 "the monitor did not see mark $marks" grep -q "member=TestMark$marks\$" "$T/mon"
 	}
 	stale_now=$((now + 10 * 86400))
 	# No bus: nothing sent, nothing recorded.
 	expect_status 1 env -u DBUS_SESSION_BUS_ADDRESS CKPTFS_NOW=$stale_now "$CKPTFS" status --notify -q
 	[ ! -e "$CKPTFS_REPO/state/notified.json" ] || fail "--notify without a bus recorded a notification"
 	expect_status 1 env DBUS_SESSION_BUS_ADDRESS="$bus" CKPTFS_NOW=$stale_now "$CKPTFS" status --notify -q
-	wait_for 10 "notify-send did not reach the bus" test "$(calls)" -gt 0
+	wait_for 60 "notify-send did not reach the bus" test "$(calls)" -gt 0
 	grep -qF 'good\tstale' "$CKPTFS_REPO/state/notified.json" || fail "not recorded: $(cat "$CKPTFS_REPO/state/notified.json")"
 	synced
 	c1=$(calls)
@@ -111,7 +111,7 @@ if command -v dbus-daemon >/dev/null && command -v dbus-monitor >/dev/null && co
 	synced
 	[ "$(calls)" = "$c1" ] || fail "a second notification within a day"
 	expect_status 1 env DBUS_SESSION_BUS_ADDRESS="$bus" CKPTFS_NOW=$((stale_now + 86401)) "$CKPTFS" status --notify -q
-	wait_for 10 "no notification a day later" test "$(calls)" -gt "$c1"
+	wait_for 60 "no notification a day later" test "$(calls)" -gt "$c1"
 fi
 
 # --- bad input ------------------------------------------------------------------

@@ -120,7 +120,7 @@ else
 	start_watch "$T/w3.log" env CKPTFS_WATCH_MAX_WATCHES=2 "$CKPTFS" watch --quiet 1
 	how="test hook"
 fi
-wait_for 20 "no fallback line ($how): $(cat "$T/w3.log")" grep -q 'inotify watches ran out' "$T/w3.log"
+wait_for 60 "no fallback line ($how): $(cat "$T/w3.log")" grep -q 'inotify watches ran out' "$T/w3.log"
 grep -q 'sysctl fs.inotify.max_user_watches=' "$T/w3.log" || fail "the line does not say how to raise the limit"
 n=$(nwatch)
 sleep 1.5
@@ -147,13 +147,13 @@ wait_snaps "$n" "$T/w6.log" "watch --all took no snapshot of proj"
 L=$T/later
 mkdir -p "$L" && printf 'l\n' >"$L/f"
 (cd "$L" && ck snap -q)
-end=$((SECONDS + 20))
+end=$((SECONDS + 60))
 until grep -q "^watching $L " "$T/w6.log"; do
-	[ $SECONDS -lt $end ] || { cat "$T/w6.log" >&2; fail "watch --all did not pick up a new project"; }
+	[ $SECONDS -lt $end ] || { cat "$T/w6.log" >&2; fail "watch --all did not pick up a new project (waited 60 s)"; }
 	sleep 0.1
 done
 printf 'l2\n' >"$L/f"
-end=$((SECONDS + 20))
+end=$((SECONDS + 60))
 until "$CKPTFS" log --project later --json | grep -q '"tag": "watch"'; do
 	[ $SECONDS -lt $end ] || fail "no snapshot of the project registered later"
 	sleep 0.1
@@ -167,9 +167,9 @@ G=$T/goner
 mkdir -p "$G" && printf 'g\n' >"$G/f"
 (cd "$G" && ck snap -q)
 # It sees the folder go (not a timeout, 124) and exits 1.
-(wait_for 20 "watch of goner did not start" grep -q '^watching ' "$T/w4.log"; rm -rf "$G") &
+(wait_for 60 "watch of goner did not start" grep -q '^watching ' "$T/w4.log"; rm -rf "$G") &
 rc=0
-timeout 20 "$CKPTFS" watch "$G" --quiet 1 >"$T/w4.log" 2>&1 || rc=$?
+timeout 60 "$CKPTFS" watch "$G" --quiet 1 >"$T/w4.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "watch of a vanished folder exited $rc: $(cat "$T/w4.log")"
 grep -q "^ckptfs: watch: $G: the folder is gone" "$T/w4.log" || fail "no line for the vanished folder: $(cat "$T/w4.log")"
 echo ok
