@@ -1,5 +1,5 @@
 /* writer.c — deduplicating blobs and committing a snapshot (see writer.h;
- * the sealing worker is in writer_pack.c).
+ * the sealing workers are in writer_pack.c).
  *
  * Dedup asks two places: the set of ids this writer queued since the last
  * drain (they reach the catalog only once their pack is durable) and the
@@ -180,7 +180,6 @@ void writer_free(struct writer *w)
 	blob_codec_free(w->codec);
 	free(w->pending.slots);
 	free(w->known.slots);
-	free(w->seal_buf);
 	free(w->read_buf);
 	free(w);
 }

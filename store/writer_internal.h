@@ -1,14 +1,18 @@
 /* writer_internal.h — what writer.c, writer_pack.c and writer_stream.c
  * share.
  *
- * The writer is a two-stage pipeline.  The caller's thread reads, chunks,
- * hashes and deduplicates; each new blob is copied into a slot of a small
- * bounded queue.  One worker thread compresses and seals queued blobs,
- * appends them to the open pack, and finishes and indexes each full pack.
- * Hashing and sealing are the two big costs, so on two cores the stages
- * run side by side.  The pending id set belongs to the caller's thread;
- * the pack writer belongs to the worker except while the queue is drained
- * (writer_drain), when the caller's thread may finish the pack itself.
+ * The writer is a pipeline.  The caller's thread reads, chunks, hashes and
+ * deduplicates; each new blob is copied into a slot of a bounded ring.  A
+ * few sealing workers (one per CPU, at most WRITER_MAX_WORKERS) take slots
+ * in ring order and compress and seal them side by side, each with its own
+ * codec; whichever worker finds the oldest slot sealed becomes the appender
+ * and appends sealed slots to the open pack strictly in ring order (one
+ * appender at a time), finishing and indexing each full pack.  So packs
+ * hold blobs in exactly the order the caller stored them, as with one
+ * worker, and memory is bounded by the slots in flight.  The pending id
+ * set belongs to the caller's thread; the pack writer and w->codec belong
+ * to the appender, or to the caller's thread while the ring is drained
+ * (writer_drain), when it may finish the pack itself.
  */
 #ifndef CKPTFS_STORE_WRITER_INTERNAL_H
 #define CKPTFS_STORE_WRITER_INTERNAL_H
@@ -39,13 +43,27 @@ struct idset {
 	size_t cap, n; /* cap is a power of two */
 };
 
-#define WRITER_QUEUE 8 /* slots: enough to ride out one pack finish */
+#define WRITER_SLOTS 16      /* ring slots: blobs in flight, enough to ride out a pack finish */
+#define WRITER_MAX_WORKERS 4 /* sealing threads */
+
+enum writer_job_state { JOB_FREE, JOB_QUEUED, JOB_SEALING, JOB_SEALED };
 
 struct writer_job {
 	blob_id id;
 	uint8_t type;
-	uint8_t *data; /* slot buffer, reused */
+	enum writer_job_state state;
+	uint8_t *data; /* plaintext copy; buffer reused */
 	size_t len, cap;
+	uint8_t *sealed; /* its sealed form once JOB_SEALED; buffer reused */
+	size_t slen, scap;
+};
+
+struct writer;
+
+struct writer_worker {
+	struct writer *w;
+	pthread_t thread;
+	struct blob_codec *codec; /* this worker's own: zstd contexts are per thread */
 };
 
 struct writer {
@@ -57,25 +75,27 @@ struct writer {
 	struct idset known;
 	uint8_t *read_buf; /* writer_put_stream's buffer */
 	uint64_t new_blobs;
-	_Atomic uint64_t new_bytes; /* added by the worker */
+	_Atomic uint64_t new_bytes; /* added by the appender */
 	int failed; /* something failed: the writer can only be freed */
 
-	/* The worker and its queue (writer_pack.c). */
-	pthread_t thread;
-	bool thread_started;
+	/* The workers and their ring (writer_pack.c).  Positions count blobs
+	 * since writer_open; a position's slot is pos % WRITER_SLOTS, and
+	 * appended <= sealing <= queued <= appended + WRITER_SLOTS. */
+	struct writer_worker workers[WRITER_MAX_WORKERS];
+	size_t nworkers;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* any change of head/count/busy/stop */
-	struct writer_job jobs[WRITER_QUEUE];
-	size_t head, count; /* ring: jobs[head] is the oldest queued */
-	bool busy;          /* the worker holds a job it popped */
+	pthread_cond_t cond; /* any change of the positions, states, appending or stop */
+	struct writer_job jobs[WRITER_SLOTS];
+	uint64_t queued;   /* blobs put in the ring */
+	uint64_t sealing;  /* blobs taken by a worker to seal */
+	uint64_t appended; /* blobs appended to the pack (or dropped after a failure) */
+	bool appending;    /* a worker is appending: the pack is its */
 	bool stop;
-	int worker_err;      /* first failure in the worker, then jobs are dropped */
+	int worker_err;      /* first failure in a worker, then jobs are dropped */
 	char worker_msg[512]; /* its message (messages are per thread) */
-	/* Owned by the worker (by the caller's thread while drained). */
-	struct blob_codec *codec;
+	/* Owned by the appender (by the caller's thread while drained). */
+	struct blob_codec *codec; /* seals pack indexes */
 	struct pack_writer *pack; /* NULL until the first blob of a pack */
-	uint8_t *seal_buf;
-	size_t seal_cap;
 };
 
 /* Store one blob unless the repository or this writer already has it.
@@ -83,7 +103,8 @@ struct writer {
 int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
 		    blob_id *ret_id);
 
-/* Start / stop the worker (stop drops queued jobs). */
+/* Start / stop the workers (stop drops queued jobs).  The count is the
+ * number of CPUs, at most WRITER_MAX_WORKERS. */
 int writer_worker_start(struct writer *w);
 void writer_worker_stop(struct writer *w);
 

@@ -341,6 +341,40 @@ static void full_packs_are_indexed_at_once(void **state)
 	free(data);
 }
 
+/* Several workers seal side by side, but blobs reach the pack in the order
+ * they were put: the pack layout is what one worker would write.  Mixed
+ * data makes the workers finish out of order (random chunks are sealed
+ * faster than text ones). */
+static void packs_keep_the_order_blobs_were_put(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 8 * MiB; /* one pack: below PACK_TARGET_SIZE even if stored raw */
+	uint8_t *data = malloc(len);
+	fill_mixed(data, len, 7);
+	struct node n = file_node("f");
+	put_mem(f, data, len, &n);
+	CHECK(writer_flush(f->w));
+	struct blob_loc first, loc;
+	CHECK(catalog_blob_lookup(f->repo, &n.chunks[0].id, BLOB_DATA, &first));
+	uint64_t last = first.offset;
+	size_t fresh = 1;
+	for (size_t i = 1; i < n.nchunks; i++) {
+		bool seen = false; /* a repeated chunk is stored once, where it first came */
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = id_equal(&n.chunks[k].id, &n.chunks[i].id);
+		if (seen)
+			continue;
+		CHECK(catalog_blob_lookup(f->repo, &n.chunks[i].id, BLOB_DATA, &loc));
+		assert_string_equal(loc.pack, first.pack);
+		assert_true(loc.offset > last);
+		last = loc.offset;
+		fresh++;
+	}
+	assert_true(fresh > 2 * WRITER_SLOTS); /* more blobs than the ring holds */
+	node_clear(&n);
+	free(data);
+}
+
 /* A writer killed after renaming a finished pack into packs/ and before
  * the catalog indexed it: the next writer's repo_open indexes that pack
  * (from its journal entry), so its blobs are reused at once. */
@@ -709,6 +743,8 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(resolve_paths, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(free_without_commit_leaves_nothing, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(packs_keep_the_order_blobs_were_put, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(full_packs_are_indexed_at_once, fixture_setup,
 						fixture_teardown),
