@@ -2,38 +2,51 @@
 # gc on a long history (issue 10): GC_SNAPS snapshots (default 1,000) of a
 # project of GC_FILES small files (default 30,000: 30 folders of 10 of
 # GC_FILES/300), 20 of them changed before each snapshot, a GC_DB_MB SQLite
-# database (default 64) with rows updated each time, a log growing by 64
-# KiB and an asset of 2 MiB rewritten every 10th time.  Then most
-# snapshots are forgotten (all but every 24th and the newest 24, as an
-# hourly-for-a-day + daily policy keeps of hourly snapshots; the history is
-# taken seconds apart, so the policy itself would see one hour), the trash
-# is emptied and gc runs:
+# database (default 64) changing page by page, a log growing by ~86 KiB
+# and an asset of 2 MiB rewritten every 10th time.  Then the snapshots a
+# retention policy does not keep are forgotten, the trash is emptied and
+# gc runs:
 #   forget's wall time; gc's wall and CPU time, peak RSS (target <= 100
 #   MiB), MiB/s of live data rewritten (target >= 200 MiB/s); bytes
 #   reclaimed against the stored bytes only the forgotten snapshots
 #   referenced; the size after gc against the live bytes (what a fresh
-#   repository of the kept snapshots holds: target within 10%) and against
-#   a fresh snap of the newest state.
+#   repository of the kept snapshots holds: target within 10%).
+# GC_BUILD=lib (the default): the history is written by
+# tests/bench_gchist (BENCH_GCHIST_BIN) through the store's writer,
+# snapshots an hour apart, in a few minutes; forget uses the built-in
+# policy (hourly for 24 h, daily for 30 days, ...).  GC_BUILD=snap: a real
+# project and `ckptfs snap` each time (about 1.4 s a snapshot here, most
+# of it the database capture: 45 min for 1,000); the snapshots are seconds
+# apart, so all but every 24th and the newest 24 are forgotten by name,
+# as hourly+daily would keep of hourly snapshots, and a fresh snap of the
+# newest state is measured too.
 # Run by `make bench-gc`.  GC_DIR (default: a temp dir in /var/tmp) holds
 # everything; removed at the end unless BENCH_KEEP=1.  The history is
-# saved in GC_DIR/history (project + repository, before any forget) and
-# reused when present, so gc can be measured again on the same history
-# (GC_DIR=... BENCH_KEEP=1 make bench-gc, twice).  GC_BUILD_ONLY=1 stops
-# after building it.
+# saved in GC_DIR/history (before any forget) and reused when present, so
+# gc can be measured again on the same history (GC_DIR=... BENCH_KEEP=1
+# make bench-gc, twice).  GC_BUILD_ONLY=1 stops after building it.
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 SNAPS=${GC_SNAPS:-1000}
 FILES=${GC_FILES:-30000}
 DB_MB=${GC_DB_MB:-64}
+BUILD=${GC_BUILD:-lib}
+[ "$BUILD" = lib ] && : "${BENCH_GCHIST_BIN:?set BENCH_GCHIST_BIN to tests/bench_gchist (or GC_BUILD=snap)}"
 W=${GC_DIR:-$(mktemp -d /var/tmp/ckptfs-gcbench.XXXXXX)}
 trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
-export CKPTFS_REPO=$W/repo TZ=${TZ:-UTC}
+export CKPTFS_REPO=$W/repo TZ=${TZ:-UTC} XDG_CONFIG_HOME=$W/config
 command -v sqlite3 >/dev/null || { echo "bench-gc: needs sqlite3" >&2; exit 1; }
 P=$W/proj
 H=$W/history
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-build_history() {
+build_lib() {
+	echo "== $SNAPS snapshots by bench_gchist: $FILES files, a $DB_MB MiB database, a log, an asset"
+	mkdir -p "$P"
+	"$BENCH_GCHIST_BIN" "$CKPTFS_REPO" "$SNAPS" "$FILES" "$DB_MB"
+}
+
+build_snap() {
 	echo "== a project of $FILES files, a $DB_MB MiB SQLite database, a log, an asset"
 	per=$((FILES / 300))
 	for a in $(seq -w 0 29); do
@@ -69,7 +82,7 @@ if [ -d "$H/repo" ]; then
 	echo "== reusing the history in $H"
 else
 	rm -rf "$P" "$CKPTFS_REPO"
-	build_history
+	"build_$BUILD"
 	mkdir -p "$H"
 	cp -a "$P" "$H/proj"
 	cp -a "$CKPTFS_REPO" "$H/repo"
@@ -81,22 +94,29 @@ cp -a "$H/repo" "$CKPTFS_REPO"
 sync
 before=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
 
-# Keep every 24th and the newest 24: forget the rest by name (one
-# command, one transaction), then end their trash window.
-names=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT name FROM snapshots ORDER BY time_ns")
-n=0 total=$(echo "$names" | wc -l) drop=()
-for name in $names; do
-	n=$((n + 1))
-	[ $((n % 24)) = 0 ] || [ "$n" -gt $((total - 24)) ] || drop+=("$name")
-done
 proj=$(basename "$P")
-/usr/bin/time -f '%e %M' -o "$W/forget.txt" "$CKPTFS" forget -p "$proj" "${drop[@]}" >/dev/null
+if [ "$BUILD" = lib ]; then
+	/usr/bin/time -f '%e %M' -o "$W/forget.txt" "$CKPTFS" forget -p "$proj" --policy >/dev/null
+	how="by the built-in policy"
+else
+	# Keep every 24th and the newest 24: forget the rest by name (one
+	# command, one transaction).
+	names=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT name FROM snapshots ORDER BY time_ns")
+	n=0 total=$(echo "$names" | wc -l) drop=()
+	for name in $names; do
+		n=$((n + 1))
+		[ $((n % 24)) = 0 ] || [ "$n" -gt $((total - 24)) ] || drop+=("$name")
+	done
+	/usr/bin/time -f '%e %M' -o "$W/forget.txt" "$CKPTFS" forget -p "$proj" "${drop[@]}" >/dev/null
+	how="by name"
+fi
+total=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT count(*) FROM snapshots")
 /usr/bin/time -f '%e %M' -o "$W/empty.txt" "$CKPTFS" trash empty -p "$proj" >/dev/null
 read -r fwall frss <"$W/forget.txt"
 read -r ewall erss <"$W/empty.txt"
 kept=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT count(*) FROM snapshots")
 blobs=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT sum(length) FROM blobs")
-echo "== forget ${#drop[@]} of $total snapshots by name: ${fwall} s, peak RSS $((frss / 1024)) MiB;" \
+echo "== forget $((total - kept)) of $total snapshots $how: ${fwall} s, peak RSS $((frss / 1024)) MiB;" \
 	"trash empty ${ewall} s; $kept kept; packs $(mib "$before") MiB"
 
 # What the dry run says: packs rewritten only because they hold a dead
@@ -134,8 +154,11 @@ print(f"   rewritten {d['bytes_rewritten'] / mib:.1f} MiB at {rate:.0f} MiB/s of
 print(f"   peak RSS {rss / 1024:.1f} MiB (target <= 100); mark set {d['mark_set_bytes'] / mib:.1f} MiB "
       f"for {d['live_ids']} ids, {d['trees']} trees of {d['snapshots']} snapshots")
 PY
-# A fresh repository of the newest state alone, for scale.
-CKPTFS_REPO=$W/fresh "$CKPTFS" snap -q "$P" >/dev/null
-fresh=$(du -sb "$W/fresh/packs" | awk '{print $1}')
-echo "   packs on disk after gc $(mib "$after") MiB; a fresh snap of the newest state: $(mib "$fresh") MiB"
+echo "   packs on disk after gc $(mib "$after") MiB"
+if [ "$BUILD" = snap ]; then
+	# A fresh repository of the newest state alone, for scale.
+	CKPTFS_REPO=$W/fresh "$CKPTFS" snap -q "$P" >/dev/null
+	fresh=$(du -sb "$W/fresh/packs" | awk '{print $1}')
+	echo "   a fresh snap of the newest state: $(mib "$fresh") MiB"
+fi
 "$CKPTFS" check -q >/dev/null && echo "   check: no problems"
