@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_gchist REPO [SNAPSHOTS [FILES [DB_MB]]]\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they come */
 	unsigned nsnap = argc > 2 ? (unsigned)atoi(argv[2]) : 1000;
 	unsigned nfiles = argc > 3 ? (unsigned)atoi(argv[3]) : 30000;
 	unsigned db_mb = argc > 4 ? (unsigned)atoi(argv[4]) : 64;

@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "repo_fixture.h"
 #include "store/blob.h"
@@ -363,6 +366,161 @@ static void reader_follows_a_moved_blob(void **state)
 	snapshot_clear(&s2);
 }
 
+/* ---- gc between a reader's lookup and its read ----------------------------
+ *
+ * The two races of a reader with gc, made to happen every time instead of
+ * by luck: this binary's openat64() and pread64() stand in for libc's (an
+ * executable's definitions interpose them, the store's calls included),
+ * and when armed, the first call on the watched pack runs a whole gc
+ * first, on the writer's handle, in the reader's own thread: after the
+ * reader looked the blob up (its location now stale) and before it opens
+ * the pack, or reads from the pack it holds open. */
+static struct {
+	bool armed;
+	char pack[PACK_NAME_LEN + 1]; /* openat64: a path naming this pack */
+	dev_t dev;                    /* pread64: an fd on this file */
+	ino_t ino;
+	struct fixture *f;
+	atomic_int fired;
+	struct gc_result res;
+	int open_errno; /* the reader's openat64 of the pack after gc */
+} race;
+
+static void race_gc(void)
+{
+	race.armed = false;
+	struct gc_opts o = { .threshold = GC_DEFAULT_THRESHOLD };
+	if (gc_run(race.f->repo, &o, &race.res) < 0)
+		fail_msg("gc in the race: %s", store_error() ? store_error() : "?");
+	atomic_fetch_add(&race.fired, 1);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	bool hit = race.armed && race.pack[0] && strstr(path, race.pack);
+	if (hit)
+		race_gc();
+	int fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
+	if (hit)
+		race.open_errno = fd < 0 ? errno : 0;
+	return fd;
+}
+
+ssize_t pread64(int fd, void *buf, size_t count, off_t off)
+{
+	struct stat st;
+	if (race.armed && race.ino && fstat(fd, &st) == 0 && st.st_dev == race.dev &&
+	    st.st_ino == race.ino)
+		race_gc();
+	return (ssize_t)syscall(SYS_pread64, fd, buf, count, off);
+}
+
+/* s1 and s2 share keep.bin; s1 deleted, so gc repacks the pack holding
+ * keep.bin's chunks (s1's).  Its name in *ret_pack, keep.bin of s2 in n. */
+static void race_setup(struct fixture *f, struct snapshot *s1, struct snapshot *s2,
+		       struct repo **ret_reader, struct node *n, char ret_pack[PACK_NAME_LEN + 1])
+{
+	make_snapshot(f, 1, 2, 1000, s1);
+	make_snapshot(f, 1, 3, 2000, s2);
+	CHECK(repo_open(f->repo_path, REPO_READ, 0, ret_reader));
+	repo_set_cache_bytes(*ret_reader, 0); /* every read goes to a pack */
+	CHECK(tree_resolve(*ret_reader, &s2->root, "dir/keep.bin", n));
+	assert_true(n->nchunks >= 2);
+	struct blob_loc loc;
+	CHECK(catalog_blob_lookup(f->repo, &n->chunks[0].id, BLOB_DATA, &loc));
+	struct blob_loc last;
+	CHECK(catalog_blob_lookup(f->repo, &n->chunks[n->nchunks - 1].id, BLOB_DATA, &last));
+	assert_string_equal(loc.pack, last.pack);
+	memcpy(ret_pack, loc.pack, PACK_NAME_LEN + 1);
+	delete_snapshot(f, s1->id);
+	memset(&race, 0, sizeof race);
+	race.f = f;
+}
+
+static bool pack_exists(struct fixture *f, const char *name)
+{
+	char rel[64], path[256];
+	pack_path(name, rel, sizeof rel);
+	snprintf(path, sizeof path, "%s/%s", f->repo_path, rel);
+	return access(path, F_OK) == 0;
+}
+
+static void assert_keep_bin(struct repo *reader, const struct node *n, uint64_t from)
+{
+	uint8_t *want = malloc(FILE_LEN), *got = malloc(FILE_LEN);
+	fill_mixed(want, FILE_LEN, 1);
+	assert_int_equal(content_read(reader, n, from, got, FILE_LEN - from),
+			 (ssize_t)(FILE_LEN - from));
+	assert_memory_equal(got, want + from, FILE_LEN - from);
+	free(want);
+	free(got);
+}
+
+/* The reader looked the chunk up (old pack), gc moved it and unlinked the
+ * old pack, then the reader opens it: ENOENT, one more lookup, the new
+ * pack, the right bytes. */
+static void reader_stale_location_reread(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	struct repo *reader;
+	struct node n;
+	char pack[PACK_NAME_LEN + 1];
+	race_setup(f, &s1, &s2, &reader, &n, pack);
+	memcpy(race.pack, pack, sizeof pack);
+	race.armed = true;
+	assert_keep_bin(reader, &n, 0);
+	assert_int_equal(atomic_load(&race.fired), 1);
+	assert_int_equal(race.res.packs_repacked, 1);
+	assert_int_equal(race.open_errno, ENOENT); /* the lookup was stale */
+	assert_false(pack_exists(f, pack));
+	struct blob_loc loc;
+	CHECK(catalog_blob_lookup(f->repo, &n.chunks[0].id, BLOB_DATA, &loc));
+	assert_string_not_equal(loc.pack, pack);
+	node_clear(&n);
+	repo_close(reader);
+	assert_healthy(f);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
+/* The reader holds the old pack open (it read the first chunk from it)
+ * and has looked the next chunk up there; gc moves both and unlinks the
+ * pack before the reader's pread: the open file still has the bytes. */
+static void reader_open_pack_survives_unlink(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	struct repo *reader;
+	struct node n;
+	char pack[PACK_NAME_LEN + 1];
+	race_setup(f, &s1, &s2, &reader, &n, pack);
+	uint8_t first[4096];
+	assert_int_equal(content_read(reader, &n, 0, first, sizeof first), (ssize_t)sizeof first);
+	char rel[64], path[256];
+	pack_path(pack, rel, sizeof rel);
+	snprintf(path, sizeof path, "%s/%s", f->repo_path, rel);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	race.dev = st.st_dev;
+	race.ino = st.st_ino;
+	race.armed = true;
+	uint64_t second = n.chunks[1].off; /* a chunk not read yet */
+	assert_keep_bin(reader, &n, second);
+	assert_int_equal(atomic_load(&race.fired), 1);
+	assert_int_equal(race.res.packs_repacked, 1);
+	assert_false(pack_exists(f, pack));
+	node_clear(&n);
+	repo_close(reader);
+	assert_healthy(f);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
 static void trash_kept_until_it_expires(void **state)
 {
 	struct fixture *f = *state;
@@ -413,6 +571,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reader_follows_a_moved_blob, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(trash_kept_until_it_expires, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(reader_stale_location_reread, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(reader_open_pack_survives_unlink, fixture_setup,
 						fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
