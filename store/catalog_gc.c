@@ -186,28 +186,40 @@ static int add_pack(struct repo *repo, const char *name, uint64_t size, size_t c
 	return r;
 }
 
+/* Rows of blobs that moved: only their pack and offset change (an UPDATE
+ * by the key, cheaper than the upsert it was); a row missing (check
+ * --repair or a rebuilt catalog may lack one) is inserted. */
 static int move_rows(struct repo *repo, int64_t pack_id, const struct pack_entry *moved, size_t n)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *up = NULL, *ins = NULL;
 	int r = prepare(repo,
-			"INSERT INTO blobs(id, type, pack_id, offset, length, raw_length, xxh)"
-			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id, type) DO UPDATE SET"
-			" pack_id = excluded.pack_id, offset = excluded.offset,"
-			" length = excluded.length, raw_length = excluded.raw_length,"
-			" xxh = excluded.xxh",
-			&st);
+			"UPDATE blobs SET pack_id = ?3, offset = ?4, length = ?5, raw_length = ?6,"
+			" xxh = ?7 WHERE id = ?1 AND type = ?2",
+			&up);
+	if (r == 0)
+		r = prepare(repo,
+			    "INSERT INTO blobs(id, type, pack_id, offset, length, raw_length, xxh)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			    &ins);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct pack_entry *e = &moved[i];
-		sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, e->type);
-		sqlite3_bind_int64(st, 3, pack_id);
-		sqlite3_bind_int64(st, 4, (int64_t)e->offset);
-		sqlite3_bind_int64(st, 5, e->length);
-		sqlite3_bind_int64(st, 6, e->raw_length);
-		sqlite3_bind_int64(st, 7, (int64_t)e->xxh);
-		r = step_done(repo, st, "moving a blob to its new pack");
+		sqlite3_stmt *st = up;
+		for (int pass = 0; r == 0 && pass < 2; pass++) {
+			sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, e->type);
+			sqlite3_bind_int64(st, 3, pack_id);
+			sqlite3_bind_int64(st, 4, (int64_t)e->offset);
+			sqlite3_bind_int64(st, 5, e->length);
+			sqlite3_bind_int64(st, 6, e->raw_length);
+			sqlite3_bind_int64(st, 7, (int64_t)e->xxh);
+			r = step_done(repo, st, "moving a blob to its new pack");
+			if (st == ins || sqlite3_changes(repo->db) > 0)
+				break;
+			st = ins;
+		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	sqlite3_finalize(ins);
 	return r;
 }
 

@@ -42,10 +42,14 @@ void gc_set_free(struct gc_set *s)
 	free(s);
 }
 
+/* A probe compares the 8 bytes the slot is indexed by before the whole
+ * id: most slots on the way hold other ids, and one load tells them
+ * apart (the probes were a sixth of gc's mark time). */
 static size_t slot_of(const struct gc_set *s, const blob_id *id)
 {
-	size_t i = (size_t)le_get64(id->b) & (s->cap - 1);
-	while (s->flags[i] && !id_equal(&s->ids[i], id))
+	uint64_t key = le_get64(id->b);
+	size_t i = (size_t)key & (s->cap - 1);
+	while (s->flags[i] && (le_get64(s->ids[i].b) != key || !id_equal(&s->ids[i], id)))
 		i = (i + 1) & (s->cap - 1);
 	return i;
 }

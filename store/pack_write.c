@@ -28,6 +28,11 @@
 #include "store/le.h"
 
 #define BUF_SIZE (1u << 20)
+/* Written bytes are handed to the kernel's writeback (sync_file_range,
+ * no wait) every WRITEBACK_STEP, so the disk writes while the pack fills
+ * and the fsync at its end waits for the last few MiB, not for all 32
+ * (nothing would start earlier: the dirty limits are gigabytes). */
+#define WRITEBACK_STEP (4u << 20)
 #define MAX_ENTRIES (BLOB_MAX_RAW / PACK_ENTRY_SIZE) /* the index is one blob */
 
 struct pack_writer {
@@ -39,6 +44,7 @@ struct pack_writer {
 	uint8_t *buf;
 	size_t buf_used;
 	uint64_t size; /* bytes appended so far, buffered or not */
+	uint64_t written, handed; /* bytes in the file; of them, handed to writeback */
 	struct pack_entry *entries;
 	size_t n, cap;
 	int err; /* sticky: after a failed write the file is unusable */
@@ -58,6 +64,13 @@ static int write_full(struct pack_writer *pw, const uint8_t *p, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		pw->written += (uint64_t)n;
+	}
+	if (pw->written - pw->handed >= WRITEBACK_STEP) {
+		/* Advisory: a failure shows at the fsync. */
+		(void)sync_file_range(pw->fd, (off_t)pw->handed, (off_t)(pw->written - pw->handed),
+				      SYNC_FILE_RANGE_WRITE);
+		pw->handed = pw->written;
 	}
 	return 0;
 }
