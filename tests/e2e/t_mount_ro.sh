@@ -35,6 +35,7 @@ mount_ckpt "$M" --cache-size 16M
 expect_error "^ckptfs: mount point $M: ckptfs is already mounted there" "$CKPTFS" mount "$M"
 # another file system on the mount point
 if mkdir "$T/tmpfs" && mount -t tmpfs none "$T/tmpfs" 2>/dev/null; then
+	_mounts+=("$T/tmpfs") # unmounted by lib.sh's trap if a check below fails
 	expect_error "^ckptfs: mount point $T/tmpfs: already a mount point \(of tmpfs\)\$" "$CKPTFS" mount "$T/tmpfs"
 	expect_error "^ckptfs: $T/tmpfs: not a ckptfs mount \(tmpfs is mounted there\)\$" "$CKPTFS" umount "$T/tmpfs"
 	umount "$T/tmpfs"
