@@ -15,6 +15,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ckptfs-e2e.XXXXXX")
 export CKPTFS_REPO="$T/repo"
 export TZ=UTC
 export LC_ALL=C.UTF-8
+# Files the tests make get the usual modes (t_diff expects "deleted file
+# mode 100644", t_errors a file nobody can read next to ones it can): a
+# caller's umask 077 failed them.  Tests that want another set it.
+umask 022
 # Nothing of the caller's environment changes what ckptfs does: no
 # config.toml of theirs (forget --policy reads it; a test writes its own
 # under $XDG_CONFIG_HOME), none of its knobs set in their shell.
