@@ -130,7 +130,10 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 666 "$N/app.db"
 	printf 'secret\n' >"$N/"$'closed\xff.txt'
 	chmod 000 "$N/"$'closed\xff.txt'
-	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env CKPTFS_REPO="$N/repo" "$CKPTFS" "$@"; }
+	# A temp dir nobody can write to for the database copy (the caller's
+	# $TMPDIR may be root's own, 0755: the capture failed there).
+	mkdir -m 1777 "$T/tmp-nobody"
+	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env CKPTFS_REPO="$N/repo" TMPDIR="$T/tmp-nobody" "$CKPTFS" "$@"; }
 	(cd "$N" && expect_status 3 asnobody snap)
 	grep -q '^  sqlite    app.db  ok (integrity_check; 1 table, 2 rows)$' "$T/stdout" ||
 		{ cat "$T/stdout"; fail "snap: the database line"; }
