@@ -216,6 +216,11 @@ static const char *start_check(const struct dumper_engine *e, const struct dumpe
 	*listfd = memfd_create("dump-check", MFD_CLOEXEC);
 	if (*listfd >= 0 && pipe2(pv, O_CLOEXEC) == 0 &&
 	    spawn((char *const *)e->verify.tee_argv, cmd->envp, pv[0], *listfd, -1, vpid) == 0) {
+		/* Only the checker may hold the read end: once it has read
+		 * what it needs and exits, the tee must get EPIPE, not fill
+		 * the pipe and block the dump (a dump past 64 KiB hung). */
+		close(pv[0]);
+		pv[0] = -1;
 		s->tee = pv[1];
 		pv[1] = -1;
 		return e->verify.name;
