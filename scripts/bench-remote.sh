@@ -57,6 +57,11 @@ for f in $(comm -13 "$T/before" "$T/after"); do
 	new_bytes=$((new_bytes + $(stat -c %s "$CKPTFS_REPO/$f")))
 done
 sent=$("$CKPTFS" push dir --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["new_bytes"])')
+# The rclone remote: what arrived there (its packs folder grew by), not
+# only what push says it sent.
+rcl_before=$(du -sb "$T/r-rcl/packs" | cut -f1)
+t_inc_rcl=$(timed "$CKPTFS" push rcl)
+sent_rcl=$(($(du -sb "$T/r-rcl/packs" | cut -f1) - rcl_before))
 
 # Recover vs rclone copy back.
 t_rc_back=$(timed rclone copy "$T/r-dir" "$T/rc-back")
@@ -72,8 +77,10 @@ printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy, %sx copy+sync\n' "push, direc
 	"$(mibps "$bytes" "$t_dir")" "$(ratio "$t_rc" "$t_dir")" "$(ratio "$t_rcs" "$t_dir")"
 printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy, %sx copy+sync\n' "push, rclone local remote" "$t_rcl" \
 	"$(mibps "$bytes" "$t_rcl")" "$(ratio "$t_rc" "$t_rcl")" "$(ratio "$t_rcs" "$t_rcl")"
-printf '  %-40s %8s B sent / %s B of new packs = %s\n' "incremental push" "$sent" "$new_bytes" \
+printf '  %-40s %8s B sent / %s B of new packs = %s\n' "incremental push, directory" "$sent" "$new_bytes" \
 	"$(ratio "$sent" "$new_bytes")"
+printf '  %-40s %8s B arrived / %s B of new packs = %s (%s s)\n' "incremental push, rclone" "$sent_rcl" \
+	"$new_bytes" "$(ratio "$sent_rcl" "$new_bytes")" "$t_inc_rcl"
 printf '  %-40s %8s s\n' "rclone copy of the remote back" "$t_rc_back"
 printf '  %-40s %8s s\n' "rclone copy back + sync (durable)" "$t_rcs_back"
 printf '  %-40s %8s s  %sx rclone copy back, %sx copy+sync\n' "recover, directory remote" "$t_rec" \

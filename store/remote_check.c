@@ -1,4 +1,5 @@
 /* remote_check.c — verifying what a remote holds (see remote.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -159,6 +160,107 @@ out:
 	return r;
 }
 
+/* Verify a pack rclone fetched into the work folder: size, the
+ * manifest's XXH3-128, every blob; then remove it. */
+static int verify_fetched(struct rc_ctx *c, const struct manifest_pack *p)
+{
+	char rel[64], sum[RIO_SUM_LEN + 1];
+	pack_path(p->name, rel, sizeof rel);
+	int fd = openat(c->workfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return store_failp(-errno, "%s/%s/%s", c->repo->path, c->work, rel);
+		say(c, CHECK_DAMAGE, "pack %s: cannot be read from the remote: not fetched", p->name);
+		return damaged(c, p->name);
+	}
+	struct stat st;
+	int r = fstat(fd, &st) < 0 ? store_failp(-errno, "%s/%s", c->work, rel) : 0;
+	const char *why = NULL;
+	if (r == 0 && (uint64_t)st.st_size != p->size)
+		why = "its size changed while it was read";
+	else if (r == 0 && (r = rio_hash_file(fd, p->size, rel, sum)) == 0 && strcmp(sum, p->sum))
+		why = "its bytes do not match the manifest's checksum";
+	close(fd);
+	if (r == 0) {
+		c->res->packs_read++;
+		c->res->bytes_read += (uint64_t)st.st_size;
+	}
+	if (r == 0 && !why && (r = verify_blobs(c, p->name, &why)) > 0)
+		r = 0;
+	unlinkat(c->workfd, rel, 0);
+	if (r < 0)
+		return r;
+	if (why) {
+		say(c, CHECK_DAMAGE, "pack %s: %s", p->name, why);
+		return damaged(c, p->name);
+	}
+	return 0;
+}
+
+/* A batch fetched by one rclone run (at most CHECK_BATCH_BYTES on local
+ * disk at a time), then verified pack by pack.  If the run fails, each
+ * pack is read alone, which names the one that is at fault. */
+#define CHECK_BATCH_BYTES (256ull << 20)
+#define CHECK_BATCH_PACKS 64
+
+static int read_batch(struct rc_ctx *c, const struct manifest_pack **b, size_t n)
+{
+	char *names[CHECK_BATCH_PACKS];
+	char rels[CHECK_BATCH_PACKS][64], fan[16], local[4300];
+	for (size_t i = 0; i < n; i++) {
+		pack_path(b[i]->name, rels[i], sizeof rels[i]);
+		names[i] = rels[i];
+		/* Never verify a copy a killed check left: fetch afresh. */
+		unlinkat(c->workfd, rels[i], 0);
+	}
+	snprintf(local, sizeof local, "%s/%s", c->repo->path, c->work);
+	int got = rio_download_many(c->rio, local, names, n);
+	if (got == -ENOMEM)
+		return got;
+	store_error_clear();
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = got == 0 ? verify_fetched(c, b[i]) : read_pack(c, b[i]);
+	for (size_t i = 0; i < n; i++) {
+		unlinkat(c->workfd, rels[i], 0);
+		snprintf(fan, sizeof fan, "packs/%.2s", b[i]->name);
+		unlinkat(c->workfd, fan, AT_REMOVEDIR);
+	}
+	return r;
+}
+
+/* What a killed check left in the work folder (packs/ab/NAME.pack,
+ * bounded by one batch) goes before this one starts. */
+static void clean_work(struct rc_ctx *c)
+{
+	int pfd = openat(c->workfd, "packs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *top = pfd >= 0 ? fdopendir(pfd) : NULL;
+	if (!top) {
+		if (pfd >= 0)
+			close(pfd);
+		return;
+	}
+	struct dirent *fan;
+	while ((fan = readdir(top))) {
+		if (fan->d_name[0] == '.')
+			continue;
+		int ffd = openat(pfd, fan->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		DIR *d = ffd >= 0 ? fdopendir(ffd) : NULL;
+		if (!d) {
+			if (ffd >= 0)
+				close(ffd);
+			continue;
+		}
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(ffd, e->d_name, 0);
+		closedir(d);
+		unlinkat(pfd, fan->d_name, AT_REMOVEDIR);
+	}
+	closedir(top);
+}
+
 static bool chosen(struct rc_ctx *c, size_t i, uint64_t *state)
 {
 	if (!c->o->read_data)
@@ -183,6 +285,11 @@ static int check_packs_of(struct rc_ctx *c, const struct manifest *m)
 	if (r < 0)
 		return r;
 	uint64_t state = c->o->seed ? c->o->seed : (uint64_t)fio_now_ns() | 1;
+	/* rclone: packs to read go in batches, one rclone run each. */
+	bool many = rio_is_rclone(c->rio);
+	const struct manifest_pack *batch[CHECK_BATCH_PACKS];
+	size_t nb = 0;
+	uint64_t bb = 0;
 	for (size_t i = 0; i < m->n && r == 0; i++) {
 		const struct manifest_pack *p = &m->packs[i];
 		const struct remote_rpack *h = remote_find_rpack(rp, nrp, p->name);
@@ -196,9 +303,21 @@ static int check_packs_of(struct rc_ctx *c, const struct manifest *m)
 			    p->name, (unsigned long long)h->size, (unsigned long long)p->size);
 			r = damaged(c, p->name);
 		} else if (chosen(c, i, &state)) {
-			r = read_pack(c, p);
+			if (!many) {
+				r = read_pack(c, p);
+				continue;
+			}
+			batch[nb++] = p;
+			bb += p->size;
+			if (nb == CHECK_BATCH_PACKS || bb >= CHECK_BATCH_BYTES) {
+				r = read_batch(c, batch, nb);
+				nb = 0;
+				bb = 0;
+			}
 		}
 	}
+	if (r == 0 && nb)
+		r = read_batch(c, batch, nb);
 	free(rp);
 	return r;
 }
@@ -236,7 +355,10 @@ int remote_check(struct repo *repo, const struct remote *rem, const struct remot
 		r = store_failp(-errno, "%s/%s", repo->path, c.work);
 		goto out;
 	}
-	if ((r = rio_open(rem->target, NULL, &c.rio)) < 0)
+	clean_work(&c);
+	char list[4300];
+	snprintf(list, sizeof list, "%s/remote/%s.files", repo->path, rem->name);
+	if ((r = rio_open(rem->target, NULL, &c.rio)) < 0 || (r = rio_set_list_path(c.rio, list)) < 0)
 		goto out;
 	r = remote_read_manifest(c.rio, &m);
 	if (r == -ENOENT) {

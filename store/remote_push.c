@@ -14,13 +14,14 @@
 #include "store/fileio.h"
 #include "store/remote.h"
 #include "store/remote_internal.h"
+#include "store/remote_push_internal.h"
 #include "store/repo_internal.h"
 #include "store/repokey.h"
 
 #define STATE_DIR "remote"
 
 /* remote/NAME.<suffix> under the repository. */
-static void state_name(const char *name, const char *suffix, char *out, size_t len)
+void remote_state_name(const char *name, const char *suffix, char *out, size_t len)
 {
 	snprintf(out, len, STATE_DIR "/%s.%s", name, suffix);
 }
@@ -39,7 +40,7 @@ int remote_lock(struct repo *repo, const char *name, int *ret_fd)
 	int r = state_dir(repo);
 	if (r < 0)
 		return r;
-	state_name(name, "lock", lk, sizeof lk);
+	remote_state_name(name, "lock", lk, sizeof lk);
 	int fd = openat(repo->dirfd, lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return store_failp(-errno, "%s/%s", repo->path, lk);
@@ -71,7 +72,7 @@ int remote_read_manifest(struct rio *rio, struct manifest *ret)
 int remote_last_manifest(struct repo *repo, const char *name, struct manifest *ret)
 {
 	char path[128];
-	state_name(name, "manifest", path, sizeof path);
+	remote_state_name(name, "manifest", path, sizeof path);
 	int fd = openat(repo->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : store_failp(-errno, "%s/%s", repo->path, path);
@@ -95,9 +96,9 @@ int remote_last_manifest(struct repo *repo, const char *name, struct manifest *r
 void remote_forget_state(struct repo *repo, const char *name)
 {
 	char path[128];
-	state_name(name, "manifest", path, sizeof path);
+	remote_state_name(name, "manifest", path, sizeof path);
 	unlinkat(repo->dirfd, path, 0);
-	state_name(name, "lock", path, sizeof path);
+	remote_state_name(name, "lock", path, sizeof path);
 	unlinkat(repo->dirfd, path, 0);
 }
 
@@ -129,7 +130,7 @@ static int put_if_differs(struct rio *rio, const char *name, const void *buf, si
 }
 
 /* The pack name of a remote file "packs/ab/<name>.pack", or NULL. */
-static const char *pack_of(const char *file, char out[PACK_NAME_LEN + 1])
+const char *remote_pack_of(const char *file, char out[PACK_NAME_LEN + 1])
 {
 	size_t n = strlen(file);
 	if (n != 6 + 3 + PACK_NAME_LEN + 5 || strncmp(file, "packs/", 6) || file[8] != '/' ||
@@ -167,7 +168,7 @@ int remote_list_packs(struct rio *rio, bool remove_tmp, struct remote_rpack **re
 				r = rio_remove(rio, e[i].name);
 			continue;
 		}
-		if (pack_of(e[i].name, v[k].name))
+		if (remote_pack_of(e[i].name, v[k].name))
 			v[k++].size = e[i].size;
 	}
 	rio_entries_free(e, n);
@@ -188,20 +189,6 @@ const struct remote_rpack *remote_find_rpack(const struct remote_rpack *v, size_
 	return n ? bsearch(&key, v, n, sizeof *v, cmp_rpack) : NULL;
 }
 
-struct push_ctx {
-	struct repo *repo;
-	const struct remote *rem;
-	const struct push_opts *o;
-	struct rio *rio;
-	struct manifest prev, next;
-	struct remote_rpack *rp;
-	size_t nrp;
-	struct catalog_pack *lp;
-	size_t nlp;
-	struct remote_progress prog;
-	uint64_t base_done;
-	struct push_result res;
-};
 
 static void on_bytes(void *ctx, uint64_t done)
 {
@@ -250,89 +237,32 @@ static int send_pack(struct push_ctx *c, const struct catalog_pack *p, bool pres
 	return r;
 }
 
-/* rclone: hash the packs to send, then send them in one transfer. */
-static int send_batch(struct push_ctx *c, const struct catalog_pack **todo, size_t n)
-{
-	char **names = calloc(n ? n : 1, sizeof *names);
-	struct manifest_pack *mp = calloc(n ? n : 1, sizeof *mp);
-	size_t k = 0;
-	int r = names && mp ? 0 : store_fail(-ENOMEM, "out of memory");
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		char rel[64], local[PATH_MAX];
-		pack_path(todo[i]->name, rel, sizeof rel);
-		snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
-		int fd = open(local, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno != ENOENT) /* ENOENT: gc removed it since the listing */
-				r = store_failp(-errno, "%s", local);
-			continue;
-		}
-		memcpy(mp[k].name, todo[i]->name, sizeof mp[k].name);
-		mp[k].size = todo[i]->size;
-		r = rio_hash_file(fd, todo[i]->size, rel, mp[k].sum);
-		close(fd);
-		if (r == 0 && !(names[k++] = strdup(rel)))
-			r = store_fail(-ENOMEM, "out of memory");
-	}
-	if (r == 0 && k)
-		r = rio_upload_many(c->rio, c->repo->path, names, k);
-	for (size_t i = 0; r == 0 && i < k; i++) {
-		r = manifest_add(&c->next, &mp[i]);
-		c->res.new_packs++;
-		c->res.new_bytes += mp[i].size;
-		c->prog.packs_done++;
-		c->prog.bytes_done += mp[i].size;
-	}
-	if (r == 0 && k && c->o->progress)
-		c->o->progress(c->o->ctx, &c->prog);
-	for (size_t i = 0; i < k; i++)
-		free(names[i]);
-	free(names);
-	free(mp);
-	return r;
-}
-
+/* A directory: each pack the remote lacks sent (temp name, verified,
+ * renamed); one it holds complete from a killed push only hashed. */
 static int send_packs(struct push_ctx *c)
 {
-	const struct catalog_pack **batch = NULL;
-	size_t nbatch = 0;
-	bool many = rio_is_rclone(c->rio);
-	if (many && !(batch = calloc(c->nlp ? c->nlp : 1, sizeof *batch)))
-		return store_fail(-ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->nlp; i++) {
 		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, c->lp[i].name);
 		const struct manifest_pack *known = manifest_find(&c->prev, c->lp[i].name);
 		bool complete = have && have->size == c->lp[i].size;
+		int r;
 		if (complete && known && known->size == c->lp[i].size) {
 			struct manifest_pack mp = *known;
 			mp.gone_ns = 0;
-			int r = manifest_add(&c->next, &mp);
-			if (r < 0) {
-				free(batch);
-				return r;
-			}
-			continue;
+			r = manifest_add(&c->next, &mp);
+		} else {
+			r = send_pack(c, &c->lp[i], complete);
 		}
-		if (many && !complete) {
-			batch[nbatch++] = &c->lp[i];
-			continue;
-		}
-		int r = send_pack(c, &c->lp[i], complete);
-		if (r < 0) {
-			free(batch);
+		if (r < 0)
 			return r;
-		}
 	}
-	int r = nbatch ? send_batch(c, batch, nbatch) : 0;
-	free(batch);
-	manifest_sort(&c->next); /* the batch came last */
-	return r;
+	return 0;
 }
 
 /* Packs on the remote the catalog no longer lists: kept with the time
  * they were first seen gone, or (past the grace period, deletion
  * allowed) left out of the manifest and collected in *dead. */
-static int gone_packs(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead)
+int remote_push_gone(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead)
 {
 	bool may_delete = !c->o->no_delete && !c->rem->append_only;
 	*dead = calloc(c->nrp ? c->nrp : 1, sizeof **dead);
@@ -411,18 +341,16 @@ static int verify_listing(struct push_ctx *c)
 static int save_state(struct push_ctx *c, const char *buf, size_t len)
 {
 	char path[128], tmp[160];
-	state_name(c->rem->name, "manifest", path, sizeof path);
+	remote_state_name(c->rem->name, "manifest", path, sizeof path);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	int r = fio_write_atomic(c->repo->dirfd, path, tmp, buf, len, 0600);
 	return r < 0 ? store_failp(r, "%s/%s", c->repo->path, path) : 0;
 }
 
-static int push_meta(struct push_ctx *c)
+
+int remote_push_read_meta(struct push_ctx *c, struct push_meta *m)
 {
-	uint8_t key[KEYWRAP_BYTES];
-	char fmt[256];
-	size_t flen = 0;
-	int r = repokey_read_wrapped(c->repo, key);
+	int r = repokey_read_wrapped(c->repo, m->key);
 	if (r == -ENOENT)
 		return store_fail(-ENOENT, "remote %s: the repository has no passphrase-wrapped key "
 					   "yet; set one first (ckptfs key passphrase): without it "
@@ -430,11 +358,13 @@ static int push_meta(struct push_ctx *c)
 				  c->rem->name);
 	if (r < 0)
 		return r;
-	if ((r = read_local(c->repo, "format", fmt, sizeof fmt, &flen)) < 0)
-		return r;
-	if ((r = rio_prepare(c->rio)) < 0)
-		return r;
-	r = remote_read_manifest(c->rio, &c->prev);
+	return read_local(c->repo, REMOTE_FORMAT, m->fmt, sizeof m->fmt, &m->flen);
+}
+
+/* The result r of reading the remote's manifest into c->prev: none yet is
+ * fine; one of another repository or unreadable is refused. */
+int remote_push_check_prev(struct push_ctx *c, int r)
+{
 	if (r == -ENOENT) {
 		store_error_clear();
 		r = 0;
@@ -450,9 +380,48 @@ static int push_meta(struct push_ctx *c)
 					   "%s)",
 				  c->rem->name, c->prev.repo_id, c->next.repo_id);
 	}
-	if ((r = put_if_differs(c->rio, REMOTE_FORMAT, fmt, flen)) < 0)
+	return r;
+}
+
+static int push_meta(struct push_ctx *c)
+{
+	struct push_meta m;
+	int r = remote_push_read_meta(c, &m);
+	if (r < 0 || (r = rio_prepare(c->rio)) < 0 ||
+	    (r = remote_push_check_prev(c, remote_read_manifest(c->rio, &c->prev))) < 0)
 		return r;
-	return put_if_differs(c->rio, REMOTE_KEY, key, sizeof key);
+	if ((r = put_if_differs(c->rio, REMOTE_FORMAT, m.fmt, m.flen)) < 0)
+		return r;
+	return put_if_differs(c->rio, REMOTE_KEY, m.key, sizeof m.key);
+}
+
+/* What still has to travel, for progress. */
+void remote_push_totals(struct push_ctx *c)
+{
+	for (size_t i = 0; i < c->nlp; i++) {
+		const struct remote_rpack *h = remote_find_rpack(c->rp, c->nrp, c->lp[i].name);
+		if (!h || h->size != c->lp[i].size || !manifest_find(&c->prev, c->lp[i].name)) {
+			c->prog.packs_total++;
+			c->prog.bytes_total += h && h->size == c->lp[i].size ? 0 : c->lp[i].size;
+		}
+	}
+}
+
+/* A directory: the format and key, the packs one by one (each verified),
+ * a listing that checks every size, then the manifest. */
+static int push_dir(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead, char **buf,
+		    size_t *len)
+{
+	int r;
+	if ((r = push_meta(c)) < 0 || (r = remote_list_packs(c->rio, true, &c->rp, &c->nrp)) < 0 ||
+	    (r = catalog_pack_list(c->repo, &c->lp, &c->nlp)) < 0)
+		return r;
+	remote_push_totals(c);
+	if ((r = send_packs(c)) < 0 || (r = remote_push_gone(c, dead, ndead)) < 0 ||
+	    (r = verify_listing(c)) < 0 || (r = manifest_encode(&c->next, buf, len)) < 0)
+		return r;
+	/* The commit point: from here the remote names the new packs. */
+	return rio_write(c->rio, REMOTE_MANIFEST, *buf, *len);
 }
 
 int remote_push(struct repo *repo, const struct remote *rem, const struct push_opts *o,
@@ -470,22 +439,11 @@ int remote_push(struct repo *repo, const struct remote *rem, const struct push_o
 	repokey_repo_id(repo, c.next.repo_id);
 	c.next.time_ns = o->now_ns;
 	snprintf(c.next.remote, sizeof c.next.remote, "%s", rem->name);
-	if ((r = rio_open(rem->target, &o->rio, &c.rio)) < 0 || (r = push_meta(&c)) < 0 ||
-	    (r = remote_list_packs(c.rio, true, &c.rp, &c.nrp)) < 0 ||
-	    (r = catalog_pack_list(repo, &c.lp, &c.nlp)) < 0)
+	if ((r = rio_open(rem->target, &o->rio, &c.rio)) < 0)
 		goto out;
-	for (size_t i = 0; i < c.nlp; i++) {
-		const struct remote_rpack *h = remote_find_rpack(c.rp, c.nrp, c.lp[i].name);
-		if (!h || h->size != c.lp[i].size || !manifest_find(&c.prev, c.lp[i].name)) {
-			c.prog.packs_total++;
-			c.prog.bytes_total += h && h->size == c.lp[i].size ? 0 : c.lp[i].size;
-		}
-	}
-	if ((r = send_packs(&c)) < 0 || (r = gone_packs(&c, &dead, &ndead)) < 0 ||
-	    (r = verify_listing(&c)) < 0 || (r = manifest_encode(&c.next, &buf, &len)) < 0)
-		goto out;
-	/* The commit point: from here the remote names the new packs. */
-	if ((r = rio_write(c.rio, REMOTE_MANIFEST, buf, len)) < 0)
+	r = rio_is_rclone(c.rio) ? remote_push_rclone(&c, &dead, &ndead, &buf, &len)
+				 : push_dir(&c, &dead, &ndead, &buf, &len);
+	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < ndead && r == 0; i++) {
 		char rel[64];

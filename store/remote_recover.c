@@ -205,15 +205,18 @@ static int fetch_all(struct rec_ctx *c)
 {
 	char **names = calloc(c->m.n ? c->m.n : 1, sizeof *names);
 	int r = names ? 0 : store_fail(-ENOMEM, "out of memory");
+	size_t k = 0;
 	for (size_t i = 0; r == 0 && i < c->m.n; i++) {
 		char rel[64];
+		if (c->m.packs[i].gone_ns)
+			continue; /* gc deleted it at the source (see remote_recover) */
 		pack_path(c->m.packs[i].name, rel, sizeof rel);
-		if (!(names[i] = strdup(rel)))
+		if (!(names[k++] = strdup(rel)))
 			r = store_fail(-ENOMEM, "out of memory");
 	}
-	if (r == 0 && c->m.n)
-		r = rio_download_many(c->rio, c->stage, names, c->m.n);
-	for (size_t i = 0; names && i < c->m.n; i++)
+	if (r == 0 && k)
+		r = rio_download_many(c->rio, c->stage, names, k);
+	for (size_t i = 0; names && i < k; i++)
 		free(names[i]);
 	free(names);
 	return r;
@@ -340,14 +343,21 @@ int remote_recover(const struct recover_opts *o, struct recover_result *ret)
 	/* Nothing was written locally before this point. */
 	if (r == 0)
 		r = make_stage(&c);
+	/* The packs the source's catalog listed at the last push: the
+	 * repository as it was then.  Those gc had deleted there (gone_ns
+	 * set) stay on the remote for their grace period, to undo a gc by
+	 * hand, and are not fetched: what the source emptied from its trash
+	 * and collected must not come back. */
 	for (size_t i = 0; i < c.m.n; i++) {
-		c.prog.packs_total++;
-		c.prog.bytes_total += c.m.packs[i].size;
+		c.prog.packs_total += !c.m.packs[i].gone_ns;
+		c.prog.bytes_total += c.m.packs[i].gone_ns ? 0 : c.m.packs[i].size;
 	}
 	bool many = r == 0 && rio_is_rclone(c.rio);
 	if (many)
 		r = fetch_all(&c);
 	for (size_t i = 0; r == 0 && i < c.m.n; i++) {
+		if (c.m.packs[i].gone_ns)
+			continue;
 		r = many ? verify_fetched(&c, &c.m.packs[i]) : fetch_pack(&c, &c.m.packs[i]);
 		res.packs++;
 		res.bytes += c.m.packs[i].size;

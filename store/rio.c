@@ -53,7 +53,18 @@ void rio_free(struct rio *rio)
 		return;
 	free(rio->target);
 	free(rio->base);
+	free(rio->list_path);
 	free(rio);
+}
+
+int rio_set_list_path(struct rio *rio, const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return store_fail(-ENOMEM, "remote: out of memory");
+	free(rio->list_path);
+	rio->list_path = p;
+	return 0;
 }
 
 bool rio_is_rclone(const struct rio *rio)

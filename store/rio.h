@@ -12,8 +12,10 @@
  * verified, then renamed; a directory backend also fsyncs the file and
  * the directory.  Uploads verify what they wrote: a directory re-reads the
  * file and compares its XXH3-128 with the source's; rclone checks size and
- * the backend's hash after each transfer itself (its default), and push
- * compares every size in a listing before writing the manifest.
+ * the backend's hash after each transfer itself (copy --checksum), and a
+ * push to a directory compares every size in a listing before writing
+ * the manifest.  rclone runs die with the process that started them
+ * (PR_SET_PDEATHSIG): a killed push leaves no rclone writing behind it.
  *
  * Errors name the remote target and say why in one line ("rclone: not
  * installed", rclone's own last error line, "No space left on device").
@@ -80,12 +82,24 @@ int rio_download(struct rio *rio, const char *name, int outfd, char ret_sum[RIO_
 int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_LEN + 1]);
 
 /* rclone only: upload the n files names (paths relative to local_root,
- * kept as they are under the target) in one transfer, not one rclone run
- * per file: into the staging folder incoming/ (which no manifest ever
- * names: a killed run leaves nothing visible), each checked by rclone
- * (size, and the backend's hash), then moved into place in one server-side
- * move.  A rerun skips what incoming/ already holds complete. */
-int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n);
+ * kept as they are under the target) and then commit_local (relative to
+ * local_root) as commit_name, in three rclone runs whatever n is: one
+ * transfer of everything into the staging folder incoming/ (which no
+ * manifest ever names: a killed run leaves nothing visible), each file
+ * checked by rclone (--checksum: size, and the backend's hash); one
+ * server-side move of the n files into place; and, only after both
+ * succeeded, one server-side move of commit_local to commit_name (the
+ * manifest: the commit point).  A rerun skips what incoming/ already
+ * holds complete.  n may be 0 (the commit alone, two runs). */
+int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
+		    const char *commit_local, const char *commit_name);
+
+/* rclone: where the --files-from lists of the *_many calls are written:
+ * one fixed path in a private directory (the repository's remote/ state,
+ * under the remote's lock), truncated for each run and removed after it,
+ * so a killed run's list is replaced by the next one and nothing is left
+ * in $TMPDIR.  Not set: a temp file in $TMPDIR (removed after the run). */
+int rio_set_list_path(struct rio *rio, const char *path);
 
 /* rclone only: download the n files names from the target into local_root
  * (same relative paths) in one transfer. */

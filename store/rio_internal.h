@@ -13,6 +13,7 @@ struct rio {
 	char *base;   /* directory path, or "REMOTE:PATH" for rclone */
 	struct rio_opts opts;
 	int64_t bw_start_ns; /* directory bandwidth limit: start of the transfer */
+	char *list_path;     /* rio_set_list_path, or NULL */
 };
 
 #define RIO_BUF (4u << 20)

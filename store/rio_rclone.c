@@ -8,8 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,29 @@ static int pump(struct run *ru, int out, int err, int in)
 	return r;
 }
 
+/* The rclone program on $PATH (malloc'd), or NULL.  Found before the
+ * fork, so the child only calls what is safe between fork and exec. */
+static char *find_rclone(void)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		char *exe = NULL;
+		if (asprintf(&exe, "%.*s%srclone", (int)n, path, n ? "/" : "./") >= 0) {
+			if (access(exe, X_OK) == 0)
+				return exe;
+			free(exe);
+		}
+		path += n + (colon ? 1 : 0);
+		if (!colon)
+			break;
+	}
+	return NULL;
+}
+
 /* Run rclone with the common options and args (NULL-terminated). */
 static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 {
@@ -175,30 +199,41 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 	argv[n] = NULL;
 
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1}, r = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
+	char *exe = find_rclone();
+	if (!exe) {
+		r = store_fail(-ENOENT, "remote %s: rclone is not installed (apt install rclone)",
+			       rio->target);
+		goto out;
+	}
+	int devnull = -1;
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
-	    (ru->in_buf && pipe2(pi, O_CLOEXEC) < 0)) {
+	    (ru->in_buf && pipe2(pi, O_CLOEXEC) < 0) ||
+	    (!ru->in_buf && ru->in_fd < 0 &&
+	     (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
 		r = store_failp(-errno, "rclone: pipe");
 		goto out;
 	}
-	if (ru->in_buf)
-		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
-	else if (ru->in_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, ru->in_fd, 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	pid_t pid;
-	int e = posix_spawnp(&pid, "rclone", &fa, NULL, (char *const *)argv, environ);
-	if (e) {
-		r = e == ENOENT ? store_fail(-ENOENT, "remote %s: rclone is not installed (apt install "
-						      "rclone)",
-					     rio->target)
-				: store_failp(-e, "remote %s: running rclone", rio->target);
+	int in0 = ru->in_buf ? pi[0] : ru->in_fd >= 0 ? ru->in_fd : devnull;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = store_failp(-errno, "remote %s: running rclone", rio->target);
+		close(devnull);
 		goto out;
 	}
+	if (pid == 0) {
+		/* rclone dies with us: a push killed with -9 must not leave an
+		 * rclone writing into incoming/ while the next push does. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (dup2(in0, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+			_exit(127);
+		execve(exe, (char *const *)argv, environ);
+		_exit(127);
+	}
+	if (devnull >= 0)
+		close(devnull);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
@@ -218,7 +253,7 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 		}
 	ru->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 out:
-	posix_spawn_file_actions_destroy(&fa);
+	free(exe);
 	int fds[] = {po[0], po[1], pe[0], pe[1], pi[0], pi[1]};
 	for (size_t i = 0; i < 6; i++)
 		if (fds[i] >= 0)
@@ -517,12 +552,21 @@ fail:
 	return r;
 }
 
-/* The names, one a line, in a temp file (rclone --files-from). */
-static int files_list(char *const *names, size_t n, char path[64])
+/* The names (and extra, when not NULL), one a line, for rclone
+ * --files-from: at rio->list_path (rio_set_list_path) or in a temp file
+ * of $TMPDIR.  path gets its name; unlink it after the run. */
+static int files_list(struct rio *rio, char *const *names, size_t n, const char *extra,
+		      char path[4096])
 {
-	const char *dir = getenv("TMPDIR");
-	snprintf(path, 64, "%.40s/ckptfs-files.XXXXXX", dir && *dir && strlen(dir) < 40 ? dir : "/tmp");
-	int fd = mkstemp(path);
+	int fd;
+	if (rio->list_path) {
+		snprintf(path, 4096, "%s", rio->list_path);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	} else {
+		const char *dir = getenv("TMPDIR");
+		snprintf(path, 4096, "%s/ckptfs-files.XXXXXX", dir && *dir ? dir : "/tmp");
+		fd = mkstemp(path);
+	}
 	if (fd < 0)
 		return store_failp(-errno, "%s", path);
 	FILE *f = fdopen(fd, "w");
@@ -533,6 +577,8 @@ static int files_list(char *const *names, size_t n, char path[64])
 	}
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s\n", names[i]);
+	if (extra)
+		fprintf(f, "%s\n", extra);
 	if (fclose(f) != 0) {
 		unlink(path);
 		return store_failp(-EIO, "%s", path);
@@ -550,37 +596,113 @@ static int run_simple(struct rio *rio, const char *doing, const char *const *arg
 	return r;
 }
 
-int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n)
+/* Move incoming/NAME to NAME, server-side. */
+static int move_staged(struct rio *rio, const char *name, const char *to)
 {
-	char list[64];
+	char *a = NULL, *b = rpath(rio, to);
+	int r = 0;
+	if (asprintf(&a, "incoming/%s", name) < 0)
+		a = NULL;
+	char *ap = a ? rpath(rio, a) : NULL;
+	if (!ap || !b) {
+		r = store_fail(-ENOMEM, "out of memory");
+	} else {
+		const char *args[] = {"moveto", ap, b, NULL};
+		r = run_simple(rio, to, args, false);
+	}
+	free(a);
+	free(ap);
+	free(b);
+	return r;
+}
+
+/* A moveto run in a thread of its own (each rclone start costs a
+ * fraction of a second: independent moves overlap).  The message of a
+ * failure is per thread (err.h): kept to be told again. */
+struct bg_move {
+	struct rio *rio;
+	const char *name;
+	pthread_t th;
+	bool threaded;
+	int r;
+	char why[1024];
+};
+
+static void *bg_move_run(void *p)
+{
+	struct bg_move *b = p;
+	b->r = move_staged(b->rio, b->name, b->name);
+	if (b->r < 0)
+		snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
+	return NULL;
+}
+
+int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
+		    const char *commit_local, const char *commit_name)
+{
+	char list[4096];
 	/* Leftovers of a killed run stay in incoming/ (never named by a
 	 * manifest); the copy below skips those that are complete. */
 	char *in = rpath(rio, "incoming"), *inpacks = rpath(rio, "incoming/packs"),
 	     *packs = rpath(rio, "packs");
-	int r = !in || !inpacks || !packs ? store_fail(-ENOMEM, "out of memory") : 0;
+	char **under = calloc(n ? n : 1, sizeof *under); /* pack paths below packs/ */
+	size_t np = 0;
+	int r = !in || !inpacks || !packs || !under ? store_fail(-ENOMEM, "out of memory") : 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (!strncmp(names[i], "packs/", 6))
+			under[np++] = names[i] + 6;
 	if (r == 0)
-		r = files_list(names, n, list);
+		r = files_list(rio, names, n, commit_local, list);
 	if (r == 0) {
-		const char *copy[] = {"copy", "--files-from", list, "--no-traverse", local_root, in,
-				      NULL};
+		const char *copy[] = {"copy", "--checksum", "--files-from", list, "--no-traverse",
+				      local_root, in, NULL};
 		r = run_simple(rio, "uploading packs", copy, false);
 		unlink(list);
 	}
-	if (r == 0) {
-		const char *move[] = {"move", "--delete-empty-src-dirs", inpacks, packs, NULL};
+	/* Only the packs of this run move (rclone refuses to move a folder
+	 * into the one holding it, hence packs/ to packs/): whatever else a
+	 * killed run left in incoming/ stays there, unnamed. */
+	/* The others (the key and the format, when they changed) beside it. */
+	struct bg_move *bg = calloc(n - np + 1, sizeof *bg);
+	size_t nbg = 0;
+	if (!bg && r == 0)
+		r = store_fail(-ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strncmp(names[i], "packs/", 6)) {
+			bg[nbg] = (struct bg_move){.rio = rio, .name = names[i]};
+			if (pthread_create(&bg[nbg].th, NULL, bg_move_run, &bg[nbg]) != 0)
+				bg_move_run(&bg[nbg]);
+			else
+				bg[nbg].threaded = true;
+			nbg++;
+		}
+	if (r == 0 && np && (r = files_list(rio, under, np, NULL, list)) == 0) {
+		const char *move[] = {"move", "--files-from", list, "--no-traverse", inpacks, packs,
+				      NULL};
 		r = run_simple(rio, "moving packs into place", move, false);
+		unlink(list);
 	}
+	for (size_t i = 0; i < nbg; i++) {
+		if (bg[i].threaded)
+			pthread_join(bg[i].th, NULL);
+		if (bg[i].r < 0 && r == 0)
+			r = store_fail(bg[i].r, "%s", bg[i].why);
+	}
+	free(bg);
+	if (r == 0)
+		r = move_staged(rio, commit_local, commit_name);
 	free(in);
 	free(inpacks);
 	free(packs);
+	free(under);
 	return r;
 }
 
 int rio_download_many(struct rio *rio, const char *local_root, char *const *names, size_t n)
 {
-	char list[64];
+	char list[4096];
 	char *base = rpath(rio, "");
-	int r = base ? files_list(names, n, list) : store_fail(-ENOMEM, "out of memory");
+	int r = base ? files_list(rio, names, n, NULL, list) : store_fail(-ENOMEM, "out of memory");
 	if (r == 0) {
 		const char *copy[] = {"copy", "--files-from", list, "--no-traverse", base, local_root,
 				      NULL};

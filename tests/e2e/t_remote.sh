@@ -146,10 +146,13 @@ expect_status 0 "$CKPTFS" push killed
 grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/stdout")"
 
 # The same through rclone (all packs in one transfer into incoming/, then
-# one move): killed at random instants, then pushed again.
+# one move): killed at random instants, then pushed again.  rclone's
+# --files-from lists are written in the repository's remote/ state, never
+# in $TMPDIR, and the next push removes a killed one's.
 ck remote add rkilled "rclone:loc:$T/rkilled" >/dev/null
+mkdir -p "$T/tmp"
 for i in $(seq 1 $((rounds < 10 ? 2 : 10))); do
-	"$CKPTFS" push rkilled >/dev/null 2>&1 &
+	TMPDIR=$T/tmp "$CKPTFS" push rkilled >/dev/null 2>&1 &
 	pid=$!
 	sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null || true
@@ -161,7 +164,10 @@ for i in $(seq 1 $((rounds < 10 ? 2 : 10))); do
 		done < <(grep '^pack ' "$T/rkilled/manifest")
 	fi
 done
-expect_status 0 "$CKPTFS" push rkilled
+TMPDIR=$T/tmp expect_status 0 "$CKPTFS" push rkilled
+[ -z "$(ls -A "$T/tmp")" ] || fail "left in TMPDIR: $(ls -A "$T/tmp")"
+[ ! -e "$CKPTFS_REPO/remote/rkilled.files" ] || fail "a --files-from list left after a push"
+[ ! -e "$CKPTFS_REPO/remote/rkilled.next" ] || fail "a staged manifest left after a push"
 (cd "$T/rkilled" && find . -type f ! -name manifest ! -path './incoming/*' | sort | xargs sha256sum) >"$T/c"
 diff "$T/a" "$T/c" >&2 || fail "killed rclone pushes + push differ from a clean push"
 diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \

@@ -24,7 +24,19 @@ done
 cd "$P"
 names=($("$CKPTFS" log | awk '{print $1}' | tac)) # oldest first
 [ "${#names[@]}" = 6 ] || fail "expected 6 snapshots: ${names[*]}"
+ck key passphrase >/dev/null
+ck remote add usb "$T/usb" >/dev/null
+targets=("$T/usb")
+if command -v rclone >/dev/null; then
+	export RCLONE_CONFIG=$T/rclone.conf
+	printf '[loc]\ntype = local\n' >"$RCLONE_CONFIG"
+	ck remote add cloud "rclone:loc:$T/cloud" >/dev/null
+	targets+=("rclone:loc:$T/cloud")
+fi
 ck forget "${names[2]}" >/dev/null # emptied and collected
+# Pushed while in the trash: its packs stay on the remotes for the grace
+# period after gc, and still must not come back.
+ck push >/dev/null
 ck trash empty >/dev/null
 ck gc >/dev/null
 ck forget "${names[3]}" >/dev/null # emptied, its records still in packs
@@ -45,16 +57,8 @@ logs >"$T/log.src"
 grep -q "\"name\": \"${names[0]}\"" "$T/trash.src" || fail "source trash: $(cat "$T/trash.src")"
 [ "$(grep -c '"name"' "$T/trash.src")" = 1 ] || fail "source trash: $(cat "$T/trash.src")"
 
-ck key passphrase >/dev/null
-ck remote add usb "$T/usb" >/dev/null
-targets=("$T/usb")
-if command -v rclone >/dev/null; then
-	export RCLONE_CONFIG=$T/rclone.conf
-	printf '[loc]\ntype = local\n' >"$RCLONE_CONFIG"
-	ck remote add cloud "rclone:loc:$T/cloud" >/dev/null
-	targets+=("rclone:loc:$T/cloud")
-fi
 ck push >/dev/null
+grep -Eq '^pack [0-9a-f]+ [0-9]+ [0-9a-f]+ [1-9]' "$T/usb/manifest" || fail "no pack in its grace period on the remote"
 ! grep -qiE 'trash|expires|forgot' "$T/usb/manifest" || fail "the manifest speaks of the trash"
 
 same_state() { # REPO WHAT: log and trash of REPO are the source's

@@ -1,0 +1,322 @@
+/* remote_push_rclone.c — a push to an rclone remote in as few rclone runs
+ * as the order allows.
+ *
+ * Each rclone run costs its start (about 0.2-0.8 s here), so a push is
+ * planned from what two runs tell, made side by side: the remote's
+ * manifest (cat, in a thread) and one listing of the whole remote (lsf -R).
+ * Then one transfer sends everything that is missing into incoming/ (the
+ * packs, the format and key when they changed, and the new manifest under
+ * a staging name), one server-side move puts the packs in place, and one
+ * more moves the manifest in: the commit point, so the remote names a
+ * pack only once it is complete and verified, as before.  Runs that do
+ * not depend on each other overlap (threads): a first push is seven runs
+ * in four steps (the cat and the listing; the copy; the packs' move with
+ * the format's and the key's; the manifest's), a push of new packs five
+ * runs in four, a push with nothing new four in three.  The sums of the
+ * packs to send are taken while the first two runs start.
+ *
+ * The format and the wrapped key are re-sent only when they may differ:
+ * the listing gives their sizes, and remote/NAME.meta keeps the XXH3-128
+ * of what the last push sent, which holds for the remote as long as its
+ * manifest is still the one that push wrote (remote/NAME.manifest, same
+ * push time).  Anything else (first push, another machine pushed, a
+ * passphrase change) sends them again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store/err.h"
+#include "store/fileio.h"
+#include "store/remote_push_internal.h"
+#include "store/repo_internal.h"
+
+/* The remote's manifest, read while the main thread lists the remote.
+ * The message of a failure is per thread (err.h): kept to be re-told. */
+struct fetch {
+	struct rio *rio;
+	struct manifest m;
+	int r;
+	char why[1024];
+};
+
+static void *fetch_manifest(void *p)
+{
+	struct fetch *f = p;
+	f->r = remote_read_manifest(f->rio, &f->m);
+	if (f->r < 0)
+		snprintf(f->why, sizeof f->why, "%s", store_error() ? store_error() : "");
+	return NULL;
+}
+
+/* What the listing says beyond the packs. */
+struct seen {
+	int64_t key_size, fmt_size; /* -1: absent */
+};
+
+static int cmp_rpack(const void *a, const void *b)
+{
+	return strcmp(((const struct remote_rpack *)a)->name, ((const struct remote_rpack *)b)->name);
+}
+
+/* The listing of the whole remote into c->rp (packs) and *seen. */
+static int sort_listing(struct push_ctx *c, struct rio_entry *e, size_t n, struct seen *seen)
+{
+	seen->key_size = seen->fmt_size = -1;
+	if (!(c->rp = calloc(n ? n : 1, sizeof *c->rp)))
+		return store_fail(-ENOMEM, "out of memory");
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *name = e[i].name;
+		size_t l = strlen(name), sl = strlen(RIO_TMP_SUFFIX);
+		if (!strcmp(name, REMOTE_KEY))
+			seen->key_size = (int64_t)e[i].size;
+		else if (!strcmp(name, REMOTE_FORMAT))
+			seen->fmt_size = (int64_t)e[i].size;
+		else if (!strncmp(name, "packs/", 6) && l > sl && !strcmp(name + l - sl, RIO_TMP_SUFFIX))
+			r = rio_remove(c->rio, name); /* an older push's temp upload */
+		else if (remote_pack_of(name, c->rp[c->nrp].name))
+			c->rp[c->nrp++].size = e[i].size;
+	}
+	qsort(c->rp, c->nrp, sizeof *c->rp, cmp_rpack);
+	return r;
+}
+
+/* The sums of the local packs the last push did not send, taken while
+ * rclone starts (most of its start is waiting): the packs this push will
+ * most likely send.  sums[i] of c->lp[i], valid where ok[i]. */
+struct prehash {
+	struct push_ctx *c;
+	struct manifest last;
+	char (*sums)[RIO_SUM_LEN + 1];
+	bool *ok;
+};
+
+static void *prehash_run(void *p)
+{
+	struct prehash *h = p;
+	for (size_t i = 0; i < h->c->nlp; i++) {
+		const struct catalog_pack *lp = &h->c->lp[i];
+		if (manifest_find(&h->last, lp->name))
+			continue;
+		char rel[64], local[PATH_MAX];
+		pack_path(lp->name, rel, sizeof rel);
+		snprintf(local, sizeof local, "%s/%s", h->c->repo->path, rel);
+		int fd = open(local, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		h->ok[i] = rio_hash_file(fd, lp->size, rel, h->sums[i]) == 0;
+		close(fd);
+	}
+	store_error_clear(); /* this thread's: nothing here is reported */
+	return NULL;
+}
+
+/* The manifest and the listing, side by side (and the hashing above). */
+static int look(struct push_ctx *c, struct seen *seen, struct prehash *h)
+{
+	struct fetch f = {.rio = c->rio};
+	pthread_t th, hth;
+	bool threaded = pthread_create(&th, NULL, fetch_manifest, &f) == 0;
+	if (!threaded)
+		fetch_manifest(&f);
+	bool hashing = pthread_create(&hth, NULL, prehash_run, h) == 0;
+	struct rio_entry *e = NULL;
+	size_t n = 0;
+	int r = rio_list(c->rio, "", &e, &n);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (hashing)
+		pthread_join(hth, NULL);
+	if (r == 0)
+		r = sort_listing(c, e, n, seen);
+	rio_entries_free(e, n);
+	c->prev = f.m;
+	if (r < 0)
+		return r;
+	if (f.r < 0 && f.r != -ENOENT && f.why[0])
+		store_fail(f.r, "%s", f.why);
+	return remote_push_check_prev(c, f.r);
+}
+
+static void sum_of(const void *buf, size_t len, char out[RIO_SUM_LEN + 1])
+{
+	XXH128_canonical_t cs;
+	XXH128_canonicalFromHash(&cs, XXH3_128bits(buf, len));
+	for (size_t i = 0; i < sizeof cs.digest; i++)
+		snprintf(out + 2 * i, 3, "%02x", cs.digest[i]);
+}
+
+/* The meta state line: the sums of the format and key a push sent. */
+static void meta_line(const struct push_meta *m, char out[2 * RIO_SUM_LEN + 16])
+{
+	char f[RIO_SUM_LEN + 1], k[RIO_SUM_LEN + 1];
+	sum_of(m->fmt, m->flen, f);
+	sum_of(m->key, sizeof m->key, k);
+	snprintf(out, 2 * RIO_SUM_LEN + 16, "%s %s\n", f, k);
+}
+
+/* Whether the remote holds these very format and key bytes (see the top
+ * of this file); when in doubt, no. */
+static bool meta_unchanged(struct push_ctx *c, const struct push_meta *m, const struct seen *seen)
+{
+	if (seen->fmt_size != (int64_t)m->flen || seen->key_size != (int64_t)sizeof m->key ||
+	    !c->prev.time_ns)
+		return false;
+	struct manifest last = {0};
+	int r = remote_last_manifest(c->repo, c->rem->name, &last);
+	bool same_push = r == 0 && last.time_ns == c->prev.time_ns;
+	manifest_clear(&last);
+	store_error_clear();
+	if (!same_push)
+		return false;
+	char path[128], want[2 * RIO_SUM_LEN + 16], have[2 * RIO_SUM_LEN + 16] = "";
+	remote_state_name(c->rem->name, "meta", path, sizeof path);
+	int fd = openat(c->repo->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, have, sizeof have - 1);
+	close(fd);
+	meta_line(m, want);
+	return n > 0 && (size_t)n == strlen(want) && !memcmp(have, want, (size_t)n);
+}
+
+struct plan {
+	char **names; /* files for the transfer, relative to the repository */
+	size_t n;
+};
+
+static int plan_add(struct plan *p, const char *name)
+{
+	if (!(p->names[p->n] = strdup(name)))
+		return store_fail(-ENOMEM, "out of memory");
+	p->n++;
+	return 0;
+}
+
+/* Every local pack into c->next: carried over when the remote's manifest
+ * already names it complete, else hashed here (the manifest's sum is of
+ * the local bytes) and, unless the remote holds it complete from a
+ * killed push, put in the transfer. */
+static int plan_packs(struct push_ctx *c, struct plan *p, const struct prehash *h)
+{
+	int r = 0;
+	for (size_t i = 0; i < c->nlp && r == 0; i++) {
+		const struct catalog_pack *lp = &c->lp[i];
+		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, lp->name);
+		const struct manifest_pack *known = manifest_find(&c->prev, lp->name);
+		bool complete = have && have->size == lp->size;
+		struct manifest_pack mp = {.size = lp->size};
+		if (complete && known && known->size == lp->size) {
+			mp = *known;
+			mp.gone_ns = 0;
+			r = manifest_add(&c->next, &mp);
+			continue;
+		}
+		char rel[64], local[PATH_MAX];
+		pack_path(lp->name, rel, sizeof rel);
+		snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
+		memcpy(mp.name, lp->name, sizeof mp.name);
+		int fd = open(local, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT) /* ENOENT: gc removed it since the listing */
+				r = store_failp(-errno, "%s", local);
+			continue;
+		}
+		if (h->ok[i])
+			memcpy(mp.sum, h->sums[i], sizeof mp.sum);
+		else
+			r = rio_hash_file(fd, lp->size, rel, mp.sum);
+		close(fd);
+		if (r == 0)
+			r = manifest_add(&c->next, &mp);
+		if (r == 0 && !complete) {
+			r = plan_add(p, rel);
+			c->res.new_packs++;
+			c->res.new_bytes += lp->size;
+		}
+	}
+	return r;
+}
+
+/* The new manifest where the transfer picks it up: remote/NAME.next in
+ * the repository (the remote's own state, under its lock). */
+static int stage_manifest(struct push_ctx *c, const char *buf, size_t len, char *rel, size_t cap)
+{
+	char tmp[160];
+	remote_state_name(c->rem->name, "next", rel, cap);
+	snprintf(tmp, sizeof tmp, "%s.tmp", rel);
+	int r = fio_write_atomic(c->repo->dirfd, rel, tmp, buf, len, 0600);
+	return r < 0 ? store_failp(r, "%s/%s", c->repo->path, rel) : 0;
+}
+
+static int save_meta(struct push_ctx *c, const struct push_meta *m)
+{
+	char path[128], tmp[160], line[2 * RIO_SUM_LEN + 16];
+	remote_state_name(c->rem->name, "meta", path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	meta_line(m, line);
+	int r = fio_write_atomic(c->repo->dirfd, path, tmp, line, strlen(line), 0600);
+	return r < 0 ? store_failp(r, "%s/%s", c->repo->path, path) : 0;
+}
+
+int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead, char **buf,
+		       size_t *len)
+{
+	struct push_meta m;
+	struct seen seen = {-1, -1};
+	struct plan p = {0};
+	char staged[128], list[160];
+	int r = remote_push_read_meta(c, &m);
+	if (r < 0)
+		return r;
+	remote_state_name(c->rem->name, "files", list, sizeof list);
+	char lpath[4300];
+	snprintf(lpath, sizeof lpath, "%s/%s", c->repo->path, list);
+	struct prehash h = {.c = c};
+	if ((r = rio_set_list_path(c->rio, lpath)) < 0 ||
+	    (r = catalog_pack_list(c->repo, &c->lp, &c->nlp)) < 0)
+		return r;
+	if (remote_last_manifest(c->repo, c->rem->name, &h.last) < 0)
+		store_error_clear(); /* none: every pack hashed */
+	h.sums = calloc(c->nlp + 1, sizeof *h.sums);
+	h.ok = calloc(c->nlp + 1, sizeof *h.ok);
+	p.names = calloc(c->nlp + 2, sizeof *p.names);
+	if (!h.sums || !h.ok || !p.names) {
+		r = store_fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = look(c, &seen, &h)) < 0)
+		goto out;
+	remote_push_totals(c);
+	if (!meta_unchanged(c, &m, &seen) &&
+	    ((r = plan_add(&p, REMOTE_FORMAT)) < 0 || (r = plan_add(&p, REMOTE_KEY)) < 0))
+		goto out;
+	if ((r = plan_packs(c, &p, &h)) < 0 || (r = remote_push_gone(c, dead, ndead)) < 0 ||
+	    (r = manifest_encode(&c->next, buf, len)) < 0 ||
+	    (r = stage_manifest(c, *buf, *len, staged, sizeof staged)) < 0)
+		goto out;
+	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, staged, REMOTE_MANIFEST);
+	unlinkat(c->repo->dirfd, staged, 0);
+	if (r == 0) {
+		c->prog.packs_done = c->prog.packs_total;
+		c->prog.bytes_done = c->prog.bytes_total;
+		if (c->o->progress)
+			c->o->progress(c->o->ctx, &c->prog);
+		r = save_meta(c, &m);
+	}
+out:
+	for (size_t i = 0; i < p.n; i++)
+		free(p.names[i]);
+	free(p.names);
+	free(h.sums);
+	free(h.ok);
+	manifest_clear(&h.last);
+	return r;
+}
