@@ -54,20 +54,27 @@ py() { python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], uri=sys
 [ "$(py "$S/data/app.db")" = $want ] || fail "python sqlite3"
 [ "$(py "file:$S/data/app.db?mode=ro")" = $want ] || fail "python sqlite3, ?mode=ro"
 [ "$(sqlite3 "$S/data/old.db" 'SELECT x FROM u')" = 7 ] || fail "a rollback-mode database"
-# Two readers at once: one holds a read transaction while the other asks.
-python3 - "$S/data/app.db" "$T/held" <<'EOF' &
-import sqlite3, sys, time
+# Two readers at once: one holds a read transaction until the other has
+# read (told by a file; was: held for 3 s, which a slow second reader could
+# outlast, no longer testing two at once).
+python3 - "$S/data/app.db" "$T/held" "$T/release" <<'EOF' &
+import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN")
 c.execute("SELECT count(*) FROM t").fetchone()
 open(sys.argv[2], "w").close()
-time.sleep(3)
+end = time.monotonic() + 120
+while not os.path.exists(sys.argv[3]) and time.monotonic() < end:
+    time.sleep(0.02)
+c.execute("SELECT count(*) FROM t").fetchone()
 c.execute("COMMIT")
+sys.exit(0 if os.path.exists(sys.argv[3]) else 1)
 EOF
 reader=$!
 track_pid $reader
 wait_for 60 "the first reader" test -e "$T/held"
 [ "$(sqlite3 "$S/data/app.db" 'SELECT count(*) FROM t')" = $want ] || fail "a second reader"
+: >"$T/release"
 wait $reader || fail "the first reader failed"
 # Through a snapshot's own name as well as latest.
 snapname=$(readlink "$S")
