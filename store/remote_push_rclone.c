@@ -4,16 +4,16 @@
  * Each rclone run costs its start (about 0.2-0.8 s here), so a push is
  * planned from what two runs tell, made side by side: the remote's
  * manifest (cat, in a thread) and one listing of the whole remote (lsf -R).
- * Then one transfer sends everything that is missing into incoming/ (the
- * packs, the format and key when they changed, and the new manifest under
- * a staging name), one server-side move puts the packs in place, and one
- * more moves the manifest in: the commit point, so the remote names a
- * pack only once it is complete and verified, as before.  Runs that do
- * not depend on each other overlap (threads): a first push is seven runs
- * in four steps (the cat and the listing; the copy; the packs' move with
- * the format's and the key's; the manifest's), a push of new packs five
- * runs in four, a push with nothing new four in three.  The sums of the
- * packs to send are taken while the first two runs start.
+ * Then one `rclone copy --checksum` sends every missing pack straight to
+ * its name, while the new manifest (and the format and key when they
+ * changed) go to temp names beside it; only when all of that succeeded is
+ * the manifest moved into place, the commit point: the remote names a
+ * pack only once rclone copied and checked it.  A pack a killed push left
+ * half written is named by no manifest: its size is wrong, or its hash
+ * (--checksum), and the next push sends it again.  A push is three steps
+ * (the cat and the listing; the copy; the manifest's move), four when the
+ * format or key changed on a remote that has a manifest; the sums of the packs to send are taken while
+ * the first two runs start.
  *
  * The format and the wrapped key are re-sent only when they may differ:
  * the listing gives their sizes, and remote/NAME.meta keeps the XXH3-128
@@ -202,8 +202,7 @@ static int plan_add(struct plan *p, const char *name)
 
 /* Every local pack into c->next: carried over when the remote's manifest
  * already names it complete, else hashed here (the manifest's sum is of
- * the local bytes) and, unless the remote holds it complete from a
- * killed push, put in the transfer. */
+ * the local bytes) and put in the transfer. */
 static int plan_packs(struct push_ctx *c, struct plan *p, const struct prehash *h)
 {
 	int r = 0;
@@ -236,8 +235,12 @@ static int plan_packs(struct push_ctx *c, struct plan *p, const struct prehash *
 		close(fd);
 		if (r == 0)
 			r = manifest_add(&c->next, &mp);
-		if (r == 0 && !complete) {
+		/* One the remote holds at full size that no manifest names (a
+		 * killed push's) goes in the transfer too: --checksum skips it
+		 * if its bytes are right and sends it again if they are not. */
+		if (r == 0)
 			r = plan_add(p, rel);
+		if (r == 0 && !complete) {
 			c->res.new_packs++;
 			c->res.new_bytes += lp->size;
 		}
@@ -302,7 +305,10 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	    (r = manifest_encode(&c->next, buf, len)) < 0 ||
 	    (r = stage_manifest(c, *buf, *len, staged, sizeof staged)) < 0)
 		goto out;
-	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, staged, REMOTE_MANIFEST);
+	/* No manifest there yet: nothing reads the remote until this push's
+	 * manifest arrives, so the format and key need no temp names. */
+	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, c->prev.time_ns == 0, staged,
+			    REMOTE_MANIFEST);
 	unlinkat(c->repo->dirfd, staged, 0);
 	if (r == 0) {
 		c->prog.packs_done = c->prog.packs_total;

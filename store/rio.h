@@ -82,17 +82,18 @@ int rio_download(struct rio *rio, const char *name, int outfd, char ret_sum[RIO_
 int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_LEN + 1]);
 
 /* rclone only: upload the n files names (paths relative to local_root,
- * kept as they are under the target) and then commit_local (relative to
- * local_root) as commit_name, in three rclone runs whatever n is: one
- * transfer of everything into the staging folder incoming/ (which no
- * manifest ever names: a killed run leaves nothing visible), each file
- * checked by rclone (--checksum: size, and the backend's hash); one
- * server-side move of the n files into place; and, only after both
- * succeeded, one server-side move of commit_local to commit_name (the
- * manifest: the commit point).  A rerun skips what incoming/ already
- * holds complete.  n may be 0 (the commit alone, two runs). */
+ * kept as they are under the target), then commit_local (relative to
+ * local_root) as commit_name, in a few rclone runs whatever n is: one
+ * `copy --checksum` of the packs (names under packs/) straight to their
+ * names, each checked by rclone (size, and the backend's hash; a file
+ * already there with the right bytes is skipped), while the others and
+ * commit_local go to temp names (NAME.tmp) in runs of their own beside
+ * it; when all of that succeeded the others are moved into place, and
+ * last commit_local to commit_name (the manifest: the commit point).
+ * direct: the others too go straight to their names, in the one copy (a
+ * remote with no manifest yet, which nothing can read in between). */
 int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    const char *commit_local, const char *commit_name);
+		    bool direct, const char *commit_local, const char *commit_name);
 
 /* rclone: where the --files-from lists of the *_many calls are written:
  * one fixed path in a private directory (the repository's remote/ state,

@@ -596,105 +596,120 @@ static int run_simple(struct rio *rio, const char *doing, const char *const *arg
 	return r;
 }
 
-/* Move incoming/NAME to NAME, server-side. */
-static int move_staged(struct rio *rio, const char *name, const char *to)
-{
-	char *a = NULL, *b = rpath(rio, to);
-	int r = 0;
-	if (asprintf(&a, "incoming/%s", name) < 0)
-		a = NULL;
-	char *ap = a ? rpath(rio, a) : NULL;
-	if (!ap || !b) {
-		r = store_fail(-ENOMEM, "out of memory");
-	} else {
-		const char *args[] = {"moveto", ap, b, NULL};
-		r = run_simple(rio, to, args, false);
-	}
-	free(a);
-	free(ap);
-	free(b);
-	return r;
-}
-
-/* A moveto run in a thread of its own (each rclone start costs a
- * fraction of a second: independent moves overlap).  The message of a
- * failure is per thread (err.h): kept to be told again. */
-struct bg_move {
+/* One file copied to NAME.tmp, in a thread of its own (each rclone start
+ * costs a fraction of a second: the small files travel beside the packs).
+ * The message of a failure is per thread (err.h): kept to be told again. */
+struct bg_copy {
 	struct rio *rio;
-	const char *name;
+	const char *local, *name; /* local path; NAME on the remote */
+	bool move;                /* move NAME.tmp to NAME rather than copy */
 	pthread_t th;
 	bool threaded;
 	int r;
 	char why[1024];
 };
 
-static void *bg_move_run(void *p)
+static void *bg_copy_run(void *p)
 {
-	struct bg_move *b = p;
-	b->r = move_staged(b->rio, b->name, b->name);
+	struct bg_copy *b = p;
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, b->name);
+	if (b->move) { /* the second half: NAME.tmp into place */
+		b->r = move_into_place(b->rio, tmp, b->name);
+		if (b->r < 0)
+			snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
+		return NULL;
+	}
+	char *dst = rpath(b->rio, tmp);
+	if (!dst) {
+		b->r = -ENOMEM;
+		snprintf(b->why, sizeof b->why, "out of memory");
+		return NULL;
+	}
+	const char *args[] = {"copyto", "--checksum", b->local, dst, NULL};
+	b->r = run_simple(b->rio, b->name, args, false);
 	if (b->r < 0)
 		snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
+	free(dst);
 	return NULL;
 }
 
+static void bg_start(struct bg_copy *b)
+{
+	b->threaded = pthread_create(&b->th, NULL, bg_copy_run, b) == 0;
+	if (!b->threaded)
+		bg_copy_run(b);
+}
+
+/* Wait for b; its failure told again (if r is still 0). */
+static int bg_wait(struct bg_copy *b, int r)
+{
+	if (b->threaded)
+		pthread_join(b->th, NULL);
+	b->threaded = false;
+	if (b->r < 0 && r == 0)
+		return store_fail(b->r, "%s", b->why);
+	return r;
+}
+
 int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    const char *commit_local, const char *commit_name)
+		    bool direct, const char *commit_local, const char *commit_name)
 {
 	char list[4096];
-	/* Leftovers of a killed run stay in incoming/ (never named by a
-	 * manifest); the copy below skips those that are complete. */
-	char *in = rpath(rio, "incoming"), *inpacks = rpath(rio, "incoming/packs"),
-	     *packs = rpath(rio, "packs");
-	char **under = calloc(n ? n : 1, sizeof *under); /* pack paths below packs/ */
-	size_t np = 0;
-	int r = !in || !inpacks || !packs || !under ? store_fail(-ENOMEM, "out of memory") : 0;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (!strncmp(names[i], "packs/", 6))
-			under[np++] = names[i] + 6;
-	if (r == 0)
-		r = files_list(rio, names, n, commit_local, list);
-	if (r == 0) {
+	/* The small files (the key and format when they changed, the new
+	 * manifest) go to temp names beside the one transfer of the packs. */
+	struct bg_copy *bg = calloc(n + 1, sizeof *bg);
+	char **packs = calloc(n ? n : 1, sizeof *packs), **locals = calloc(n + 1, sizeof *locals);
+	char *base = rpath(rio, "");
+	size_t np = 0, nbg = 0;
+	int r = !bg || !packs || !locals || !base ? store_fail(-ENOMEM, "out of memory") : 0;
+	for (size_t i = 0; r == 0 && i <= n; i++) {
+		const char *name = i < n ? names[i] : commit_local;
+		if (i < n && (direct || !strncmp(name, "packs/", 6))) {
+			packs[np++] = names[i];
+			continue;
+		}
+		if (asprintf(&locals[nbg], "%s/%s", local_root, name) < 0) {
+			locals[nbg] = NULL;
+			r = store_fail(-ENOMEM, "out of memory");
+			break;
+		}
+		bg[nbg] = (struct bg_copy){.rio = rio, .local = locals[nbg],
+					   .name = i < n ? name : commit_name};
+		bg_start(&bg[nbg++]);
+	}
+	/* The packs straight to their names: only a manifest makes a pack
+	 * part of the remote, and it names one only once rclone copied and
+	 * checked it.  What a killed run leaves half written has the wrong
+	 * size, or a wrong hash that --checksum finds: the next run sends it
+	 * again. */
+	if (r == 0 && np && (r = files_list(rio, packs, np, NULL, list)) == 0) {
 		const char *copy[] = {"copy", "--checksum", "--files-from", list, "--no-traverse",
-				      local_root, in, NULL};
+				      local_root, base, NULL};
 		r = run_simple(rio, "uploading packs", copy, false);
 		unlink(list);
 	}
-	/* Only the packs of this run move (rclone refuses to move a folder
-	 * into the one holding it, hence packs/ to packs/): whatever else a
-	 * killed run left in incoming/ stays there, unnamed. */
-	/* The others (the key and the format, when they changed) beside it. */
-	struct bg_move *bg = calloc(n - np + 1, sizeof *bg);
-	size_t nbg = 0;
-	if (!bg && r == 0)
-		r = store_fail(-ENOMEM, "out of memory");
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strncmp(names[i], "packs/", 6)) {
-			bg[nbg] = (struct bg_move){.rio = rio, .name = names[i]};
-			if (pthread_create(&bg[nbg].th, NULL, bg_move_run, &bg[nbg]) != 0)
-				bg_move_run(&bg[nbg]);
-			else
-				bg[nbg].threaded = true;
-			nbg++;
-		}
-	if (r == 0 && np && (r = files_list(rio, under, np, NULL, list)) == 0) {
-		const char *move[] = {"move", "--files-from", list, "--no-traverse", inpacks, packs,
-				      NULL};
-		r = run_simple(rio, "moving packs into place", move, false);
-		unlink(list);
+	for (size_t i = 0; i < nbg; i++)
+		r = bg_wait(&bg[i], r);
+	/* The key and format into place (side by side), then the manifest:
+	 * the commit. */
+	for (size_t i = 0; r == 0 && i + 1 < nbg; i++) {
+		bg[i].move = true;
+		bg_start(&bg[i]);
 	}
-	for (size_t i = 0; i < nbg; i++) {
-		if (bg[i].threaded)
-			pthread_join(bg[i].th, NULL);
-		if (bg[i].r < 0 && r == 0)
-			r = store_fail(bg[i].r, "%s", bg[i].why);
+	for (size_t i = 0; i + 1 < nbg && bg[i].move; i++)
+		r = bg_wait(&bg[i], r);
+	if (r == 0 && nbg) {
+		char tmp[4200];
+		snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, commit_name);
+		r = move_into_place(rio, tmp, commit_name);
 	}
+	for (size_t i = 0; locals && i < nbg; i++)
+		free(locals[i]);
+	free(locals);
 	free(bg);
-	if (r == 0)
-		r = move_staged(rio, commit_local, commit_name);
-	free(in);
-	free(inpacks);
 	free(packs);
-	free(under);
+	free(base);
 	return r;
 }
 

@@ -61,6 +61,21 @@ for r in usb cloud; do
 done
 expect_status 0 "$CKPTFS" push
 grep -Eq '^usb: 0 new packs, 0 B, ' "$T/stdout" || fail "second push sent: $(cat "$T/stdout")"
+# A new passphrase: the next push replaces the wrapped key on both (rclone
+# sends the key again only when it changed: remote/NAME.meta), and the
+# old passphrase no longer opens what the remote holds.
+printf 'the new passphrase\n' >"$T/pass2"
+cp "$T/cloud/key.wrapped" "$T/old.wrapped"
+CKPTFS_PASSPHRASE_FILE=$T/pass2 ck key passphrase >/dev/null
+ck push >/dev/null
+for r in usb cloud; do
+	cmp -s "$T/$r/key.wrapped" "$CKPTFS_REPO/key.wrapped" || fail "$r: wrapped key not replaced"
+	[ ! -e "$T/$r/key.wrapped.tmp" ] || fail "$r: temp key left"
+done
+! cmp -s "$T/old.wrapped" "$CKPTFS_REPO/key.wrapped" || fail "the new passphrase made the same wrapped key"
+CKPTFS_PASSPHRASE_FILE=$T/pass ck key passphrase >/dev/null # back, for the tests below
+ck push >/dev/null
+cmp -s "$T/cloud/key.wrapped" "$CKPTFS_REPO/key.wrapped" || fail "cloud: wrapped key not put back"
 expect_status 0 "$CKPTFS" remote list
 grep -Eq '^usb  '"$T"'/usb$' "$T/stdout" || fail "list: $(cat "$T/stdout")"
 grep -q 'pending: 0 packs, 0 B' "$T/stdout" || fail "list pending: $(cat "$T/stdout")"
@@ -145,8 +160,9 @@ diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 expect_status 0 "$CKPTFS" push killed
 grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/stdout")"
 
-# The same through rclone (all packs in one transfer into incoming/, then
-# one move): killed at random instants, then pushed again.  rclone's
+# The same through rclone (all packs in one copy straight to their names,
+# the manifest to a temp name beside it, then moved): killed at random
+# instants, then pushed again.  rclone's
 # --files-from lists are written in the repository's remote/ state, never
 # in $TMPDIR, and the next push removes a killed one's.
 ck remote add rkilled "rclone:loc:$T/rkilled" >/dev/null
@@ -168,7 +184,7 @@ TMPDIR=$T/tmp expect_status 0 "$CKPTFS" push rkilled
 [ -z "$(ls -A "$T/tmp")" ] || fail "left in TMPDIR: $(ls -A "$T/tmp")"
 [ ! -e "$CKPTFS_REPO/remote/rkilled.files" ] || fail "a --files-from list left after a push"
 [ ! -e "$CKPTFS_REPO/remote/rkilled.next" ] || fail "a staged manifest left after a push"
-(cd "$T/rkilled" && find . -type f ! -name manifest ! -path './incoming/*' | sort | xargs sha256sum) >"$T/c"
+(cd "$T/rkilled" && find . -type f ! -name manifest | sort | xargs sha256sum) >"$T/c"
 diff "$T/a" "$T/c" >&2 || fail "killed rclone pushes + push differ from a clean push"
 diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/rkilled/manifest") >&2 || fail "rclone manifests differ"
@@ -178,11 +194,22 @@ ck remote remove rkilled >/dev/null
 expect_status 0 "$CKPTFS" check --remote clean --read-data
 grep -Eq '^remote clean: [0-9]+ packs checked; read [0-9]+ packs \(.*\), [0-9,]+ blobs$' "$T/stdout" || fail "check --remote: $(cat "$T/stdout")"
 expect_status 0 "$CKPTFS" check --remote cloud --read-data=50 --seed 7
+# Over rclone the packs are read in batches (one rclone run each): a
+# flipped byte is still found and named.
+flip() { python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(5000); b = f.read(1); f.seek(5000); f.write(bytes([b[0] ^ 0x20]))' "$1"; }
+cbig=$(ls -S "$T"/cloud/packs/*/*.pack | head -1)
+flip "$cbig"
+expect_status 1 "$CKPTFS" check --remote cloud --read-data
+grep -q "^damaged: pack $(basename "$cbig" .pack): its bytes do not match the manifest's checksum$" "$T/stdout" ||
+	fail "rclone corrupt: $(cat "$T/stdout")"
+[ -z "$(find "$CKPTFS_REPO/remote" -path '*.check/*' -type f)" ] || fail "check left fetched packs behind"
+flip "$cbig"
+expect_status 0 "$CKPTFS" check --remote cloud --read-data
 expect_status 2 "$CKPTFS" check --remote clean --repair
 expect_status 1 "$CKPTFS" check --remote nosuch
 big=$(ls -S "$T"/clean/packs/*/*.pack | head -1)
 small=$(ls -S "$T"/clean/packs/*/*.pack | tail -1)
-printf 'X' | dd of="$big" bs=1 seek=5000 conv=notrunc 2>/dev/null
+flip "$big"
 expect_status 0 "$CKPTFS" check --remote clean    # same size: only reading finds it
 expect_status 1 "$CKPTFS" check --remote clean --read-data
 bn=$(basename "$big" .pack)
