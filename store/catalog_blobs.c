@@ -4,6 +4,7 @@
 
 #include "store/catalog_db.h"
 #include "store/catalog_internal.h"
+#include "store/catalog_reader.h"
 #include "store/err.h"
 #include "store/fileio.h"
 
@@ -50,27 +51,28 @@ static int row_loc(struct repo *repo, sqlite3_stmt *st, const blob_id *id, struc
 	return 0;
 }
 
-/* type 0: any type (the lowest), for the version-1 fallback. */
-static int lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blob_loc *ret)
+#define LOOKUP_SQL                                                   \
+	"SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh" \
+	" FROM blobs b JOIN packs p ON p.id = b.pack_id"
+#define LOOKUP_TYPE_SQL LOOKUP_SQL " WHERE b.id = ?1 AND b.type = ?2"
+#define LOOKUP_ANY_SQL LOOKUP_SQL " WHERE b.id = ?1 ORDER BY b.type LIMIT 1"
+
+static int db_fail(struct repo *repo, sqlite3 *db, int rc, const char *what)
 {
-	sqlite3_stmt *st;
+	return store_fail(cat_errno(rc) ? cat_errno(rc) : -EIO, "%s/catalog.db: %s: %s", repo->path,
+			  what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* Run the lookup statement st (of connection db) for id and type (0: any)
+ * into *ret, and reset it. */
+static int lookup_run(struct repo *repo, sqlite3 *db, sqlite3_stmt *st, const blob_id *id,
+		      uint8_t type, struct blob_loc *ret)
+{
 	char hex[ID_HEX_LEN + 1];
-	cat_lock(repo);
-	int r = type ? cat_stmt(repo, CAT_Q_BLOB_LOOKUP,
-				"SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
-				" FROM blobs b JOIN packs p ON p.id = b.pack_id"
-				" WHERE b.id = ?1 AND b.type = ?2",
-				&st)
-		     : cat_stmt(repo, CAT_Q_BLOB_LOOKUP_ANY,
-				"SELECT p.name, b.offset, b.length, b.raw_length, b.type, b.xxh"
-				" FROM blobs b JOIN packs p ON p.id = b.pack_id"
-				" WHERE b.id = ?1 ORDER BY b.type LIMIT 1",
-				&st);
-	if (r < 0)
-		goto out;
+	int r;
 	if (sqlite3_bind_blob(st, 1, id->b, ID_BYTES, SQLITE_STATIC) != SQLITE_OK ||
 	    (type && sqlite3_bind_int(st, 2, type) != SQLITE_OK)) {
-		r = cat_fail(repo, SQLITE_NOMEM, "looking up a blob");
+		r = db_fail(repo, db, SQLITE_NOMEM, "looking up a blob");
 		goto reset;
 	}
 	int rc = sqlite3_step(st);
@@ -80,13 +82,34 @@ static int lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blo
 		goto reset;
 	}
 	if (rc != SQLITE_ROW) {
-		r = cat_fail(repo, rc, "looking up a blob");
+		r = db_fail(repo, db, rc, "looking up a blob");
 		goto reset;
 	}
 	r = row_loc(repo, st, id, ret);
 reset:
 	sqlite3_reset(st);
-out:
+	return r;
+}
+
+/* type 0: any type (the lowest), for the version-1 fallback.  On the
+ * thread's own connection when it has one (catalog_reader.h), else on the
+ * shared one under db_lock. */
+static int lookup(struct repo *repo, const blob_id *id, uint8_t type, struct blob_loc *ret)
+{
+	sqlite3_stmt *st;
+	struct cat_reader *rd = cat_reader_get(repo);
+	if (rd) {
+		int rc = type ? cat_reader_stmt(rd, CAT_READER_BLOB_LOOKUP, LOOKUP_TYPE_SQL, &st)
+			      : cat_reader_stmt(rd, CAT_READER_BLOB_LOOKUP_ANY, LOOKUP_ANY_SQL, &st);
+		if (rc != SQLITE_OK)
+			return db_fail(repo, cat_reader_db(rd), rc, "preparing a query");
+		return lookup_run(repo, cat_reader_db(rd), st, id, type, ret);
+	}
+	cat_lock(repo);
+	int r = type ? cat_stmt(repo, CAT_Q_BLOB_LOOKUP, LOOKUP_TYPE_SQL, &st)
+		     : cat_stmt(repo, CAT_Q_BLOB_LOOKUP_ANY, LOOKUP_ANY_SQL, &st);
+	if (r >= 0)
+		r = lookup_run(repo, repo->db, st, id, type, ret);
 	cat_unlock(repo);
 	return r;
 }

@@ -27,6 +27,8 @@ struct repo {
 	struct chunk_cache *cache;
 	pthread_key_t codec_key;  /* per-thread struct blob_codec for reads */
 	pthread_key_t pack_key;   /* per-thread pack kept open (repo_read.c) */
+	pthread_key_t reader_key; /* per-thread catalog connection (catalog_reader.c) */
+	bool readers;             /* REPO_READ: blob lookups use reader_key's */
 	bool catalog_fresh;  /* REPO_REPAIR made a new, empty catalog.db */
 	/* Snapshots with a smaller id were written by schema 1, whose blob
 	 * index was keyed by id alone (catalog_schema.c): 0 = none. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "store/catalog_internal.h"
+#include "store/catalog_reader.h"
 #include "store/err.h"
 #include "store/fileio.h"
 #include "store/repo_internal.h"
@@ -508,6 +509,13 @@ int repo_open(const char *path, enum repo_mode mode, int lock_wait_ms, struct re
 		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
 		goto fail;
 	}
+	if (pthread_key_create(&repo->reader_key, cat_reader_release) != 0) {
+		pthread_key_delete(repo->codec_key);
+		pthread_key_delete(repo->pack_key);
+		r = store_fail(-EAGAIN, "repository %s: no thread-specific key left", repo->path);
+		goto fail;
+	}
+	repo->readers = mode == REPO_READ;
 	/* Not for check --repair: it scans all of packs/ anyway, and must
 	 * open even when the catalog cannot take the packs. */
 	if (mode == REPO_WRITE && !repair && (r = repo_index_pending_packs(repo)) < 0) {
@@ -539,6 +547,8 @@ void repo_close(struct repo *repo)
 		repo_pack_release(p);
 	}
 	pthread_key_delete(repo->pack_key);
+	cat_reader_close_mine(repo);
+	pthread_key_delete(repo->reader_key);
 	repo_free_parts(repo);
 }
 

@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/catalog_internal.h"
+#include "store/catalog_reader.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
 #include "tests/tmpdir.h"
@@ -401,6 +403,80 @@ static void packs_and_blob_index(void **state)
 	}
 }
 
+/* Lookups in a REPO_READ repository run on a connection of each thread's
+ * own (catalog_reader.c): they see the writer's commits as they land,
+ * give the same answers from many threads at once, and still refuse a
+ * damaged row. */
+struct reader_job {
+	struct repo *rd;
+	const struct pack_entry *e;
+	int n;
+	const char *pack;
+	int wrong;
+	struct cat_reader *mine;
+};
+
+static void *reader_thread(void *arg)
+{
+	struct reader_job *j = arg;
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < j->n; i++) {
+			struct blob_loc loc;
+			if (catalog_blob_lookup(j->rd, &j->e[i].id, j->e[i].type, &loc) != 0 ||
+			    strcmp(loc.pack, j->pack) != 0 || loc.offset != j->e[i].offset)
+				j->wrong++;
+		}
+	}
+	j->mine = cat_reader_get(j->rd);
+	return NULL;
+}
+
+static void reader_connection_per_thread(void **state)
+{
+	struct fixture *f = *state;
+	const char *pc = "0123456789abcdef0123456789abcdef";
+	struct pack_entry e[6];
+	entries_for(e, 6, 500);
+	struct repo *rd;
+	assert_int_equal(repo_open(f->path, REPO_READ, 0, &rd), 0);
+	assert_null(cat_reader_get(f->repo)); /* the writer's lookups stay on its connection */
+	struct blob_loc loc;
+	assert_int_equal(catalog_blob_lookup(rd, &e[0].id, e[0].type, &loc), -ENOENT);
+	struct cat_reader *main_reader = cat_reader_get(rd);
+	assert_non_null(main_reader);
+	/* Committed after the reader's connection was opened: seen. */
+	assert_int_equal(catalog_pack_add(f->repo, pc, 4242, e, 6), 0);
+	assert_int_equal(catalog_blob_lookup(rd, &e[0].id, e[0].type, &loc), 0);
+	assert_string_equal(loc.pack, pc);
+	assert_int_equal(catalog_blob_lookup_any(rd, &e[1].id, &loc), 0);
+	assert_int_equal(loc.type, e[1].type);
+
+	pthread_t th[4];
+	struct reader_job jobs[4];
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct reader_job){ .rd = rd, .e = e, .n = 6, .pack = pc };
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].wrong, 0);
+		assert_non_null(jobs[i].mine);
+		assert_ptr_not_equal(jobs[i].mine, main_reader);
+		for (int k = 0; k < i; k++)
+			assert_ptr_not_equal(jobs[i].mine, jobs[k].mine);
+	}
+
+	/* A damaged row, committed, is refused on the reader's connection too. */
+	assert_int_equal(sqlite3_exec(f->repo->db,
+				      "UPDATE blobs SET offset = 3 WHERE pack_id ="
+				      " (SELECT id FROM packs WHERE name = '0123456789abcdef0123456789abcdef')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(catalog_blob_lookup(rd, &e[2].id, e[2].type, &loc), -STORE_ECORRUPT);
+	assert_non_null(strstr(store_error(), "bad index row"));
+	repo_close(rd);
+}
+
 static void failed_insert_leaves_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -700,6 +776,7 @@ int main(void)
 		T(packs_and_blob_index),         T(failed_insert_leaves_nothing),
 		T(newer_schema_is_refused),      T(name_rules),
 		T(registration_uses_the_rules),  T(crafted_rows_are_skipped),
+		T(reader_connection_per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,39 @@
+/* catalog_reader.h — a read connection to the catalog per thread, for
+ * the blob index lookups of a repository opened REPO_READ (why in
+ * catalog_reader.c).  Private to catalog*.c and repo_open.c.
+ */
+#ifndef CKPTFS_STORE_CATALOG_READER_H
+#define CKPTFS_STORE_CATALOG_READER_H
+
+#include <sqlite3.h>
+
+struct repo;
+struct cat_reader;
+
+enum cat_reader_q {
+	CAT_READER_BLOB_LOOKUP,
+	CAT_READER_BLOB_LOOKUP_ANY,
+	CAT_READER_Q_COUNT
+};
+
+/* The calling thread's connection, opened on first use; NULL when the
+ * repository is not REPO_READ or the connection cannot be had (then use
+ * the shared connection under db_lock: slower, the same answers). */
+struct cat_reader *cat_reader_get(struct repo *repo);
+
+/* Statement q of rd (sql prepared on first use, else reset with its
+ * bindings cleared) in *ret.  An SQLite result code. */
+int cat_reader_stmt(struct cat_reader *rd, enum cat_reader_q q, const char *sql,
+		    sqlite3_stmt **ret);
+
+/* rd's handle, for error messages. */
+sqlite3 *cat_reader_db(struct cat_reader *rd);
+
+/* Destructor of repo->reader_key's values. */
+void cat_reader_release(void *p);
+
+/* Close the calling thread's connection, if any (repo_close: other
+ * threads' were closed when they exited). */
+void cat_reader_close_mine(struct repo *repo);
+
+#endif
