@@ -75,6 +75,12 @@ static void make_ad(uint8_t ad[AD_BYTES], const blob_id *id, uint8_t type)
 int blob_seal(struct blob_codec *c, const blob_id *id, uint8_t type, const void *plain,
 	      size_t len, uint8_t *out, size_t *ret_len)
 {
+	return blob_seal_level(c, 0, id, type, plain, len, out, ret_len);
+}
+
+int blob_seal_level(struct blob_codec *c, int level, const blob_id *id, uint8_t type,
+		    const void *plain, size_t len, uint8_t *out, size_t *ret_len)
+{
 	char hex[ID_HEX_LEN + 1];
 	if (len > BLOB_MAX_RAW) {
 		id_to_hex(id, hex);
@@ -85,7 +91,8 @@ int blob_seal(struct blob_codec *c, const blob_id *id, uint8_t type, const void 
 	size_t plen = len;
 	msg[0] = CODEC_RAW;
 	if (len > 1) {
-		size_t z = ZSTD_compressCCtx(c->cctx, payload, len - 1, plain, len, c->level);
+		size_t z = ZSTD_compressCCtx(c->cctx, payload, len - 1, plain, len,
+					     level ? level : c->level);
 		if (!ZSTD_isError(z)) {
 			msg[0] = CODEC_ZSTD;
 			plen = z;

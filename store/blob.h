@@ -23,6 +23,8 @@ enum blob_type { BLOB_DATA = 1, BLOB_TREE = 2, BLOB_PACK_INDEX = 3, BLOB_SNAPSHO
 #define BLOB_OVERHEAD (BLOB_NONCE_BYTES + BLOB_TAG_BYTES + 1)
 #define BLOB_MAX_RAW (64u * 1024 * 1024) /* trees of huge files stay below this */
 #define BLOB_ZSTD_LEVEL 3
+/* The level of the bulk of a big file (writer_stream.c says why). */
+#define BLOB_ZSTD_LEVEL_BULK 1
 
 /* Per-thread codec state (zstd contexts). */
 struct blob_codec;
@@ -37,6 +39,11 @@ size_t blob_sealed_bound(size_t len);
  * blob_sealed_bound(len) bytes; *ret_len is the stored size. */
 int blob_seal(struct blob_codec *c, const blob_id *id, uint8_t type, const void *plain,
 	      size_t len, uint8_t *out, size_t *ret_len);
+
+/* blob_seal at zstd level level instead of the codec's (0 = the codec's).
+ * The level changes only the stored bytes, never the id or what opens. */
+int blob_seal_level(struct blob_codec *c, int level, const blob_id *id, uint8_t type,
+		    const void *plain, size_t len, uint8_t *out, size_t *ret_len);
 
 /* Open a stored blob.  *ret_plain is malloc'd (caller frees).  expect_raw
  * is the plaintext length recorded in the index (0 = unknown). */

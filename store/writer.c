@@ -106,6 +106,12 @@ int writer_flush(struct writer *w)
 int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
 		    blob_id *ret_id)
 {
+	return writer_put_blob_level(w, type, 0, data, len, ret_id);
+}
+
+int writer_put_blob_level(struct writer *w, uint8_t type, int level, const void *data,
+			  size_t len, blob_id *ret_id)
+{
 	struct blob_loc loc;
 	blob_id id;
 	int r;
@@ -133,7 +139,7 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 				  BLOB_MAX_RAW);
 	if (w->pending.n >= PENDING_MAX && (r = drain(w)) < 0)
 		return r;
-	r = writer_enqueue(w, &id, type, data, len);
+	r = writer_enqueue(w, &id, type, level, data, len);
 	if (r < 0)
 		return w->failed = r;
 	r = idset_add(&w->pending, &id, type);

@@ -51,6 +51,7 @@ enum writer_job_state { JOB_FREE, JOB_QUEUED, JOB_SEALING, JOB_SEALED };
 struct writer_job {
 	blob_id id;
 	uint8_t type;
+	int level; /* zstd level, 0 = the codec's (BLOB_ZSTD_LEVEL) */
 	enum writer_job_state state;
 	uint8_t *data; /* plaintext copy; buffer reused */
 	size_t len, cap;
@@ -103,6 +104,10 @@ struct writer {
 int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len,
 		    blob_id *ret_id);
 
+/* The same, sealed at zstd level level if it is new (0 = the default). */
+int writer_put_blob_level(struct writer *w, uint8_t type, int level, const void *data,
+			  size_t len, blob_id *ret_id);
+
 /* Start / stop the workers (stop drops queued jobs).  The count is the
  * number of CPUs, at most WRITER_MAX_WORKERS. */
 int writer_worker_start(struct writer *w);
@@ -110,8 +115,8 @@ void writer_worker_stop(struct writer *w);
 
 /* Queue a copy of a new blob, waiting for a free slot.  Returns a worker
  * failure if one happened (with its message). */
-int writer_enqueue(struct writer *w, const blob_id *id, uint8_t type, const void *data,
-		   size_t len);
+int writer_enqueue(struct writer *w, const blob_id *id, uint8_t type, int level,
+		   const void *data, size_t len);
 
 /* Wait until every queued blob is in the pack, then finish and index the
  * open pack.  Returns a worker failure if one happened. */

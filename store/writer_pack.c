@@ -77,7 +77,8 @@ static int seal_job(struct blob_codec *codec, struct writer_job *j)
 		j->sealed = b;
 		j->scap = need;
 	}
-	return blob_seal(codec, &j->id, j->type, j->data, j->len, j->sealed, &j->slen);
+	return blob_seal_level(codec, j->level, &j->id, j->type, j->data, j->len, j->sealed,
+			       &j->slen);
 }
 
 /* Append a sealed job to the open pack (the appender, without the lock). */
@@ -242,8 +243,8 @@ static int worker_error(struct writer *w)
 	return store_fail(w->worker_err, "%s", w->worker_msg);
 }
 
-int writer_enqueue(struct writer *w, const blob_id *id, uint8_t type, const void *data,
-		   size_t len)
+int writer_enqueue(struct writer *w, const blob_id *id, uint8_t type, int level,
+		   const void *data, size_t len)
 {
 	int r = 0;
 	pthread_mutex_lock(&w->lock);
@@ -270,6 +271,7 @@ int writer_enqueue(struct writer *w, const blob_id *id, uint8_t type, const void
 	memcpy(j->data, data, len);
 	j->id = *id;
 	j->type = type;
+	j->level = level;
 	j->len = len;
 	pthread_mutex_lock(&w->lock);
 	j->state = JOB_QUEUED;

@@ -93,6 +93,33 @@ static void compressible_data_shrinks(void **state)
 	free(buf);
 }
 
+/* The bulk level of big files (BLOB_ZSTD_LEVEL_BULK) and any other level
+ * open with the same codec: the level is only a choice of the writer. */
+static void any_level_opens(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 200000;
+	uint8_t *buf = malloc(len), *out = malloc(blob_sealed_bound(len)), *plain = NULL;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)("2026-12-03 GET /api/v1/items "[i % 29] + (i / 977) % 5);
+	blob_id id;
+	keys_blob_id(&f->keys, buf, len, &id);
+	const int levels[] = { BLOB_ZSTD_LEVEL_BULK, BLOB_ZSTD_LEVEL, -5, 19 };
+	for (size_t k = 0; k < sizeof levels / sizeof *levels; k++) {
+		size_t slen = 0, plen = 0;
+		assert_int_equal(blob_seal_level(f->codec, levels[k], &id, BLOB_DATA, buf, len, out,
+						 &slen),
+				 0);
+		assert_true(slen < len / 4);
+		assert_int_equal(blob_open(f->codec, &id, BLOB_DATA, out, slen, len, &plain, &plen), 0);
+		assert_int_equal(plen, len);
+		assert_memory_equal(plain, buf, len);
+		free(plain);
+	}
+	free(out);
+	free(buf);
+}
+
 static void empty_and_tiny_blobs(void **state)
 {
 	struct fixture *f = *state;
@@ -234,7 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(random_data_stored_raw),   T(compressible_data_shrinks), T(empty_and_tiny_blobs),
 		T(pack_index_has_no_id),     T(every_bit_flip_detected),   T(wrong_id_type_key_or_size),
-		T(id_mismatch_detected),     T(oversized_seal_refused),
+		T(id_mismatch_detected),     T(oversized_seal_refused),    T(any_level_opens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
