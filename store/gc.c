@@ -60,8 +60,17 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	}
 	ret->sweep_ns = fio_mono_ns() - t;
 	t += ret->sweep_ns;
+	struct gc_reaper *reap = NULL;
+	if (r >= 0 && !opts->dry_run)
+		r = gc_reaper_start(repo, &reap);
 	if (r >= 0)
-		r = gc_repack(repo, set, &plan, opts, ret);
+		r = gc_repack(repo, set, &plan, opts, reap, ret);
+	/* Always waited for: what it removed counts as freed. */
+	uint64_t freed = 0, removed = 0;
+	int rr = gc_reaper_finish(reap, &freed, &removed);
+	ret->bytes_freed += freed;
+	if (r >= 0)
+		r = rr;
 	ret->repack_ns = fio_mono_ns() - t;
 	gc_plan_clear(&plan);
 	gc_set_free(set);

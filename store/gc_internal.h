@@ -85,9 +85,22 @@ void gc_plan_clear(struct gc_plan *p);
 /* Remove the unlisted pack files, then the packs planned GC_DELETE. */
 int gc_sweep(struct repo *repo, const struct gc_plan *plan, const struct gc_opts *opts,
 	     struct gc_result *res);
-/* Move the live blobs of the packs planned GC_REPACK into new packs. */
+
+/* The unlinks of the packs a repack replaced, off gc's thread (gc_reap.c):
+ * queued only once their rows are gone in a committed transaction. */
+struct gc_reaper;
+int gc_reaper_start(struct repo *repo, struct gc_reaper **ret);
+/* Queue pack name (size bytes of file).  0 or -ENOMEM (recorded). */
+int gc_reaper_put(struct gc_reaper *rp, const char *name, uint64_t size);
+/* Wait for every queued unlink, fsync the directories, free rp (NULL: a
+ * no-op).  *ret_freed / *ret_removed: bytes and packs removed.  Returns
+ * the first failure (recorded; the other unlinks were still made) or 0. */
+int gc_reaper_finish(struct gc_reaper *rp, uint64_t *ret_freed, uint64_t *ret_removed);
+
+/* Move the live blobs of the packs planned GC_REPACK into new packs; the
+ * old packs go to reap (may be NULL with opts->dry_run). */
 int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *plan,
-	      const struct gc_opts *opts, struct gc_result *res);
+	      const struct gc_opts *opts, struct gc_reaper *reap, struct gc_result *res);
 
 /* The fan-out directories (packs/<2 hex>/) gc unlinked packs from and
  * has not fsynced yet: one fsync per directory and batch, not per pack

@@ -21,7 +21,8 @@
  * files unlinked.  Killed before the commit: the journal makes the next
  * writer index the new pack, whose blobs are all indexed elsewhere
  * already, and the next gc deletes it.  Killed after it: the old files
- * are unlisted garbage for the next gc.
+ * are unlisted garbage for the next gc.  The unlinks themselves run in
+ * the reaper's thread (gc_reap.c), alongside the copy of the next packs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ struct old_pack {
 
 struct repacker {
 	struct repo *repo;
+	struct gc_reaper *reap; /* unlinks the old packs once their move commits */
 	const struct gc_set *set;
 	bool legacy;
 	struct gc_result *res;
@@ -162,16 +164,14 @@ static int flush_new(struct repacker *rp)
 		return r;
 	rp->res->packs_written++;
 	rp->res->bytes_after += size;
-	struct gc_fans fans = { 0 };
 	for (size_t i = 0; i < rp->nolds; i++) {
 		rp->res->packs_repacked++;
 		rp->res->bytes_after -= rp->olds[i]->size;
-		if ((r = gc_unlink_pack(rp->repo, rp->olds[i]->name, &fans)) < 0)
+		if ((r = gc_reaper_put(rp->reap, rp->olds[i]->name, rp->olds[i]->size)) < 0)
 			return r;
-		rp->res->bytes_freed += rp->olds[i]->size;
 	}
 	rp->nolds = 0;
-	return gc_sync_fans(rp->repo, &fans);
+	return 0;
 }
 
 static int copy_blob(struct repacker *rp, const struct gc_pack *k, const struct pack_entry *e,
@@ -261,14 +261,14 @@ static void dry_run(const struct gc_plan *pl, const struct gc_opts *o, struct gc
 }
 
 int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *pl,
-	      const struct gc_opts *o, struct gc_result *res)
+	      const struct gc_opts *o, struct gc_reaper *reap, struct gc_result *res)
 {
 	if (o->dry_run) {
 		dry_run(pl, o, res);
 		return 0;
 	}
-	struct repacker rp = { .repo = repo, .set = set, .legacy = repo->legacy_below != 0,
-			       .res = res };
+	struct repacker rp = { .repo = repo, .reap = reap, .set = set,
+			       .legacy = repo->legacy_below != 0, .res = res };
 	struct old_pack cur = { .fd = -1 }, next = { .fd = -1 };
 	int r = 0;
 	for (size_t i = next_planned(pl, 0); r >= 0 && i < pl->n;) {
