@@ -24,7 +24,8 @@
  *   repack  (gc_repack.c) live blobs copied (still sealed) into new packs
  *                         through the normal pack writer: pack durable,
  *                         then one transaction moves the rows and drops
- *                         the old packs' rows, then the old files go.
+ *                         the old packs' rows, then the old files go
+ *                         (unlinked by a thread of their own, gc_reap.c).
  *
  * A crash anywhere leaves every kept blob readable from its old or its new
  * location; the next gc deletes what the interrupted one left (a pack file
