@@ -242,18 +242,18 @@ static int drop_packs(struct repo *repo, const int64_t *drop, size_t ndrop)
 	return r;
 }
 
-int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
-		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop)
+int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news, size_t nnews,
+			  const int64_t *drop, size_t ndrop)
 {
 	cat_lock(repo);
 	int r = cat_begin(repo);
 	if (r < 0)
 		goto out;
-	if (new_name) {
+	for (size_t i = 0; r == 0 && i < nnews; i++) {
 		int64_t pack_id = 0;
-		r = add_pack(repo, new_name, new_size, n, &pack_id);
+		r = add_pack(repo, news[i].name, news[i].size, news[i].n, &pack_id);
 		if (r == 0)
-			r = move_rows(repo, pack_id, moved, n);
+			r = move_rows(repo, pack_id, news[i].e, news[i].n);
 	}
 	if (r == 0)
 		r = drop_packs(repo, drop, ndrop);
@@ -264,6 +264,15 @@ int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
 out:
 	cat_unlock(repo);
 	return r;
+}
+
+int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
+		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop)
+{
+	struct catalog_gc_pack p = { .size = new_size, .e = (struct pack_entry *)moved, .n = n };
+	if (new_name)
+		snprintf(p.name, sizeof p.name, "%s", new_name);
+	return catalog_gc_move_packs(repo, &p, new_name ? 1 : 0, drop, ndrop);
 }
 
 int catalog_gc_cache(struct repo *repo, unsigned kib)

@@ -35,6 +35,20 @@ int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry *
 int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
 		    const struct pack_entry *moved, size_t n, const int64_t *drop, size_t ndrop);
 
+/* A new pack (durable already) and the entries of the blobs moved into it. */
+struct catalog_gc_pack {
+	char name[PACK_NAME_LEN + 1];
+	uint64_t size;
+	struct pack_entry *e;
+	size_t n;
+};
+
+/* The same for several new packs in one transaction: each blob row of a
+ * long history's catalog lies on its own page, so one commit per new pack
+ * rewrote most of the catalog each time. */
+int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news, size_t nnews,
+			  const int64_t *drop, size_t ndrop);
+
 /* Let this connection cache up to kib KiB of catalog pages (SQLite's
  * default is 2 MiB): gc reads the whole blob index and looks up every
  * tree.  0 or a negative errno (recorded). */

@@ -14,9 +14,12 @@
 #include "store/gc_lock.h"
 #include "store/repo_internal.h"
 
-/* 16 MiB of catalog pages: the blob index of a large repository read
- * through twice (mark's lookups, plan's scan) stays in memory. */
-#define GC_CATALOG_CACHE_KIB (16u << 10)
+/* Up to 64 MiB of catalog pages (used only as the catalog is that big):
+ * the blob index is read through twice (mark's lookups, plan's scan) and
+ * its rows are rewritten all over by the repack's commits; a 1,000-
+ * snapshot history's 24 MB catalog then stays in memory (16 MiB: 8% more
+ * CPU in gc). */
+#define GC_CATALOG_CACHE_KIB (64u << 10)
 
 int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 {

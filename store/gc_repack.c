@@ -16,11 +16,12 @@
  *
  * Old packs are consumed whole: a new pack is finished (fsync, journal,
  * rename, directory fsync: pack_writer_finish) once it passes the target
- * size at an old pack's end, then one transaction points the moved rows
- * at it and drops the old packs it replaced, and only then are their
- * files unlinked.  Killed before the commit: the journal makes the next
- * writer index the new pack, whose blobs are all indexed elsewhere
- * already, and the next gc deletes it.  Killed after it: the old files
+ * size at an old pack's end; once GC_COMMIT_BYTES of new packs are
+ * finished (and at the end) one transaction points the moved rows at them
+ * and drops the old packs they replaced, and only then are their files
+ * unlinked.  Killed before the commit: the journals make the next writer
+ * index the new packs, whose blobs are all indexed elsewhere already, and
+ * the next gc deletes them.  Killed after it: the old files
  * are unlisted garbage for the next gc.  The unlinks themselves run in
  * the reaper's thread (gc_reap.c), alongside the copy of the next packs.
  */
@@ -37,6 +38,9 @@
 #include "store/gc_internal.h"
 #include "store/repo_internal.h"
 
+/* New packs committed together: one transaction per GC_COMMIT_BYTES of
+ * them (the old packs they replace stay on disk until then). */
+#define GC_COMMIT_BYTES (256ull << 20)
 #define RUN_GAP (64u << 10) /* dead bytes read through rather than seeked over */
 #define RUN_MAX (4u << 20)  /* bytes of one read (a larger blob is read alone) */
 
@@ -56,8 +60,11 @@ struct repacker {
 	bool legacy;
 	struct gc_result *res;
 	struct pack_writer *pw;
-	const struct gc_pack **olds; /* consumed into pw, not yet dropped */
+	const struct gc_pack **olds; /* consumed into pw or news, not yet dropped */
 	size_t nolds, capolds;
+	struct catalog_gc_pack *news; /* finished, not committed yet */
+	size_t nnews, capnews;
+	uint64_t news_bytes;
 	uint8_t *buf;
 	size_t bufcap;
 };
@@ -138,32 +145,67 @@ static void old_prefetch(const struct old_pack *o)
 	}
 }
 
-/* Finish pw, commit the move, unlink the old packs. */
-static int flush_new(struct repacker *rp)
+/* Finish pw (durable, journalled); its entries wait for the commit. */
+static int finish_new(struct repacker *rp)
 {
 	if (!rp->pw)
 		return 0;
-	char name[PACK_NAME_LEN + 1];
+	if (rp->nnews == rp->capnews) {
+		size_t ncap = rp->capnews ? 2 * rp->capnews : 8;
+		struct catalog_gc_pack *nv = realloc(rp->news, ncap * sizeof *nv);
+		if (!nv)
+			return store_fail(-ENOMEM, "gc: out of memory");
+		rp->news = nv;
+		rp->capnews = ncap;
+	}
+	struct catalog_gc_pack *p = &rp->news[rp->nnews];
 	const struct pack_entry *e;
-	size_t n;
-	uint64_t size;
-	int r = pack_writer_finish(rp->pw, name, &e, &n, &size);
-	int64_t *ids = r < 0 ? NULL : malloc((rp->nolds ? rp->nolds : 1) * sizeof *ids);
-	if (r >= 0 && !ids)
+	int r = pack_writer_finish(rp->pw, p->name, &e, &p->n, &p->size);
+	if (r >= 0 && !(p->e = malloc((p->n ? p->n : 1) * sizeof *p->e)))
 		r = store_fail(-ENOMEM, "gc: out of memory");
+	if (r >= 0) {
+		memcpy(p->e, e, p->n * sizeof *p->e);
+		rp->nnews++;
+		rp->news_bytes += p->size;
+	}
+	pack_writer_free(rp->pw);
+	rp->pw = NULL;
+	return r;
+}
+
+static void drop_news(struct repacker *rp)
+{
+	for (size_t i = 0; i < rp->nnews; i++)
+		free(rp->news[i].e);
+	rp->nnews = 0;
+	rp->news_bytes = 0;
+}
+
+/* One transaction for the finished new packs and the old packs they
+ * replace (pw must be finished: every consumed old pack is in them), then
+ * the old packs to the reaper.  A failed commit leaves the new packs
+ * journalled (the next writer indexes them; the next gc deletes them). */
+static int commit_moves(struct repacker *rp)
+{
+	if (!rp->nnews && !rp->nolds)
+		return 0;
+	int64_t *ids = malloc((rp->nolds ? rp->nolds : 1) * sizeof *ids);
+	int r = ids ? 0 : store_fail(-ENOMEM, "gc: out of memory");
 	for (size_t i = 0; r >= 0 && i < rp->nolds; i++)
 		ids[i] = rp->olds[i]->dbid;
 	if (r >= 0)
-		r = catalog_gc_move(rp->repo, name, size, e, n, ids, rp->nolds);
+		r = catalog_gc_move_packs(rp->repo, rp->news, rp->nnews, ids, rp->nolds);
 	free(ids);
-	if (r >= 0)
-		pack_journal_clear(rp->repo->dirfd, name);
-	pack_writer_free(rp->pw);
-	rp->pw = NULL;
-	if (r < 0)
+	if (r < 0) {
+		drop_news(rp);
 		return r;
-	rp->res->packs_written++;
-	rp->res->bytes_after += size;
+	}
+	for (size_t i = 0; i < rp->nnews; i++) {
+		pack_journal_clear(rp->repo->dirfd, rp->news[i].name);
+		rp->res->packs_written++;
+		rp->res->bytes_after += rp->news[i].size;
+	}
+	drop_news(rp);
 	for (size_t i = 0; i < rp->nolds; i++) {
 		rp->res->packs_repacked++;
 		rp->res->bytes_after -= rp->olds[i]->size;
@@ -235,9 +277,10 @@ static int repack_one(struct repacker *rp, const struct old_pack *o)
 		rp->capolds = ncap;
 	}
 	rp->olds[rp->nolds++] = o->k;
-	if (rp->pw && pack_writer_size(rp->pw) >= PACK_TARGET_SIZE)
-		return flush_new(rp);
-	return 0;
+	if (rp->pw && pack_writer_size(rp->pw) >= PACK_TARGET_SIZE &&
+	    (r = finish_new(rp)) >= 0 && rp->news_bytes >= GC_COMMIT_BYTES)
+		r = commit_moves(rp);
+	return r;
 }
 
 /* The first pack planned GC_REPACK at or after i (pl->n if none). */
@@ -294,8 +337,12 @@ int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan 
 	}
 	old_close(&cur);
 	if (r >= 0)
-		r = flush_new(&rp);
+		r = finish_new(&rp);
+	if (r >= 0)
+		r = commit_moves(&rp);
 	pack_writer_free(rp.pw); /* after a failure: removes the temp file */
+	drop_news(&rp);          /* after a failure: journalled, not committed */
+	free(rp.news);
 	free(rp.olds);
 	free(rp.buf);
 	return r;
