@@ -78,6 +78,11 @@ struct dumper_pg_hold {
 int dumper_pg_hold_start(const struct dumper_target *t, const char *tmpdir,
 			 struct dumper_pg_hold *h);
 
+/* Run sql (one statement, no ';') in the held snapshot: its rows, fields
+ * split by tabs, in *ret_rows (malloc'd).  0, or a negative errno
+ * (message recorded; a failed statement ends the session). */
+int dumper_pg_hold_query(struct dumper_pg_hold *h, const char *sql, char **ret_rows);
+
 /* Count every table in the held snapshot, end the transaction and the
  * session.  0 or a negative errno (message recorded); h is released
  * either way. */

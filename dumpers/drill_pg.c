@@ -129,6 +129,77 @@ fail:
 	return r;
 }
 
+/* Grow *buf to hold len + want + 1 bytes. */
+static int grow(char **buf, size_t *cap, size_t len, size_t want)
+{
+	if (len + want + 1 <= *cap)
+		return 0;
+	size_t nc = (len + want + 1) * 2;
+	char *o = realloc(*buf, nc);
+	if (!o)
+		return -ENOMEM;
+	*buf = o;
+	*cap = nc;
+	return 0;
+}
+
+int dumper_pg_hold_query(struct dumper_pg_hold *h, const char *sql, char **ret_rows)
+{
+	/* The statement, then a marker row: psql prints each result as it
+	 * ends, so the marker says where this answer stops. */
+	char marker[96], *text = NULL, *out = NULL;
+	size_t len = 0, cap = 0, ml;
+	snprintf(marker, sizeof marker, "ckptfs-end-%s", h->snapshot);
+	ml = strlen(marker);
+	int r = -ENOMEM;
+	if (h->in < 0 || h->out < 0)
+		return store_fail(-EIO, "psql: the session holding the dump's snapshot ended");
+	if (asprintf(&text, "%s;\nSELECT '%s';\n", sql, marker) < 0) {
+		text = NULL;
+		goto out;
+	}
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	r = write_all(h->in, text);
+	sigaction(SIGPIPE, &old, NULL);
+	if (r < 0)
+		goto ended;
+	for (;;) {
+		if ((r = grow(&out, &cap, len, 4096)) < 0)
+			goto out;
+		out[len] = '\0';
+		/* Done when the last line is the marker. */
+		if (len > ml && out[len - 1] == '\n' && (len == ml + 1 || out[len - ml - 2] == '\n') &&
+		    !memcmp(out + len - ml - 1, marker, ml)) {
+			out[len - ml - 1] = '\0';
+			*ret_rows = out;
+			out = NULL;
+			r = 0;
+			goto out;
+		}
+		struct pollfd p = {.fd = h->out, .events = POLLIN};
+		int pr = poll(&p, 1, HOLD_TIMEOUT_MS);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			r = store_fail(-EIO, "psql: no answer in 30 s in the dump's snapshot");
+			goto out;
+		}
+		ssize_t k = read(h->out, out + len, cap - len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto ended;
+		len += (size_t)k;
+	}
+ended:
+	r = store_fail(-EIO, "psql: the session holding the dump's snapshot ended (a statement failed)");
+out:
+	free(text);
+	free(out);
+	return r;
+}
+
 int dumper_pg_hold_counts(struct dumper_pg_hold *h, struct dumper_table_count **ret,
 			  size_t *ret_n)
 {
@@ -150,15 +221,8 @@ int dumper_pg_hold_counts(struct dumper_pg_hold *h, struct dumper_table_count **
 		goto out;
 	}
 	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = (len + 4096 + 1) * 2;
-			char *o = realloc(out, cap);
-			if (!o) {
-				r = -ENOMEM;
-				goto out;
-			}
-			out = o;
-		}
+		if ((r = grow(&out, &cap, len, 4096)) < 0)
+			goto out;
 		ssize_t k = read(h->out, out + len, cap - len - 1);
 		if (k < 0 && errno == EINTR)
 			continue;

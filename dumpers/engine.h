@@ -75,6 +75,7 @@ struct dumper_verify {
 };
 
 struct dumper_table_count;
+struct dumper_schema;
 struct dumper_sqlsection;
 
 /* Rows per table at dump time, as the dump itself saw them. */
@@ -87,9 +88,12 @@ struct dumper_dump_counter {
 	/* The dump's bytes as they stream (NULL: not needed). */
 	void (*bytes)(void *state, const void *buf, size_t n);
 	/* After a dump that passed its check: the counts (malloc'd; free
-	 * with dumper_table_counts_free); state is freed.  0, -ENOMEM, or
-	 * another negative errno with the message recorded. */
-	int (*end)(void *state, struct dumper_table_count **ret, size_t *ret_n);
+	 * with dumper_table_counts_free) and, if the row says schema, the
+	 * migration version in the same snapshot (*ret_schema); state is
+	 * freed.  0, -ENOMEM, or another negative errno with the message
+	 * recorded. */
+	int (*end)(void *state, struct dumper_table_count **ret, size_t *ret_n,
+		   struct dumper_schema *ret_schema);
 	/* After a dump that failed: state freed. */
 	void (*abort)(void *state);
 	/* Counting costs the server a scan of every table: only with
@@ -97,6 +101,9 @@ struct dumper_dump_counter {
 	bool costly;
 	/* Not for a database in docker (it runs the client here). */
 	bool local_only;
+	/* end also reads the migration version, in the dump's snapshot
+	 * (else it is asked right after the dump). */
+	bool schema;
 };
 
 /* restore --db NAME --table T: what the engine's table restore is given. */

@@ -330,8 +330,10 @@ static void my_count_bytes(void *state, const void *buf, size_t n)
 	dumper_sqlcount_feed(state, buf, n);
 }
 
-static int my_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n)
+static int my_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n,
+			struct dumper_schema *ret_schema)
 {
+	(void)ret_schema;
 	struct dumper_sqlcount *c = state;
 	int r = c->err;
 	if (r == 0) {

@@ -11,6 +11,7 @@
 #include "dumpers/cmdbuild.h"
 #include "dumpers/drill.h"
 #include "dumpers/engine.h"
+#include "dumpers/migration.h"
 #include "store/err.h"
 
 static void pg_compose_login(dumper_env_get_fn get, void *ctx, struct dumper_compose_login *ret)
@@ -375,10 +376,27 @@ static int pg_count_begin(const struct dumper_target *t, const char *tmpdir, str
 	return 0;
 }
 
-static int pg_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n)
+static int hold_ask(void *ctx, const char *sql, char **ret_rows)
 {
-	int r = dumper_pg_hold_counts(state, ret, ret_n);
-	free(state);
+	return dumper_pg_hold_query(ctx, sql, ret_rows);
+}
+
+/* In the transaction whose snapshot pg_dump dumped: the migration
+ * version, then the rows of every table; then it ends. */
+static int pg_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n,
+			struct dumper_schema *ret_schema)
+{
+	struct dumper_pg_hold *h = state;
+	int r = 0;
+	if (ret_schema && (r = dumper_schema_ask("current_schema()", hold_ask, h, ret_schema)) < 0) {
+		dumper_pg_hold_release(h);
+		free(h);
+		return r;
+	}
+	r = dumper_pg_hold_counts(h, ret, ret_n);
+	free(h);
+	if (r < 0 && ret_schema)
+		dumper_schema_clear(ret_schema);
 	return r;
 }
 
@@ -428,6 +446,6 @@ const struct dumper_engine dumper_engine_postgres = {
 	.counts = pg_counts,
 	.schema_sql = "current_schema()",
 	.counter = {.begin = pg_count_begin, .end = pg_count_end, .abort = pg_count_abort,
-		    .costly = true, .local_only = true},
+		    .local_only = true, .schema = true},
 	.restore_tables = pg_restore_tables,
 };

@@ -68,6 +68,16 @@ int dumper_sqlite_schema(void *db, struct dumper_schema *ret);
 
 struct dumper_target;
 
+/* Answers sql with rows as lines, fields split by tabs (malloc'd): 0 or
+ * a negative errno (message recorded). */
+typedef int (*dumper_ask_fn)(void *ctx, const char *sql, char **ret_rows);
+
+/* The schema as ask answers the probes' questions, schema_sql naming the
+ * current schema in information_schema ("current_schema()").  0, or a
+ * negative errno from ask. */
+int dumper_schema_ask(const char *schema_sql, dumper_ask_fn ask, void *ctx,
+		      struct dumper_schema *ret);
+
 /* The schema of server database t (Postgres, MySQL; others give tool
  * NULL), asked through its SQL client (server.h), secrets in tmpdir.
  * 0, or a negative errno when the client fails (message recorded). */

@@ -37,24 +37,19 @@ out:
 	return r;
 }
 
-int dumper_server_schema(const struct dumper_target *t, const char *tmpdir,
-			 struct dumper_schema *ret)
+int dumper_schema_ask(const char *schema_sql, dumper_ask_fn ask, void *ctx,
+		      struct dumper_schema *ret)
 {
 	struct dumper_schema s = {0};
 	char *sql = NULL, *cols = NULL, *rows = NULL;
 	int r = -ENOMEM;
-	const struct dumper_engine *e = dumper_engine_of(t->kind);
-	if (!e || !e->schema_sql) { /* no SQL: no migration tables to ask */
-		*ret = s;
-		return 0;
-	}
 	if (asprintf(&sql, "SELECT table_name, column_name FROM information_schema.columns WHERE "
 			   "table_schema = %s AND table_name IN (%s)",
-		     e->schema_sql, dumper_migration_tables_sql()) < 0) {
+		     schema_sql, dumper_migration_tables_sql()) < 0) {
 		sql = NULL;
 		goto out;
 	}
-	if ((r = dumper_query(t, tmpdir, sql, 30000, &cols)) < 0)
+	if ((r = ask(ctx, sql, &cols)) < 0)
 		goto out;
 	size_t n;
 	const struct dumper_migration_probe *p = dumper_migration_probes(&n);
@@ -62,7 +57,7 @@ int dumper_server_schema(const struct dumper_target *t, const char *tmpdir,
 	r = 0;
 	if (i < 0)
 		goto out;
-	if ((r = dumper_query(t, tmpdir, p[i].query, 30000, &rows)) < 0)
+	if ((r = ask(ctx, p[i].query, &rows)) < 0)
 		goto out;
 	if (!(s.tool = strdup(p[i].tool)) || (r = dumper_migration_format(rows, &s.version)) < 0) {
 		r = -ENOMEM;
@@ -78,4 +73,27 @@ out:
 	}
 	*ret = s;
 	return 0;
+}
+
+struct client_ask {
+	const struct dumper_target *t;
+	const char *tmpdir;
+};
+
+static int client_ask(void *ctx, const char *sql, char **ret_rows)
+{
+	struct client_ask *c = ctx;
+	return dumper_query(c->t, c->tmpdir, sql, 30000, ret_rows);
+}
+
+int dumper_server_schema(const struct dumper_target *t, const char *tmpdir,
+			 struct dumper_schema *ret)
+{
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (!e || !e->schema_sql) { /* no SQL: no migration tables to ask */
+		memset(ret, 0, sizeof *ret);
+		return 0;
+	}
+	struct client_ask c = {.t = t, .tmpdir = tmpdir};
+	return dumper_schema_ask(e->schema_sql, client_ask, &c, ret);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dumpers/engine.h"
+#include "dumpers/migration.h"
 #include "dumpers/session.h"
 #include "store/err.h"
 
@@ -102,11 +103,21 @@ int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
 		const struct dumper_dump_counter *c = dc->counter;
 		dc->counter = NULL;
 		if (dumped) {
-			r = c->end(dc->counter_state, &d->tables, &d->ntables);
+			r = c->end(dc->counter_state, &d->tables, &d->ntables,
+				   c->schema ? &d->schema : NULL);
 			if (r == -ENOMEM)
 				return r;
 			if (r < 0 && (r = fail_drill(dc, "no counts at dump time")) < 0)
 				return r;
+			/* The session ended early: the version asked now
+			 * rather than not at all. */
+			if (c->schema && dc->error && !d->schema.tool &&
+			    (r = dumper_server_schema(tg, tmpdir, &d->schema)) < 0) {
+				if (r == -ENOMEM)
+					return r;
+				store_error_clear();
+			}
+			r = 0;
 		} else {
 			c->abort(dc->counter_state);
 		}

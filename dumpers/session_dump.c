@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dumpers/docker.h"
+#include "dumpers/engine.h"
 #include "dumpers/migration.h"
 #include "dumpers/server.h"
 #include "dumpers/session.h"
@@ -223,10 +224,13 @@ static int dump_one(struct dumper_session *s, struct writer *w, const struct dum
 		if ((r = dumper_dump_run(tg, &cmd, consume, &pc, &res)) < 0)
 			goto out;
 		d.how = res.check;
-		/* The migration it holds, asked right after the dump: a
-		 * database without a migration table has none, and a client
-		 * that cannot ask leaves it unknown, not the dump failed. */
-		if (res.ok && (r = dumper_server_schema(tg, tmp, &d.schema)) < 0) {
+		/* The migration it holds: read in the dump's own snapshot by
+		 * the engine's counter if it can (session_drill_end), else
+		 * asked right after the dump.  A database without a migration
+		 * table has none, and a client that cannot ask leaves it
+		 * unknown, not the dump failed. */
+		bool in_snapshot = dc.counter && dc.counter->schema;
+		if (res.ok && !in_snapshot && (r = dumper_server_schema(tg, tmp, &d.schema)) < 0) {
 			if (r == -ENOMEM)
 				goto out;
 			store_error_clear();

@@ -9,7 +9,8 @@
 # later) passes the quick drill and fails the full one by name, exit 3,
 # partial; no scratch database is left behind either way.  `check
 # --drill` drills the latest captures later: proven with the counts
-# recorded, "restored" without, and a dump needing a role dropped since
+# recorded (every snap records them), "restored" without (psql failing
+# at snap time), and a dump needing a role dropped since
 # fails by name with exit 3, and status says so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dbserver.sh"
@@ -107,13 +108,21 @@ grep -Eq "^proj [0-9T:.-]+  postgres-app  proven: restored into a scratch databa
 	"$T/stdout" || { cat "$T/stdout" "$T/stderr"; fail "check --drill: postgres not proven"; }
 grep -q "  mysql-shop  proven: " "$T/stdout" || fail "check --drill: mariadb not proven"
 no_scratch
-# A quick snap records no Postgres counts: restored, not proven; MySQL's
-# counts come from the stream, always.
+# A quick snap records the counts too: Postgres's in the dump's own
+# snapshot, MySQL's from the stream; check --drill proves it.
 expect_status 0 "$CKPTFS" snap -q
+expect_status 0 "$CKPTFS" check --drill --db postgres-app
+grep -q "  postgres-app  proven: restored into a scratch database, 5,002 rows in 3 tables as at dump time" \
+	"$T/stdout" || { cat "$T/stdout"; fail "check --drill after a quick snap: not proven"; }
+! grep -q mysql-shop "$T/stdout" || fail "--db drilled another database"
+# No counts recorded (psql failing at snap time): restored, not proven.
+mkdir -p "$T/badpsql"
+printf '#!/bin/sh\nexit 2\n' >"$T/badpsql/psql"
+chmod +x "$T/badpsql/psql"
+PATH="$T/badpsql:$PATH" expect_status 0 "$CKPTFS" snap -q
 expect_status 0 "$CKPTFS" check --drill --db postgres-app
 grep -q "  postgres-app  restored into a scratch database, 5,002 rows in 3 tables (no counts recorded at dump time to compare)" \
 	"$T/stdout" || { cat "$T/stdout"; fail "check --drill without counts"; }
-! grep -q mysql-shop "$T/stdout" || fail "--db drilled another database"
 # A dump that needs a role dropped since: the drill fails by name, exit 3.
 psql_q postgres "CREATE ROLE reader"
 psql_q app "GRANT SELECT ON acct TO reader"
@@ -137,4 +146,38 @@ expect_status 2 "$CKPTFS" check --drill --repair
 
 expect_status 2 "$CKPTFS" snap --drill=deep
 grep -q "drill=deep: quick or full" "$T/stderr" || fail "bad --drill value"
+
+# --- the migration version and the counts are the dump's own -----------
+# Another session locks acct and, while pg_dump waits for that lock (its
+# snapshot already taken), moves the migration on and adds rows, then
+# commits.  The snapshot records the version and counts pg_dump saw: the
+# old version (asked after the dump it would be the new one), and counts
+# that the restored dump matches (proven).
+psql_q app "CREATE TABLE alembic_version(version_num varchar(32) PRIMARY KEY);
+	INSERT INTO alembic_version VALUES ('aaaa00000001')"
+mkfifo "$T/x.in"
+psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -U postgres -d app <"$T/x.in" >"$T/x.out" 2>&1 &
+track_pid $!
+exec 7>"$T/x.in"
+echo "BEGIN; LOCK TABLE acct IN ACCESS EXCLUSIVE MODE;
+	UPDATE alembic_version SET version_num = 'bbbb00000002';
+	INSERT INTO acct SELECT g, 'late', 0 FROM generate_series(100001, 100010) g;" >&7
+until [ "$(psql_q app "SELECT count(*) FROM pg_locks WHERE relation = 'acct'::regclass
+	AND mode = 'AccessExclusiveLock' AND granted")" = 1 ]; do sleep 0.1; done
+"$CKPTFS" snap -t racing >"$T/race.out" 2>&1 &
+snap_pid=$!
+track_pid $snap_pid
+until [ "$(psql_q app "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'
+	AND wait_event_type = 'Lock'")" = 1 ]; do sleep 0.1; done
+echo "COMMIT;" >&7
+exec 7>&-
+wait $snap_pid || { cat "$T/race.out"; fail "snap during the migration exited $?"; }
+[ "$(psql_q app "SELECT version_num FROM alembic_version")" = bbbb00000002 ] || fail "the migration did not commit"
+expect_status 0 "$CKPTFS" show racing
+grep -q "schema  alembic aaaa00000001" "$T/stdout" ||
+	{ cat "$T/stdout"; fail "the migration version is not the dump's own"; }
+expect_status 0 "$CKPTFS" check --drill --db postgres-app
+grep -q "  postgres-app  proven: restored into a scratch database, 5,003 rows in 4 tables as at dump time" \
+	"$T/stdout" || { cat "$T/stdout"; fail "the counts are not the dump's own"; }
+no_scratch
 echo ok
