@@ -414,6 +414,10 @@ struct reader_job {
 	const char *pack;
 	int wrong;
 	struct cat_reader *mine;
+	/* Every thread keeps its connection until all have taken theirs: one
+	 * freed at a thread's exit could be allocated again, at the same
+	 * address, to a thread that starts later. */
+	pthread_barrier_t *all_have_one;
 };
 
 static void *reader_thread(void *arg)
@@ -428,6 +432,7 @@ static void *reader_thread(void *arg)
 		}
 	}
 	j->mine = cat_reader_get(j->rd);
+	pthread_barrier_wait(j->all_have_one);
 	return NULL;
 }
 
@@ -453,8 +458,11 @@ static void reader_connection_per_thread(void **state)
 
 	pthread_t th[4];
 	struct reader_job jobs[4];
+	pthread_barrier_t all_have_one;
+	assert_int_equal(pthread_barrier_init(&all_have_one, NULL, 4), 0);
 	for (int i = 0; i < 4; i++) {
-		jobs[i] = (struct reader_job){ .rd = rd, .e = e, .n = 6, .pack = pc };
+		jobs[i] = (struct reader_job){ .rd = rd, .e = e, .n = 6, .pack = pc,
+					       .all_have_one = &all_have_one };
 		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &jobs[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -465,6 +473,7 @@ static void reader_connection_per_thread(void **state)
 		for (int k = 0; k < i; k++)
 			assert_ptr_not_equal(jobs[i].mine, jobs[k].mine);
 	}
+	pthread_barrier_destroy(&all_have_one);
 
 	/* A damaged row, committed, is refused on the reader's connection too. */
 	assert_int_equal(sqlite3_exec(f->repo->db,
