@@ -13,7 +13,7 @@
 #   repository of the kept snapshots holds: target within 10%).
 # GC_BUILD=lib (the default): the history is written by
 # tests/bench_gchist (BENCH_GCHIST_BIN) through the store's writer,
-# snapshots an hour apart, in a few minutes; forget uses the built-in
+# snapshots an hour apart (1,000 in 19 min at load 11, not 45); forget uses the built-in
 # policy (hourly for 24 h, daily for 30 days, ...).  GC_BUILD=snap: a real
 # project and `ckptfs snap` each time (about 1.4 s a snapshot here, most
 # of it the database capture: 45 min for 1,000); the snapshots are seconds

@@ -21,7 +21,10 @@
  * database (online backup copy, quick_check, then hashing every page and
  * one catalog lookup per page), about 1.4 s with a 64 MiB database on the
  * shared VM, so the history took 45 min; gc only sees trees, chunks and
- * records, which this writes directly through the writer in a minute.
+ * records, which this writes directly through the writer: 100 snapshots
+ * in 40-60 s, 1,000 in 19 min at load 10-11 (each still commits a pack
+ * with its fsyncs, and the writer checks that every one of the
+ * database's chunks is stored before the root tree names them).
  */
 #include <stdio.h>
 #include <stdlib.h>
