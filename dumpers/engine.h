@@ -135,6 +135,13 @@ struct dumper_engine {
 	 * the image, without tag, starting with one of these. */
 	const char *const *images;
 	const char *how;         /* snap --dry-run: how it is dumped and checked */
+	/* The connection URL goes to the tool whole (minus its password, in
+	 * t->uri): its query parameters and host list are the tool's, not
+	 * read for the local-only rule (Mongo). */
+	bool whole_uri;
+	/* The client reads a database name holding '=' or "://" as a whole
+	 * connection string, host included (libpq): such a name is refused. */
+	bool dbname_conninfo;
 	void (*compose_login)(dumper_env_get_fn get, void *ctx, struct dumper_compose_login *ret);
 
 	/* The dump and restore against the server, and inside a container

@@ -124,6 +124,7 @@ const struct dumper_engine dumper_engine_mongo = {
 	.default_port = 27017,
 	.images = (const char *const[]){"mongo", NULL},
 	.how = "mongodump --archive",
+	.whole_uri = true,
 	.compose_login = mongo_compose_login,
 	.server = {.dump = mongo_dump, .restore = mongo_restore},
 	.docker = {.dump = mongo_docker_dump, .restore = mongo_docker_restore},

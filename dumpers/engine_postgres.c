@@ -431,6 +431,7 @@ const struct dumper_engine dumper_engine_postgres = {
 	.default_port = 5432,
 	.images = (const char *const[]){"postgres", "postgis", "timescal", NULL},
 	.how = "pg_dump --format=custom, checked with pg_restore --list",
+	.dbname_conninfo = true,
 	.compose_login = pg_compose_login,
 	.server = {.dump = pg_dump, .restore = pg_restore},
 	.docker = {.dump = pg_docker_dump, .restore = pg_docker_restore},

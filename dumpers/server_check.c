@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "dumpers/engine.h"
 #include "dumpers/server.h"
 #include "store/err.h"
 
@@ -62,13 +63,14 @@ int dumper_target_check(const struct dumper_target *t)
 			return refuse(t, f[i].name, "starts with '-'");
 	}
 	/* libpq and the MySQL clients take "a,b" as several hosts, tried in
-	 * turn: the local-only rule judged one.  (Mongo keeps its URI whole,
-	 * and a list of hosts is never taken for local.) */
-	if (t->kind != DUMPER_MONGO && t->host && strchr(t->host, ','))
+	 * turn: the local-only rule judged one.  (A URI the tool gets whole,
+	 * Mongo's, keeps its list; a list of hosts is never taken for local.) */
+	const struct dumper_engine *e = dumper_engine_of(t->kind);
+	if (!(e && e->whole_uri) && t->host && strchr(t->host, ','))
 		return refuse(t, "host", "lists several hosts");
 	/* libpq reads a database name with '=' (or a URI) as a whole
 	 * connection string, host included: quoting it is not enough. */
-	if (t->kind == DUMPER_POSTGRES && t->dbname &&
+	if (e && e->dbname_conninfo && t->dbname &&
 	    (strchr(t->dbname, '=') || strstr(t->dbname, "://")))
 		return refuse(t, "database", "looks like a connection string");
 	if (t->container && !docker_name(t->container))

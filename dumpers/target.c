@@ -134,11 +134,11 @@ static int set_dec(char **dst, const char *s, size_t n)
 }
 
 /* ?key=value&… : the socket/host parameters (Postgres ?host=, MySQL
- * ?socket=; a Mongo URI goes to mongodump whole, so a host= there must not
- * change what the local-only rule looks at). */
-static int parse_query(const char *q, struct dumper_target *t)
+ * ?socket=; a URI that goes to its tool whole, Mongo's, may hold a host=
+ * that must not change what the local-only rule looks at). */
+static int parse_query(const char *q, struct dumper_target *t, const struct dumper_engine *e)
 {
-	if (t->kind == DUMPER_MONGO)
+	if (e->whole_uri)
 		return 0;
 	while (q && *q) {
 		const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
@@ -162,10 +162,10 @@ int dumper_url_parse(const char *url, struct dumper_target *t)
 	char scheme[17];
 	memcpy(scheme, url, (size_t)(sep - url));
 	scheme[sep - url] = '\0';
-	enum dumper_kind k = dumper_kind_parse(scheme);
-	if (!k)
+	const struct dumper_engine *e = dumper_engine_by_alias(scheme);
+	if (!e)
 		return -EINVAL;
-	t->kind = k;
+	t->kind = e->kind;
 	const char *p = sep + 3;
 	const char *path = p + strcspn(p, "/?#");
 	const char *at = memrchr(p, '@', (size_t)(path - p));
@@ -210,10 +210,10 @@ int dumper_url_parse(const char *url, struct dumper_target *t)
 			return -ENOMEM;
 		path = dend;
 	}
-	if (*path == '?' && parse_query(path + 1, t))
+	if (*path == '?' && parse_query(path + 1, t, e))
 		return -ENOMEM;
-	if (k == DUMPER_MONGO) {
-		/* Keep the URI for mongodump, minus the password (it goes in a
+	if (e->whole_uri) {
+		/* Keep the URI for the tool, minus the password (it goes in a
 		 * private config file). */
 		free(t->uri);
 		if (t->password) {
@@ -250,8 +250,10 @@ bool dumper_target_is_local(const struct dumper_target *t)
 {
 	if (t->container || t->service)
 		return true;
-	/* An SRV record names other hosts, whatever this one is. */
-	if (t->kind == DUMPER_MONGO && t->uri && !strncasecmp(t->uri, "mongodb+srv:", 12))
+	/* An SRV record (a "+srv" scheme, mongodb+srv://) names other
+	 * hosts, whatever this one is. */
+	const char *sep = t->uri ? strstr(t->uri, "://") : NULL;
+	if (sep && sep - t->uri >= 4 && !strncasecmp(sep - 4, "+srv", 4))
 		return false;
 	return dumper_host_is_local(t->host);
 }
