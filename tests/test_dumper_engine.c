@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "dumpers/engine.h"
+#include "dumpers/server.h"
 
 static void every_kind_has_one_row(void **state)
 {
@@ -160,6 +162,48 @@ static void judges_refuse_a_cut_dump(void **state)
 	}
 }
 
+/* Every row's commands build, against the server and in docker, and
+ * name their tool; its RESTORE.txt line names the file. */
+static void every_row_builds_its_commands(void **state)
+{
+	(void)state;
+	char tmpl[4096];
+	const char *base = getenv("TMPDIR");
+	snprintf(tmpl, sizeof tmpl, "%s/test_dumper_engine.XXXXXX", base && *base ? base : "/tmp");
+	char *tmpdir = mkdtemp(tmpl);
+	assert_non_null(tmpdir);
+	size_t n;
+	const struct dumper_engine *const *v = dumper_engines(&n);
+	for (size_t i = 0; i < n; i++) {
+		for (int docker = 0; docker < 2; docker++) {
+			struct dumper_target t = {.name = "x", .kind = v[i]->kind, .user = "u",
+						  .password = "p", .dbname = "d",
+						  .container = docker ? "c1" : NULL};
+			struct dumper_cmd c = {0};
+			print_message("engine %s%s\n", v[i]->name, docker ? " in docker" : "");
+			assert_int_equal(dumper_dump_cmd(&t, tmpdir, &c), 0);
+			assert_non_null(c.argv);
+			assert_non_null(c.argv[0]);
+			assert_non_null(c.tool);
+			dumper_cmd_clear(&c);
+			assert_int_equal(dumper_restore_cmd(&t, tmpdir, "other", &c), 0);
+			assert_non_null(c.argv);
+			assert_non_null(c.tool);
+			dumper_cmd_clear(&c);
+			if (v[i]->query) {
+				assert_int_equal(dumper_query_cmd(&t, tmpdir, "SELECT 1", &c), 0);
+				assert_non_null(c.argv);
+				dumper_cmd_clear(&c);
+			}
+			char *h = dumper_restore_hint(&t, "x.dump");
+			assert_non_null(h);
+			assert_non_null(strstr(h, "x.dump"));
+			free(h);
+		}
+	}
+	assert_int_equal(rmdir(tmpdir), 0); /* every secret file was removed */
+}
+
 static const char *no_env(void *ctx, const char *key)
 {
 	(void)ctx;
@@ -198,6 +242,7 @@ int main(void)
 		cmocka_unit_test(words_are_unique_and_resolve),
 		cmocka_unit_test(compose_logins),
 		cmocka_unit_test(judges_refuse_a_cut_dump),
+		cmocka_unit_test(every_row_builds_its_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
