@@ -1,11 +1,11 @@
 /* config_toml.c — the project's .ckptfs.toml, [databases] part.
  *
- * The TOML subset read: [table] and [databases.NAME] headers (NAME bare or
- * "quoted"), key = value with "basic" strings (\" \\ \n \t escapes),
- * 'literal' strings, integers and true/false, # comments.  Other tables
- * are skipped (they may belong to other parts of ckptfs); a line that is
- * not valid in the subset is an error naming the file and line, so a typo
- * never silently drops a database.
+ * Read by ckptfs's one TOML reader (store/toml_lite.h): [databases] and
+ * [databases.NAME] tables (NAME bare or "quoted", of letters, digits, '-',
+ * '_' and '.').  Other tables are skipped (they belong to other parts of
+ * ckptfs); a line that is not valid TOML of the subset, an unknown key or
+ * a value of the wrong type is an error naming the file and line, so a
+ * typo never silently drops a database.
  *
  *   [databases]
  *   auto = false                # ignore everything discovered
@@ -29,6 +29,7 @@
 #include "dumpers/config_toml.h"
 #include "dumpers/target.h"
 #include "store/err.h"
+#include "store/toml_lite.h"
 
 struct entry {
 	char *name;
@@ -53,80 +54,24 @@ static void cfg_clear(struct cfg *c)
 	free(c->v);
 }
 
-enum vtype { V_STR, V_INT, V_BOOL };
-
-struct value {
-	enum vtype type;
-	char *s;
-	long i;
-	bool b;
-};
-
-/* Parse the value at p (to end of line); -EINVAL if malformed. */
-static int parse_value(const char *p, struct value *v)
+static int str_field(char **dst, const struct toml_value *v)
 {
-	memset(v, 0, sizeof *v);
-	const char *rest;
-	if (*p == '"' || *p == '\'') {
-		char q = *p++;
-		size_t cap = strlen(p) + 1, n = 0;
-		char *s = malloc(cap);
-		if (!s)
-			return -ENOMEM;
-		for (; *p && *p != q && *p != '\n'; p++) {
-			if (q == '"' && *p == '\\' && p[1] && p[1] != '\n') {
-				p++;
-				s[n++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-			} else {
-				s[n++] = *p;
-			}
-		}
-		s[n] = '\0';
-		if (*p != q) {
-			free(s);
-			return -EINVAL;
-		}
-		v->type = V_STR;
-		v->s = s;
-		rest = p + 1;
-	} else if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
-		v->type = V_BOOL;
-		v->b = *p == 't';
-		rest = p + (v->b ? 4 : 5);
-	} else if (isdigit((unsigned char)*p) || *p == '-' || *p == '+') {
-		char *e;
-		v->type = V_INT;
-		v->i = strtol(p, &e, 10);
-		if (e == p)
-			return -EINVAL;
-		rest = e;
-	} else {
+	if (v->type != TOML_STRING || v->in_array)
 		return -EINVAL;
-	}
-	while (*rest == ' ' || *rest == '\t' || *rest == '\r')
-		rest++;
-	if (*rest && *rest != '\n' && *rest != '#') {
-		free(v->s);
-		v->s = NULL;
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int str_field(char **dst, struct value *v)
-{
-	if (v->type != V_STR)
-		return -EINVAL;
+	char *d = strdup(v->s);
+	if (!d)
+		return -ENOMEM;
 	free(*dst);
-	*dst = v->s;
-	v->s = NULL;
+	*dst = d;
 	return 0;
 }
 
-static int set_key(struct cfg *c, struct entry *e, const char *k, struct value *v)
+static int set_key(struct cfg *c, struct entry *e, const char *k, const struct toml_value *v)
 {
+	if (v->in_array)
+		return -EINVAL;
 	if (!e) {
-		if (!strcmp(k, "auto") && v->type == V_BOOL) {
+		if (!strcmp(k, "auto") && v->type == TOML_BOOL) {
 			c->no_auto = !v->b;
 			return 0;
 		}
@@ -134,39 +79,39 @@ static int set_key(struct cfg *c, struct entry *e, const char *k, struct value *
 	}
 	struct dumper_target *t = &e->t;
 	if (!strcmp(k, "url")) {
-		if (v->type != V_STR || dumper_url_parse(v->s, t) < 0)
+		if (v->type != TOML_STRING || dumper_url_parse(v->s, t) < 0)
 			return -EINVAL;
 		e->has_port = t->port != 0;
 		return 0;
 	}
 	if (!strcmp(k, "kind")) {
-		if (v->type != V_STR || !(t->kind = dumper_kind_parse(v->s)))
+		if (v->type != TOML_STRING || !(t->kind = dumper_kind_parse(v->s)))
 			return -EINVAL;
 		return 0;
 	}
 	if (!strcmp(k, "port")) {
-		if (v->type != V_INT || v->i <= 0 || v->i > 65535)
+		if (v->type != TOML_INT || v->i <= 0 || v->i > 65535)
 			return -EINVAL;
 		t->port = (int)v->i;
 		e->has_port = true;
 		return 0;
 	}
 	if (!strcmp(k, "disabled")) {
-		if (v->type != V_BOOL)
+		if (v->type != TOML_BOOL)
 			return -EINVAL;
 		e->disabled = v->b;
 		e->has_disabled = true;
 		return 0;
 	}
 	if (!strcmp(k, "required")) {
-		if (v->type != V_BOOL)
+		if (v->type != TOML_BOOL)
 			return -EINVAL;
 		e->required = v->b;
 		e->has_required = true;
 		return 0;
 	}
 	if (!strcmp(k, "password_env")) {
-		if (v->type != V_STR)
+		if (v->type != TOML_STRING)
 			return -EINVAL;
 		const char *pw = getenv(v->s);
 		free(t->password);
@@ -193,80 +138,85 @@ static int set_key(struct cfg *c, struct entry *e, const char *k, struct value *
 	return -EINVAL;
 }
 
+struct parse_ctx {
+	struct cfg *c;
+	const char *file;
+	char *table;          /* the table of cur (malloc'd), to see a new one */
+	struct entry *cur;    /* [databases.NAME] being read, or NULL */
+};
+
+/* The entry of table "databases.NAME", made on its first key.  NAME as
+ * toml_lite hands it (quotes removed): letters, digits, '-', '_', '.'. */
+static int entry_for(struct parse_ctx *x, const char *table, int line, struct entry **ret)
+{
+	if (x->table && !strcmp(x->table, table)) {
+		*ret = x->cur;
+		return 0;
+	}
+	const char *name = table + strlen("databases.");
+	for (const char *q = name; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
+			return store_fail(-EINVAL, "%s:%d: [%s]: a database name is letters, digits, "
+						   "'-', '_' and '.'", x->file, line, table);
+	struct entry *v = realloc(x->c->v, (x->c->n + 1) * sizeof *v);
+	char *t = strdup(table);
+	if (!v || !t) {
+		if (v)
+			x->c->v = v;
+		free(t);
+		return -ENOMEM;
+	}
+	x->c->v = v;
+	x->cur = &v[x->c->n];
+	memset(x->cur, 0, sizeof *x->cur);
+	if (!(x->cur->name = strdup(name))) {
+		free(t);
+		return -ENOMEM;
+	}
+	x->c->n++;
+	free(x->table);
+	x->table = t;
+	*ret = x->cur;
+	return 0;
+}
+
+/* [databases.NAME]: its entry exists from its header on, keys or not. */
+static int on_table(void *ctx, const char *table, int line)
+{
+	struct entry *e;
+	if (strncmp(table, "databases.", strlen("databases.")) != 0)
+		return 0;
+	if (!table[strlen("databases.")])
+		return store_fail(-EINVAL, "%s:%d: [databases.]: a database needs a name",
+				  ((struct parse_ctx *)ctx)->file, line);
+	return entry_for(ctx, table, line, &e);
+}
+
+static int on_key(void *ctx, const char *table, const char *key, const struct toml_value *v,
+		  int line)
+{
+	struct parse_ctx *x = ctx;
+	struct entry *e = NULL;
+	int r;
+	/* Other tables belong to other parts of ckptfs. */
+	if (strcmp(table, "databases") != 0) {
+		if (strncmp(table, "databases.", strlen("databases.")) != 0 || !table[strlen("databases.")])
+			return 0;
+		if ((r = entry_for(x, table, line, &e)) < 0)
+			return r;
+	}
+	r = set_key(x->c, e, key, v);
+	if (r == -EINVAL)
+		return store_fail(-EINVAL, "%s:%d: unknown key or bad value for %s", x->file, line, key);
+	return r;
+}
+
 static int parse_cfg(const char *text, const char *file, struct cfg *c)
 {
-	int lineno = 0;
-	bool in_db = false;
-	struct entry *cur = NULL;
-	for (const char *line = text; line && *line;) {
-		const char *p = line;
-		const char *next = strchr(line, '\n');
-		line = next ? next + 1 : NULL;
-		lineno++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '\n' || *p == '#' || *p == '\r')
-			continue;
-		if (*p == '[') {
-			size_t n = strcspn(p, "]\n");
-			if (p[n] != ']' || p[1] == '[')
-				goto bad;
-			char hdr[256];
-			snprintf(hdr, sizeof hdr, "%.*s", (int)(n - 1), p + 1);
-			cur = NULL;
-			in_db = !strcmp(hdr, "databases");
-			if (!strncmp(hdr, "databases.", 10)) {
-				char *name = hdr + 10;
-				size_t nl = strlen(name);
-				if (nl >= 2 && name[0] == '"' && name[nl - 1] == '"') {
-					name[nl - 1] = '\0';
-					name++;
-				}
-				for (char *q = name; *q; q++)
-					if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
-						goto bad;
-				if (!*name)
-					goto bad;
-				struct entry *v = realloc(c->v, (c->n + 1) * sizeof *v);
-				if (!v)
-					return -ENOMEM;
-				c->v = v;
-				cur = &v[c->n++];
-				memset(cur, 0, sizeof *cur);
-				if (!(cur->name = strdup(name)))
-					return -ENOMEM;
-				in_db = true;
-			}
-			continue;
-		}
-		const char *k = p;
-		while (isalnum((unsigned char)*p) || *p == '_' || *p == '-')
-			p++;
-		char key[64];
-		snprintf(key, sizeof key, "%.*s", (int)(p - k), k);
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (p == k || *p != '=')
-			goto bad;
-		for (p++; *p == ' ' || *p == '\t';)
-			p++;
-		struct value v;
-		int r = parse_value(p, &v);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			goto bad;
-		if (in_db)
-			r = set_key(c, cur, key, &v);
-		free(v.s);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			return store_fail(-EINVAL, "%s:%d: unknown key or bad value for %s", file, lineno, key);
-	}
-	return 0;
-bad:
-	return store_fail(-EINVAL, "%s:%d: not understood (see the README, Databases)", file, lineno);
+	struct parse_ctx x = {.c = c, .file = file};
+	int r = toml_parse_tables(text, strlen(text), file, on_key, on_table, &x);
+	free(x.table);
+	return r;
 }
 
 static struct dumper_target *find(struct dumper_targets *ts, const char *name)

@@ -11,6 +11,7 @@ struct parser {
 	const char *file;
 	int line;
 	toml_fn fn;
+	toml_table_fn table_fn; /* NULL: headers are not reported */
 	void *ctx;
 	char *table;
 };
@@ -122,7 +123,7 @@ static int header(struct parser *p, const char *s)
 	}
 	free(p->table);
 	p->table = t;
-	return 0;
+	return p->table_fn ? p->table_fn(p->ctx, t, p->line) : 0;
 }
 
 static int scalar(struct parser *p, const char *key, const char **s, bool in_array)
@@ -199,7 +200,13 @@ static int pair(struct parser *p, const char *s)
 
 int toml_parse(const char *text, size_t len, const char *file, toml_fn fn, void *ctx)
 {
-	struct parser p = {.file = file, .fn = fn, .ctx = ctx};
+	return toml_parse_tables(text, len, file, fn, NULL, ctx);
+}
+
+int toml_parse_tables(const char *text, size_t len, const char *file, toml_fn fn,
+		      toml_table_fn table_fn, void *ctx)
+{
+	struct parser p = {.file = file, .fn = fn, .table_fn = table_fn, .ctx = ctx};
 	if (memchr(text, '\0', len))
 		return store_fail(-EINVAL, "%s: a NUL byte: not a text file", file);
 	int r = 0;

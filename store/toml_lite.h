@@ -41,4 +41,13 @@ typedef int (*toml_fn)(void *ctx, const char *table, const char *key, const stru
  * recorded, -ENOMEM, or the callback's error. */
 int toml_parse(const char *text, size_t len, const char *file, toml_fn fn, void *ctx);
 
+/* Called for every [table] header, in file order, before its keys (a
+ * table may have none: .ckptfs.toml's [databases.NAME] lists a database
+ * by its name alone).  A negative return stops the parse. */
+typedef int (*toml_table_fn)(void *ctx, const char *table, int line);
+
+/* toml_parse, telling table_fn (if not NULL) of every header too. */
+int toml_parse_tables(const char *text, size_t len, const char *file, toml_fn fn,
+		      toml_table_fn table_fn, void *ctx);
+
 #endif

@@ -254,6 +254,18 @@ static void config(void **state)
 	assert_int_equal(dumper_config_apply("[databases]\nauto = false\n", "c", &ts), 0);
 	assert_int_equal(ts.n, 0);
 
+	/* A table with no keys lists a discovered database by its name (a
+	 * remote one is then dumped); arrays in other tables are theirs. */
+	assert_int_equal(dumper_env_targets("REPORTS_DATABASE_URL=postgres://reports.example.com/r\n",
+					    ".env", &ts), 0);
+	assert_int_equal(dumper_config_apply("[retention]\nkeep = [\"a\", 'b']\n"
+					     "[databases.postgres-r]\n# listed: dump it\n",
+					     ".ckptfs.toml", &ts), 0);
+	assert_int_equal(ts.n, 1);
+	assert_true(ts.v[0].explicit_);
+	assert_string_equal(ts.v[0].source, ".ckptfs.toml: [databases.postgres-r]");
+	dumper_targets_clear(&ts);
+
 	static const char *const bad[] = {
 		"[databases.x]\nurl = \"postgres://h/x\n",   /* unterminated */
 		"[databases.x]\nport = \"5432\"\nkind='pg'\n", /* wrong type */
@@ -261,6 +273,8 @@ static void config(void **state)
 		"[databases.x y]\n",                          /* bad name */
 		"[databases.x]\nhost = \"h\"\n",              /* no kind */
 		"[databases.x]\nkind = 'pg' trailing\n",
+		"[databases.x]\nkind = ['pg']\n",           /* an array where one value goes */
+		"[databases.nokind]\n",                      /* listed, not found, no kind */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		store_error_clear();
