@@ -135,12 +135,15 @@ rounds=3
 ck remote add clean "$T/clean" >/dev/null
 ck push clean >/dev/null
 ck remote add killed "$T/killed" >/dev/null
+mid=0 # kills that hit a push still running (it died of the signal)
 for i in $(seq 1 "$rounds"); do
 	"$CKPTFS" push killed --bwlimit 40M >/dev/null 2>&1 &
 	pid=$!
 	sleep "0.$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	st=0
+	wait "$pid" 2>/dev/null || st=$?
+	[ "$st" = 137 ] && mid=$((mid + 1))
 	# Valid at every instant: a manifest present names only complete packs.
 	if [ -f "$T/killed/manifest" ]; then
 		while read -r _ name size _; do
@@ -148,7 +151,12 @@ for i in $(seq 1 "$rounds"); do
 			[ "$(stat -c %s "$f" 2>/dev/null)" = "$size" ] || fail "kill $i: manifest names $name, not complete"
 		done < <(grep '^pack ' "$T/killed/manifest")
 	fi
-	[ $((i % 5)) = 0 ] && rm -f "$T/killed/manifest" # also from a remote with no manifest yet
+	# Also from a remote with no manifest yet (and some packs lost with
+	# it, so later rounds still have something to send).
+	if [ $((i % 5)) = 0 ]; then
+		rm -f "$T/killed/manifest"
+		rm -rf "$T/killed/packs/$(ls "$T/killed/packs" 2>/dev/null | head -1)"
+	fi
 done
 expect_status 0 "$CKPTFS" push killed
 ck push clean >/dev/null
@@ -167,12 +175,22 @@ grep -Eq '^killed: 0 new packs' "$T/stdout" || fail "resume re-sent: $(cat "$T/s
 # in $TMPDIR, and the next push removes a killed one's.
 ck remote add rkilled "rclone:loc:$T/rkilled" >/dev/null
 mkdir -p "$T/tmp"
-for i in $(seq 1 $((rounds < 10 ? 2 : 10))); do
+rmid=0
+rrounds=$((rounds < 10 ? 2 : rounds))
+for i in $(seq 1 "$rrounds"); do
 	TMPDIR=$T/tmp "$CKPTFS" push rkilled >/dev/null 2>&1 &
 	pid=$!
 	sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	st=0
+	wait "$pid" 2>/dev/null || st=$?
+	[ "$st" = 137 ] && rmid=$((rmid + 1))
+	# Something left to send in later rounds: the manifest lost, and with
+	# it some packs (a remote still valid: nothing names them).
+	if [ $((i % 3)) = 0 ]; then
+		rm -f "$T/rkilled/manifest"
+		rm -rf "$T/rkilled/packs/$(ls "$T/rkilled/packs" 2>/dev/null | head -1)"
+	fi
 	if [ -f "$T/rkilled/manifest" ]; then
 		while read -r _ name size _; do
 			f=$T/rkilled/packs/${name:0:2}/$name.pack
@@ -189,6 +207,7 @@ diff "$T/a" "$T/c" >&2 || fail "killed rclone pushes + push differ from a clean 
 diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/rkilled/manifest") >&2 || fail "rclone manifests differ"
 ck remote remove rkilled >/dev/null
+echo "kill -9 during push: directory $rounds rounds ($mid mid-run), rclone $rrounds rounds ($rmid mid-run); each then pushed = a clean push"
 
 # --- check --remote: sound; a corrupt and a truncated pack are found ----------------------
 expect_status 0 "$CKPTFS" check --remote clean --read-data
