@@ -95,11 +95,14 @@ int remote_last_manifest(struct repo *repo, const char *name, struct manifest *r
 
 void remote_forget_state(struct repo *repo, const char *name)
 {
+	/* Every file a push or check keeps for the remote (remote_push_rclone.c:
+	 * meta, files, next). */
+	static const char *const suffixes[] = {"manifest", "meta", "files", "next", "lock"};
 	char path[128];
-	remote_state_name(name, "manifest", path, sizeof path);
-	unlinkat(repo->dirfd, path, 0);
-	remote_state_name(name, "lock", path, sizeof path);
-	unlinkat(repo->dirfd, path, 0);
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		remote_state_name(name, suffixes[i], path, sizeof path);
+		unlinkat(repo->dirfd, path, 0);
+	}
 }
 
 /* A small local file of the repository, whole. */
@@ -421,7 +424,13 @@ static int push_dir(struct push_ctx *c, struct remote_rpack **dead, size_t *ndea
 	    (r = verify_listing(c)) < 0 || (r = manifest_encode(&c->next, buf, len)) < 0)
 		return r;
 	/* The commit point: from here the remote names the new packs. */
-	return rio_write(c->rio, REMOTE_MANIFEST, *buf, *len);
+	if ((r = rio_write(c->rio, REMOTE_MANIFEST, *buf, *len)) < 0)
+		return r;
+	/* A killed push's temp key or format (put_if_differs found the real
+	 * ones current, so nothing moved them in). */
+	if ((r = rio_remove(c->rio, REMOTE_KEY RIO_TMP_SUFFIX)) < 0)
+		return r;
+	return rio_remove(c->rio, REMOTE_FORMAT RIO_TMP_SUFFIX);
 }
 
 int remote_push(struct repo *repo, const struct remote *rem, const struct push_opts *o,

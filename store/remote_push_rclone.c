@@ -58,6 +58,7 @@ static void *fetch_manifest(void *p)
 /* What the listing says beyond the packs. */
 struct seen {
 	int64_t key_size, fmt_size; /* -1: absent */
+	bool key_tmp, fmt_tmp;      /* a killed push's temp copies are there */
 };
 
 static int cmp_rpack(const void *a, const void *b)
@@ -79,6 +80,10 @@ static int sort_listing(struct push_ctx *c, struct rio_entry *e, size_t n, struc
 			seen->key_size = (int64_t)e[i].size;
 		else if (!strcmp(name, REMOTE_FORMAT))
 			seen->fmt_size = (int64_t)e[i].size;
+		else if (!strcmp(name, REMOTE_KEY RIO_TMP_SUFFIX))
+			seen->key_tmp = true;
+		else if (!strcmp(name, REMOTE_FORMAT RIO_TMP_SUFFIX))
+			seen->fmt_tmp = true;
 		else if (!strncmp(name, "packs/", 6) && l > sl && !strcmp(name + l - sl, RIO_TMP_SUFFIX))
 			r = rio_remove(c->rio, name); /* an older push's temp upload */
 		else if (remote_pack_of(name, c->rp[c->nrp].name))
@@ -273,7 +278,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 		       size_t *len)
 {
 	struct push_meta m;
-	struct seen seen = {-1, -1};
+	struct seen seen = {-1, -1, false, false};
 	struct plan p = {0};
 	char staged[128], list[160];
 	int r = remote_push_read_meta(c, &m);
@@ -298,18 +303,25 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	if ((r = look(c, &seen, &h)) < 0)
 		goto out;
 	remote_push_totals(c);
-	if (!meta_unchanged(c, &m, &seen) &&
-	    ((r = plan_add(&p, REMOTE_FORMAT)) < 0 || (r = plan_add(&p, REMOTE_KEY)) < 0))
-		goto out;
+	bool direct = c->prev.time_ns == 0, staged_meta = false;
+	if (!meta_unchanged(c, &m, &seen)) {
+		if ((r = plan_add(&p, REMOTE_FORMAT)) < 0 || (r = plan_add(&p, REMOTE_KEY)) < 0)
+			goto out;
+		staged_meta = !direct;
+	}
 	if ((r = plan_packs(c, &p, &h)) < 0 || (r = remote_push_gone(c, dead, ndead)) < 0 ||
 	    (r = manifest_encode(&c->next, buf, len)) < 0 ||
 	    (r = stage_manifest(c, *buf, *len, staged, sizeof staged)) < 0)
 		goto out;
 	/* No manifest there yet: nothing reads the remote until this push's
 	 * manifest arrives, so the format and key need no temp names. */
-	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, c->prev.time_ns == 0, staged,
-			    REMOTE_MANIFEST);
+	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, direct, staged, REMOTE_MANIFEST);
 	unlinkat(c->repo->dirfd, staged, 0);
+	/* A killed push's temp key or format this one did not move in. */
+	if (r == 0 && !staged_meta && seen.key_tmp)
+		r = rio_remove(c->rio, REMOTE_KEY RIO_TMP_SUFFIX);
+	if (r == 0 && !staged_meta && seen.fmt_tmp)
+		r = rio_remove(c->rio, REMOTE_FORMAT RIO_TMP_SUFFIX);
 	if (r == 0) {
 		c->prog.packs_done = c->prog.packs_total;
 		c->prog.bytes_done = c->prog.bytes_total;

@@ -137,7 +137,10 @@ ck push clean >/dev/null
 ck remote add killed "$T/killed" >/dev/null
 mid=0 # kills that hit a push still running (it died of the signal)
 for i in $(seq 1 "$rounds"); do
-	"$CKPTFS" push killed --bwlimit 40M >/dev/null 2>&1 &
+	# New work each round, so every push has packs to send when killed.
+	head -c $((1 << 20)) /dev/urandom >"$P/round$i.bin"
+	(cd "$P" && ck snap -q -m "round $i")
+	"$CKPTFS" push killed --bwlimit 4M >/dev/null 2>&1 &
 	pid=$!
 	sleep "0.$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null || true
@@ -207,6 +210,7 @@ diff "$T/a" "$T/c" >&2 || fail "killed rclone pushes + push differ from a clean 
 diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/rkilled/manifest") >&2 || fail "rclone manifests differ"
 ck remote remove rkilled >/dev/null
+[ -z "$(ls "$CKPTFS_REPO/remote" | grep '^rkilled\.')" ] || fail "remote remove left: $(ls "$CKPTFS_REPO/remote")"
 echo "kill -9 during push: directory $rounds rounds ($mid mid-run), rclone $rrounds rounds ($rmid mid-run); each then pushed = a clean push"
 
 # --- check --remote: sound; a corrupt and a truncated pack are found ----------------------
@@ -288,7 +292,8 @@ for r in usb "rclone:loc:$T/cloud"; do
 	tz=UTC
 	[ "$r" = usb ] || tz=Asia/Kolkata
 	TZ=$tz CKPTFS_PASSPHRASE_FILE=$T/pass expect_status 0 "$CKPTFS" recover "$tgt" --repo "$dest"
-	grep -Eq "^recovered $dest: [0-9]+ packs, .*, 1 projects, 3 snapshots, .*; remote (usb|cloud) added$" "$T/stdout" ||
+	nsnaps=$("$CKPTFS" log -p proj | wc -l)
+	grep -Eq "^recovered $dest: [0-9]+ packs, .*, 1 projects, $nsnaps snapshots, .*; remote (usb|cloud) added$" "$T/stdout" ||
 		fail "recover $r: $(cat "$T/stdout")"
 	diff <(snaps) <(CKPTFS_REPO=$dest snaps) >&2 || fail "$r: snapshots differ"
 	for s in $("$CKPTFS" log -p proj | awk '{print $1}'); do
