@@ -252,6 +252,14 @@ static bool all_zero(const uint8_t *p, size_t len)
  * that much plus one chunk, and makes about one write call per piece. */
 #define GATHER_MAX 64
 
+/* Every WRITEBACK_STEP bytes of a big file, the bytes just written are
+ * handed to the disk (sync_file_range WRITE: starts writeback, waits for
+ * nothing).  Otherwise the kernel keeps them all dirty until the batch's
+ * syncfs (restore_batch.c), which then writes hundreds of MiB while every
+ * writer waits; started early, the disk works while the writers decode.
+ * Only a start: durability, and any error, still come from the syncfs. */
+#define WRITEBACK_STEP (8u << 20)
+
 struct gather {
 	struct iovec iov[GATHER_MAX];
 	uint8_t *buf[GATHER_MAX]; /* what each iov came in (a short write moves iov_base) */
@@ -300,7 +308,7 @@ static const char *write_content(struct repo *repo, char *msg, size_t cap, int f
 				 const struct node *n, int *ret_err)
 {
 	struct gather g = { .n = 0 };
-	uint64_t off = 0;
+	uint64_t off = 0, kicked = 0; /* writeback started for [0, kicked) */
 	bool hole_at_end = false;
 	for (size_t i = 0; i < n->nchunks; i++) {
 		uint8_t *data;
@@ -326,6 +334,11 @@ static const char *write_content(struct repo *repo, char *msg, size_t cap, int f
 			hole_at_end = false;
 			if (g.n == GATHER_MAX || g.bytes >= RESTORE_PIECE)
 				r = gather_flush(fd, &g);
+		}
+		if (r == 0 && g.n == 0 && off + len - kicked >= WRITEBACK_STEP) {
+			sync_file_range(fd, (off_t)kicked, (off_t)(off + len - kicked),
+					SYNC_FILE_RANGE_WRITE);
+			kicked = off + len;
 		}
 		if (r < 0) {
 			gather_drop(&g);

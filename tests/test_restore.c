@@ -561,6 +561,17 @@ static void file_ends(void **state)
 	fx_write(fx, "hole-then-byte", buf, sizeof buf);
 	fx_write(fx, "empty", buf, 0);
 	fx_text(fx, "text", "text\n");
+	/* 20 MiB: writeback is started every 8 MiB (WRITEBACK_STEP); data,
+	 * then a hole across the first step, then data to the end. */
+	size_t big_len = 20u << 20;
+	uint8_t *big = calloc(1, big_len);
+	assert_non_null(big);
+	uint64_t s = 12345;
+	for (size_t i = 0; i < big_len; i++)
+		if (i < (6u << 20) || i >= (11u << 20))
+			big[i] = (uint8_t)((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 56);
+	fx_write(fx, "big", big, big_len);
+	free(big);
 	struct walk_result res;
 	snap(fx, &res);
 	assert_int_equal(restore_path(fx, &res.root, "", "out", NULL, NULL), 0);
