@@ -20,7 +20,8 @@ case $mode in
 build) ;;
 test)  pkgs="$pkgs sqlite3 attr valgrind libglib2.0-bin gvfs gvfs-fuse psmisc
              postgresql mariadb-server mariadb-client procps util-linux file python3 git
-             man-db cron rclone openssh-server openssh-client" ;;
+             man-db cron rclone openssh-server openssh-client
+             dbus-daemon dbus-bin libnotify-bin" ;;
 bench) pkgs="$pkgs restic borgbackup python3-pyfuse3 sqlite3 attr strace python3 git time" ;;
 fuzz)  pkgs="$pkgs clang-14 libclang-rt-14-dev" ;;
 *) echo "usage: $0 [missing] build|test|bench|fuzz" >&2; exit 2 ;;
