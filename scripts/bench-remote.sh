@@ -42,7 +42,9 @@ bytes=$(du -sb "$CKPTFS_REPO/packs" | cut -f1)
 # the load moves between phases, so each round's ratio is taken and the
 # median reported (and the times of the median round).
 ROUNDS=${BENCH_ROUNDS:-3}
-median() { python3 -c 'import sys; v = sorted(float(x) for x in sys.argv[1:]); print(v[len(v) // 2])' "$@"; }
+# The index of the median of its arguments (as printed, so the ratio is
+# shown exactly as the round gave it).
+median_at() { python3 -c 'import sys; v = [float(x) for x in sys.argv[1:]]; print(sorted(range(len(v)), key=v.__getitem__)[len(v) // 2])' "$@"; }
 r_dir=() r_rcl=() rows=()
 for r in $(seq 1 "$ROUNDS"); do
 	[ "$r" = "$ROUNDS" ] && d=dir || d=dir$r
@@ -58,9 +60,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	r_dir+=("$(ratio "$a" "$e")") r_rcl+=("$(ratio "$a" "$f")") rows+=("$a $b $e $f")
 	echo "bench-remote: round $r: rclone copy $a s, copy+sync $b s, push dir $e s, push rclone $f s" >&2
 done
-m=$(median "${r_rcl[@]}")
-for i in "${!rows[@]}"; do [ "${r_rcl[$i]}" = "$m" ] && read -r t_rc t_rcs t_dir t_rcl <<<"${rows[$i]}"; done
-med_dir=$(median "${r_dir[@]}") med_rcl=$m
+m=$(median_at "${r_rcl[@]}")
+read -r t_rc t_rcs t_dir t_rcl <<<"${rows[$m]}"
+med_rcl=${r_rcl[$m]} med_dir=${r_dir[$(median_at "${r_dir[@]}")]}
 
 # An hour of work: new data, a few edited files.
 head -c $((WORK_MB << 20)) /dev/urandom >"$P/data/new.bin"
