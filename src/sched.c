@@ -78,7 +78,6 @@ int sched_cron_line(int64_t s, const char *exe, const char *repo, char **ret)
 		return -EINVAL;
 	char *env = NULL, *cmd = NULL;
 	char *argv_env[] = {NULL, NULL};
-	char *argv_cmd[] = {(char *)exe, (char *)"snap", (char *)"--all", (char *)"-q", NULL};
 	int r = -ENOMEM;
 	if (repo) {
 		if (asprintf(&argv_env[0], "CKPTFS_REPO=%s", repo) < 0)
@@ -88,15 +87,45 @@ int sched_cron_line(int64_t s, const char *exe, const char *repo, char **ret)
 		if (!env)
 			return -ENOMEM;
 	}
-	if (!(cmd = shquote_argv(4, argv_cmd)))
+	/* The same steps as the service, in its order, each after the one
+	 * before succeeded (&&, as a oneshot stops at its first failing
+	 * ExecStart=); an assignment before a command is that command's
+	 * environment only, so each step gets it. */
+	char *steps = NULL;
+	size_t steps_len = 0;
+	FILE *f = open_memstream(&steps, &steps_len);
+	if (!f)
 		goto out;
+	static const char *const snap_all[] = {"snap", "--all", "-q", NULL};
+	for (size_t i = 0; !ferror(f) && (i == 0 || sched_after_snap[i - 1]); i++) {
+		const char *const *step = i == 0 ? snap_all : sched_after_snap[i - 1];
+		char *argv[8] = {(char *)exe};
+		int argc = 1;
+		while (step[argc - 1] && argc < 7) {
+			argv[argc] = (char *)step[argc - 1];
+			argc++;
+		}
+		char *q = shquote_argv(argc, argv);
+		if (!q) {
+			fclose(f);
+			free(steps);
+			goto out;
+		}
+		fprintf(f, "%s%s%s%s", i ? " && " : "", env ? env : "", env ? " " : "", q);
+		free(q);
+	}
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(steps);
+		goto out;
+	}
+	cmd = steps;
 	/* cron turns an unescaped % into a newline. */
-	if (strchr(cmd, '%') || (env && strchr(env, '%'))) {
+	if (strchr(cmd, '%')) {
 		r = store_fail(-EINVAL, "%s: a path with %% cannot go into a crontab line", exe);
 		goto out;
 	}
-	if (asprintf(ret, "%s %s%s%s # ckptfs schedule", when, env ? env : "", env ? " " : "",
-		     cmd) < 0)
+	if (asprintf(ret, "%s %s # ckptfs schedule", when, cmd) < 0)
 		goto out;
 	r = 0;
 out:

@@ -31,8 +31,9 @@
  * bytes); 0, or -EINVAL (nothing recorded) for any other interval. */
 int sched_calendar(int64_t every_s, char buf[48]);
 
-/* The crontab line for the same interval ("0 * * * * 'EXE' snap --all
- * # ckptfs"), malloc'd; -EINVAL as above, -ENOMEM. */
+/* The crontab line for the same interval, running the service's steps
+ * joined by && ("0 * * * * EXE snap --all -q && EXE forget ... # ckptfs
+ * schedule"), malloc'd; -EINVAL as above, -ENOMEM. */
 int sched_cron_line(int64_t every_s, const char *exe, const char *repo, char **ret);
 
 /* The unit files' text, malloc'd.  exe: absolute path of this ckptfs;

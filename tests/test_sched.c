@@ -41,17 +41,26 @@ static void test_cron_line(void **state)
 	(void)state;
 	char *l = NULL;
 	assert_int_equal(sched_cron_line(3600, "/usr/bin/ckptfs", NULL, &l), 0);
-	assert_string_equal(l, "0 * * * * /usr/bin/ckptfs snap --all -q # ckptfs schedule");
+	/* The service's steps, in its order, each after the one before
+	 * succeeded. */
+	assert_string_equal(l, "0 * * * * /usr/bin/ckptfs snap --all -q"
+			       " && /usr/bin/ckptfs forget --all --policy --if-configured"
+			       " && /usr/bin/ckptfs gc --if-due && /usr/bin/ckptfs push --if-configured"
+			       " # ckptfs schedule");
 	free(l);
 	assert_int_equal(sched_cron_line(900, "/opt/my tools/ckptfs", "/home/a b/repo", &l), 0);
+	/* An assignment is one command's environment: every step has it. */
 	assert_string_equal(l, "*/15 * * * * 'CKPTFS_REPO=/home/a b/repo' '/opt/my tools/ckptfs' "
-			       "snap --all -q # ckptfs schedule");
+			       "snap --all -q && 'CKPTFS_REPO=/home/a b/repo' '/opt/my tools/ckptfs' "
+			       "forget --all --policy --if-configured && 'CKPTFS_REPO=/home/a b/repo' "
+			       "'/opt/my tools/ckptfs' gc --if-due && 'CKPTFS_REPO=/home/a b/repo' "
+			       "'/opt/my tools/ckptfs' push --if-configured # ckptfs schedule");
 	free(l);
 	assert_int_equal(sched_cron_line(6 * 3600, "/b/ckptfs", NULL, &l), 0);
-	assert_string_equal(l, "0 */6 * * * /b/ckptfs snap --all -q # ckptfs schedule");
+	assert_true(!strncmp(l, "0 */6 * * * /b/ckptfs snap --all -q && ", 39));
 	free(l);
 	assert_int_equal(sched_cron_line(86400, "/b/ckptfs", NULL, &l), 0);
-	assert_string_equal(l, "0 0 * * * /b/ckptfs snap --all -q # ckptfs schedule");
+	assert_true(!strncmp(l, "0 0 * * * /b/ckptfs snap --all -q && ", 37));
 	free(l);
 	/* cron reads % as a newline. */
 	assert_int_equal(sched_cron_line(3600, "/b/100%/ckptfs", NULL, &l), -EINVAL);

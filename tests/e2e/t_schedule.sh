@@ -40,7 +40,7 @@ expect_status 2 "$CKPTFS" schedule disable --every 1h
 	export XDG_RUNTIME_DIR=$T/no-runtime
 	unset DBUS_SESSION_BUS_ADDRESS
 	expect_status 1 "$CKPTFS" schedule enable --every 30min
-	grep -q '^ckptfs: schedule: no systemd user manager running .*nothing installed.*--cron.*\*/30 \* \* \* \* CKPTFS_REPO=.* snap --all -q # ckptfs schedule$' "$T/stderr" ||
+	grep -q '^ckptfs: schedule: no systemd user manager running .*nothing installed.*--cron.*\*/30 \* \* \* \* CKPTFS_REPO=.* snap --all -q && .* push --if-configured # ckptfs schedule$' "$T/stderr" ||
 		fail "no-manager line: $(cat "$T/stderr")"
 	[ ! -e "$XDG_CONFIG_HOME/systemd" ] || fail "units written without a manager"
 	expect_status 1 "$CKPTFS" schedule status
@@ -59,8 +59,17 @@ if command -v crontab >/dev/null && [ -d /var/spool/cron/crontabs ]; then
 	(
 		export XDG_RUNTIME_DIR=$T/no-runtime
 		expect_status 0 "$CKPTFS" schedule enable --cron --every 2h
-		crontab -l | grep -q "^0 \*/2 \* \* \* CKPTFS_REPO=$CKPTFS_REPO '\?$CKPTFS'\? snap --all -q # ckptfs schedule$" ||
+		crontab -l | grep -q "^0 \*/2 \* \* \* CKPTFS_REPO=$CKPTFS_REPO '\?$CKPTFS'\? snap --all -q && .* forget --all --policy --if-configured && .* gc --if-due && .* push --if-configured # ckptfs schedule$" ||
 			fail "crontab line: $(crontab -l)"
+		# What cron would run, run by sh as cron does: every step, in
+		# order (gc --if-due is due on a repository never collected, and
+		# records its run).
+		job=$(crontab -l | grep '# ckptfs schedule$' | sed -E 's/^([^ ]+ ){5}//; s/ # ckptfs schedule$//')
+		n0=$(ck log --project one --json | grep -c '"name"')
+		echo by cron >"$T/one/f"
+		env -u CKPTFS_REPO sh -c "$job" || fail "the crontab job failed: $job"
+		[ "$(ck log --project one --json | grep -c '"name"')" -gt "$n0" ] || fail "the crontab job took no snapshot"
+		[ -e "$CKPTFS_REPO/state/last-gc.json" ] || fail "the crontab job did not run gc --if-due"
 		expect_status 0 "$CKPTFS" schedule enable --cron --every 1h
 		[ "$(crontab -l | grep -c 'ckptfs schedule')" = 1 ] || fail "enable --cron twice: two lines"
 		expect_status 0 "$CKPTFS" schedule status
@@ -107,10 +116,12 @@ expect_status 1 env CKPTFS_NOW=$(($(date +%s) + 31 * 60)) "$CKPTFS" status
 
 # The service the timer starts: snap --all of both projects, in the journal
 # as plain lines, recorded for status.
+n1=$("$CKPTFS" log --project one --json | grep -c '"name"')
+n2=$("$CKPTFS" log --project two --json | grep -c '"name"')
 printf 'changed\n' >"$T/one/f"
 systemctl --user start ckptfs.service || fail "ckptfs.service failed: $(systemctl --user status ckptfs.service 2>&1)"
-[ "$("$CKPTFS" log --project one --json | grep -c '"name"')" = 2 ] || fail "the service took no snapshot of one"
-[ "$("$CKPTFS" log --project two --json | grep -c '"name"')" = 2 ] || fail "the service took no snapshot of two"
+[ "$("$CKPTFS" log --project one --json | grep -c '"name"')" = $((n1 + 1)) ] || fail "the service took no snapshot of one"
+[ "$("$CKPTFS" log --project two --json | grep -c '"name"')" = $((n2 + 1)) ] || fail "the service took no snapshot of two"
 expect_status 0 "$CKPTFS" schedule status --json
 python3 -c '
 import json, sys
