@@ -259,20 +259,13 @@ EOF
 	echo "   $nfiles files, $nentries entries, $(mb "$tbytes") in $(secs "$t0" "$(now)") s"
 }
 
-# gen_log MIB SEED: log lines, every one different
+# gen_log MIB SEED: log lines, every one different (bench/gen-log.c)
 gen_log() {
-	awk -v mib="$1" -v seed="$2" 'BEGIN {
-		srand(seed + 1); lim = mib * 1048576; n = 0
-		split("GET POST PUT DELETE GET GET", m, " ")
-		for (i = seed * 100000000; n < lim; i++) {
-			s = sprintf("2026-12-03T%02d:%02d:%02d.%06dZ %s worker-%d req=%08x %s /api/v1/items/%d?page=%d status=%d bytes=%d dur=%.3fms user=%d\n",
-				int(i / 3600000) % 24, int(i / 60000) % 60, int(i / 1000) % 60, (i * 997) % 1000000,
-				(i % 97 ? "INFO " : "WARN "), i % 8, int(rand() * 4294967296), m[i % 6 + 1],
-				int(rand() * 100000), i % 17, (i % 53 ? 200 : 404), int(rand() * 65536),
-				rand() * 300, int(rand() * 100003))
-			printf "%s", s; n += length(s)
-		}
-	}'
+	[ "$here/build/bench/gen-log" -nt "$here/bench/gen-log.c" ] || {
+		mkdir -p "$here/build/bench"
+		cc -O2 -Wall -o "$here/build/bench/gen-log" "$here/bench/gen-log.c"
+	}
+	"$here/build/bench/gen-log" "$1" "$2"
 }
 
 # The database's writer: holds the database open (its -wal stays), and on
