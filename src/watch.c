@@ -43,7 +43,11 @@ struct wproj {
 	int lockfd;
 	int root_wd;
 	bool dirty, fallback, gone;
-	bool restoring; /* a ckptfs restore writes into it (this batch of events) */
+	/* A ckptfs restore writes into it.  With inotify: between the events
+	 * of its two marks in the state folder (restoremark.h); in fallback
+	 * mode: at the time of the scan. */
+	bool restoring;
+	char mark[RESTOREMARK_NAME_MAX], mark_end[RESTOREMARK_NAME_MAX];
 	int64_t first_ns, last_ns, retry_ns;
 	uint64_t sig;   /* fallback: hash of the last scan */
 	int64_t scan_ns; /* fallback: next scan */
@@ -57,6 +61,7 @@ struct wd_ent {
 struct wctx {
 	const struct watch_req *req;
 	int ifd;
+	int state_wd; /* the repository's state folder: restore marks; -1 if none */
 	struct wd_ent *wds;
 	size_t nwds;     /* slots */
 	size_t nwatches; /* in use */
@@ -340,11 +345,37 @@ static void changed(struct wproj *p, int64_t now)
 	p->last_ns = now;
 }
 
+/* A file of the state folder was renamed into place: a restore's mark
+ * begins its span of ignored events, its .end ends it.  The queue keeps the
+ * order of the writes, so the restore's own project events are exactly the
+ * ones between the two, however long after the restore the watch reads them. */
+static void restore_mark_event(struct wctx *c, const struct inotify_event *ev)
+{
+	if (!ev->len)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		struct wproj *p = c->ps[i];
+		if (!p->fallback && !strcmp(ev->name, p->mark))
+			p->restoring = true;
+		else if (!p->fallback && !strcmp(ev->name, p->mark_end))
+			p->restoring = false;
+	}
+}
+
 static int handle_event(struct wctx *c, const struct inotify_event *ev, int64_t now)
 {
 	if (ev->mask & IN_Q_OVERFLOW) {
-		for (size_t i = 0; i < c->n; i++)
+		/* Events were lost, maybe a mark's: take everything as changed
+		 * and the restore state from the files. */
+		for (size_t i = 0; i < c->n; i++) {
+			c->ps[i]->restoring = false;
 			changed(c->ps[i], now);
+			c->ps[i]->restoring = restoremark_running(c->ps[i]->root);
+		}
+		return 0;
+	}
+	if (ev->wd == c->state_wd) {
+		restore_mark_event(c, ev);
 		return 0;
 	}
 	if (ev->wd < 0 || (size_t)ev->wd >= c->nwds || !c->wds[ev->wd].rel)
@@ -398,8 +429,15 @@ static int read_events(struct wctx *c)
 		if (n <= 0)
 			return store_failp(n < 0 ? -errno : -EIO, "watch: reading inotify events");
 		int64_t now = out_mono_ns(), wall = out_now_ns();
-		for (size_t i = 0; i < c->n; i++)
-			c->ps[i]->restoring = restoremark_active(c->ps[i]->root, wall);
+		for (size_t i = 0; i < c->n; i++) {
+			struct wproj *p = c->ps[i];
+			if (p->fallback)
+				continue;
+			if (c->state_wd < 0) /* no marks in the queue: judge by the clock */
+				p->restoring = restoremark_active(p->root, wall);
+			else if (p->restoring && restoremark_died(p->root))
+				p->restoring = false; /* its .end will never come */
+		}
 		for (char *q = buf; q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
 			int r = handle_event(c, ev, now);
@@ -530,6 +568,10 @@ static int setup_project(struct wctx *c, struct wproj *p, const char *root)
 	store_error_clear();
 	if ((r = lock_project(root, &p->lockfd)) < 0)
 		return r;
+	restoremark_names(root, p->mark, p->mark_end);
+	/* The state watch is in place before this: a restore that begins
+	 * from now on is seen by its mark's event. */
+	p->restoring = restoremark_running(root);
 	return add_tree(c, p, "");
 }
 
@@ -583,6 +625,22 @@ static int add_root(struct wctx *c, const char *root, size_t *nskipped)
 	return 0;
 }
 
+/* Restore marks are renamed into the repository's state folder; watching it
+ * in the same queue orders them among the project events.  Without it the
+ * watch judges a restore's events by the clock (restoremark_active). */
+static void watch_state_dir(struct wctx *c)
+{
+	char *repo = NULL, *dir = NULL;
+	if (repo_default_path(&repo) == 0 && asprintf(&dir, "%s/state", repo) >= 0 &&
+	    fio_mkdir_p(dir, 0700, NULL) >= 0)
+		c->state_wd = inotify_add_watch(c->ifd, dir, IN_MOVED_TO | IN_ONLYDIR);
+	if (c->state_wd < 0)
+		c->state_wd = -1;
+	store_error_clear();
+	free(dir);
+	free(repo);
+}
+
 static int64_t refresh_period(const struct watch_req *req)
 {
 	return req->refresh_s > 0 ? (int64_t)(req->refresh_s * NS) : REFRESH_NS;
@@ -614,7 +672,7 @@ static void refresh(struct wctx *c)
 
 int watch_run(const struct watch_req *req)
 {
-	struct wctx c = {.req = req, .ifd = -1};
+	struct wctx c = {.req = req, .ifd = -1, .state_wd = -1};
 	sigset_t stopset, orig;
 	size_t nskipped = 0;
 	int status = EXIT_ERROR, r;
@@ -629,6 +687,7 @@ int watch_run(const struct watch_req *req)
 		out_err("watch: inotify: %s", strerror(errno));
 		return EXIT_ERROR;
 	}
+	watch_state_dir(&c);
 	for (size_t i = 0; i < req->nroots; i++) {
 		if ((r = add_root(&c, req->roots[i], &nskipped)) < 0) {
 			status = r == -ENOMEM ? EXIT_ERROR : out_store_err(r, "watch");

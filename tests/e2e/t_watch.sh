@@ -4,7 +4,8 @@
 # and quiet trees give none; watches running out (a real limit in a user
 # namespace, else the test hook) fall back to scanning; a second watch on
 # the project refuses; a watched folder that disappears ends it; SIGTERM
-# stops it cleanly.
+# stops it cleanly; its own restores are not changes, however late it reads
+# their events.
 . "$(dirname "$0")/lib.sh"
 
 P=$T/proj
@@ -94,6 +95,22 @@ sleep 3
 [ "$(nwatch)" = "$n" ] || fail "watch took a snapshot of its own restore"
 printf 'after restore\n' >>"$P/src/a.txt"
 wait_snaps "$n" "$T/w1.log" "an edit after a restore gave no snapshot"
+
+# --- ... however late the watch reads them --------------------------------------
+# Stopped through the restore and for longer than the clock's grace after it,
+# the watch reads the restore's events late: the marks' own events, in the same
+# queue, still tell them from the edit that follows.
+sleep 1.5
+n=$(nwatch)
+kill -STOP "$wpid"
+ck restore src/a.txt --from "$oldest" >/dev/null
+[ "$(cat "$P/src/a.txt")" = v1 ] || fail "second restore did not bring a.txt back"
+sleep 2.5 # past RESTOREMARK_GRACE_NS (1 s)
+kill -CONT "$wpid"
+sleep 3
+[ "$(nwatch)" = "$n" ] || fail "watch read its own restore late and took a snapshot of it"
+printf 'after a late read\n' >>"$P/src/a.txt"
+wait_snaps "$n" "$T/w1.log" "an edit after a late-read restore gave no snapshot"
 stop_watch "$T/w1.log"
 
 # --- continuous writes: a snapshot within --max-wait --------------------------
