@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dumpers/engine.h"
+#include "dumpers/privsrv.h"
 #include "dumpers/proc.h"
 #include "store/err.h"
 
@@ -154,18 +155,158 @@ static int set_result(struct dumper_full_drill *d, const char *fmt, ...)
 	return 0;
 }
 
+/* Where a drill runs: the real server (a scratch database on it) or a
+ * private one. */
+struct drill_place {
+	const struct dumper_target *t;
+	const char *const *restore_args; /* extra restore arguments, or NULL */
+	const char *version;             /* the private server's, or NULL */
+};
+
+/* Create a scratch database on p, restore the dump into it, count and
+ * compare, drop it.  *ret_no_create: creating the scratch database was
+ * refused (d then untouched). */
+static int drill_at(const struct drill_place *p, const char *tmpdir, dumper_feed_fn feed,
+		    void *fctx, const struct dumper_table_count *want, size_t nwant,
+		    struct dumper_full_drill *d, bool *ret_no_create)
+{
+	const struct dumper_target *t = p->t;
+	struct dumper_cmd create = {0}, restore = {0}, drop = {0};
+	struct dumper_table_count *got = NULL;
+	size_t ngot = 0;
+	char scratch[64], *diff = NULL;
+	const char *why;
+	bool priv = p->version != NULL;
+	int r;
+
+	*ret_no_create = false;
+	unsigned char rnd[4];
+	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (ufd < 0 || read(ufd, rnd, sizeof rnd) != (ssize_t)sizeof rnd)
+		memset(rnd, 0, sizeof rnd);
+	if (ufd >= 0)
+		close(ufd);
+	snprintf(scratch, sizeof scratch, "ckptfs_drill_%ld_%02x%02x%02x%02x", (long)getpid(), rnd[0],
+		 rnd[1], rnd[2], rnd[3]);
+	if ((r = dumper_create_cmd(t, tmpdir, scratch, &create)) < 0 || (r = run_plain(&create)) < 0) {
+		if (r == -ENOMEM)
+			goto out;
+		if (!priv) {
+			*ret_no_create = true; /* the message stays recorded */
+			r = 0;
+			goto out;
+		}
+		why = store_error() ? store_error() : "failed";
+		r = set_result(d, "the private server (%s) refused a scratch database: %s", p->version, why);
+		store_error_clear();
+		goto out;
+	}
+	/* From here the scratch database exists: dropped whatever happens. */
+	if ((r = dumper_restore_cmd(t, tmpdir, scratch, &restore)) < 0)
+		goto drop;
+	for (size_t i = 0; p->restore_args && p->restore_args[i] && r == 0; i++)
+		r = dumper_cmd_add_arg(&restore, p->restore_args[i]);
+	if (r < 0 || (r = feed(fctx, &restore)) < 0) {
+		if (r == -ENOMEM)
+			goto drop;
+		why = store_error() ? store_error() : "failed";
+		r = priv ? set_result(d, "the restore into a private server (%s) failed: %s", p->version, why)
+			 : set_result(d, "the restore into a scratch database failed: %s", why);
+		store_error_clear();
+		goto drop;
+	}
+	if ((r = dumper_table_counts(t, tmpdir, scratch, &got, &ngot)) < 0) {
+		if (r == -ENOMEM)
+			goto drop;
+		why = store_error() ? store_error() : "failed";
+		r = set_result(d, "restored, but the tables cannot be counted: %s", why);
+		store_error_clear();
+		goto drop;
+	}
+	for (size_t i = 0; i < ngot; i++)
+		d->rows += got[i].rows > 0 ? got[i].rows : 0;
+	d->ntables = ngot;
+	if (want && (diff = compare(want, nwant, got, ngot))) {
+		r = *diff ? set_result(d, "%s%s", diff, priv ? " (in a private server)" : "") : -ENOMEM;
+		goto drop;
+	}
+	d->ok = true;
+	char a[32], b[32];
+	commas(d->rows, a);
+	commas((int64_t)d->ntables, b);
+	if (priv)
+		r = want ? set_result(d, "proven in a private server (%s): %s rows in %s tables as at dump "
+					 "time", p->version, a, b)
+			 : set_result(d, "restored into a private server (%s), %s rows in %s tables (no "
+					 "counts recorded at dump time to compare)", p->version, a, b);
+	else
+		r = want ? set_result(d, "proven: restored into a scratch database, %s rows in %s tables "
+					 "as at dump time", a, b)
+			 : set_result(d, "restored into a scratch database, %s rows in %s tables (no counts "
+					 "recorded at dump time to compare)", a, b);
+drop:;
+	/* A private server goes away whole. */
+	int dr = priv ? 0 : dumper_drop_cmd(t, tmpdir, scratch, &drop);
+	if (dr == 0 && !priv)
+		dr = run_plain(&drop);
+	if (dr < 0 && dr != -ENOMEM && r == 0) {
+		/* Said, not hidden: a scratch database left behind. */
+		char *m = NULL;
+		if (asprintf(&m, "%s; the scratch database %s could not be dropped: %s", d->result, scratch,
+			     store_error() ? store_error() : "failed") >= 0) {
+			free(d->result);
+			d->result = m;
+		}
+		store_error_clear();
+	}
+	if (r == 0 && dr == -ENOMEM)
+		r = dr;
+out:
+	dumper_cmd_clear(&create);
+	dumper_cmd_clear(&restore);
+	dumper_cmd_clear(&drop);
+	dumper_table_counts_free(got, ngot);
+	free(diff);
+	return r;
+}
+
+/* No scratch database on the real server (why_create): the drill in a
+ * private server of the engine's, if one can run here. */
+static int drill_private(const struct dumper_engine *e, const struct dumper_target *t,
+			 const char *tmpdir, dumper_feed_fn feed, void *fctx,
+			 const struct dumper_table_count *want, size_t nwant, const char *why_create,
+			 struct dumper_full_drill *d)
+{
+	struct dumper_privsrv srv = {0};
+	const struct dumper_privsrv_kind *k = e->private_server;
+	if (!k)
+		return set_result(d, "cannot create a scratch database: %s (no private server: %s)",
+				  why_create, e->no_private ? e->no_private : "none for this engine");
+	int r = dumper_privsrv_start(k, t, tmpdir, &srv);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		r = set_result(d, "cannot create a scratch database: %s; no private server either: %s",
+			       why_create, store_error() ? store_error() : "failed");
+		store_error_clear();
+		return r;
+	}
+	struct drill_place p = {.t = &srv.target, .restore_args = k->restore_args,
+				.version = srv.version};
+	bool no_create;
+	d->private_server = true;
+	r = drill_at(&p, tmpdir, feed, fctx, want, nwant, d, &no_create);
+	dumper_privsrv_stop(&srv);
+	return r;
+}
+
 int dumper_drill_full(const struct dumper_target *t, const char *tmpdir, dumper_feed_fn feed,
 		      void *fctx, const struct dumper_table_count *want, size_t nwant,
 		      struct dumper_full_drill *ret)
 {
 	struct dumper_full_drill d = {0};
-	struct dumper_cmd create = {0}, restore = {0}, drop = {0};
-	struct dumper_table_count *got = NULL;
-	size_t ngot = 0;
-	char scratch[64], *diff = NULL;
 	int64_t t0 = mono_ms();
 	int r = 0;
-	const char *why;
 
 	const struct dumper_engine *e = dumper_engine_of(t->kind);
 	if (t->container || t->service) {
@@ -178,84 +319,35 @@ int dumper_drill_full(const struct dumper_target *t, const char *tmpdir, dumper_
 			       e ? e->no_drill : "this kind has no drill");
 		goto done;
 	}
-	unsigned char rnd[4];
-	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (ufd < 0 || read(ufd, rnd, sizeof rnd) != (ssize_t)sizeof rnd)
-		memset(rnd, 0, sizeof rnd);
-	if (ufd >= 0)
-		close(ufd);
-	snprintf(scratch, sizeof scratch, "ckptfs_drill_%ld_%02x%02x%02x%02x", (long)getpid(), rnd[0],
-		 rnd[1], rnd[2], rnd[3]);
 	d.ran = true;
-	if ((r = dumper_create_cmd(t, tmpdir, scratch, &create)) < 0 || (r = run_plain(&create)) < 0) {
-		if (r == -ENOMEM)
-			goto out;
-		why = store_error() ? store_error() : "failed";
-		/* No right to create databases here; a private server (initdb)
-		 * is not tried yet. */
-		r = set_result(&d, "cannot create a scratch database: %s%s", why, "");
+	/* Private servers left by a ckptfs that was killed go first. */
+	struct dumper_privsrv_reaped reaped = {0};
+	if (dumper_privsrv_reap(&reaped) < 0)
 		store_error_clear();
-		goto done;
-	}
-	/* From here the scratch database exists: dropped whatever happens. */
-	if ((r = dumper_restore_cmd(t, tmpdir, scratch, &restore)) < 0 || (r = feed(fctx, &restore)) < 0) {
-		if (r == -ENOMEM)
-			goto drop;
-		why = store_error() ? store_error() : "failed";
-		r = set_result(&d, "the restore into a scratch database failed: %s%s", why, "");
+	struct drill_place here = {.t = t};
+	bool no_create;
+	if ((r = drill_at(&here, tmpdir, feed, fctx, want, nwant, &d, &no_create)) < 0)
+		goto fail;
+	if (no_create) {
+		/* No right to create databases here. */
+		char *why = strdup(store_error() ? store_error() : "failed");
 		store_error_clear();
-		goto drop;
-	}
-	if ((r = dumper_table_counts(t, tmpdir, scratch, &got, &ngot)) < 0) {
-		if (r == -ENOMEM)
-			goto drop;
-		why = store_error() ? store_error() : "failed";
-		r = set_result(&d, "restored, but the tables cannot be counted: %s%s", why, "");
-		store_error_clear();
-		goto drop;
-	}
-	for (size_t i = 0; i < ngot; i++)
-		d.rows += got[i].rows > 0 ? got[i].rows : 0;
-	d.ntables = ngot;
-	if (want && (diff = compare(want, nwant, got, ngot))) {
-		r = *diff ? set_result(&d, "%s%s", diff, "") : -ENOMEM;
-		goto drop;
-	}
-	d.ok = true;
-	char a[32], b[32];
-	r = set_result(&d, want ? "proven: restored into a scratch database, %s rows in %s tables "
-				  "as at dump time"
-				: "restored into a scratch database, %s rows in %s tables (no counts "
-				  "recorded at dump time to compare)",
-		       commas(d.rows, a), commas((int64_t)d.ntables, b));
-drop:;
-	int dr = dumper_drop_cmd(t, tmpdir, scratch, &drop);
-	if (dr == 0)
-		dr = run_plain(&drop);
-	if (dr < 0 && dr != -ENOMEM && r == 0) {
-		/* Said, not hidden: a scratch database left behind. */
-		char *m = NULL;
-		if (asprintf(&m, "%s; the scratch database %s could not be dropped: %s", d.result, scratch,
-			     store_error() ? store_error() : "failed") >= 0) {
-			free(d.result);
-			d.result = m;
+		if (!why) {
+			r = -ENOMEM;
+			goto fail;
 		}
-		store_error_clear();
+		r = drill_private(e, t, tmpdir, feed, fctx, want, nwant, why, &d);
+		free(why);
+		if (r < 0)
+			goto fail;
 	}
-	if (r == 0 && dr == -ENOMEM)
-		r = dr;
 done:
 	d.ms = mono_ms() - t0;
-out:
-	dumper_cmd_clear(&create);
-	dumper_cmd_clear(&restore);
-	dumper_cmd_clear(&drop);
-	dumper_table_counts_free(got, ngot);
-	free(diff);
-	if (r < 0) {
-		dumper_full_drill_clear(&d);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
 	*ret = d;
 	return 0;
+fail:
+	dumper_full_drill_clear(&d);
+	return r;
 }

@@ -10,7 +10,9 @@
  * dump's own snapshot (pg_export_snapshot, a psql session holding it while
  * pg_dump runs with --snapshot), for MySQL/MariaDB from the dump stream
  * itself (sqlcount.h) — and drops the scratch database, also when any
- * step failed.  Databases in docker are not drilled (said so).
+ * step failed.  When the scratch database cannot be created (no right to),
+ * the same drill runs in a private temporary server (privsrv.h), and the
+ * verdict says so.  Databases in docker are not drilled (said so).
  */
 #ifndef CKPTFS_DUMPERS_DRILL_H
 #define CKPTFS_DUMPERS_DRILL_H
@@ -30,6 +32,8 @@ struct dumper_full_drill {
 	size_t ntables;
 	int64_t rows;      /* rows restored */
 	int64_t ms;        /* the drill's duration */
+	bool private_server; /* it ran in a private server (privsrv.h), not a
+			      * scratch database on the real one */
 };
 
 void dumper_full_drill_clear(struct dumper_full_drill *d);

@@ -126,7 +126,8 @@ bool dumper_notes_failed(const char *notes);
 
 /* The full drill the notes record, summed over their databases, as a
  * word for `log` and `status`: "drill failed" if any drill failed,
- * "proven" if every drill that ran proved its database, "restored" if
+ * "proven" if every drill that ran proved its database ("proven in a
+ * private server" if one of them ran in one, privsrv.h), "restored" if
  * some could only be restored (no counts to compare), NULL if no full
  * drill is recorded. */
 const char *dumper_notes_drill(const char *notes);

@@ -77,6 +77,7 @@ struct dumper_verify {
 struct dumper_table_count;
 struct dumper_schema;
 struct dumper_sqlsection;
+struct dumper_privsrv_kind;
 
 /* Rows per table at dump time, as the dump itself saw them. */
 struct dumper_dump_counter {
@@ -184,6 +185,10 @@ struct dumper_engine {
 	/* The full drill (drill.h) needs create, drop, the restore and
 	 * counts; or why the engine is not drilled. */
 	const char *no_drill;
+	/* The drill's fallback when the user may not create a scratch
+	 * database: a private temporary server (privsrv.h), or why none. */
+	const struct dumper_privsrv_kind *private_server;
+	const char *no_private;
 
 	/* restore --db --table: 0 or a negative errno (message recorded);
 	 * or why the engine cannot (no_tables, said before the safety

@@ -11,6 +11,7 @@
 #include "dumpers/cmdbuild.h"
 #include "dumpers/drill.h"
 #include "dumpers/engine.h"
+#include "dumpers/privsrv.h"
 #include "dumpers/sqlcount.h"
 #include "dumpers/sqlsection.h"
 #include "store/err.h"
@@ -405,4 +406,5 @@ const struct dumper_engine dumper_engine_mysql = {
 	.counter = {.begin = my_count_begin, .bytes = my_count_bytes, .end = my_count_end,
 		    .abort = my_count_abort},
 	.restore_tables = my_restore_tables,
+	.private_server = &dumper_privsrv_mysql,
 };

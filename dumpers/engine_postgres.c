@@ -11,6 +11,7 @@
 #include "dumpers/cmdbuild.h"
 #include "dumpers/drill.h"
 #include "dumpers/engine.h"
+#include "dumpers/privsrv.h"
 #include "dumpers/migration.h"
 #include "store/err.h"
 
@@ -449,4 +450,5 @@ const struct dumper_engine dumper_engine_postgres = {
 	.counter = {.begin = pg_count_begin, .end = pg_count_end, .abort = pg_count_abort,
 		    .local_only = true, .schema = true},
 	.restore_tables = pg_restore_tables,
+	.private_server = &dumper_privsrv_postgres,
 };

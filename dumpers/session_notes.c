@@ -100,8 +100,12 @@ static void db_json(FILE *f, const struct dumper_db *d)
 		fprintf(f, ", \"drill\": {\"kind\": \"full\", \"ran\": %s, \"ok\": %s, \"result\": ",
 			d->drill.ran ? "true" : "false", d->drill.ok ? "true" : "false");
 		jv_write_str(f, d->drill.result);
-		fprintf(f, ", \"ntables\": %zu, \"rows\": %lld, \"ms\": %lld}", d->drill.ntables,
+		fprintf(f, ", \"ntables\": %zu, \"rows\": %lld, \"ms\": %lld", d->drill.ntables,
 			(long long)d->drill.rows, (long long)d->drill.ms);
+		if (d->drill.ran)
+			fprintf(f, ", \"where\": \"%s\"",
+				d->drill.private_server ? "private server" : "scratch database");
+		fputc('}', f);
 	}
 	if (sqlite) {
 		tables_json(f, d);
@@ -288,7 +292,7 @@ const char *dumper_notes_drill(const char *notes)
 	if (!notes || jv_parse(notes, &v) < 0)
 		return NULL;
 	const struct jv *dbs = jv_get(&v, "databases");
-	bool any = false, failed = false, unproven = false;
+	bool any = false, failed = false, unproven = false, priv = false;
 	for (size_t i = 0; dbs && dbs->t == J_ARR && i < dbs->n; i++) {
 		const struct jv *dr = jv_get(&dbs->items[i], "drill");
 		if (!dr || !jv_bool(dr, "ran"))
@@ -297,9 +301,12 @@ const char *dumper_notes_drill(const char *notes)
 		const char *res = jv_str(dr, "result");
 		failed |= !jv_bool(dr, "ok");
 		unproven |= jv_bool(dr, "ok") && (!res || strncmp(res, "proven", 6) != 0);
+		const char *where = jv_str(dr, "where");
+		priv |= where && !strcmp(where, "private server");
 	}
 	jv_clear(&v);
-	return !any ? NULL : failed ? "drill failed" : unproven ? "restored" : "proven";
+	return !any ? NULL : failed ? "drill failed" : unproven ? "restored"
+			   : priv ? "proven in a private server" : "proven";
 }
 
 bool dumper_notes_have_folder(const char *notes)

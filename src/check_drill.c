@@ -51,6 +51,9 @@ static void drill_one(struct drill_run *run, struct repo *repo, struct dumper_se
 		*worst = "drill failed";
 	} else if (v.ran && strncmp(v.result, "proven", 6) && strcmp(*worst, "drill failed")) {
 		*worst = "restored";
+	} else if (v.ran && !strncmp(v.result, "proven in a private server", 26) &&
+		   !strcmp(*worst, "proven")) {
+		*worst = "proven in a private server";
 	}
 out:
 	dumper_drill_verdict_clear(&v);

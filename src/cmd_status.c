@@ -158,9 +158,10 @@ static int checked_drill(const struct jv *drills, struct row *row)
 		int64_t t = tn ? strtoll(tn, NULL, 10) : 0;
 		if (!name || strcmp(name, row->p->name) || !res || !sn || (row->drill && t <= row->drill_ns))
 			continue;
-		static const char *const words[] = {"proven", "restored", "drill failed"};
+		static const char *const words[] = {"proven", "proven in a private server", "restored",
+						    "drill failed"};
 		const char *w = NULL;
-		for (size_t k = 0; k < 3; k++)
+		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
 			if (!strcmp(res, words[k]))
 				w = words[k];
 		if (!w)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dumpers/engine.h"
+#include "dumpers/privsrv.h"
 #include "dumpers/server.h"
 
 static void every_kind_has_one_row(void **state)
@@ -86,6 +87,18 @@ static void every_row_is_complete(void **state)
 			assert_non_null(e->create);
 			assert_non_null(e->drop);
 			assert_non_null(e->counts);
+			/* Without rights to create a database: a private
+			 * server, whole, or why none. */
+			assert_true(!e->private_server != !e->no_private);
+			const struct dumper_privsrv_kind *k = e->private_server;
+			if (k) {
+				assert_non_null(k->find);
+				assert_non_null(k->init);
+				assert_non_null(k->serve);
+				assert_non_null(k->ready);
+				assert_non_null(k->socket);
+				assert_true(k->stop_signal > 0);
+			}
 		}
 		/* A table restore, or why not: exactly one. */
 		assert_true(!e->restore_tables != !e->no_tables);
