@@ -201,65 +201,78 @@ static void on_bytes(void *ctx, uint64_t done)
 		c->o->progress(c->o->ctx, &c->prog);
 }
 
-/* Send one local pack (or hash it, when the remote already has it
- * complete from a killed push); add it to the next manifest. */
-static int send_pack(struct push_ctx *c, const struct catalog_pack *p, bool present)
+/* A pack the remote holds at full size that no manifest names (a killed
+ * push renamed it there only once it was durable and read back): only
+ * hashed, for the manifest. */
+static int hash_present(struct push_ctx *c, const struct catalog_pack *p)
 {
 	char rel[64], local[PATH_MAX];
 	pack_path(p->name, rel, sizeof rel);
 	snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
 	int fd = open(local, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		/* gc removed it since the listing: nothing to send. */
-		if (errno == ENOENT)
-			return 0;
-		return store_failp(-errno, "%s", local);
-	}
+	if (fd < 0) /* ENOENT: gc removed it since the listing: nothing to name */
+		return errno == ENOENT ? 0 : store_failp(-errno, "%s", local);
 	struct manifest_pack mp = {.size = p->size, .gone_ns = 0};
 	memcpy(mp.name, p->name, sizeof mp.name);
-	int r;
-	if (present) {
-		r = rio_hash_file(fd, p->size, rel, mp.sum);
-	} else {
-		c->base_done = c->prog.bytes_done;
-		r = rio_upload(c->rio, fd, local, p->size, rel, mp.sum, on_bytes, c);
-		if (r == 0) {
-			c->res.new_packs++;
-			c->res.new_bytes += p->size;
-		}
-	}
+	int r = rio_hash_file(fd, p->size, rel, mp.sum);
 	close(fd);
-	if (r == -ENOENT && !present)
-		return 0;
 	if (r == 0)
 		r = manifest_add(&c->next, &mp);
 	c->prog.packs_done++;
-	c->prog.bytes_done = c->base_done + (present ? 0 : p->size);
-	if (c->o->progress)
-		c->o->progress(c->o->ctx, &c->prog);
 	return r;
 }
 
-/* A directory: each pack the remote lacks sent (temp name, verified,
- * renamed); one it holds complete from a killed push only hashed. */
+/* A directory: the packs the remote lacks in one batch (rio_upload_batch:
+ * several in flight, each durable and read back before it gets its name,
+ * the directories synced once); those it holds complete only hashed, or
+ * carried over from its manifest.  Each sent pack goes into the next
+ * manifest, which is written only after all of this. */
 static int send_packs(struct push_ctx *c)
 {
-	for (size_t i = 0; i < c->nlp; i++) {
-		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, c->lp[i].name);
-		const struct manifest_pack *known = manifest_find(&c->prev, c->lp[i].name);
-		bool complete = have && have->size == c->lp[i].size;
-		int r;
-		if (complete && known && known->size == c->lp[i].size) {
+	struct rio_item *items = calloc(c->nlp ? c->nlp : 1, sizeof *items);
+	char (*rels)[64] = calloc(c->nlp ? c->nlp : 1, sizeof *rels);
+	size_t *from = calloc(c->nlp ? c->nlp : 1, sizeof *from), k = 0;
+	int r = items && rels && from ? 0 : store_fail(-ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < c->nlp; i++) {
+		const struct catalog_pack *lp = &c->lp[i];
+		const struct remote_rpack *have = remote_find_rpack(c->rp, c->nrp, lp->name);
+		const struct manifest_pack *known = manifest_find(&c->prev, lp->name);
+		bool complete = have && have->size == lp->size;
+		if (complete && known && known->size == lp->size) {
 			struct manifest_pack mp = *known;
 			mp.gone_ns = 0;
 			r = manifest_add(&c->next, &mp);
+		} else if (complete) {
+			r = hash_present(c, lp);
 		} else {
-			r = send_pack(c, &c->lp[i], complete);
+			pack_path(lp->name, rels[k], sizeof rels[k]);
+			items[k] = (struct rio_item){.name = rels[k], .size = lp->size};
+			from[k++] = i;
 		}
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	c->base_done = c->prog.bytes_done;
+	if (r == 0 && k)
+		r = rio_upload_batch(c->rio, c->repo->path, items, k, on_bytes, c);
+	for (size_t j = 0; r == 0 && j < k; j++) {
+		const struct catalog_pack *lp = &c->lp[from[j]];
+		c->prog.packs_done++;
+		if (items[j].r == -ENOENT)
+			continue; /* gc removed it since the listing: nothing to send */
+		struct manifest_pack mp = {.size = lp->size, .gone_ns = 0};
+		memcpy(mp.name, lp->name, sizeof mp.name);
+		memcpy(mp.sum, items[j].sum, sizeof mp.sum);
+		if ((r = manifest_add(&c->next, &mp)) < 0)
+			break;
+		c->res.new_packs++;
+		c->res.new_bytes += lp->size;
+		c->prog.bytes_done = c->base_done + c->res.new_bytes;
+	}
+	if (r == 0 && c->o->progress)
+		c->o->progress(c->o->ctx, &c->prog);
+	free(items);
+	free(rels);
+	free(from);
+	return r;
 }
 
 /* Packs on the remote the catalog no longer lists: kept with the time
@@ -410,8 +423,9 @@ void remote_push_totals(struct push_ctx *c)
 	}
 }
 
-/* A directory: the format and key, the packs one by one (each verified),
- * a listing that checks every size, then the manifest. */
+/* A directory: the format and key, the packs in one batch (each
+ * verified, all durable), a listing that checks every size, then the
+ * manifest. */
 static int push_dir(struct push_ctx *c, struct remote_rpack **dead, size_t *ndead, char **buf,
 		    size_t *len)
 {

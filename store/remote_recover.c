@@ -241,33 +241,41 @@ static int fetch_all(struct rec_ctx *c)
 	return r;
 }
 
-static int fetch_pack(struct rec_ctx *c, const struct manifest_pack *p)
+/* A directory: every pack in one batch (rio_download_batch: several in
+ * flight, each durable, the directories synced once), then each judged
+ * against the manifest. */
+static int fetch_dir(struct rec_ctx *c)
 {
-	char rel[64], fan[16], tmp[80], sum[RIO_SUM_LEN + 1];
-	pack_path(p->name, rel, sizeof rel);
-	snprintf(fan, sizeof fan, "packs/%.2s", p->name);
-	snprintf(tmp, sizeof tmp, "%s.tmp", rel);
-	if (mkdirat(c->stagefd, fan, 0700) < 0 && errno != EEXIST)
-		return store_failp(-errno, "%s/%s", c->stage, fan);
-	int fd = openat(c->stagefd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return store_failp(-errno, "%s/%s", c->stage, tmp);
-	uint64_t size = 0;
+	struct rio_item *items = calloc(c->m.n ? c->m.n : 1, sizeof *items);
+	char (*rels)[64] = calloc(c->m.n ? c->m.n : 1, sizeof *rels);
+	const struct manifest_pack **want = calloc(c->m.n ? c->m.n : 1, sizeof *want);
+	int r = items && rels && want ? 0 : store_fail(-ENOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; r == 0 && i < c->m.n; i++) {
+		if (c->m.packs[i].gone_ns)
+			continue; /* gc deleted it at the source (see remote_recover) */
+		pack_path(c->m.packs[i].name, rels[k], sizeof rels[k]);
+		want[k] = &c->m.packs[i];
+		items[k] = (struct rio_item){.name = rels[k], .size = c->m.packs[i].size};
+		k++;
+	}
 	c->base = c->prog.bytes_done;
-	int r = rio_download(c->rio, rel, fd, sum, &size, on_bytes, c);
-	if (r == 0 && (size != p->size || strcmp(sum, p->sum)))
-		r = store_fail(-STORE_ECORRUPT, "remote %s: pack %s: %s (the remote is damaged)",
-			       c->o->target, p->name,
-			       size != p->size ? "wrong size" : "checksum mismatch");
-	if (r == 0 && fsync(fd) < 0)
-		r = store_failp(-errno, "%s/%s: fsync", c->stage, tmp);
-	close(fd);
-	if (r == 0 && renameat(c->stagefd, tmp, c->stagefd, rel) < 0)
-		r = store_failp(-errno, "%s/%s", c->stage, rel);
-	if (r == 0 && (r = fio_fsync_dir(c->stagefd, fan)) < 0)
-		store_failp(r, "%s/%s: fsync", c->stage, fan);
-	c->prog.packs_done++;
-	c->prog.bytes_done = c->base + p->size;
+	if (r == 0 && k)
+		r = rio_download_batch(c->rio, c->stage, items, k, on_bytes, c);
+	for (size_t j = 0; r == 0 && j < k; j++) {
+		const struct manifest_pack *p = want[j];
+		if (items[j].r == -ENOENT || items[j].got != p->size || strcmp(items[j].sum, p->sum))
+			r = store_fail(-STORE_ECORRUPT, "remote %s: pack %s: %s (the remote is damaged)",
+				       c->o->target, p->name,
+				       items[j].r == -ENOENT  ? "missing"
+				       : items[j].got != p->size ? "wrong size"
+								 : "checksum mismatch");
+		c->prog.packs_done++;
+	}
+	c->prog.bytes_done = c->base + (r == 0 ? c->prog.bytes_total : 0);
+	free(items);
+	free(rels);
+	free(want);
 	return r;
 }
 
@@ -374,10 +382,13 @@ int remote_recover(const struct recover_opts *o, struct recover_result *ret)
 	bool many = r == 0 && rio_is_rclone(c.rio);
 	if (many && (r = fetch_all(&c)) == 0)
 		start_writeback(&c);
+	if (r == 0 && !many)
+		r = fetch_dir(&c);
 	for (size_t i = 0; r == 0 && i < c.m.n; i++) {
 		if (c.m.packs[i].gone_ns)
 			continue;
-		r = many ? verify_fetched(&c, &c.m.packs[i]) : fetch_pack(&c, &c.m.packs[i]);
+		if (many)
+			r = verify_fetched(&c, &c.m.packs[i]);
 		res.packs++;
 		res.bytes += c.m.packs[i].size;
 	}

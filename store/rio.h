@@ -10,8 +10,10 @@
  * Names are paths relative to the target ("manifest", "packs/ab/ab….pack").
  * Every write is complete-or-absent: a temp name (NAME.tmp) written and
  * verified, then renamed; a directory backend also fsyncs the file and
- * the directory.  Uploads verify what they wrote: a directory re-reads the
- * file and compares its XXH3-128 with the source's; rclone checks size and
+ * the directory (packs: several in flight, the directories once per
+ * batch, rio_batch.c).  Uploads verify what they wrote: a directory reads
+ * the file back from the device and compares its XXH3-128 with the
+ * source's; rclone checks size and
  * the backend's hash after each transfer itself (copy --checksum), and a
  * push to a directory compares every size in a listing before writing
  * the manifest.  rclone runs die with the process that started them
@@ -66,11 +68,37 @@ int rio_read(struct rio *rio, const char *name, size_t max, char **ret, size_t *
 /* Replace name with buf atomically. */
 int rio_write(struct rio *rio, const char *name, const void *buf, size_t len);
 
-/* Upload the local file at local_path (open as fd, size bytes) as name:
- * temp name, verified, renamed.  ret_sum gets the XXH3-128 (hex) of what
- * was read from fd.  A source that changes size underneath: -ESTALE. */
-int rio_upload(struct rio *rio, int fd, const char *local_path, uint64_t size, const char *name,
-	       char ret_sum[RIO_SUM_LEN + 1], rio_progress_fn progress, void *ctx);
+/* One file of a batch copy (rio_upload_batch, rio_download_batch). */
+struct rio_item {
+	const char *name; /* relative path, the same on both sides */
+	uint64_t size;    /* upload: the size it must have */
+	/* Filled in: */
+	int r;            /* 0 copied; -ENOENT the source does not exist
+			   * (nothing written); -ECANCELED not reached */
+	uint64_t got;     /* bytes copied */
+	char sum[RIO_SUM_LEN + 1]; /* XXH3-128 (hex) of what was read */
+};
+
+/* Directory targets only (rclone: -ENOTSUP): upload the n items from
+ * local_root, several in flight (rio_batch.c): each written to NAME.tmp
+ * (straight to the device where the file system allows O_DIRECT),
+ * fdatasync'd, read back from the device and compared with what was read
+ * from the source, renamed to NAME; when all are there, the directories
+ * they went into are fsynced once each.  On success every item with
+ * r == 0 is durable under its name; an item whose source is missing
+ * (gc removed it) is skipped (r = -ENOENT).  A source that changes size
+ * underneath: -ESTALE.  progress gets the bytes copied in the batch so
+ * far (called from the workers, one at a time).  The bandwidth limit
+ * holds for the batch as a whole. */
+int rio_upload_batch(struct rio *rio, const char *local_root, struct rio_item *items, size_t n,
+		     rio_progress_fn progress, void *ctx);
+
+/* The same the other way (directory targets only): the n items from the
+ * target into local_root, each fdatasync'd and renamed from NAME.tmp,
+ * their directories fsynced at the end.  A missing remote file is
+ * r = -ENOENT; what arrived (got, sum) is for the caller to judge. */
+int rio_download_batch(struct rio *rio, const char *local_root, struct rio_item *items, size_t n,
+		       rio_progress_fn progress, void *ctx);
 
 /* Download name into outfd (from its current offset), hashing as it goes;
  * the XXH3-128 (hex) and length into ret_sum, *ret_size. */

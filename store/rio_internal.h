@@ -27,9 +27,6 @@ int rio_rclone_prepare(struct rio *rio);
 int rio_rclone_list(struct rio *rio, const char *dir, struct rio_entry **ret, size_t *ret_n);
 int rio_rclone_read(struct rio *rio, const char *name, size_t max, char **ret, size_t *ret_len);
 int rio_rclone_write(struct rio *rio, const char *name, const void *buf, size_t len);
-int rio_rclone_upload(struct rio *rio, int fd, const char *local_path, uint64_t size,
-		      const char *name, char ret_sum[RIO_SUM_LEN + 1], rio_progress_fn progress,
-		      void *ctx);
 int rio_rclone_download(struct rio *rio, const char *name, int outfd,
 			char ret_sum[RIO_SUM_LEN + 1], uint64_t *ret_size,
 			rio_progress_fn progress, void *ctx);

@@ -430,32 +430,6 @@ out:
 	return r;
 }
 
-int rio_rclone_upload(struct rio *rio, int fd, const char *local_path, uint64_t size,
-		      const char *name, char ret_sum[RIO_SUM_LEN + 1], rio_progress_fn progress,
-		      void *ctx)
-{
-	int r = rio_hash_file(fd, size, name, ret_sum);
-	if (r < 0)
-		return r;
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, name);
-	char *p = rpath(rio, tmp);
-	if (!p)
-		return store_fail(-ENOMEM, "remote: out of memory");
-	/* copyto checks size and, where both sides have one, the hash of
-	 * what arrived (rclone's default; --ignore-checksum would skip it). */
-	struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
-	const char *args[] = {"copyto", local_path, p, NULL};
-	r = run_rclone(rio, &ru, args);
-	if (r == 0)
-		r = check_status(rio, &ru, name, false);
-	free(ru.out);
-	free(p);
-	if (r == 0 && progress)
-		progress(ctx, size);
-	return r < 0 ? r : move_into_place(rio, tmp, name);
-}
-
 int rio_rclone_download(struct rio *rio, const char *name, int outfd,
 			char ret_sum[RIO_SUM_LEN + 1], uint64_t *ret_size,
 			rio_progress_fn progress, void *ctx)
