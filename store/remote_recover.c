@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,50 +35,100 @@ struct rec_ctx {
 	char damage[1024];
 };
 
+/* One small file of the remote read in a thread of its own: over rclone
+ * each read is a run of rclone, and its start is most of the cost, so
+ * the manifest, the format and the key are asked for side by side.  The
+ * message of a failure is per thread (err.h): kept to be told again. */
+struct small_read {
+	struct rio *rio;
+	const char *name;
+	size_t max;
+	char *buf;
+	size_t len;
+	int r;
+	char why[1024];
+	pthread_t th;
+	bool threaded;
+};
+
+static void *small_read_run(void *p)
+{
+	struct small_read *s = p;
+	s->r = rio_read(s->rio, s->name, s->max, &s->buf, &s->len);
+	if (s->r < 0)
+		snprintf(s->why, sizeof s->why, "%s", store_error() ? store_error() : "");
+	store_error_clear();
+	return NULL;
+}
+
+/* s->r, with its message made this thread's again. */
+static int small_read_result(struct small_read *s)
+{
+	if (s->threaded)
+		pthread_join(s->th, NULL);
+	s->threaded = false;
+	if (s->r < 0 && s->why[0])
+		store_fail(s->r, "%s", s->why);
+	return s->r;
+}
+
 static int read_remote(struct rec_ctx *c)
 {
 	const char *t = c->o->target;
+	struct small_read fmt = {.rio = c->rio, .name = REMOTE_FORMAT, .max = sizeof c->fmt - 1};
+	struct small_read key = {.rio = c->rio, .name = REMOTE_KEY, .max = KEYWRAP_BYTES + 1};
+	fmt.threaded = pthread_create(&fmt.th, NULL, small_read_run, &fmt) == 0;
+	if (!c->o->wrapped)
+		key.threaded = pthread_create(&key.th, NULL, small_read_run, &key) == 0;
 	int r = remote_read_manifest(c->rio, &c->m);
-	if (r == -ENOENT)
-		return store_fail(-ENOENT, "remote %s: no manifest (nothing was pushed there, or it "
-					   "is not a ckptfs remote)",
-				  t);
-	if (r < 0) {
+	if (!fmt.threaded)
+		small_read_run(&fmt);
+	if (!c->o->wrapped && !key.threaded)
+		small_read_run(&key);
+	/* Judged in this order, whatever finished first. */
+	if (r == -ENOENT) {
+		r = store_fail(-ENOENT, "remote %s: no manifest (nothing was pushed there, or it "
+					"is not a ckptfs remote)",
+			       t);
+	} else if (r < 0) {
 		char why[512];
 		snprintf(why, sizeof why, "%s", store_error() ? store_error() : "unreadable");
-		return store_fail(r, "remote %s: %s", t, why);
+		r = store_fail(r, "remote %s: %s", t, why);
 	}
-	char *buf = NULL;
-	size_t len = 0;
-	r = rio_read(c->rio, REMOTE_FORMAT, sizeof c->fmt - 1, &buf, &len);
-	if (r == 0 && (len < 18 || memcmp(buf, "ckptfs repository\n", 18)))
-		r = store_fail(-STORE_ECORRUPT, "remote %s: format file is not a ckptfs one", t);
-	else if (r == -ENOENT)
-		r = store_fail(-STORE_ECORRUPT, "remote %s: format file is missing", t);
+	int rf = small_read_result(&fmt);
 	if (r == 0) {
-		memcpy(c->fmt, buf, len);
-		c->fmt_len = len;
+		r = rf;
+		if (r == 0 && (fmt.len < 18 || memcmp(fmt.buf, "ckptfs repository\n", 18)))
+			r = store_fail(-STORE_ECORRUPT, "remote %s: format file is not a ckptfs one", t);
+		else if (r == -ENOENT)
+			r = store_fail(-STORE_ECORRUPT, "remote %s: format file is missing", t);
+		if (r == 0) {
+			memcpy(c->fmt, fmt.buf, fmt.len);
+			c->fmt_len = fmt.len;
+		}
 	}
-	free(buf);
-	if (r < 0)
-		return r;
+	free(fmt.buf);
 	if (c->o->wrapped) {
-		memcpy(c->wrapped, c->o->wrapped, KEYWRAP_BYTES);
-		return 0;
-	}
-	r = rio_read(c->rio, REMOTE_KEY, KEYWRAP_BYTES + 1, &buf, &len);
-	if (r == -ENOENT)
-		return store_fail(-ENOENT, "remote %s: the wrapped key is missing (recover with the "
-					   "recovery sheet: --key SHEET)",
-				  t);
-	if (r < 0)
+		if (r == 0)
+			memcpy(c->wrapped, c->o->wrapped, KEYWRAP_BYTES);
 		return r;
-	char what[4200];
-	snprintf(what, sizeof what, "remote %s: key.wrapped", t);
-	r = keywrap_parse(what, (const uint8_t *)buf, len, NULL);
-	if (r == 0)
-		memcpy(c->wrapped, buf, KEYWRAP_BYTES);
-	free(buf);
+	}
+	int rk = small_read_result(&key);
+	if (r == 0) {
+		r = rk;
+		if (r == -ENOENT)
+			r = store_fail(-ENOENT, "remote %s: the wrapped key is missing (recover with "
+						"the recovery sheet: --key SHEET)",
+				       t);
+	}
+	if (r == 0) {
+		char what[4200];
+		snprintf(what, sizeof what, "remote %s: key.wrapped", t);
+		r = keywrap_parse(what, (const uint8_t *)key.buf, key.len, NULL);
+		if (r == 0)
+			memcpy(c->wrapped, key.buf, KEYWRAP_BYTES);
+	}
+	free(key.buf);
 	return r;
 }
 

@@ -131,7 +131,9 @@ int rio_upload_many(struct rio *rio, const char *local_root, char *const *names,
 int rio_set_list_path(struct rio *rio, const char *path);
 
 /* rclone only: download the n files names from the target into local_root
- * (same relative paths) in one transfer. */
+ * (same relative paths) in one transfer.  rclone checks sizes but not
+ * hashes (--ignore-checksum): the caller must compare each file with the
+ * manifest's sum. */
 int rio_download_many(struct rio *rio, const char *local_root, char *const *names, size_t n);
 
 /* Remove name (a missing one is fine). */

@@ -693,8 +693,13 @@ int rio_download_many(struct rio *rio, const char *local_root, char *const *name
 	char *base = rpath(rio, "");
 	int r = base ? files_list(rio, names, n, NULL, list) : store_fail(-ENOMEM, "out of memory");
 	if (r == 0) {
-		const char *copy[] = {"copy", "--files-from", list, "--no-traverse", base, local_root,
-				      NULL};
+		/* --ignore-checksum: rclone's own hash of what arrived (MD5 on
+		 * most backends: 3.8 s of CPU per GiB here, half of the copy's)
+		 * is left out, because every caller compares each file with the
+		 * manifest's XXH3-128 right after, end to end.  Sizes are still
+		 * checked by rclone. */
+		const char *copy[] = {"copy", "--ignore-checksum", "--files-from", list,
+				      "--no-traverse", base, local_root, NULL};
 		r = run_simple(rio, "downloading packs", copy, false);
 		unlink(list);
 	}
