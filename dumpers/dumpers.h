@@ -57,9 +57,11 @@ void dumper_session_free(struct dumper_session *s);
  * parent's start, no -wal or -journal beside it now) and whose drill there
  * passed is not copied and checked again: its capture is reused, recorded
  * with method "unchanged".  Any sign of activity means a fresh capture.
- * repo, root and notes must stay valid for the session's walk. */
+ * legacy: the parent is a version-1 snapshot (repo_snapshot_is_legacy),
+ * whose chunks are then each looked up before they are reused.  repo,
+ * root and notes must stay valid for the session's walk. */
 void dumper_session_set_parent(struct dumper_session *s, struct repo *repo, const blob_id *root,
-			       int64_t time_ns, const char *notes);
+			       int64_t time_ns, const char *notes, bool legacy);
 
 /* snap --drill=full: every server database dumped is also restored into
  * a scratch database on its server and its row counts compared with

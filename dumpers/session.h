@@ -75,6 +75,7 @@ struct dumper_session {
 	const blob_id *parent_root;
 	int64_t parent_time_ns;
 	const char *parent_notes;
+	bool parent_legacy; /* a version-1 snapshot: check its chunks before reuse */
 	bool drill_full; /* snap --drill=full */
 };
 

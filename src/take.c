@@ -167,7 +167,7 @@ static int take_capture(struct repo *repo, const struct take_req *req, struct ta
 		return r;
 	if (t->have_parent)
 		dumper_session_set_parent(t->ds, repo, &t->parent.root, t->parent.time_ns,
-					  t->parent.notes);
+					  t->parent.notes, repo_snapshot_is_legacy(repo, t->parent.id));
 	dumper_session_set_drill_full(t->ds, req->drill_full);
 	struct walk_hooks outer = {.ctx = &t->ctx, .warn = hook_warn, .progress = hook_progress}, hooks;
 	dumper_session_hooks(t->ds, &outer, &hooks);

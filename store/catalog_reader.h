@@ -1,6 +1,7 @@
 /* catalog_reader.h — a read connection to the catalog per thread, for
- * the blob index lookups of a repository opened REPO_READ (why in
- * catalog_reader.c).  Private to catalog*.c and repo_open.c.
+ * the blob index lookups of a repository opened REPO_READ, and of a
+ * writer's thread that holds one (why in catalog_reader.c).  Private to
+ * catalog*.c, repo_open.c and writer.c.
  */
 #ifndef CKPTFS_STORE_CATALOG_READER_H
 #define CKPTFS_STORE_CATALOG_READER_H
@@ -17,9 +18,18 @@ enum cat_reader_q {
 };
 
 /* The calling thread's connection, opened on first use; NULL when the
- * repository is not REPO_READ or the connection cannot be had (then use
- * the shared connection under db_lock: slower, the same answers). */
+ * repository is not REPO_READ and the thread holds none, or the connection
+ * cannot be had (then use the shared connection under db_lock: slower, the
+ * same answers).  A held one is inside its read transaction. */
 struct cat_reader *cat_reader_get(struct repo *repo);
+
+/* The calling thread's blob lookups (any mode) go to its own connection,
+ * several in one read transaction that is renewed whenever the shared
+ * connection has changed rows since it began.  Nested holds count; each
+ * is released with cat_reader_unhold.  A connection that cannot be opened
+ * leaves lookups on the shared one. */
+void cat_reader_hold(struct repo *repo);
+void cat_reader_unhold(struct repo *repo);
 
 /* Statement q of rd (sql prepared on first use, else reset with its
  * bindings cleared) in *ret.  An SQLite result code. */

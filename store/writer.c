@@ -3,7 +3,10 @@
  *
  * Dedup asks two places: the set of ids this writer queued since the last
  * drain (they reach the catalog only once their pack is durable) and the
- * catalog's blob index.
+ * catalog's blob index.  The thread that opens the writer looks the index
+ * up on its own connection, many lookups to a read transaction
+ * (catalog_reader.c): a snapshot looks up every chunk it cuts, and every
+ * tree of the parent snapshot the walk loads.
  */
 #include "store/writer.h"
 
@@ -12,6 +15,7 @@
 
 #include "store/blob.h"
 #include "store/catalog_internal.h"
+#include "store/catalog_reader.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
 #include "store/snaprec.h"
@@ -170,6 +174,8 @@ int writer_open(struct repo *repo, struct writer **ret_writer)
 	r = writer_worker_start(w);
 	if (r < 0)
 		goto fail;
+	w->lookup_thread = pthread_self();
+	cat_reader_hold(repo);
 	*ret_writer = w;
 	return 0;
 fail:
@@ -183,6 +189,9 @@ void writer_free(struct writer *w)
 	if (!w)
 		return;
 	writer_worker_stop(w); /* drops the queue and the unfinished temp pack */
+	/* Held on the thread that opened it (a connection is per thread). */
+	if (pthread_equal(w->lookup_thread, pthread_self()))
+		cat_reader_unhold(w->repo);
 	blob_codec_free(w->codec);
 	free(w->pending.slots);
 	free(w->known.slots);

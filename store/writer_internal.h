@@ -75,6 +75,7 @@ struct writer {
 	 * costs no second index seek for a chunk just deduplicated. */
 	struct idset known;
 	uint8_t *read_buf; /* writer_put_stream's buffer */
+	pthread_t lookup_thread; /* opened the writer: holds its catalog reader */
 	uint64_t new_blobs;
 	_Atomic uint64_t new_bytes; /* added by the appender */
 	int failed; /* something failed: the writer can only be freed */

@@ -510,6 +510,37 @@ static void same_bytes_every_type_pair(void **state)
 	}
 }
 
+/* The writer's thread looks blobs up on its own connection, many lookups
+ * to one read transaction (catalog_reader.c).  Rows the shared connection
+ * adds meanwhile (check --repair indexing packs, the appender indexing a
+ * finished pack) must be seen by the very next lookup, as if it ran on the
+ * shared connection: a held snapshot that missed them would store a blob
+ * twice, or refuse a tree that names one. */
+static void held_lookups_see_rows_added_meanwhile(void **state)
+{
+	struct fixture *f = *state;
+	blob_id ids[3];
+	for (int i = 0; i < 3; i++) {
+		uint8_t seed[8] = { 'h', 'e', 'l', 'd', (uint8_t)i };
+		repo_blob_id(f->repo, seed, sizeof seed, &ids[i]);
+	}
+	/* The read transaction is open after a first lookup that misses. */
+	assert_false(writer_has(f->w, &ids[0], BLOB_DATA));
+	assert_false(writer_has(f->w, &ids[1], BLOB_DATA));
+	for (int i = 0; i < 3; i++) {
+		char name[PACK_NAME_LEN + 1];
+		snprintf(name, sizeof name, "%031d%d", 0, i);
+		struct pack_entry e = { .id = ids[i], .type = BLOB_DATA, .offset = PACK_HEADER_SIZE,
+					.length = BLOB_OVERHEAD + 8, .raw_length = 8 };
+		CHECK(catalog_pack_add(f->repo, name, 4096, &e, 1));
+		/* Seen at once, by the lookup of the writer's thread. */
+		assert_true(writer_has(f->w, &ids[i], BLOB_DATA));
+		struct blob_loc loc;
+		CHECK(catalog_blob_lookup(f->repo, &ids[i], BLOB_DATA, &loc));
+		assert_string_equal(loc.pack, name);
+	}
+}
+
 /* writer_put_tree and writer_commit refuse references to blobs that are
  * missing or held only under another type, so a snapshot can never be
  * committed with one. */
@@ -727,6 +758,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_stream_chunks, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(sqlite_databases_chunk_by_page, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(held_lookups_see_rows_added_meanwhile, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(same_bytes_every_type_pair, fixture_setup,
 						fixture_teardown),
