@@ -100,46 +100,6 @@ int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after,
 	return r;
 }
 
-int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry **ret,
-		       size_t *ret_n)
-{
-	sqlite3_stmt *st = NULL;
-	struct pack_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	cat_lock(repo);
-	int rc = sqlite3_prepare_v2(repo->db,
-				    "SELECT pack_id, id, type, offset, length, raw_length, xxh"
-				    " FROM blobs WHERE pack_id = ?1 ORDER BY offset",
-				    -1, &st, NULL);
-	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading a pack's blobs");
-	if (r == 0)
-		sqlite3_bind_int64(st, 1, pack_dbid);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			struct pack_entry *nv = realloc(v, ncap * sizeof *nv);
-			if (!nv) {
-				r = store_fail(-ENOMEM, "gc: out of memory");
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		entry_from_row(st, &v[n++]);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "reading a pack's blobs");
-	sqlite3_finalize(st);
-	cat_unlock(repo);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 /* Prepare sql (the caller finalizes), recording a failure. */
 static int prepare(struct repo *repo, const char *sql, sqlite3_stmt **st)
 {
@@ -186,11 +146,27 @@ static int add_pack(struct repo *repo, const char *name, uint64_t size, size_t c
 	return r;
 }
 
+/* A moved row and the new pack it now lies in. */
+struct moved {
+	const struct pack_entry *e;
+	int64_t pack_id;
+};
+
+static int cmp_moved(const void *a, const void *b)
+{
+	const struct pack_entry *x = ((const struct moved *)a)->e, *y = ((const struct moved *)b)->e;
+	int c = memcmp(x->id.b, y->id.b, ID_BYTES);
+	return c ? c : (int)x->type - (int)y->type;
+}
+
 /* Rows of blobs that moved: only their pack and offset change (an UPDATE
  * by the key, cheaper than the upsert it was); a row missing (check
- * --repair or a rebuilt catalog may lack one) is inserted. */
-static int move_rows(struct repo *repo, int64_t pack_id, const struct pack_entry *moved, size_t n)
+ * --repair or a rebuilt catalog may lack one) is inserted.  In key order:
+ * the rows lie all over the blob table, and consecutive keys share its
+ * pages, so each page is found once rather than once per row. */
+static int move_rows(struct repo *repo, struct moved *m, size_t n)
 {
+	qsort(m, n, sizeof *m, cmp_moved);
 	sqlite3_stmt *up = NULL, *ins = NULL;
 	int r = prepare(repo,
 			"UPDATE blobs SET pack_id = ?3, offset = ?4, length = ?5, raw_length = ?6,"
@@ -202,12 +178,12 @@ static int move_rows(struct repo *repo, int64_t pack_id, const struct pack_entry
 			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			    &ins);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		const struct pack_entry *e = &moved[i];
+		const struct pack_entry *e = m[i].e;
 		sqlite3_stmt *st = up;
 		for (int pass = 0; r == 0 && pass < 2; pass++) {
 			sqlite3_bind_blob(st, 1, e->id.b, ID_BYTES, SQLITE_STATIC);
 			sqlite3_bind_int(st, 2, e->type);
-			sqlite3_bind_int64(st, 3, pack_id);
+			sqlite3_bind_int64(st, 3, m[i].pack_id);
 			sqlite3_bind_int64(st, 4, (int64_t)e->offset);
 			sqlite3_bind_int64(st, 5, e->length);
 			sqlite3_bind_int64(st, 6, e->raw_length);
@@ -249,16 +225,29 @@ int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news,
 	int r = cat_begin(repo);
 	if (r < 0)
 		goto out;
+	size_t nmoved = 0;
+	for (size_t i = 0; i < nnews; i++)
+		nmoved += news[i].n;
+	struct moved *m = malloc((nmoved ? nmoved : 1) * sizeof *m);
+	if (!m) {
+		r = store_fail(-ENOMEM, "gc: out of memory");
+		goto rollback;
+	}
+	nmoved = 0;
 	for (size_t i = 0; r == 0 && i < nnews; i++) {
 		int64_t pack_id = 0;
 		r = add_pack(repo, news[i].name, news[i].size, news[i].n, &pack_id);
-		if (r == 0)
-			r = move_rows(repo, pack_id, news[i].e, news[i].n);
+		for (size_t k = 0; r == 0 && k < news[i].n; k++)
+			m[nmoved++] = (struct moved){ .e = &news[i].e[k], .pack_id = pack_id };
 	}
+	if (r == 0)
+		r = move_rows(repo, m, nmoved);
+	free(m);
 	if (r == 0)
 		r = drop_packs(repo, drop, ndrop);
 	if (r == 0)
 		r = cat_commit(repo);
+rollback:
 	if (r < 0)
 		cat_rollback(repo);
 out:

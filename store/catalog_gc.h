@@ -25,10 +25,6 @@ int catalog_scan_blobs(struct repo *repo, catalog_blob_fn fn, void *ctx);
 int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after, blob_id *out,
 			  size_t max, size_t *ret_n);
 
-/* The blob rows of one pack by offset.  *ret malloc'd (NULL when none). */
-int catalog_pack_blobs(struct repo *repo, int64_t pack_dbid, struct pack_entry **ret,
-		       size_t *ret_n);
-
 /* One transaction: if new_name, record that pack (durable already) and
  * point the rows of its n entries at it (a missing row is inserted); then
  * delete the packs drop[0..ndrop) and every blob row still in them. */

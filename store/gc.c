@@ -67,7 +67,7 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	if (r >= 0 && !opts->dry_run)
 		r = gc_reaper_start(repo, &reap);
 	if (r >= 0)
-		r = gc_repack(repo, set, &plan, opts, reap, ret);
+		r = gc_repack(repo, &plan, opts, reap, ret);
 	/* Always waited for: what it removed counts as freed. */
 	uint64_t freed = 0, removed = 0;
 	int rr = gc_reaper_finish(reap, &freed, &removed);

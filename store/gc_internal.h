@@ -64,17 +64,29 @@ struct gc_pack {
 	uint64_t live_count, dead_count;
 	bool dead_snaprec;   /* holds a snapshot record whose row is gone */
 	int action;          /* -1 keep, else enum gc_action */
+	/* GC_REPACK: its live rows, plan->live[first .. first + nlive), by
+	 * offset (from the plan's scan: no query per pack in the repack). */
+	size_t first, nlive;
+};
+
+/* A live blob row of a pack planned GC_REPACK. */
+struct gc_live {
+	uint32_t pack; /* index in plan->packs */
+	struct pack_entry e;
 };
 
 struct gc_plan {
 	struct gc_pack *packs; /* every listed pack, by dbid */
 	size_t n;
+	struct gc_live *live;  /* the live rows of the GC_REPACK packs, by pack then offset */
+	size_t nlive;
 	char **unindexed; /* pack files on disk the catalog does not list */
 	uint64_t *unindexed_size;
 	size_t nunindexed;
 };
 
-/* Decide per pack (threshold in %) and find the unlisted pack files
+/* Decide per pack (threshold in %), keep the live rows of the packs to
+ * repack (one scan of the blob index) and find the unlisted pack files
  * (never one a journal entry in tmp/ still names). */
 int gc_plan_make(struct repo *repo, const struct gc_set *set, unsigned threshold,
 		 struct gc_plan *ret);
@@ -99,8 +111,8 @@ int gc_reaper_finish(struct gc_reaper *rp, uint64_t *ret_freed, uint64_t *ret_re
 
 /* Move the live blobs of the packs planned GC_REPACK into new packs; the
  * old packs go to reap (may be NULL with opts->dry_run). */
-int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *plan,
-	      const struct gc_opts *opts, struct gc_reaper *reap, struct gc_result *res);
+int gc_repack(struct repo *repo, const struct gc_plan *plan, const struct gc_opts *opts,
+	      struct gc_reaper *reap, struct gc_result *res);
 
 /* The fan-out directories (packs/<2 hex>/) gc unlinked packs from and
  * has not fsynced yet: one fsync per directory and batch, not per pack

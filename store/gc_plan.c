@@ -20,7 +20,7 @@
 
 struct plan_ctx {
 	struct gc_plan *plan;
-	size_t cap;
+	size_t cap, livecap;
 	const struct gc_set *set;
 	bool legacy;
 };
@@ -68,6 +68,18 @@ static int add_blob(void *p, int64_t pack_dbid, const struct pack_entry *e)
 	if (gc_set_live(c->set, &e->id, e->type, c->legacy)) {
 		k->live_bytes += e->length;
 		k->live_count++;
+		/* Kept until the decisions: the rows of the packs that stay
+		 * are dropped then (keep_repacked). */
+		struct gc_plan *pl = c->plan;
+		if (pl->nlive == c->livecap) {
+			size_t ncap = c->livecap ? 2 * c->livecap : 1024;
+			struct gc_live *nv = realloc(pl->live, ncap * sizeof *nv);
+			if (!nv)
+				return store_fail(-ENOMEM, "gc: out of memory");
+			pl->live = nv;
+			c->livecap = ncap;
+		}
+		pl->live[pl->nlive++] = (struct gc_live){ .pack = (uint32_t)(k - pl->packs), .e = *e };
 	} else {
 		k->dead_count++;
 		if (e->type == BLOB_SNAPSHOT)
@@ -85,6 +97,43 @@ static void decide(struct gc_pack *k, unsigned threshold)
 		k->action = GC_REPACK;
 	else
 		k->action = -1;
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct gc_live *x = a, *y = b;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->e.offset < y->e.offset ? -1 : x->e.offset > y->e.offset;
+}
+
+/* Keep only the live rows of the packs planned GC_REPACK, by pack and
+ * offset, and give each such pack its slice. */
+static void keep_repacked(struct gc_plan *pl)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pl->nlive; i++)
+		if (pl->packs[pl->live[i].pack].action == GC_REPACK)
+			pl->live[n++] = pl->live[i];
+	pl->nlive = n;
+	qsort(pl->live, n, sizeof *pl->live, cmp_live);
+	for (size_t i = 0; i < n;) {
+		struct gc_pack *k = &pl->packs[pl->live[i].pack];
+		size_t j = i;
+		while (j < n && pl->live[j].pack == pl->live[i].pack)
+			j++;
+		k->first = i;
+		k->nlive = j - i;
+		i = j;
+	}
+	if (n) {
+		struct gc_live *shrunk = realloc(pl->live, n * sizeof *shrunk);
+		if (shrunk)
+			pl->live = shrunk;
+	} else {
+		free(pl->live);
+		pl->live = NULL;
+	}
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -219,6 +268,7 @@ int gc_plan_make(struct repo *repo, const struct gc_set *set, unsigned threshold
 	}
 	for (size_t i = 0; i < pl.n; i++)
 		decide(&pl.packs[i], threshold);
+	keep_repacked(&pl);
 	*ret = pl;
 	return 0;
 }
@@ -226,6 +276,7 @@ int gc_plan_make(struct repo *repo, const struct gc_set *set, unsigned threshold
 void gc_plan_clear(struct gc_plan *p)
 {
 	free(p->packs);
+	free(p->live);
 	for (size_t i = 0; i < p->nunindexed; i++)
 		free(p->unindexed[i]);
 	free(p->unindexed);

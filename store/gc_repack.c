@@ -6,8 +6,8 @@
  * their xxh3 is checked against the index, so no key work is spent and
  * bit rot is not copied silently.  Nothing is decompressed or re-sealed.
  *
- * Reading is shaped for the disk, not for the blob: an old pack's rows
- * come from the catalog in offset order, and neighbouring live blobs are
+ * Reading is shaped for the disk, not for the blob: an old pack's live
+ * rows come from the plan's one scan of the blob index, by offset, and neighbouring live blobs are
  * read in one pread of up to RUN_MAX bytes, reading through dead gaps of
  * up to RUN_GAP (a dense pack is read in a few large sequential reads, a
  * sparse one without its dead stretches).  While one old pack is copied
@@ -44,20 +44,18 @@
 #define RUN_GAP (64u << 10) /* dead bytes read through rather than seeked over */
 #define RUN_MAX (4u << 20)  /* bytes of one read (a larger blob is read alone) */
 
-/* An old pack being repacked: its rows by offset and which are live. */
+/* An old pack being repacked: its live rows by offset (the plan's). */
 struct old_pack {
 	const struct gc_pack *k;
 	int fd;
-	struct pack_entry *e;
-	uint8_t *live;
+	const struct gc_live *l;
 	size_t n;
 };
 
 struct repacker {
 	struct repo *repo;
 	struct gc_reaper *reap; /* unlinks the old packs once their move commits */
-	const struct gc_set *set;
-	bool legacy;
+	const struct gc_plan *plan;
 	struct gc_result *res;
 	struct pack_writer *pw;
 	const struct gc_pack **olds; /* consumed into pw or news, not yet dropped */
@@ -73,19 +71,15 @@ static void old_close(struct old_pack *o)
 {
 	if (o->fd >= 0)
 		close(o->fd);
-	free(o->e);
-	free(o->live);
 	*o = (struct old_pack){ .fd = -1 };
 }
 
 static int old_open(struct repacker *rp, const struct gc_pack *k, struct old_pack *o)
 {
-	*o = (struct old_pack){ .k = k, .fd = -1 };
-	int r = catalog_pack_blobs(rp->repo, k->dbid, &o->e, &o->n);
-	if (r >= 0 && !(o->live = malloc(o->n ? o->n : 1)))
-		r = store_fail(-ENOMEM, "gc: out of memory");
+	*o = (struct old_pack){ .k = k, .fd = -1, .l = rp->plan->live + k->first, .n = k->nlive };
+	int r = 0;
 	for (size_t i = 0; r >= 0 && i < o->n; i++) {
-		const struct pack_entry *e = &o->e[i];
+		const struct pack_entry *e = &o->l[i].e;
 		/* Bounded, so a run's end cannot overflow (a damaged row
 		 * fails here, not as a wild read). */
 		if (e->offset > INT64_MAX || e->length > BLOB_OVERHEAD + BLOB_MAX_RAW)
@@ -93,7 +87,6 @@ static int old_open(struct repacker *rp, const struct gc_pack *k, struct old_pac
 				       "gc: pack %s: a blob row has offset %llu, length %u; nothing "
 				       "of it was copied (run ckptfs check)",
 				       k->name, (unsigned long long)e->offset, e->length);
-		o->live[i] = gc_set_live(rp->set, &e->id, e->type, rp->legacy);
 	}
 	if (r >= 0) {
 		char path[64];
@@ -107,21 +100,17 @@ static int old_open(struct repacker *rp, const struct gc_pack *k, struct old_pac
 	return r;
 }
 
-/* The next run from entry *i on: entries [*i, *ret_end) of which the live
- * ones lie in bytes [*ret_off, *ret_off + *ret_len).  False at the end. */
+/* The next run from entry *i on: entries [*i, *ret_end) lie in bytes
+ * [*ret_off, *ret_off + *ret_len).  False at the end. */
 static bool next_run(const struct old_pack *o, size_t *i, size_t *ret_end, uint64_t *ret_off,
 		     uint64_t *ret_len)
 {
-	while (*i < o->n && !o->live[*i])
-		(*i)++;
 	if (*i >= o->n)
 		return false;
-	uint64_t off = o->e[*i].offset, end = off + o->e[*i].length;
+	uint64_t off = o->l[*i].e.offset, end = off + o->l[*i].e.length;
 	size_t j = *i + 1;
 	for (; j < o->n; j++) {
-		const struct pack_entry *e = &o->e[j];
-		if (!o->live[j])
-			continue;
+		const struct pack_entry *e = &o->l[j].e;
 		uint64_t e_end = e->offset + e->length;
 		if (e->offset > end + RUN_GAP || (e_end > end ? e_end : end) - off > RUN_MAX)
 			break;
@@ -257,8 +246,7 @@ static int copy_live(struct repacker *rp, const struct old_pack *o)
 		}
 		r = pack_pread_blob(o->fd, o->k->name, off, (uint32_t)len, rp->buf);
 		for (; r >= 0 && i < end; i++)
-			if (o->live[i])
-				r = copy_blob(rp, o->k, &o->e[i], rp->buf + (o->e[i].offset - off));
+			r = copy_blob(rp, o->k, &o->l[i].e, rp->buf + (o->l[i].e.offset - off));
 	}
 	return r;
 }
@@ -303,15 +291,14 @@ static void dry_run(const struct gc_plan *pl, const struct gc_opts *o, struct gc
 	}
 }
 
-int gc_repack(struct repo *repo, const struct gc_set *set, const struct gc_plan *pl,
-	      const struct gc_opts *o, struct gc_reaper *reap, struct gc_result *res)
+int gc_repack(struct repo *repo, const struct gc_plan *pl, const struct gc_opts *o,
+	      struct gc_reaper *reap, struct gc_result *res)
 {
 	if (o->dry_run) {
 		dry_run(pl, o, res);
 		return 0;
 	}
-	struct repacker rp = { .repo = repo, .reap = reap, .set = set,
-			       .legacy = repo->legacy_below != 0, .res = res };
+	struct repacker rp = { .repo = repo, .reap = reap, .plan = pl, .res = res };
 	struct old_pack cur = { .fd = -1 }, next = { .fd = -1 };
 	int r = 0;
 	for (size_t i = next_planned(pl, 0); r >= 0 && i < pl->n;) {
