@@ -46,6 +46,11 @@ struct ckfs {
 	uid_t uid;       /* the mounting user owns the synthetic folders */
 	gid_t gid;
 	bool foreground; /* log to stderr, else syslog */
+	/* The kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT):
+	 * ops_open answers ENOSYS once, and from then on no OPEN or RELEASE
+	 * is sent; a read finds its file's node in the parent's cached tree.
+	 * Set in init, before any request. */
+	bool open_free;
 
 	/* statfs figures, recomputed at most every few seconds */
 	pthread_mutex_t usage_lock;

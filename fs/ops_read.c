@@ -1,8 +1,10 @@
 /* ops_read.c — open, read, release and extended attributes of files
  * inside snapshots.
  *
- * An open file keeps a private copy of its node (the chunk list), so reads
- * need no tree.  A read pins the chunks it covers in the shared LRU of
+ * Files are opened without a handle where the kernel allows it
+ * (ckfs.open_free): a read then finds its node in the folder's cached
+ * tree, a binary search.  Otherwise an open file keeps a private copy of
+ * its node (the chunk list).  A read pins the chunks it covers in the shared LRU of
  * decoded chunks (binary search for the first) and replies straight from
  * them.  There is no read-ahead of our own: the kernel's (128 KiB, with a
  * second read in flight while the reader copies the first) keeps a worker
@@ -40,6 +42,14 @@ int ops_node_of(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
 	*ret_ref = ref;
 	*ret_node = n;
 	return 0;
+}
+
+/* A file recorded as metadata only: there is no content to give. */
+static void not_captured(struct ckfs *fs, const struct inode *e, const char *what)
+{
+	char path[1024];
+	ckfs_log(fs, LOG_NOTICE, "%s %s: not captured (unreadable when the snapshot was taken)", what,
+		 inode_path(fs->inodes, e, path, sizeof(path)));
 }
 
 /* The kernel releases a file only once no read of it is in flight. */
@@ -84,6 +94,13 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (fs->open_free) {
+		/* Taken as success: no handle, and the kernel sends no more
+		 * OPEN or RELEASE for files on this mount (ops_read finds the
+		 * node itself). */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	bool leaf = e->kind == INODE_LEAF || e->kind == INODE_VLEAF || e->kind == INODE_SIDECAR;
 	if (!leaf || !S_ISREG(e->st.st_mode)) {
 		fuse_reply_err(req, leaf ? EINVAL : EISDIR);
@@ -108,10 +125,7 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (n->flags & NODE_F_UNREADABLE) {
-		/* Recorded as metadata only: there is no content to give. */
-		char path[1024];
-		ckfs_log(fs, LOG_NOTICE, "open %s: not captured (unreadable when the snapshot was taken)",
-			 inode_path(fs->inodes, e, path, sizeof(path)));
+		not_captured(fs, e, "open");
 		tcache_release(fs->trees, ref);
 		free(f);
 		fuse_reply_err(req, EIO);
@@ -154,15 +168,16 @@ bool ops_chunk_span(const struct node *n, uint64_t off, uint64_t len, size_t *fi
 
 /* Answer a read of [off, off + size): 0 once replied, or a negative
  * errno (not replied). */
-static int read_reply(struct ckfs *fs, fuse_req_t req, struct ops_file *f, off_t off, size_t size)
+static int read_reply(struct ckfs *fs, fuse_req_t req, const struct node *file, off_t off,
+		      size_t size)
 {
 	struct content_piece pieces[READ_PIECES];
 	size_t first, last;
 	store_error_clear();
-	if (!ops_chunk_span(&f->node, (uint64_t)off, size, &first, &last) ||
+	if (!ops_chunk_span(file, (uint64_t)off, size, &first, &last) ||
 	    last - first < READ_PIECES) {
 		ssize_t np =
-			content_pin(fs->repo, &f->node, (uint64_t)off, size, pieces, READ_PIECES);
+			content_pin(fs->repo, file, (uint64_t)off, size, pieces, READ_PIECES);
 		if (np >= 0) {
 			struct iovec iov[READ_PIECES];
 			for (ssize_t i = 0; i < np; i++)
@@ -180,24 +195,71 @@ static int read_reply(struct ckfs *fs, fuse_req_t req, struct ops_file *f, off_t
 	if (!buf)
 		return -ENOMEM;
 	store_error_clear();
-	ssize_t n = content_read(fs->repo, &f->node, (uint64_t)off, buf, size);
+	ssize_t n = content_read(fs->repo, file, (uint64_t)off, buf, size);
 	if (n >= 0)
 		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
 	return n < 0 ? (int)n : 0;
 }
 
+/* An open without a handle (fs->open_free): the node of regular file e,
+ * from its folder's cached tree (*ret_ref, released by the caller; NULL
+ * for an empty sidecar).  0, or an errno to reply with (logged). */
+static int handle_free_node(struct ckfs *fs, struct inode *e, struct tcache_entry **ret_ref,
+			    const struct node **ret_node)
+{
+	static const struct node empty = { .type = NODE_FILE }; /* no chunks, size 0 */
+	*ret_ref = NULL;
+	bool leaf = e->kind == INODE_LEAF || e->kind == INODE_VLEAF || e->kind == INODE_SIDECAR;
+	if (!leaf || !S_ISREG(e->st.st_mode))
+		return leaf ? EINVAL : EISDIR;
+	if (e->kind == INODE_SIDECAR) {
+		*ret_node = &empty;
+		return 0;
+	}
+	int r = ops_node_of(fs, e, ret_ref, ret_node);
+	if (r < 0)
+		return -r;
+	if ((*ret_node)->flags & NODE_F_UNREADABLE) {
+		not_captured(fs, e, "read");
+		tcache_release(fs->trees, *ret_ref);
+		*ret_ref = NULL;
+		return EIO;
+	}
+	return 0;
+}
+
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
 	struct ops_file *f = (struct ops_file *)(uintptr_t)fi->fh;
-	if (!f || off < 0) {
-		fuse_reply_err(req, f ? EINVAL : EBADF);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	int r = read_reply(fs, req, f, off, size);
+	if (f) {
+		int r = read_reply(fs, req, &f->node, off, size);
+		if (r < 0)
+			fuse_reply_err(req, -ops_fail(fs, f->inode, NULL, "read", r));
+		return;
+	}
+	struct inode *e = fs->open_free ? ops_inode(fs, ino) : NULL;
+	if (!e) {
+		fuse_reply_err(req, fs->open_free ? ESTALE : EBADF);
+		return;
+	}
+	struct tcache_entry *ref;
+	const struct node *n;
+	int err = handle_free_node(fs, e, &ref, &n);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	/* The reply pins the chunks, not the tree: release it after. */
+	int r = read_reply(fs, req, n, off, size);
+	tcache_release(fs->trees, ref);
 	if (r < 0)
-		fuse_reply_err(req, -ops_fail(fs, f->inode, NULL, "read", r));
+		fuse_reply_err(req, -ops_fail(fs, e, NULL, "read", r));
 }
 
 /* Reply to an xattr request with len bytes of data: the size probe

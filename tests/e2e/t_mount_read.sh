@@ -48,3 +48,27 @@ mount_ckpt "$M" --cache-size 1M
 dd if="$S/rand.bin" bs=1M status=none | cmp - "$P/rand.bin" || fail "rand.bin differs with a 1 MiB cache"
 cmp "$S/mixed.bin" "$P/mixed.bin" || fail "mixed.bin differs with a 1 MiB cache"
 ck umount "$M"
+
+# --- files are opened without a round trip ------------------------------------
+# The first OPEN is answered ENOSYS (FUSE_CAP_NO_OPEN_SUPPORT); from then on
+# the kernel opens files itself: no OPEN, no RELEASE, and reads still give
+# the bytes.  The debug trace of a foreground mount counts the requests.
+F=$T/mnt-trace
+mkdir -p "$F"
+_mounts+=("$F")
+"$CKPTFS" mount -f -o debug "$F" 2>"$T/trace" &
+track_pid $!
+wait_for 60 "not mounted" mountpoint -q "$F"
+for i in 1 2; do
+	for f in rand.bin mixed.bin; do
+		cmp "$F/proj/latest/$f" "$P/$f" || fail "$f differs (no open handle, round $i)"
+	done
+done
+fusermount3 -u "$F"
+wait_for 60 "still mounted" sh -c "! mountpoint -q '$F'"
+opens=$(grep -c 'opcode: OPEN (14)' "$T/trace" || true)
+releases=$(grep -c 'opcode: RELEASE (18)' "$T/trace" || true)
+reads=$(grep -c 'opcode: READ (15)' "$T/trace" || true)
+[ "$reads" -gt 0 ] || fail "the trace shows no READ: $(grep -c opcode "$T/trace") requests"
+[ "$opens" -le 1 ] || fail "$opens OPEN requests for 4 opens of 2 files (wanted at most 1)"
+[ "$releases" -eq 0 ] || fail "$releases RELEASE requests (wanted none)"
