@@ -9,9 +9,11 @@
 # a few files.  Everything lives in a temp dir under $TMPDIR, removed at
 # the end.  Page cache is left warm for both sides (same conditions), and
 # every phase starts after a `sync`, so none pays for the previous one's
-# writeback.  push fsyncs each pack before naming it (the remote must be
-# valid after a crash); rclone copy does not, so it is timed twice: as it
-# is, and until its data is durable (copy + sync).
+# writeback.  push makes each pack durable before a manifest names it (the
+# remote must be valid after a crash); rclone copy does not, so it is
+# timed twice: as it is, and until its data is durable (copy + sync).
+# Each round and the summary show the 1-minute load average: on a shared
+# machine a figure means little without it.
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 command -v rclone >/dev/null || { echo "bench-remote: needs rclone" >&2; exit 1; }
@@ -24,6 +26,7 @@ printf '[loc]\ntype = local\n' >"$RCLONE_CONFIG"
 printf 'bench\n' >"$T/pass"
 export CKPTFS_PASSPHRASE_FILE=$T/pass
 
+load() { cut -d' ' -f1 /proc/loadavg; }
 secs() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
 timed() { local a b; sync; a=$(secs); "$@" >/dev/null; b=$(secs); python3 -c "print(f'{$b-$a:.2f}')"; }
 copy_sync() { rclone copy "$@" && sync; }
@@ -58,7 +61,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	rm -rf "$T/rc-copy$r" "$T/rc-copys$r"
 	[ "$r" = "$ROUNDS" ] || { rm -rf "$T/r-$d" "$T/r-$c"; "$CKPTFS" remote remove "$d" >/dev/null; "$CKPTFS" remote remove "$c" >/dev/null; }
 	r_dir+=("$(ratio "$a" "$e")") r_rcl+=("$(ratio "$a" "$f")") rows+=("$a $b $e $f")
-	echo "bench-remote: round $r: rclone copy $a s, copy+sync $b s, push dir $e s, push rclone $f s" >&2
+	echo "bench-remote: round $r: rclone copy $a s, copy+sync $b s, push dir $e s, push rclone $f s (load $(load))" >&2
 done
 m=$(median_at "${r_rcl[@]}")
 read -r t_rc t_rcs t_dir t_rcl <<<"${rows[$m]}"
@@ -87,8 +90,8 @@ t_rcs_back=$(timed copy_sync "$T/r-dir" "$T/rc-back2")
 t_rec=$(timed "$CKPTFS" recover "$T/r-dir" --repo "$T/recovered")
 t_rec_rcl=$(timed "$CKPTFS" recover "rclone:loc:$T/r-rcl" --repo "$T/recovered2")
 
-printf 'bench-remote: %s MiB of packs (%s packs); %s MiB new work\n' "$((bytes >> 20))" \
-	"$(wc -l <"$T/before")" "$WORK_MB"
+printf 'bench-remote: %s MiB of packs (%s packs); %s MiB new work; load %s\n' "$((bytes >> 20))" \
+	"$(wc -l <"$T/before")" "$WORK_MB" "$(load)"
 printf '  %-40s %8s s  %5s MiB/s\n' "rclone copy (packs, local->local)" "$t_rc" "$(mibps "$bytes" "$t_rc")"
 printf '  %-40s %8s s  %5s MiB/s\n' "rclone copy + sync (durable)" "$t_rcs" "$(mibps "$bytes" "$t_rcs")"
 printf '  %-40s %8s s  %5s MiB/s  %sx rclone copy, %sx copy+sync\n' "push, directory remote" "$t_dir" \

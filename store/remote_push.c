@@ -267,6 +267,9 @@ static int send_packs(struct push_ctx *c)
 		c->res.new_bytes += lp->size;
 		c->prog.bytes_done = c->base_done + c->res.new_bytes;
 	}
+	/* Sent packs were appended after the carried ones: sorted again for
+	 * the look-ups of remote_push_gone. */
+	manifest_sort(&c->next);
 	if (r == 0 && c->o->progress)
 		c->o->progress(c->o->ctx, &c->prog);
 	free(items);
@@ -468,13 +471,24 @@ int remote_push(struct repo *repo, const struct remote *rem, const struct push_o
 				 : push_dir(&c, &dead, &ndead, &buf, &len);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < ndead && r == 0; i++) {
-		char rel[64];
-		pack_path(dead[i].name, rel, sizeof rel);
-		r = rio_remove(c.rio, rel);
+	if (ndead) {
+		/* After the manifest that no longer names them; over rclone in
+		 * one run for all of them. */
+		char (*rels)[64] = calloc(ndead, sizeof *rels);
+		char **names = calloc(ndead, sizeof *names);
+		if (!rels || !names)
+			r = store_fail(-ENOMEM, "out of memory");
+		for (size_t i = 0; r == 0 && i < ndead; i++) {
+			pack_path(dead[i].name, rels[i], sizeof rels[i]);
+			names[i] = rels[i];
+		}
+		if (r == 0)
+			r = rio_remove_many(c.rio, names, ndead);
+		if (r == 0)
+			r = rio_sync(c.rio);
+		free(rels);
+		free(names);
 	}
-	if (r == 0 && ndead)
-		r = rio_sync(c.rio);
 	if (r == 0)
 		r = save_state(&c, buf, len);
 	if (r == 0) {

@@ -12,8 +12,11 @@
  * half written is named by no manifest: its size is wrong, or its hash
  * (--checksum), and the next push sends it again.  A push is three steps
  * (the cat and the listing; the copy; the manifest's move), four when the
- * format or key changed on a remote that has a manifest; the sums of the packs to send are taken while
- * the first two runs start.
+ * format or key changed on a remote that has a manifest.  The sums of the
+ * packs to send (XXH3-128, for the manifest) are taken in a thread from
+ * the first step on, while rclone starts and copies; the manifest is
+ * finished, staged and sent to its temp name beside the copy, so no step
+ * waits for the hashing.
  *
  * The format and the wrapped key are re-sent only when they may differ:
  * the listing gives their sizes, and remote/NAME.meta keeps the XXH3-128
@@ -101,6 +104,8 @@ struct prehash {
 	struct manifest last;
 	char (*sums)[RIO_SUM_LEN + 1];
 	bool *ok;
+	pthread_t th;
+	bool running;
 };
 
 static void *prehash_run(void *p)
@@ -123,22 +128,35 @@ static void *prehash_run(void *p)
 	return NULL;
 }
 
-/* The manifest and the listing, side by side (and the hashing above). */
+static void prehash_start(struct prehash *h)
+{
+	h->running = pthread_create(&h->th, NULL, prehash_run, h) == 0;
+}
+
+/* Wait for the hashing (a no-op once done, or if it never started: the
+ * sums it did not take are taken by finish_manifest). */
+static void prehash_join(struct prehash *h)
+{
+	if (h->running)
+		pthread_join(h->th, NULL);
+	h->running = false;
+}
+
+/* The manifest and the listing, side by side (and the hashing above,
+ * which goes on beside the copy: finish_manifest waits for it). */
 static int look(struct push_ctx *c, struct seen *seen, struct prehash *h)
 {
 	struct fetch f = {.rio = c->rio};
-	pthread_t th, hth;
+	pthread_t th;
 	bool threaded = pthread_create(&th, NULL, fetch_manifest, &f) == 0;
 	if (!threaded)
 		fetch_manifest(&f);
-	bool hashing = pthread_create(&hth, NULL, prehash_run, h) == 0;
+	prehash_start(h);
 	struct rio_entry *e = NULL;
 	size_t n = 0;
 	int r = rio_list(c->rio, "", &e, &n);
 	if (threaded)
 		pthread_join(th, NULL);
-	if (hashing)
-		pthread_join(hth, NULL);
 	if (r == 0)
 		r = sort_listing(c, e, n, seen);
 	rio_entries_free(e, n);
@@ -206,9 +224,10 @@ static int plan_add(struct plan *p, const char *name)
 }
 
 /* Every local pack into c->next: carried over when the remote's manifest
- * already names it complete, else hashed here (the manifest's sum is of
- * the local bytes) and put in the transfer. */
-static int plan_packs(struct push_ctx *c, struct plan *p, const struct prehash *h)
+ * already names it complete, else put in the transfer and added with no
+ * sum yet (finish_manifest takes it: the manifest's sum is of the local
+ * bytes, hashed while rclone copies). */
+static int plan_packs(struct push_ctx *c, struct plan *p)
 {
 	int r = 0;
 	for (size_t i = 0; i < c->nlp && r == 0; i++) {
@@ -223,23 +242,15 @@ static int plan_packs(struct push_ctx *c, struct plan *p, const struct prehash *
 			r = manifest_add(&c->next, &mp);
 			continue;
 		}
-		char rel[64], local[PATH_MAX];
+		char rel[64];
 		pack_path(lp->name, rel, sizeof rel);
-		snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
 		memcpy(mp.name, lp->name, sizeof mp.name);
-		int fd = open(local, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
+		if (faccessat(c->repo->dirfd, rel, F_OK, 0) < 0) {
 			if (errno != ENOENT) /* ENOENT: gc removed it since the listing */
-				r = store_failp(-errno, "%s", local);
+				r = store_failp(-errno, "%s/%s", c->repo->path, rel);
 			continue;
 		}
-		if (h->ok[i])
-			memcpy(mp.sum, h->sums[i], sizeof mp.sum);
-		else
-			r = rio_hash_file(fd, lp->size, rel, mp.sum);
-		close(fd);
-		if (r == 0)
-			r = manifest_add(&c->next, &mp);
+		r = manifest_add(&c->next, &mp);
 		/* One the remote holds at full size that no manifest names (a
 		 * killed push's) goes in the transfer too: --checksum skips it
 		 * if its bytes are right and sends it again if they are not. */
@@ -262,6 +273,68 @@ static int stage_manifest(struct push_ctx *c, const char *buf, size_t len, char 
 	snprintf(tmp, sizeof tmp, "%s.tmp", rel);
 	int r = fio_write_atomic(c->repo->dirfd, rel, tmp, buf, len, 0600);
 	return r < 0 ? store_failp(r, "%s/%s", c->repo->path, rel) : 0;
+}
+
+/* The local pack named name: its index in c->lp (sorted), or c->nlp. */
+static size_t local_index(const struct push_ctx *c, const char *name)
+{
+	for (size_t lo = 0, hi = c->nlp; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+		int cmp = strcmp(c->lp[mid].name, name);
+		if (!cmp)
+			return mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return c->nlp;
+}
+
+/* The sums the plan left out, then the manifest encoded and staged where
+ * the transfer picks it up.  Runs in a thread of rio_upload_many while
+ * rclone copies the packs (nothing else touches c->next meanwhile). */
+struct finish {
+	struct push_ctx *c;
+	struct prehash *h;
+	char **buf;
+	size_t *len;
+	char staged[128];
+};
+
+static int finish_manifest(void *p)
+{
+	struct finish *f = p;
+	struct push_ctx *c = f->c;
+	prehash_join(f->h);
+	size_t keep = 0;
+	int r = 0;
+	for (size_t k = 0; k < c->next.n && r == 0; k++) {
+		struct manifest_pack *mp = &c->next.packs[k];
+		size_t i = mp->sum[0] ? c->nlp : local_index(c, mp->name);
+		if (i < c->nlp && f->h->ok[i]) {
+			memcpy(mp->sum, f->h->sums[i], sizeof mp->sum);
+		} else if (i < c->nlp) {
+			char rel[64], local[PATH_MAX];
+			pack_path(mp->name, rel, sizeof rel);
+			snprintf(local, sizeof local, "%s/%s", c->repo->path, rel);
+			int fd = open(local, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && errno == ENOENT)
+				continue; /* gc removed it meanwhile: left out of the manifest */
+			if (fd < 0) {
+				r = store_failp(-errno, "%s", local);
+				break;
+			}
+			r = rio_hash_file(fd, mp->size, rel, mp->sum);
+			close(fd);
+		}
+		if (r == 0)
+			c->next.packs[keep++] = *mp;
+	}
+	c->next.n = keep;
+	if (r == 0 && (r = manifest_encode(&c->next, f->buf, f->len)) == 0)
+		r = stage_manifest(c, *f->buf, *f->len, f->staged, sizeof f->staged);
+	return r;
 }
 
 static int save_meta(struct push_ctx *c, const struct push_meta *m)
@@ -288,6 +361,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	char lpath[4300];
 	snprintf(lpath, sizeof lpath, "%s/%s", c->repo->path, list);
 	struct prehash h = {.c = c};
+	struct finish fin = {.c = c, .h = &h, .buf = buf, .len = len};
 	if ((r = rio_set_list_path(c->rio, lpath)) < 0 ||
 	    (r = catalog_pack_list(c->repo, &c->lp, &c->nlp)) < 0)
 		return r;
@@ -309,13 +383,14 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 			goto out;
 		staged_meta = !direct;
 	}
-	if ((r = plan_packs(c, &p, &h)) < 0 || (r = remote_push_gone(c, dead, ndead)) < 0 ||
-	    (r = manifest_encode(&c->next, buf, len)) < 0 ||
-	    (r = stage_manifest(c, *buf, *len, staged, sizeof staged)) < 0)
+	if ((r = plan_packs(c, &p)) < 0 || (r = remote_push_gone(c, dead, ndead)) < 0)
 		goto out;
 	/* No manifest there yet: nothing reads the remote until this push's
-	 * manifest arrives, so the format and key need no temp names. */
-	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, direct, staged, REMOTE_MANIFEST);
+	 * manifest arrives, so the format and key need no temp names.  The
+	 * manifest is finished (its sums) and staged while the packs travel. */
+	remote_state_name(c->rem->name, "next", staged, sizeof staged);
+	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, direct, staged, REMOTE_MANIFEST,
+			    finish_manifest, &fin);
 	unlinkat(c->repo->dirfd, staged, 0);
 	/* A killed push's temp key or format this one did not move in. */
 	if (r == 0 && !staged_meta && seen.key_tmp)
@@ -330,6 +405,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 		r = save_meta(c, &m);
 	}
 out:
+	prehash_join(&h);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.names[i]);
 	free(p.names);

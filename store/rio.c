@@ -370,6 +370,16 @@ int rio_remove(struct rio *rio, const char *name)
 	return r;
 }
 
+int rio_remove_many(struct rio *rio, char *const *names, size_t n)
+{
+	if (rio->rclone)
+		return n ? rio_rclone_remove_many(rio, names, n) : 0;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = rio_remove(rio, names[i]);
+	return r;
+}
+
 int rio_sync(struct rio *rio)
 {
 	if (rio->rclone)

@@ -119,9 +119,14 @@ int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_
  * it; when all of that succeeded the others are moved into place, and
  * last commit_local to commit_name (the manifest: the commit point).
  * direct: the others too go straight to their names, in the one copy (a
- * remote with no manifest yet, which nothing can read in between). */
+ * remote with no manifest yet, which nothing can read in between).
+ * before_commit (if not NULL) is called with ctx in a thread of its own
+ * while the packs travel, before commit_local is read: it may write
+ * commit_local then (push finishes the manifest's sums there); a failure
+ * of it fails the upload, with its message, and nothing is committed. */
 int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    bool direct, const char *commit_local, const char *commit_name);
+		    bool direct, const char *commit_local, const char *commit_name,
+		    int (*before_commit)(void *ctx), void *ctx);
 
 /* rclone: where the --files-from lists of the *_many calls are written:
  * one fixed path in a private directory (the repository's remote/ state,
@@ -138,6 +143,10 @@ int rio_download_many(struct rio *rio, const char *local_root, char *const *name
 
 /* Remove name (a missing one is fine). */
 int rio_remove(struct rio *rio, const char *name);
+
+/* Remove the n files names (missing ones are fine): over rclone in one
+ * run (`rclone delete --files-from`), whatever n is. */
+int rio_remove_many(struct rio *rio, char *const *names, size_t n);
 
 /* After removals: make them durable where the backend can (fsync of the
  * directories of a directory target). */

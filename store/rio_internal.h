@@ -31,6 +31,7 @@ int rio_rclone_download(struct rio *rio, const char *name, int outfd,
 			char ret_sum[RIO_SUM_LEN + 1], uint64_t *ret_size,
 			rio_progress_fn progress, void *ctx);
 int rio_rclone_remove(struct rio *rio, const char *name);
+int rio_rclone_remove_many(struct rio *rio, char *const *names, size_t n);
 
 /* Parse `rclone lsf --format sp --separator '\t'` output (size, tab,
  * path per line; fuzzed with the manifest): entries prefixed with

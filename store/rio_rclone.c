@@ -577,6 +577,8 @@ struct bg_copy {
 	struct rio *rio;
 	const char *local, *name; /* local path; NAME on the remote */
 	bool move;                /* move NAME.tmp to NAME rather than copy */
+	int (*before)(void *ctx); /* called first, in this thread (the commit file) */
+	void *before_ctx;
 	pthread_t th;
 	bool threaded;
 	int r;
@@ -592,6 +594,10 @@ static void *bg_copy_run(void *p)
 		b->r = move_into_place(b->rio, tmp, b->name);
 		if (b->r < 0)
 			snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
+		return NULL;
+	}
+	if (b->before && (b->r = b->before(b->before_ctx)) < 0) {
+		snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
 		return NULL;
 	}
 	char *dst = rpath(b->rio, tmp);
@@ -627,7 +633,8 @@ static int bg_wait(struct bg_copy *b, int r)
 }
 
 int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    bool direct, const char *commit_local, const char *commit_name)
+		    bool direct, const char *commit_local, const char *commit_name,
+		    int (*before_commit)(void *ctx), void *ctx)
 {
 	char list[4096];
 	/* The small files (the key and format when they changed, the new
@@ -649,7 +656,9 @@ int rio_upload_many(struct rio *rio, const char *local_root, char *const *names,
 			break;
 		}
 		bg[nbg] = (struct bg_copy){.rio = rio, .local = locals[nbg],
-					   .name = i < n ? name : commit_name};
+					   .name = i < n ? name : commit_name,
+					   .before = i < n ? NULL : before_commit,
+					   .before_ctx = ctx};
 		bg_start(&bg[nbg++]);
 	}
 	/* The packs straight to their names: only a manifest makes a pack
@@ -683,6 +692,26 @@ int rio_upload_many(struct rio *rio, const char *local_root, char *const *names,
 	free(locals);
 	free(bg);
 	free(packs);
+	free(base);
+	return r;
+}
+
+int rio_rclone_remove_many(struct rio *rio, char *const *names, size_t n)
+{
+	char list[4096];
+	char *base = rpath(rio, "");
+	int r = base ? files_list(rio, names, n, NULL, list) : store_fail(-ENOMEM, "out of memory");
+	if (r == 0) {
+		/* delete with --files-from removes just the files listed; one
+		 * that is already gone is no error (a removal a killed push
+		 * made), and no folder at all is rclone's "directory not
+		 * found" (nothing to remove). */
+		const char *del[] = {"delete", "--files-from", list, "--no-traverse", base, NULL};
+		r = run_simple(rio, "deleting packs", del, true);
+		if (r == -ENOENT)
+			r = 0;
+		unlink(list);
+	}
 	free(base);
 	return r;
 }

@@ -121,11 +121,32 @@ CKPTFS_NOW=$now ck push keep >/dev/null
 CKPTFS_NOW=$((now + 400 * 86400)) expect_status 0 "$CKPTFS" push keep
 grep -q '0 deleted, 1 kept until .* (append-only remote)$' "$T/stdout" || fail "append-only: $(cat "$T/stdout")"
 [ -f "$T/keep/$vpath" ] || fail "append-only remote deleted"
+# The rclone remote: packs past their grace go in one rclone run for all
+# of them (a shim on PATH logs every rclone run), not one per pack.
+victim2=$(sqlite3 "$CKPTFS_REPO/catalog.db" "SELECT name FROM packs ORDER BY size LIMIT 1")
+v2path=packs/${victim2:0:2}/$victim2.pack
+[ -f "$T/keep/$v2path" ] && [ -f "$T/cloud/$vpath" ] && [ -f "$T/cloud/$v2path" ] || fail "victims not on the remotes"
+sqlite3 "$CKPTFS_REPO/catalog.db" "DELETE FROM blobs WHERE pack_id = (SELECT id FROM packs WHERE name = '$victim2'); DELETE FROM packs WHERE name = '$victim2';"
+rm "$CKPTFS_REPO/$v2path"
+CKPTFS_NOW=$now expect_status 0 "$CKPTFS" push cloud
+grep -q '0 deleted, 2 kept until' "$T/stdout" || fail "rclone grace day 0: $(cat "$T/stdout")"
+mkdir -p "$T/shim"
+printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" "$@"\n' "$T/rclone.log" "$(command -v rclone)" >"$T/shim/rclone"
+chmod +x "$T/shim/rclone"
+PATH=$T/shim:$PATH CKPTFS_NOW=$((now + 15 * 86400)) expect_status 0 "$CKPTFS" push cloud
+grep -Eq '; 2 deleted \(14-day grace\)$' "$T/stdout" || fail "rclone day 15: $(cat "$T/stdout")"
+[ ! -e "$T/cloud/$vpath" ] && [ ! -e "$T/cloud/$v2path" ] || fail "rclone: not deleted after 15 days"
+! grep -q -e "$victim" -e "$victim2" "$T/cloud/manifest" || fail "rclone: deleted packs still in the manifest"
+[ "$(grep -c ' delete ' "$T/rclone.log")" = 1 ] && ! grep -q deletefile "$T/rclone.log" ||
+	fail "rclone deletions not in one run: $(cat "$T/rclone.log")"
 # Undo the simulated gc from the remote (the point of the grace period):
-# the pack back, and check --repair indexes it again.
+# the packs back, and check --repair indexes them again.
 cp "$T/keep/$vpath" "$CKPTFS_REPO/$vpath"
+cp "$T/keep/$v2path" "$CKPTFS_REPO/$v2path"
 ck check --repair -q
 ck check -q
+ck push cloud >/dev/null
+[ -f "$T/cloud/$vpath" ] && [ -f "$T/cloud/$v2path" ] || fail "rclone: packs back locally not pushed again"
 
 # --- kill -9 during a push, then push again = a clean push ---------------------------
 head -c $((24 << 20)) /dev/urandom >"$P/big.bin"
