@@ -13,6 +13,7 @@
 #include "dumpers/engine.h"
 #include "dumpers/privsrv.h"
 #include "dumpers/sqlcount.h"
+#include "dumpers/sqlmigr.h"
 #include "dumpers/sqlsection.h"
 #include "store/err.h"
 
@@ -314,44 +315,78 @@ static int my_counts(const struct dumper_target *t0, const char *tmpdir, const c
 }
 
 /* The rows of each table counted in the dump stream itself (sqlcount.h):
- * exactly what the dump's own transaction saw, at no cost to the server. */
+ * exactly what the dump's own transaction saw, at no cost to the server;
+ * and the migration version read from the same stream (sqlmigr.h), since
+ * MySQL cannot share that transaction's snapshot with another session. */
+struct my_counter {
+	struct dumper_sqlcount count;
+	struct dumper_sqlmigr migr;
+	const struct dumper_target *t; /* for asking the version after the dump */
+	const char *tmpdir;
+};
+
+static void my_counter_free(struct my_counter *c)
+{
+	dumper_sqlcount_clear(&c->count);
+	dumper_sqlmigr_clear(&c->migr);
+	free(c);
+}
+
 static int my_count_begin(const struct dumper_target *t, const char *tmpdir, struct dumper_cmd *cmd,
 			  void **ret_state)
 {
-	(void)t, (void)tmpdir, (void)cmd;
-	struct dumper_sqlcount *c = calloc(1, sizeof *c);
+	(void)cmd;
+	struct my_counter *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
+	if (dumper_sqlmigr_init(&c->migr) < 0) {
+		my_counter_free(c);
+		return -ENOMEM;
+	}
+	c->t = t;
+	c->tmpdir = tmpdir;
 	*ret_state = c;
 	return 0;
 }
 
 static void my_count_bytes(void *state, const void *buf, size_t n)
 {
-	dumper_sqlcount_feed(state, buf, n);
+	struct my_counter *c = state;
+	dumper_sqlcount_feed(&c->count, buf, n);
+	dumper_sqlmigr_feed(&c->migr, buf, n);
 }
 
 static int my_count_end(void *state, struct dumper_table_count **ret, size_t *ret_n,
 			struct dumper_schema *ret_schema)
 {
-	(void)ret_schema;
-	struct dumper_sqlcount *c = state;
-	int r = c->err;
-	if (r == 0) {
-		*ret = c->tables;
-		*ret_n = c->ntables;
-		c->tables = NULL;
-		c->ntables = 0;
+	struct my_counter *c = state;
+	int r = c->count.err;
+	bool found = false;
+	if (r == 0 && ret_schema && (r = dumper_sqlmigr_schema(&c->migr, ret_schema, &found)) == 0 &&
+	    !found) {
+		/* No migration table in the stream (or one too large to keep):
+		 * asked right after the dump, as the only way left. */
+		if ((r = dumper_server_schema(c->t, c->tmpdir, ret_schema)) < 0 && r != -ENOMEM) {
+			store_error_clear();
+			memset(ret_schema, 0, sizeof *ret_schema);
+			r = 0;
+		}
 	}
-	dumper_sqlcount_clear(c);
-	free(c);
+	if (r == 0) {
+		*ret = c->count.tables;
+		*ret_n = c->count.ntables;
+		c->count.tables = NULL;
+		c->count.ntables = 0;
+	} else if (ret_schema) {
+		dumper_schema_clear(ret_schema);
+	}
+	my_counter_free(c);
 	return r;
 }
 
 static void my_count_abort(void *state)
 {
-	dumper_sqlcount_clear(state);
-	free(state);
+	my_counter_free(state);
 }
 
 /* The dump's sections of the tables (DROP, CREATE, rows, triggers) into
@@ -404,7 +439,7 @@ const struct dumper_engine dumper_engine_mysql = {
 	.counts = my_counts,
 	.schema_sql = "DATABASE()",
 	.counter = {.begin = my_count_begin, .bytes = my_count_bytes, .end = my_count_end,
-		    .abort = my_count_abort},
+		    .abort = my_count_abort, .schema = true},
 	.restore_tables = my_restore_tables,
 	.private_server = &dumper_privsrv_mysql,
 };

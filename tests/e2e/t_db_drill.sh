@@ -11,7 +11,10 @@
 # --drill` drills the latest captures later: proven with the counts
 # recorded (every snap records them), "restored" without (psql failing
 # at snap time), and a dump needing a role dropped since
-# fails by name with exit 3, and status says so.
+# fails by name with exit 3, and status says so.  The migration version
+# and the counts are the dump's own: a migration committed by another
+# session while the dump runs (pg_dump, and mariadb-dump, waiting for a
+# lock that session holds) is not the one recorded.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dbserver.sh"
 
@@ -180,4 +183,38 @@ expect_status 0 "$CKPTFS" check --drill --db postgres-app
 grep -q "  postgres-app  proven: restored into a scratch database, 5,003 rows in 4 tables as at dump time" \
 	"$T/stdout" || { cat "$T/stdout"; fail "the counts are not the dump's own"; }
 no_scratch
+
+# --- MySQL: the migration version is read from the dump stream ----------
+# MySQL cannot share the dump's snapshot, so the version comes from the
+# dump's own INSERTs of alembic_version.  A session locks aaa_first (the
+# dump's first table) and alembic_version; while mariadb-dump waits for
+# that lock, its snapshot already taken, the session moves the version on
+# and unlocks.  Asked after the dump it would be the new version.
+my_q shop "CREATE TABLE aaa_first(id int PRIMARY KEY) ENGINE=InnoDB; INSERT INTO aaa_first VALUES (1);
+	CREATE TABLE alembic_version(version_num varchar(32) NOT NULL PRIMARY KEY) ENGINE=InnoDB;
+	INSERT INTO alembic_version VALUES ('aaaa00000001')"
+mkfifo "$T/m.in"
+mariadb --no-defaults --socket="$MY_SOCK" -uroot -N -B --unbuffered shop <"$T/m.in" >"$T/m.out" 2>&1 &
+track_pid $!
+exec 8>"$T/m.in"
+echo "LOCK TABLES aaa_first WRITE, alembic_version WRITE; SELECT 'locked';" >&8
+wait_for 60 "the session's lock" grep -q locked "$T/m.out"
+"$CKPTFS" snap -t myracing >"$T/myrace.out" 2>&1 &
+snap_pid=$!
+track_pid $snap_pid
+dump_waits() { [ "$(my_q "" "SELECT count(*) FROM information_schema.processlist
+	WHERE state = 'Waiting for table metadata lock' AND info LIKE '%FROM \`aaa_first\`%'")" = 1 ]; }
+wait_for 120 "mariadb-dump waiting for the lock" dump_waits
+echo "UPDATE alembic_version SET version_num = 'bbbb00000002'; UNLOCK TABLES;" >&8
+exec 8>&-
+wait $snap_pid || { cat "$T/myrace.out"; fail "snap during the mysql migration exited $?"; }
+[ "$(my_q shop "SELECT version_num FROM alembic_version")" = bbbb00000002 ] || fail "the mysql migration did not commit"
+expect_status 0 "$CKPTFS" show myracing
+grep -A3 "mysql     mysql-shop  ok" "$T/stdout" | grep -q "schema  alembic aaaa00000001" ||
+	{ cat "$T/stdout"; fail "the mysql migration version is not the dump's own"; }
+# A quick snap now records the new one, read from the stream too.
+expect_status 0 "$CKPTFS" snap -t myafter
+expect_status 0 "$CKPTFS" show myafter
+grep -A3 "mysql     mysql-shop  ok" "$T/stdout" | grep -q "schema  alembic bbbb00000002" ||
+	{ cat "$T/stdout"; fail "the mysql migration version after the race"; }
 echo ok
