@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "store/keywrap.h"
 #include "store/remote.h"
 #include "store/repo.h"
+#include "store/repo_internal.h"
 #include "store/repokey.h"
 
 struct rec_ctx {
@@ -344,6 +346,18 @@ static int rebuild(struct rec_ctx *c, struct recover_result *res)
 	int r = repo_open(c->stage, REPO_REPAIR, 0, &repo);
 	if (r < 0)
 		return r;
+	/* The stage is removed on any failure and made durable once at the
+	 * end (sync_catalog), so the rebuild's many commits (one per pack
+	 * indexed and per snapshot re-created) need not each wait for the
+	 * disk: about 70 fdatasyncs for 1 GiB, as long as fetching it took. */
+	pthread_mutex_lock(&repo->db_lock);
+	int rc = sqlite3_exec(repo->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+	pthread_mutex_unlock(&repo->db_lock);
+	if (rc != SQLITE_OK) {
+		repo_close(repo);
+		return store_fail(-EIO, "%s/catalog.db: setting synchronous: %s", c->stage,
+				  sqlite3_errstr(rc));
+	}
 	struct check_opts co = {.repair = true, .ctx = c, .report = on_finding};
 	struct check_result cr = {0};
 	r = check_run(repo, &co, &cr);
@@ -364,6 +378,26 @@ static int rebuild(struct rec_ctx *c, struct recover_result *res)
 	}
 	repo_close(repo);
 	return r;
+}
+
+/* The catalog the rebuild wrote without syncing (closed: SQLite has
+ * checkpointed its WAL into catalog.db), made durable before the stage is
+ * renamed into place. */
+static int sync_catalog(struct rec_ctx *c)
+{
+	static const char *const files[] = {"catalog.db", "catalog.db-wal"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		int fd = openat(c->stagefd, files[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT && i > 0)
+			continue; /* no WAL left */
+		if (fd < 0)
+			return store_failp(-errno, "%s/%s", c->stage, files[i]);
+		int r = fsync(fd) < 0 ? store_failp(-errno, "%s/%s: fsync", c->stage, files[i]) : 0;
+		close(fd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* The manifest as the local copy of the last push (remote list, and the
@@ -447,6 +481,8 @@ int remote_recover(const struct recover_opts *o, struct recover_result *ret)
 		r = save_state(&c);
 	if (r == 0)
 		r = rebuild(&c, &res);
+	if (r == 0)
+		r = sync_catalog(&c);
 	if (r == 0 && (r = fio_fsync_dir(c.stagefd, ".")) < 0)
 		store_failp(r, "%s: fsync", c.stage);
 	if (r == 0) {
