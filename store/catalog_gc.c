@@ -218,6 +218,23 @@ static int drop_packs(struct repo *repo, const int64_t *drop, size_t ndrop)
 	return r;
 }
 
+/* Record pack p and point its rows at it (inside the open transaction;
+ * lock held). */
+static int add_moved_pack(struct repo *repo, const struct catalog_gc_pack *p)
+{
+	int64_t pack_id = 0;
+	int r = add_pack(repo, p->name, p->size, p->n, &pack_id);
+	struct moved *m = NULL;
+	if (r == 0 && !(m = malloc((p->n ? p->n : 1) * sizeof *m)))
+		r = store_fail(-ENOMEM, "gc: out of memory");
+	for (size_t k = 0; r == 0 && k < p->n; k++)
+		m[k] = (struct moved){ .e = &p->e[k], .pack_id = pack_id };
+	if (r == 0)
+		r = move_rows(repo, m, p->n);
+	free(m);
+	return r;
+}
+
 int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news, size_t nnews,
 			  const int64_t *drop, size_t ndrop)
 {
@@ -225,34 +242,52 @@ int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news,
 	int r = cat_begin(repo);
 	if (r < 0)
 		goto out;
-	size_t nmoved = 0;
-	for (size_t i = 0; i < nnews; i++)
-		nmoved += news[i].n;
-	struct moved *m = malloc((nmoved ? nmoved : 1) * sizeof *m);
-	if (!m) {
-		r = store_fail(-ENOMEM, "gc: out of memory");
-		goto rollback;
-	}
-	nmoved = 0;
-	for (size_t i = 0; r == 0 && i < nnews; i++) {
-		int64_t pack_id = 0;
-		r = add_pack(repo, news[i].name, news[i].size, news[i].n, &pack_id);
-		for (size_t k = 0; r == 0 && k < news[i].n; k++)
-			m[nmoved++] = (struct moved){ .e = &news[i].e[k], .pack_id = pack_id };
-	}
-	if (r == 0)
-		r = move_rows(repo, m, nmoved);
-	free(m);
+	for (size_t i = 0; r == 0 && i < nnews; i++)
+		r = add_moved_pack(repo, &news[i]);
 	if (r == 0)
 		r = drop_packs(repo, drop, ndrop);
 	if (r == 0)
 		r = cat_commit(repo);
-rollback:
 	if (r < 0)
 		cat_rollback(repo);
 out:
 	cat_unlock(repo);
 	return r;
+}
+
+int catalog_gc_txn_begin(struct repo *repo)
+{
+	cat_lock(repo);
+	int r = cat_begin(repo);
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_gc_txn_add(struct repo *repo, const struct catalog_gc_pack *p)
+{
+	cat_lock(repo);
+	int r = add_moved_pack(repo, p);
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_gc_txn_commit(struct repo *repo, const int64_t *drop, size_t ndrop)
+{
+	cat_lock(repo);
+	int r = drop_packs(repo, drop, ndrop);
+	if (r == 0)
+		r = cat_commit(repo);
+	if (r < 0)
+		cat_rollback(repo);
+	cat_unlock(repo);
+	return r;
+}
+
+void catalog_gc_txn_rollback(struct repo *repo)
+{
+	cat_lock(repo);
+	cat_rollback(repo);
+	cat_unlock(repo);
 }
 
 int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
@@ -262,6 +297,23 @@ int catalog_gc_move(struct repo *repo, const char *new_name, uint64_t new_size,
 	if (new_name)
 		snprintf(p.name, sizeof p.name, "%s", new_name);
 	return catalog_gc_move_packs(repo, &p, new_name ? 1 : 0, drop, ndrop);
+}
+
+int catalog_gc_read_begin(struct repo *repo)
+{
+	cat_lock(repo);
+	int rc = sqlite3_exec(repo->db, "BEGIN", NULL, NULL, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "starting a read transaction");
+	cat_unlock(repo);
+	return r;
+}
+
+void catalog_gc_read_end(struct repo *repo)
+{
+	cat_lock(repo);
+	if (!sqlite3_get_autocommit(repo->db))
+		sqlite3_exec(repo->db, "COMMIT", NULL, NULL, NULL);
+	cat_unlock(repo);
 }
 
 int catalog_gc_cache(struct repo *repo, unsigned kib)

@@ -34,6 +34,9 @@ void gc_set_free(struct gc_set *s);
 int gc_set_add(struct gc_set *s, const blob_id *id, uint8_t flags);
 /* The flags of id, 0 if absent. */
 uint8_t gc_set_get(const struct gc_set *s, const blob_id *id);
+/* Start loading the slot id would be probed at (a hint: a caller about
+ * to add many ids prefetches a few ahead). */
+void gc_set_prefetch(const struct gc_set *s, const blob_id *id);
 size_t gc_set_count(const struct gc_set *s);
 size_t gc_set_bytes(const struct gc_set *s);
 
@@ -42,11 +45,37 @@ size_t gc_set_bytes(const struct gc_set *s);
  * chunk or tree stored under the other of the two types (repo_read.c). */
 bool gc_set_live(const struct gc_set *s, const blob_id *id, uint8_t type, bool legacy);
 
+/* ---- reading blobs in disk order (gc_load.c) ---- */
+
+/* A few open packs, the least recently used one closed for a new one. */
+#define GC_FDS 16
+struct gc_fds {
+	struct {
+		char name[PACK_NAME_LEN + 1];
+		int fd; /* -1: free */
+		uint64_t used;
+	} s[GC_FDS];
+	uint64_t clock;
+};
+void gc_fds_init(struct gc_fds *c);
+void gc_fds_close(struct gc_fds *c);
+
+/* One blob of a batch: err 0 and its plaintext (freed after the call),
+ * or err < 0 with the failure recorded and data NULL.  A negative return
+ * stops the batch and is returned. */
+typedef int (*gc_load_fn)(void *ctx, const blob_id *id, int err, uint8_t *data, size_t len);
+
+/* Look up ids[0..n) as type, then read them sorted by pack and offset
+ * through fds, calling fn for each (in that order, not the given one). */
+int gc_load_batch(struct repo *repo, struct gc_fds *fds, const blob_id *ids, size_t n,
+		  uint8_t type, gc_load_fn fn, void *ctx);
+
 /* ---- mark (gc_mark.c) ---- */
 
-/* Fill set from every snapshot row: trees walked depth first with an
- * explicit stack of ids (one tree decoded at a time, each tree once),
- * then the snapshot records whose row exists.  A tree that cannot be
+/* Fill set from every snapshot row: trees walked level by level (each
+ * level's trees read in disk order, one decoded at a time, each tree
+ * once), then the snapshot records whose row exists, all in one read
+ * transaction.  A tree that cannot be
  * loaded fails the mark (nothing may be deleted on a partial mark). */
 int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res);
 /* The same, leaving out trashed rows whose window ends at or before
@@ -108,6 +137,25 @@ int gc_reaper_put(struct gc_reaper *rp, const char *name, uint64_t size);
  * no-op).  *ret_freed / *ret_removed: bytes and packs removed.  Returns
  * the first failure (recorded; the other unlinks were still made) or 0. */
 int gc_reaper_finish(struct gc_reaper *rp, uint64_t *ret_freed, uint64_t *ret_removed);
+
+/* The catalog side of the repack, in a thread of its own (gc_move.c):
+ * the rows of each finished new pack are pointed at it in a transaction
+ * that commits when told, then the old packs go to reap. */
+struct gc_mover;
+struct catalog_gc_pack;
+int gc_mover_start(struct repo *repo, struct gc_reaper *reap, struct gc_result *res,
+		   struct gc_mover **ret);
+/* Hand over the finished (durable, journalled) new pack p (NULL: none;
+ * p->e is taken over) and the old packs olds[0..nolds) whose live blobs
+ * all lie in packs handed over by now; with commit_after the transaction
+ * commits after it.  Waits while the mover is a few jobs behind.
+ * 0, or the mover's first failure (recorded here: stop copying). */
+int gc_mover_put(struct gc_mover *mv, struct catalog_gc_pack *p, const struct gc_pack *const *olds,
+		 size_t nolds, bool commit_after);
+/* Wait for every job and stop (what was not committed is rolled back);
+ * NULL is a no-op.  Returns r if it is a failure already (its message
+ * kept), else 0 or the mover's first failure (recorded). */
+int gc_mover_finish(struct gc_mover *mv, int r);
 
 /* Move the live blobs of the packs planned GC_REPACK into new packs; the
  * old packs go to reap (may be NULL with opts->dry_run). */

@@ -2,10 +2,12 @@
  *
  * Memory does not grow with the number of snapshots: the scan of the
  * snapshots table only adds root ids to the set (a root many snapshots
- * share is added once) and to the stack of trees to visit; the walk
- * decodes one tree at a time and pushes only subtrees not yet in the set,
- * so each distinct tree is loaded once whichever snapshots share it.  The
- * stack holds ids (32 bytes), never trees.
+ * share is added once) and to the first level of trees to visit; the
+ * walk decodes one tree at a time and queues only subtrees not yet in the
+ * set, so each distinct tree is loaded once whichever snapshots share it.
+ * The levels hold ids (32 bytes), never trees.  A level's trees are read
+ * in the order they lie in the packs (gc_load.c), not the order the walk
+ * meets them.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -22,6 +24,7 @@
 #include "store/repo_internal.h"
 #include "store/snaprec.h"
 #include "store/tree.h"
+#include "store/tree_internal.h"
 
 struct id_stack {
 	blob_id *v;
@@ -89,11 +92,30 @@ static int add_row(void *p, const struct snapshot *s, unsigned faults)
 	return had & GC_LIVE_TREE ? 0 : push(c->stack, &s->root);
 }
 
-/* Mark what tree id names; push its unmarked subtrees. */
-static int visit(struct repo *repo, struct gc_set *set, struct id_stack *stack, const blob_id *id)
+/* Chunk ids this far ahead have their set slot prefetched: a root tree
+ * lists every chunk of a big file (16,384 for a 64 MiB database), and
+ * the probes are cache misses. */
+#define PREFETCH_AHEAD 8
+
+struct level_ctx {
+	struct gc_set *set;
+	struct id_stack *next; /* subtrees first met on this level */
+};
+
+/* A tree of the level: mark what it names, queue its unmarked subtrees
+ * for the next level.  Any failure stops the mark. */
+static int visit(void *p, const blob_id *id, int err, uint8_t *data, size_t len)
 {
+	struct level_ctx *c = p;
+	char what[8 + ID_HEX_LEN];
+	memcpy(what, "tree ", 5);
+	id_to_hex(id, what + 5);
 	struct tree *t = NULL;
-	int r = tree_load(repo, id, &t);
+	int r = err;
+	if (r == -ENOENT)
+		r = store_fail(-STORE_ECORRUPT, "%s: missing from the repository", what);
+	if (r >= 0)
+		r = tree_decode_named(data, len, what, &t);
 	if (r < 0) {
 		/* Copied: store_fail writes the buffer store_error points into. */
 		char why[512];
@@ -103,58 +125,88 @@ static int visit(struct repo *repo, struct gc_set *set, struct id_stack *stack, 
 	for (size_t i = 0; r >= 0 && i < t->n; i++) {
 		const struct node *n = &t->nodes[i];
 		if (n->type == NODE_DIR) {
-			r = gc_set_add(set, &n->subtree, GC_LIVE_TREE);
+			r = gc_set_add(c->set, &n->subtree, GC_LIVE_TREE);
 			if (r >= 0 && !(r & GC_LIVE_TREE))
-				r = push(stack, &n->subtree);
+				r = push(c->next, &n->subtree);
 		} else if (n->type == NODE_FILE) {
-			for (size_t k = 0; r >= 0 && k < n->nchunks; k++)
-				r = gc_set_add(set, &n->chunks[k].id, GC_LIVE_DATA);
+			for (size_t k = 0; r >= 0 && k < n->nchunks; k++) {
+				if (k + PREFETCH_AHEAD < n->nchunks)
+					gc_set_prefetch(c->set, &n->chunks[k + PREFETCH_AHEAD].id);
+				r = gc_set_add(c->set, &n->chunks[k].id, GC_LIVE_DATA);
+			}
 		}
 	}
 	tree_free(t);
 	return r < 0 ? r : 0;
 }
 
+/* Trees from the roots down, a level at a time: each level's trees are
+ * read in disk order (gc_load_batch), and only subtrees not in the set
+ * yet make the next level, so each tree is read once. */
+static int walk(struct repo *repo, struct gc_set *set, struct gc_fds *fds, struct id_stack *level,
+		struct gc_result *res)
+{
+	struct id_stack next = { 0 };
+	struct level_ctx c = { .set = set, .next = &next };
+	int r = 0;
+	while (r >= 0 && level->n) {
+		next.n = 0;
+		r = gc_load_batch(repo, fds, level->v, level->n, BLOB_TREE, visit, &c);
+		res->trees += level->n;
+		struct id_stack t = *level;
+		*level = next;
+		next = t;
+	}
+	free(next.v);
+	return r;
+}
+
 #define SNAPREC_PAGE 256
 
+struct snaprec_ctx {
+	struct gc_set *set;
+};
+
 /* A record is live while a row with its time and root exists (a state
- * record too: snaprec.h).  One that
- * cannot be read or parsed is kept: gc deletes only what it knows is
- * dead. */
-static int mark_snaprecs(struct repo *repo, struct gc_set *set)
+ * record too: snaprec.h).  One that cannot be read or parsed is kept:
+ * gc deletes only what it knows is dead. */
+static int mark_snaprec(void *p, const blob_id *id, int err, uint8_t *data, size_t len)
+{
+	struct snaprec_ctx *c = p;
+	int64_t time_ns;
+	blob_id root;
+	bool live = true;
+	int r = err;
+	if (r >= 0)
+		r = snaprec_key(data, len, &time_ns, &root);
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0) {
+		blob_id key;
+		snaprow_key(time_ns, &root, &key);
+		live = gc_set_get(c->set, &key) & GC_SNAPROW;
+	}
+	store_error_clear();
+	if (live && (r = gc_set_add(c->set, id, GC_LIVE_SNAPREC)) < 0)
+		return r;
+	return 0;
+}
+
+static int mark_snaprecs(struct repo *repo, struct gc_set *set, struct gc_fds *fds)
 {
 	blob_id page[SNAPREC_PAGE], last;
 	size_t n;
 	bool first = true;
+	struct snaprec_ctx c = { .set = set };
 	do {
 		int r = catalog_blob_ids_page(repo, BLOB_SNAPSHOT, first ? NULL : &last, page,
 					      SNAPREC_PAGE, &n);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < n; i++) {
-			uint8_t *data = NULL;
-			size_t len = 0;
-			int64_t time_ns;
-			blob_id root;
-			bool live = true;
-			r = repo_load_blob(repo, &page[i], BLOB_SNAPSHOT, &data, &len);
-			if (r >= 0) {
-				r = snaprec_key(data, len, &time_ns, &root);
-				free(data);
-			}
-			if (r == -ENOMEM)
-				return r;
-			if (r >= 0) {
-				blob_id key;
-				snaprow_key(time_ns, &root, &key);
-				live = gc_set_get(set, &key) & GC_SNAPROW;
-			}
-			store_error_clear();
-			if (live && (r = gc_set_add(set, &page[i], GC_LIVE_SNAPREC)) < 0)
-				return r;
-		}
 		if (n)
 			last = page[n - 1];
+		if ((r = gc_load_batch(repo, fds, page, n, BLOB_SNAPSHOT, mark_snaprec, &c)) < 0)
+			return r;
 		first = false;
 	} while (n == SNAPREC_PAGE);
 	return 0;
@@ -167,17 +219,23 @@ int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res)
 
 int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct gc_result *res)
 {
-	struct id_stack stack = { 0 };
-	struct scan_ctx c = { .expired_by = expired_by, .set = set, .stack = &stack, .res = res };
-	int r = catalog_scan_snapshots(repo, add_row, &c);
-	while (r >= 0 && stack.n) {
-		blob_id id = stack.v[--stack.n];
-		r = visit(repo, set, &stack, &id);
-		res->trees++;
+	struct id_stack roots = { 0 };
+	struct scan_ctx c = { .expired_by = expired_by, .set = set, .stack = &roots, .res = res };
+	struct gc_fds fds;
+	gc_fds_init(&fds);
+	/* One read transaction: the lookups see one state of the catalog
+	 * and do not each take and drop the read lock. */
+	int r = catalog_gc_read_begin(repo);
+	if (r >= 0) {
+		r = catalog_scan_snapshots(repo, add_row, &c);
+		if (r >= 0)
+			r = walk(repo, set, &fds, &roots, res);
+		if (r >= 0)
+			r = mark_snaprecs(repo, set, &fds);
+		catalog_gc_read_end(repo);
 	}
-	free(stack.v);
-	if (r >= 0)
-		r = mark_snaprecs(repo, set);
+	free(roots.v);
+	gc_fds_close(&fds);
 	res->live_blobs = gc_set_count(set);
 	res->mark_bytes = gc_set_bytes(set);
 	return r < 0 ? r : 0;

@@ -16,14 +16,16 @@
  *
  * Old packs are consumed whole: a new pack is finished (fsync, journal,
  * rename, directory fsync: pack_writer_finish) once it passes the target
- * size at an old pack's end; once GC_COMMIT_BYTES of new packs are
- * finished (and at the end) one transaction points the moved rows at them
- * and drops the old packs they replaced, and only then are their files
- * unlinked.  Killed before the commit: the journals make the next writer
- * index the new packs, whose blobs are all indexed elsewhere already, and
- * the next gc deletes them.  Killed after it: the old files
- * are unlisted garbage for the next gc.  The unlinks themselves run in
- * the reaper's thread (gc_reap.c), alongside the copy of the next packs.
+ * size at an old pack's end, and handed to the mover (gc_move.c), whose
+ * thread points the moved rows at it inside an open transaction while
+ * the next packs are copied.  Once GC_COMMIT_BYTES of new packs are
+ * handed over (and at the end) that transaction drops the old packs they
+ * replaced and commits, and only then are their files unlinked.  Killed
+ * before the commit: the journals make the next writer index the new
+ * packs, whose blobs are all indexed elsewhere already, and the next gc
+ * deletes them.  Killed after it: the old files are unlisted garbage for
+ * the next gc.  The unlinks themselves run in the reaper's thread
+ * (gc_reap.c), alongside the copy of the next packs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,15 +56,13 @@ struct old_pack {
 
 struct repacker {
 	struct repo *repo;
-	struct gc_reaper *reap; /* unlinks the old packs once their move commits */
 	const struct gc_plan *plan;
 	struct gc_result *res;
+	struct gc_mover *mover; /* the catalog side, in its own thread */
 	struct pack_writer *pw;
-	const struct gc_pack **olds; /* consumed into pw or news, not yet dropped */
+	const struct gc_pack **olds; /* consumed into pw, not handed to the mover yet */
 	size_t nolds, capolds;
-	struct catalog_gc_pack *news; /* finished, not committed yet */
-	size_t nnews, capnews;
-	uint64_t news_bytes;
+	uint64_t uncommitted; /* bytes of new packs handed over since the last commit */
 	uint8_t *buf;
 	size_t bufcap;
 };
@@ -134,75 +134,35 @@ static void old_prefetch(const struct old_pack *o)
 	}
 }
 
-/* Finish pw (durable, journalled); its entries wait for the commit. */
-static int finish_new(struct repacker *rp)
+/* Finish pw if there is one (durable, journalled) and hand it to the
+ * mover with the old packs consumed since the last hand-over (all of
+ * their live blobs are in finished packs now); commit once
+ * GC_COMMIT_BYTES of new packs wait for it, and with last. */
+static int finish_new(struct repacker *rp, bool last)
 {
-	if (!rp->pw)
-		return 0;
-	if (rp->nnews == rp->capnews) {
-		size_t ncap = rp->capnews ? 2 * rp->capnews : 8;
-		struct catalog_gc_pack *nv = realloc(rp->news, ncap * sizeof *nv);
-		if (!nv)
-			return store_fail(-ENOMEM, "gc: out of memory");
-		rp->news = nv;
-		rp->capnews = ncap;
-	}
-	struct catalog_gc_pack *p = &rp->news[rp->nnews];
-	const struct pack_entry *e;
-	int r = pack_writer_finish(rp->pw, p->name, &e, &p->n, &p->size);
-	if (r >= 0 && !(p->e = malloc((p->n ? p->n : 1) * sizeof *p->e)))
-		r = store_fail(-ENOMEM, "gc: out of memory");
-	if (r >= 0) {
-		memcpy(p->e, e, p->n * sizeof *p->e);
-		rp->nnews++;
-		rp->news_bytes += p->size;
-	}
-	pack_writer_free(rp->pw);
-	rp->pw = NULL;
-	return r;
-}
-
-static void drop_news(struct repacker *rp)
-{
-	for (size_t i = 0; i < rp->nnews; i++)
-		free(rp->news[i].e);
-	rp->nnews = 0;
-	rp->news_bytes = 0;
-}
-
-/* One transaction for the finished new packs and the old packs they
- * replace (pw must be finished: every consumed old pack is in them), then
- * the old packs to the reaper.  A failed commit leaves the new packs
- * journalled (the next writer indexes them; the next gc deletes them). */
-static int commit_moves(struct repacker *rp)
-{
-	if (!rp->nnews && !rp->nolds)
-		return 0;
-	int64_t *ids = malloc((rp->nolds ? rp->nolds : 1) * sizeof *ids);
-	int r = ids ? 0 : store_fail(-ENOMEM, "gc: out of memory");
-	for (size_t i = 0; r >= 0 && i < rp->nolds; i++)
-		ids[i] = rp->olds[i]->dbid;
-	if (r >= 0)
-		r = catalog_gc_move_packs(rp->repo, rp->news, rp->nnews, ids, rp->nolds);
-	free(ids);
-	if (r < 0) {
-		drop_news(rp);
-		return r;
-	}
-	for (size_t i = 0; i < rp->nnews; i++) {
-		pack_journal_clear(rp->repo->dirfd, rp->news[i].name);
-		rp->res->packs_written++;
-		rp->res->bytes_after += rp->news[i].size;
-	}
-	drop_news(rp);
-	for (size_t i = 0; i < rp->nolds; i++) {
-		rp->res->packs_repacked++;
-		rp->res->bytes_after -= rp->olds[i]->size;
-		if ((r = gc_reaper_put(rp->reap, rp->olds[i]->name, rp->olds[i]->size)) < 0)
+	struct catalog_gc_pack p = { 0 };
+	int r = 0;
+	if (rp->pw) {
+		const struct pack_entry *e;
+		r = pack_writer_finish(rp->pw, p.name, &e, &p.n, &p.size);
+		if (r >= 0 && !(p.e = malloc((p.n ? p.n : 1) * sizeof *p.e)))
+			r = store_fail(-ENOMEM, "gc: out of memory");
+		if (r >= 0)
+			memcpy(p.e, e, p.n * sizeof *p.e);
+		pack_writer_free(rp->pw);
+		rp->pw = NULL;
+		if (r < 0)
 			return r;
+		rp->uncommitted += p.size;
 	}
+	if (!p.e && !rp->nolds && !last)
+		return 0;
+	bool commit = last || rp->uncommitted >= GC_COMMIT_BYTES;
+	r = gc_mover_put(rp->mover, p.e ? &p : NULL, rp->olds, rp->nolds, commit);
 	rp->nolds = 0;
-	return 0;
+	if (commit)
+		rp->uncommitted = 0;
+	return r;
 }
 
 static int copy_blob(struct repacker *rp, const struct gc_pack *k, const struct pack_entry *e,
@@ -265,9 +225,8 @@ static int repack_one(struct repacker *rp, const struct old_pack *o)
 		rp->capolds = ncap;
 	}
 	rp->olds[rp->nolds++] = o->k;
-	if (rp->pw && pack_writer_size(rp->pw) >= PACK_TARGET_SIZE &&
-	    (r = finish_new(rp)) >= 0 && rp->news_bytes >= GC_COMMIT_BYTES)
-		r = commit_moves(rp);
+	if (rp->pw && pack_writer_size(rp->pw) >= PACK_TARGET_SIZE)
+		r = finish_new(rp, false);
 	return r;
 }
 
@@ -298,9 +257,11 @@ int gc_repack(struct repo *repo, const struct gc_plan *pl, const struct gc_opts 
 		dry_run(pl, o, res);
 		return 0;
 	}
-	struct repacker rp = { .repo = repo, .reap = reap, .plan = pl, .res = res };
+	struct repacker rp = { .repo = repo, .plan = pl, .res = res };
 	struct old_pack cur = { .fd = -1 }, next = { .fd = -1 };
-	int r = 0;
+	int r = gc_mover_start(repo, reap, res, &rp.mover);
+	if (r < 0)
+		return r;
 	for (size_t i = next_planned(pl, 0); r >= 0 && i < pl->n;) {
 		const struct gc_pack *k = &pl->packs[i];
 		size_t j = next_planned(pl, i + 1);
@@ -324,12 +285,11 @@ int gc_repack(struct repo *repo, const struct gc_plan *pl, const struct gc_opts 
 	}
 	old_close(&cur);
 	if (r >= 0)
-		r = finish_new(&rp);
-	if (r >= 0)
-		r = commit_moves(&rp);
+		r = finish_new(&rp, true);
+	/* After a failure what was not committed is rolled back (its new
+	 * packs stay journalled: the next writer indexes them). */
+	r = gc_mover_finish(rp.mover, r);
 	pack_writer_free(rp.pw); /* after a failure: removes the temp file */
-	drop_news(&rp);          /* after a failure: journalled, not committed */
-	free(rp.news);
 	free(rp.olds);
 	free(rp.buf);
 	return r;

@@ -103,6 +103,13 @@ uint8_t gc_set_get(const struct gc_set *s, const blob_id *id)
 	return s->flags[slot_of(s, id)];
 }
 
+void gc_set_prefetch(const struct gc_set *s, const blob_id *id)
+{
+	size_t i = (size_t)le_get64(id->b) & (s->cap - 1);
+	__builtin_prefetch(&s->flags[i]);
+	__builtin_prefetch(&s->ids[i]);
+}
+
 size_t gc_set_count(const struct gc_set *s)
 {
 	return s->n;
