@@ -271,12 +271,18 @@ int catalog_gc_txn_add(struct repo *repo, const struct catalog_gc_pack *p)
 	return r;
 }
 
-int catalog_gc_txn_commit(struct repo *repo, const int64_t *drop, size_t ndrop)
+int catalog_gc_txn_drop(struct repo *repo, const int64_t *drop, size_t ndrop)
 {
 	cat_lock(repo);
 	int r = drop_packs(repo, drop, ndrop);
-	if (r == 0)
-		r = cat_commit(repo);
+	cat_unlock(repo);
+	return r;
+}
+
+int catalog_gc_txn_commit(struct repo *repo)
+{
+	cat_lock(repo);
+	int r = cat_commit(repo);
 	if (r < 0)
 		cat_rollback(repo);
 	cat_unlock(repo);

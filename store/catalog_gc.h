@@ -48,13 +48,14 @@ int catalog_gc_move_packs(struct repo *repo, const struct catalog_gc_pack *news,
 /* The same transaction in steps, so the rows of each new pack can be
  * moved as soon as the pack is durable, while gc copies the next one
  * (gc_move.c): begin; add each new pack (recorded, its rows pointed at
- * it); commit, dropping the old packs drop[0..ndrop) and their remaining
- * rows first (a failure rolls back everything since begin); or roll back.
+ * it); drop old packs drop[0..ndrop) and their remaining rows; commit (a
+ * failure rolls back everything since begin); or roll back.
  * Between the steps the transaction stays open on the shared connection:
  * nothing else may use it meanwhile (during gc's repack nothing does). */
 int catalog_gc_txn_begin(struct repo *repo);
 int catalog_gc_txn_add(struct repo *repo, const struct catalog_gc_pack *p);
-int catalog_gc_txn_commit(struct repo *repo, const int64_t *drop, size_t ndrop);
+int catalog_gc_txn_drop(struct repo *repo, const int64_t *drop, size_t ndrop);
+int catalog_gc_txn_commit(struct repo *repo);
 void catalog_gc_txn_rollback(struct repo *repo);
 
 /* A read transaction on the shared connection around the mark's many

@@ -89,13 +89,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
  * cleared, counts, the old packs to the reaper. */
 static int commit(struct gc_mover *mv)
 {
-	int64_t *ids = malloc((mv->nolds ? mv->nolds : 1) * sizeof *ids);
-	if (!ids)
-		return store_fail(-ENOMEM, "gc: out of memory");
-	for (size_t i = 0; i < mv->nolds; i++)
-		ids[i] = mv->olds[i]->dbid;
-	int r = catalog_gc_txn_commit(mv->repo, ids, mv->nolds);
-	free(ids);
+	int r = catalog_gc_txn_commit(mv->repo);
 	mv->in_txn = false;
 	if (r < 0)
 		return r;
@@ -111,6 +105,23 @@ static int commit(struct gc_mover *mv)
 		r = gc_reaper_put(mv->reap, mv->olds[i]->name, mv->olds[i]->size);
 	}
 	mv->nolds = 0;
+	return r;
+}
+
+/* The rows of the job's old packs go at once, not at the commit: the
+ * same transaction either way, and the last commit then waits only for
+ * the last pack's. */
+static int drop_olds(struct gc_mover *mv, const struct move_job *j)
+{
+	if (!j->nolds)
+		return 0;
+	int64_t *ids = malloc(j->nolds * sizeof *ids);
+	if (!ids)
+		return store_fail(-ENOMEM, "gc: out of memory");
+	for (size_t i = 0; i < j->nolds; i++)
+		ids[i] = j->olds[i]->dbid;
+	int r = catalog_gc_txn_drop(mv->repo, ids, j->nolds);
+	free(ids);
 	return r;
 }
 
@@ -134,6 +145,8 @@ static int run_job(struct gc_mover *mv, struct move_job *j)
 	}
 	if (r >= 0)
 		r = grow((void **)&mv->olds, &mv->capolds, mv->nolds + j->nolds, sizeof *mv->olds);
+	if (r >= 0)
+		r = drop_olds(mv, j);
 	if (r >= 0 && j->nolds) {
 		memcpy(mv->olds + mv->nolds, j->olds, j->nolds * sizeof *j->olds);
 		mv->nolds += j->nolds;

@@ -116,7 +116,8 @@ static void keep_repacked(struct gc_plan *pl)
 		if (pl->packs[pl->live[i].pack].action == GC_REPACK)
 			pl->live[n++] = pl->live[i];
 	pl->nlive = n;
-	qsort(pl->live, n, sizeof *pl->live, cmp_live);
+	if (n) /* live is NULL when the index has no live row */
+		qsort(pl->live, n, sizeof *pl->live, cmp_live);
 	for (size_t i = 0; i < n;) {
 		struct gc_pack *k = &pl->packs[pl->live[i].pack];
 		size_t j = i;
