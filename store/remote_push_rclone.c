@@ -25,6 +25,7 @@
  * push time).  Anything else (first push, another machine pushed, a
  * passphrase change) sends them again.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -102,19 +103,77 @@ static int sort_listing(struct push_ctx *c, struct rio_entry *e, size_t n, struc
 struct prehash {
 	struct push_ctx *c;
 	struct manifest last;
+	struct manifest *others; /* the last pushes to the other remotes */
+	size_t nothers;
 	char (*sums)[RIO_SUM_LEN + 1];
 	bool *ok;
 	pthread_t th;
 	bool running;
 };
 
+/* The last manifests pushed to the other remotes (remote/OTHER.manifest):
+ * their sums are of the same immutable local packs, so a pack another
+ * remote already got (a USB disk pushed before the cloud) is not hashed
+ * again.  Unreadable ones are skipped: they only spare work. */
+static void load_others(struct prehash *h)
+{
+	struct push_ctx *c = h->c;
+	int fd = openat(c->repo->dirfd, "remote", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name), sl = strlen(".manifest");
+		char name[REMOTE_NAME_MAX + 1];
+		if (l <= sl || l - sl > REMOTE_NAME_MAX || strcmp(e->d_name + l - sl, ".manifest"))
+			continue;
+		snprintf(name, sizeof name, "%.*s", (int)(l - sl), e->d_name);
+		if (!strcmp(name, c->rem->name))
+			continue;
+		struct manifest *nm = realloc(h->others, (h->nothers + 1) * sizeof *nm);
+		if (!nm)
+			break;
+		h->others = nm;
+		memset(&nm[h->nothers], 0, sizeof *nm);
+		if (remote_last_manifest(c->repo, name, &nm[h->nothers]) == 0)
+			h->nothers++;
+	}
+	closedir(d);
+	store_error_clear(); /* nothing here is reported */
+}
+
+/* A sum of lp the last push to this remote or another's holds, or NULL. */
+static const char *known_sum(const struct prehash *h, const struct catalog_pack *lp)
+{
+	const struct manifest_pack *own = manifest_find(&h->last, lp->name);
+	if (own && own->size == lp->size)
+		return own->sum;
+	for (size_t k = 0; k < h->nothers; k++) {
+		const struct manifest_pack *mp = manifest_find(&h->others[k], lp->name);
+		if (mp && mp->size == lp->size)
+			return mp->sum;
+	}
+	return NULL;
+}
+
 static void *prehash_run(void *p)
 {
 	struct prehash *h = p;
+	load_others(h);
 	for (size_t i = 0; i < h->c->nlp; i++) {
 		const struct catalog_pack *lp = &h->c->lp[i];
-		if (manifest_find(&h->last, lp->name))
+		const char *sum = known_sum(h, lp);
+		if (sum) {
+			memcpy(h->sums[i], sum, RIO_SUM_LEN + 1);
+			h->ok[i] = true;
 			continue;
+		}
+		if (manifest_find(&h->last, lp->name))
+			continue; /* most likely carried over from the remote's manifest */
 		char rel[64], local[PATH_MAX];
 		pack_path(lp->name, rel, sizeof rel);
 		snprintf(local, sizeof local, "%s/%s", h->c->repo->path, rel);
@@ -412,5 +471,8 @@ out:
 	free(h.sums);
 	free(h.ok);
 	manifest_clear(&h.last);
+	for (size_t k = 0; k < h.nothers; k++)
+		manifest_clear(&h.others[k]);
+	free(h.others);
 	return r;
 }

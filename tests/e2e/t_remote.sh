@@ -202,7 +202,8 @@ mkdir -p "$T/tmp"
 rmid=0
 rrounds=$((rounds < 10 ? 2 : rounds))
 for i in $(seq 1 "$rrounds"); do
-	TMPDIR=$T/tmp "$CKPTFS" push rkilled >/dev/null 2>&1 &
+	# --bwlimit: the copy still runs when the kill comes (as above).
+	TMPDIR=$T/tmp "$CKPTFS" push rkilled --bwlimit 4M >/dev/null 2>&1 &
 	pid=$!
 	sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
 	kill -9 "$pid" 2>/dev/null || true
@@ -241,7 +242,7 @@ expect_status 0 "$CKPTFS" check --remote cloud --read-data=50 --seed 7
 # Over rclone the packs are read in batches (one rclone run each): a
 # flipped byte is still found and named.
 flip() { python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(5000); b = f.read(1); f.seek(5000); f.write(bytes([b[0] ^ 0x20]))' "$1"; }
-cbig=$(ls -S "$T"/cloud/packs/*/*.pack | head -1)
+cbig=$(ls -S "$T"/cloud/packs/*/*.pack | sed -n 1p) # sed reads it all: head could SIGPIPE ls (pipefail)
 flip "$cbig"
 expect_status 1 "$CKPTFS" check --remote cloud --read-data
 grep -q "^damaged: pack $(basename "$cbig" .pack): its bytes do not match the manifest's checksum$" "$T/stdout" ||
@@ -251,7 +252,7 @@ flip "$cbig"
 expect_status 0 "$CKPTFS" check --remote cloud --read-data
 expect_status 2 "$CKPTFS" check --remote clean --repair
 expect_status 1 "$CKPTFS" check --remote nosuch
-big=$(ls -S "$T"/clean/packs/*/*.pack | head -1)
+big=$(ls -S "$T"/clean/packs/*/*.pack | sed -n 1p)
 small=$(ls -S "$T"/clean/packs/*/*.pack | tail -1)
 flip "$big"
 expect_status 0 "$CKPTFS" check --remote clean    # same size: only reading finds it
