@@ -232,18 +232,19 @@ static int drill_at(const struct drill_place *p, const char *tmpdir, dumper_feed
 	}
 	d->ok = true;
 	char a[32], b[32];
+	const char *ts = d->ntables == 1 ? "" : "s";
 	commas(d->rows, a);
 	commas((int64_t)d->ntables, b);
 	if (priv)
-		r = want ? set_result(d, "proven in a private server (%s): %s rows in %s tables as at dump "
-					 "time", p->version, a, b)
-			 : set_result(d, "restored into a private server (%s), %s rows in %s tables (no "
-					 "counts recorded at dump time to compare)", p->version, a, b);
+		r = want ? set_result(d, "proven in a private server (%s): %s rows in %s table%s as at dump "
+					 "time", p->version, a, b, ts)
+			 : set_result(d, "restored into a private server (%s), %s rows in %s table%s (no "
+					 "counts recorded at dump time to compare)", p->version, a, b, ts);
 	else
-		r = want ? set_result(d, "proven: restored into a scratch database, %s rows in %s tables "
-					 "as at dump time", a, b)
-			 : set_result(d, "restored into a scratch database, %s rows in %s tables (no counts "
-					 "recorded at dump time to compare)", a, b);
+		r = want ? set_result(d, "proven: restored into a scratch database, %s rows in %s table%s "
+					 "as at dump time", a, b, ts)
+			 : set_result(d, "restored into a scratch database, %s rows in %s table%s (no counts "
+					 "recorded at dump time to compare)", a, b, ts);
 drop:;
 	/* A private server goes away whole. */
 	int dr = priv ? 0 : dumper_drop_cmd(t, tmpdir, scratch, &drop);

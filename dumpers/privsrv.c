@@ -307,8 +307,11 @@ int dumper_privsrv_reap(struct dumper_privsrv_reaped *ret)
 
 void dumper_privsrv_stop(struct dumper_privsrv *s)
 {
-	if (s->pid > 0)
+	if (s->pid > 0) {
+		/* Unwatched first: a signal never goes to a pid reaped here. */
+		dumper_tmp_unwatch_child(s->pid);
 		stop_process(s->pid, s->stop_signal ? s->stop_signal : SIGKILL, true);
+	}
 	if (s->dir)
 		rm_tree(s->dir);
 	if (s->lock_fd > 0)
@@ -459,6 +462,9 @@ int dumper_privsrv_start(const struct dumper_privsrv_kind *k, const struct dumpe
 		goto fail;
 	if ((r = spawn_server(&serve, s.dir, &s.pid)) < 0)
 		goto fail;
+	/* SIGINT, SIGTERM or SIGHUP to us stops it too (its dir is then the
+	 * next reaper's). */
+	dumper_tmp_watch_child(s.pid, s.stop_signal);
 	char pidtext[32];
 	snprintf(pidtext, sizeof pidtext, "%ld\n", (long)s.pid);
 	if ((r = write_file(s.dir, "server.pid", pidtext)) < 0) {

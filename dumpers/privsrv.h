@@ -19,8 +19,10 @@
  *     user's back is not ours to do): said instead.
  * It is stopped and its dir removed when the drill ends, failed or not.
  *
- * A server whose ckptfs was killed (kill -9) lives on: the server is a
- * daemon of its own, no parent-death signal reaches it.  Every full drill
+ * SIGINT, SIGTERM or SIGHUP to ckptfs stops the server too (tmpdir.h's
+ * handler).  A server whose ckptfs was killed (kill -9) lives on: the
+ * server is a daemon of its own, no parent-death signal reaches it (and
+ * pg_ctl's would not stay our child anyway).  Every full drill
  * first reaps such leftovers: a dir of ours whose owner pid is not running
  * and whose lock is free has its server stopped — only a process whose
  * working directory is that dir's data dir, so a reused pid is never

@@ -33,6 +33,11 @@ static struct {
 	char path[PATH_MAX];
 } slots[TMP_SLOTS];
 
+/* Children to stop from the handler (private drill servers, privsrv.h):
+ * a pid is set after its signal, and cleared first. */
+#define TMP_CHILDREN 4
+static volatile sig_atomic_t child_pid[TMP_CHILDREN], child_sig[TMP_CHILDREN];
+
 static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 static bool installed[sizeof sigs / sizeof *sigs];
 static bool handlers_set;
@@ -83,6 +88,9 @@ static void wipe(int fd, uint64_t *bytes)
 static void on_signal(int sig)
 {
 	int saved = errno;
+	for (size_t i = 0; i < TMP_CHILDREN; i++)
+		if (child_pid[i] > 0)
+			kill((pid_t)child_pid[i], child_sig[i]);
 	for (size_t i = 0; i < TMP_SLOTS; i++) {
 		if (!slots[i].used)
 			continue;
@@ -119,6 +127,9 @@ static void unset_handlers(void)
 {
 	for (size_t i = 0; i < TMP_SLOTS; i++)
 		if (slots[i].used)
+			return;
+	for (size_t i = 0; i < TMP_CHILDREN; i++)
+		if (child_pid[i] > 0)
 			return;
 	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
 		struct sigaction cur;
@@ -249,4 +260,24 @@ int dumper_tmp_sweep(struct dumper_tmp_swept *ret)
 	}
 	closedir(dir);
 	return 0;
+}
+
+int dumper_tmp_watch_child(pid_t pid, int sig)
+{
+	for (size_t i = 0; i < TMP_CHILDREN; i++)
+		if (child_pid[i] <= 0) {
+			child_sig[i] = sig;
+			child_pid[i] = pid;
+			set_handlers();
+			return 0;
+		}
+	return -EMFILE;
+}
+
+void dumper_tmp_unwatch_child(pid_t pid)
+{
+	for (size_t i = 0; i < TMP_CHILDREN; i++)
+		if (child_pid[i] == pid)
+			child_pid[i] = 0;
+	unset_handlers();
 }

@@ -23,6 +23,7 @@
 #define CKPTFS_DUMPERS_TMPDIR_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Make a new dir (see above), take its lock and register it with the
  * signal handler.  *ret_path is malloc'd (the caller frees it after
@@ -32,6 +33,13 @@ int dumper_tmp_make(char **ret_path);
 /* Unregister path (as dumper_tmp_make returned it), remove the files in
  * it and the dir, release its lock.  Best effort. */
 void dumper_tmp_remove(const char *path);
+
+/* Have the handler above also send sig to pid (a private drill server,
+ * privsrv.h, that would outlive us: a daemon no parent-death signal
+ * reaches), until dumper_tmp_unwatch_child.  0, or -EMFILE when too many
+ * are watched (then only the reaper stops it). */
+int dumper_tmp_watch_child(pid_t pid, int sig);
+void dumper_tmp_unwatch_child(pid_t pid);
 
 /* Where the dirs are made: $TMPDIR if absolute, else "/tmp". */
 const char *dumper_tmp_base(void);
