@@ -322,6 +322,17 @@ void catalog_gc_read_end(struct repo *repo)
 	cat_unlock(repo);
 }
 
+int catalog_gc_autocheckpoint(struct repo *repo, bool on)
+{
+	cat_lock(repo);
+	int rc = sqlite3_exec(repo->db, on ? "PRAGMA wal_autocheckpoint = 1000"
+					    : "PRAGMA wal_autocheckpoint = 0",
+			      NULL, NULL, NULL);
+	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "setting the checkpoints");
+	cat_unlock(repo);
+	return r;
+}
+
 int catalog_gc_cache(struct repo *repo, unsigned kib)
 {
 	char sql[64];

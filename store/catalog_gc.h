@@ -4,6 +4,7 @@
 #ifndef CKPTFS_STORE_CATALOG_GC_H
 #define CKPTFS_STORE_CATALOG_GC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,13 @@ void catalog_gc_txn_rollback(struct repo *repo);
  * system calls apiece).  end is a no-op when none is open. */
 int catalog_gc_read_begin(struct repo *repo);
 void catalog_gc_read_end(struct repo *repo);
+
+/* Whether a commit on this connection checkpoints the WAL once it passes
+ * SQLite's default 1,000 pages (on) or never (off: gc's repack commits
+ * rewrite most of the catalog, and checkpointing after each cost a copy
+ * of it into the database file and an fsync; switched back on at the end,
+ * the last connection's close or the next writer's commit does it once). */
+int catalog_gc_autocheckpoint(struct repo *repo, bool on);
 
 /* Let this connection cache up to kib KiB of catalog pages (SQLite's
  * default is 2 MiB): gc reads the whole blob index and looks up every

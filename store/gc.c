@@ -42,6 +42,8 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	if (r >= 0)
 		r = catalog_gc_cache(repo, GC_CATALOG_CACHE_KIB);
 	if (r >= 0)
+		r = catalog_gc_autocheckpoint(repo, false);
+	if (r >= 0)
 		r = gc_set_new(&set);
 	int64_t t = fio_mono_ns();
 	if (r >= 0)
@@ -75,6 +77,8 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	if (r >= 0)
 		r = rr;
 	ret->repack_ns = fio_mono_ns() - t;
+	if (catalog_gc_autocheckpoint(repo, true) < 0 && r >= 0)
+		r = -EIO; /* recorded */
 	gc_plan_clear(&plan);
 	gc_set_free(set);
 	gc_lock_release(lockfd);
