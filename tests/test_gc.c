@@ -210,6 +210,77 @@ static void mark_from_every_row(void **state)
 	snapshot_clear(&s2);
 }
 
+struct seen_loads {
+	struct fixture *f;
+	blob_id id[8];
+	int err[8];
+	size_t n;
+};
+
+static int record_load(void *ctx, const blob_id *id, int err, uint8_t *data, size_t len)
+{
+	struct seen_loads *s = ctx;
+	assert_true(s->n < 8);
+	s->id[s->n] = *id;
+	s->err[s->n] = err;
+	s->n++;
+	if (err == 0) {
+		struct tree *t;
+		assert_non_null(data);
+		CHECK(tree_decode(data, len, &t));
+		tree_free(t);
+	} else {
+		assert_null(data);
+	}
+	return 0;
+}
+
+/* gc_load_batch: every id once, the indexed ones in pack and offset order
+ * with their plaintext, one the index lacks at the end with its error. */
+static void load_batch_in_disk_order(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	make_snapshot(f, 1, 2, 1000, &s1);
+	make_snapshot(f, 3, 4, 2000, &s2);
+	struct tree *t1, *t2;
+	CHECK(tree_load(f->repo, &s1.root, &t1));
+	CHECK(tree_load(f->repo, &s2.root, &t2));
+	blob_id bogus, ids[5] = { s2.root, t2->nodes[0].subtree, s1.root, { { 0 } },
+				  t1->nodes[0].subtree };
+	memset(&bogus, 0x5a, sizeof bogus);
+	ids[3] = bogus;
+	tree_free(t1);
+	tree_free(t2);
+	struct seen_loads seen = { .f = f };
+	struct gc_fds fds;
+	gc_fds_init(&fds);
+	CHECK(gc_load_batch(f->repo, &fds, ids, 5, BLOB_TREE, record_load, &seen));
+	gc_fds_close(&fds);
+	assert_int_equal(seen.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		size_t times = 0;
+		for (size_t k = 0; k < seen.n; k++)
+			times += id_equal(&seen.id[k], &ids[i]);
+		assert_int_equal(times, 1);
+	}
+	assert_true(id_equal(&seen.id[4], &bogus));
+	assert_int_equal(seen.err[4], -ENOENT);
+	struct blob_loc prev = { 0 };
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(seen.err[k], 0);
+		struct blob_loc loc;
+		CHECK(catalog_blob_lookup(f->repo, &seen.id[k], BLOB_TREE, &loc));
+		if (k) {
+			int c = strcmp(prev.pack, loc.pack);
+			assert_true(c < 0 || (c == 0 && prev.offset < loc.offset));
+		}
+		prev = loc;
+	}
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
 static void gc_deletes_and_repacks(void **state)
 {
 	struct fixture *f = *state;
@@ -560,6 +631,8 @@ int main(void)
 		cmocka_unit_test(set_add_get_grow),
 		cmocka_unit_test(set_live_by_type),
 		cmocka_unit_test_setup_teardown(mark_from_every_row, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(load_batch_in_disk_order, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(gc_deletes_and_repacks, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(dead_record_forces_repack, fixture_setup,
