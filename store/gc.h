@@ -10,22 +10,28 @@
  *           (catalog_trash_purge_expired; with dry_run only counted);
  *   mark    (gc_mark.c)   every tree reachable from every row of the
  *                         catalog's snapshots table (trashed snapshots keep
- *                         their row, so they are kept), each tree loaded
- *                         once, and the snapshot records (snaprec.h) whose
- *                         row still exists, into a set of ids (gc_set.c);
- *   plan    (gc_plan.c)   per pack: live bytes against its size.  A pack
+ *                         their row, so they are kept), level by level,
+ *                         each level read in pack order (gc_load.c), each
+ *                         tree once, and the snapshot records (snaprec.h)
+ *                         whose row still exists, into a set of ids
+ *                         (gc_set.c), all in one read transaction;
+ *   plan    (gc_plan.c)   per pack: live bytes against its size, from one
+ *                         scan of the blob index.  A pack
  *                         with no live blob is deleted; one under the
  *                         threshold, or holding a dead snapshot record (so
  *                         check --repair cannot bring a collected snapshot
- *                         back from it), is repacked; pack files the
- *                         catalog does not list are garbage;
+ *                         back from it), is repacked (its live rows kept
+ *                         for the repack); pack files the catalog does not
+ *                         list are garbage;
  *   sweep   (gc_sweep.c)  unlisted pack files, then the dead packs: their
  *                         rows go in one transaction, the files after it;
  *   repack  (gc_repack.c) live blobs copied (still sealed) into new packs
  *                         through the normal pack writer: pack durable,
- *                         then one transaction moves the rows and drops
- *                         the old packs' rows, then the old files go
- *                         (unlinked by a thread of their own, gc_reap.c).
+ *                         then a thread of its own (gc_move.c) points the
+ *                         moved rows at it and drops the old packs' rows
+ *                         in a transaction committed per 256 MiB of new
+ *                         packs, then the old files go (unlinked by
+ *                         another thread, gc_reap.c).
  *
  * A crash anywhere leaves every kept blob readable from its old or its new
  * location; the next gc deletes what the interrupted one left (a pack file
