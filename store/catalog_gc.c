@@ -333,6 +333,13 @@ int catalog_gc_autocheckpoint(struct repo *repo, bool on)
 	return r;
 }
 
+void catalog_gc_checkpoint(struct repo *repo)
+{
+	cat_lock(repo);
+	(void)sqlite3_wal_checkpoint_v2(repo->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	cat_unlock(repo);
+}
+
 int catalog_gc_cache(struct repo *repo, unsigned kib)
 {
 	char sql[64];

@@ -71,6 +71,9 @@ void catalog_gc_read_end(struct repo *repo);
  * of it into the database file and an fsync; switched back on at the end,
  * the last connection's close or the next writer's commit does it once). */
 int catalog_gc_autocheckpoint(struct repo *repo, bool on);
+/* Copy what the WAL holds into the database file now, as far as readers
+ * allow (a passive checkpoint; a failure only leaves it to the next one). */
+void catalog_gc_checkpoint(struct repo *repo);
 
 /* Let this connection cache up to kib KiB of catalog pages (SQLite's
  * default is 2 MiB): gc reads the whole blob index and looks up every

@@ -185,12 +185,19 @@ static void *mover_main(void *p)
 		}
 		pthread_cond_signal(&mv->room);
 	}
+	bool failed = mv->err != 0;
 	pthread_mutex_unlock(&mv->mu);
 	/* Closed without a last commit (the repack failed): what is open
 	 * goes, as if it had never been tried. */
 	if (mv->in_txn)
 		catalog_gc_txn_rollback(mv->repo);
 	mv->in_txn = false;
+	/* gc turned the automatic checkpoints off (gc.c): the WAL holds
+	 * the repack's commits.  Copied into the database file here, while
+	 * the reaper unlinks the old packs the last commit released, not
+	 * after it (at the connection's close). */
+	if (!failed)
+		catalog_gc_checkpoint(mv->repo);
 	return NULL;
 }
 
