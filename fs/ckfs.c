@@ -51,6 +51,9 @@ int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool 
 	r = tcache_new(tree_cache_bytes, load_tree, repo, &fs->trees);
 	if (r < 0)
 		goto fail;
+	/* Without its thread the mount still works, only slower cold. */
+	if (prefetch_new(repo, fs->trees, &fs->prefetch) < 0)
+		fs->prefetch = NULL;
 	if (pthread_mutex_init(&fs->usage_lock, NULL) != 0) {
 		r = -ENOMEM;
 		goto fail;
@@ -62,6 +65,7 @@ int ckfs_init(struct ckfs *fs, struct repo *repo, size_t tree_cache_bytes, bool 
 	}
 	return 0;
 fail:
+	prefetch_free(fs->prefetch);
 	tcache_free(fs->trees);
 	view_free(fs->view);
 	inode_table_free(fs->inodes);
@@ -103,6 +107,7 @@ void ckfs_clear(struct ckfs *fs)
 		h->free(fs, h);
 	}
 	pthread_mutex_destroy(&fs->handles_lock);
+	prefetch_free(fs->prefetch); /* it uses the tree cache */
 	tcache_free(fs->trees);
 	view_free(fs->view);
 	inode_table_free(fs->inodes);

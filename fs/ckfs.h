@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "fs/inode.h"
+#include "fs/prefetch.h"
 #include "fs/tcache.h"
 #include "fs/view.h"
 
@@ -43,6 +44,7 @@ struct ckfs {
 	struct view *view;
 	struct tcache *trees;
 	struct fuse_session *se;
+	struct prefetch *prefetch; /* NULL if its thread could not start */
 	uid_t uid;       /* the mounting user owns the synthetic folders */
 	gid_t gid;
 	bool foreground; /* log to stderr, else syslog */

@@ -159,6 +159,8 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = tcache_get(fs->trees, &e->tree, &d->tree);
 		if (r < 0)
 			r = ops_fail(fs, e, NULL, "list", r);
+		else
+			prefetch_folder(fs->prefetch, &e->tree, PREFETCH_TREES);
 		/* Immutable: the kernel may keep the listing. */
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;

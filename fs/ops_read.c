@@ -229,6 +229,14 @@ static int handle_free_node(struct ckfs *fs, struct inode *e, struct tcache_entr
 	return 0;
 }
 
+/* The first read of a file inside a snapshot: a walk copying files is
+ * in its folder, so read the folder's other small files ahead. */
+static void read_started(struct ckfs *fs, const struct inode *e, off_t off)
+{
+	if (off == 0 && e->kind == INODE_LEAF && e->parent)
+		prefetch_folder(fs->prefetch, &e->parent->tree, PREFETCH_FILES);
+}
+
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ckfs *fs = ops_fs(req);
@@ -238,6 +246,7 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		return;
 	}
 	if (f) {
+		read_started(fs, f->inode, off);
 		int r = read_reply(fs, req, &f->node, off, size);
 		if (r < 0)
 			fuse_reply_err(req, -ops_fail(fs, f->inode, NULL, "read", r));
@@ -255,6 +264,7 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		fuse_reply_err(req, err);
 		return;
 	}
+	read_started(fs, e, off);
 	/* The reply pins the chunks, not the tree: release it after. */
 	int r = read_reply(fs, req, n, off, size);
 	tcache_release(fs->trees, ref);

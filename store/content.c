@@ -203,3 +203,15 @@ int content_load_chunk(struct repo *repo, const struct node *file, size_t i, uin
 		return store_fail(-EINVAL, "%s: no chunk %zu", file->name, i);
 	return chunk_load(repo, &file->chunks[i], ret_data);
 }
+
+uint64_t content_hint(struct repo *repo, const struct node *file, uint64_t max_bytes)
+{
+	uint64_t done = 0;
+	if (file->type != NODE_FILE)
+		return 0;
+	for (size_t i = 0; i < file->nchunks && done < max_bytes; i++) {
+		repo_hint_blob(repo, &file->chunks[i].id, BLOB_DATA);
+		done += file->chunks[i].len;
+	}
+	return done;
+}

@@ -47,6 +47,10 @@ void content_unpin(struct repo *repo, struct content_piece *pieces, size_t n);
  * cost its lock and memory.  0, or a negative errno as content_read. */
 int content_load_chunk(struct repo *repo, const struct node *file, size_t i, uint8_t **ret_data);
 
+/* Hint (repo_hint_blob) the chunks of file, in order, until max_bytes
+ * of content: the bytes of content hinted. */
+uint64_t content_hint(struct repo *repo, const struct node *file, uint64_t max_bytes);
+
 /* Decode the chunk holding off into the cache if it is not there yet
  * (read-ahead for sequential readers).  Errors are ignored: the read
  * that needs the chunk will report them. */

@@ -76,6 +76,18 @@ bool repo_snapshot_is_legacy(const struct repo *repo, int64_t snapshot_id);
 int repo_load_blob(struct repo *repo, const blob_id *id, uint8_t type, uint8_t **ret_data,
 		   size_t *ret_len);
 
+/* Ask the kernel to start reading blob id of type from its pack
+ * (POSIX_FADV_WILLNEED), for a read soon to come that does its own lookup
+ * and every check.  The stored length, or 0 if the blob could not be
+ * located or its pack opened (a hint: nothing is recorded). */
+uint64_t repo_hint_blob(struct repo *repo, const blob_id *id, uint8_t type);
+
+/* Read the catalog's blob index once through, if the catalog is at most
+ * max_bytes, on this thread's read connection (a REPO_READ repository;
+ * else nothing): blob lookups all over its B-tree then find their pages
+ * in memory. */
+void repo_hint_catalog(struct repo *repo, uint64_t max_bytes);
+
 /* Bound the decoded-chunk cache used by content_read() (default 64 MiB). */
 void repo_set_cache_bytes(struct repo *repo, size_t bytes);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/catalog_internal.h"
+#include "store/catalog_reader.h"
 #include "store/err.h"
 #include "store/repo_internal.h"
 #include <unistd.h>
@@ -191,4 +192,41 @@ int repo_load_blob_flags(struct repo *repo, const blob_id *id, uint8_t type, uns
 	*ret_data = plain;
 	*ret_len = len;
 	return 0;
+}
+
+uint64_t repo_hint_blob(struct repo *repo, const blob_id *id, uint8_t type)
+{
+	struct blob_loc loc;
+	unsigned flags = 0;
+	int fd;
+	uint64_t len = 0;
+	if (locate(repo, id, type, &flags, &loc) == 0 && pack_fd(repo, loc.pack, &fd) == 0 &&
+	    posix_fadvise(fd, (off_t)loc.offset, (off_t)loc.length, POSIX_FADV_WILLNEED) == 0)
+		len = loc.length;
+	store_error_clear();
+	return len;
+}
+
+void repo_hint_catalog(struct repo *repo, uint64_t max_bytes)
+{
+	/* Through SQLite, never by opening catalog.db here: closing any
+	 * descriptor of the file would drop the process's POSIX locks on it,
+	 * which SQLite's readers rely on while another process (gc)
+	 * checkpoints the WAL.  Summing a column the index lacks reads every
+	 * page of the blob table, in the order of its B-tree. */
+	struct cat_reader *rd = cat_reader_get(repo);
+	if (!rd)
+		return;
+	sqlite3 *db = cat_reader_db(rd);
+	sqlite3_stmt *st;
+	int64_t bytes = -1;
+	if (sqlite3_prepare_v2(db, "SELECT page_count * page_size FROM pragma_page_count(), "
+				   "pragma_page_size()", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			bytes = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (bytes >= 0 && (uint64_t)bytes <= max_bytes)
+		(void)sqlite3_exec(db, "SELECT sum(length) FROM blobs", NULL, NULL, NULL);
+	store_error_clear();
 }
