@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dumpers/dumpers.h"
+#include "dumpers/privsrv.h"
 #include "dumpers/tmpdir.h"
 #include "src/output.h"
 #include "src/project.h"
@@ -107,6 +108,14 @@ static int find_or_register(struct repo *repo, const struct take_req *req, struc
 
 uint64_t take_sweep_db_temps(bool quiet)
 {
+	/* A private drill server whose ckptfs was killed would otherwise run
+	 * until the next full drill, which may be a month away. */
+	struct dumper_privsrv_reaped reaped = {0};
+	if (dumper_privsrv_reap(&reaped) < 0)
+		store_error_clear();
+	if (reaped.stopped && !quiet)
+		printf("stopped %u private drill %s left by killed runs\n", reaped.stopped,
+		       reaped.stopped == 1 ? "server" : "servers");
 	struct dumper_tmp_swept sw = {0};
 	if (dumper_tmp_sweep(&sw) < 0) {
 		store_error_clear();

@@ -8,7 +8,7 @@
 # show --json, log and status.  ckptfs runs as nobody (initdb refuses
 # root).  An unrestorable dump fails the drill by name (exit 3).  A
 # ckptfs killed (kill -9) while its private server runs leaves the
-# server; the next drill stops it and removes its dir.  A SIGTERM stops
+# server; the next snap stops it and removes its dir.  A SIGTERM stops
 # the server with ckptfs.  As root the
 # verdict says a private server cannot be started as root.
 . "$(dirname "$0")/lib.sh"
@@ -138,8 +138,10 @@ kill "$(cat "$N/slow/pid")" 2>/dev/null || true
 [ -d "$left" ] || fail "the dir went with kill -9 (nothing to reap)"
 [ -n "$(servers_in "$left/data")" ] || fail "the private server died with ckptfs (nothing to reap)"
 at_exit "for p in \$(servers_in '$left/data'); do kill -9 \$p; done"
-expect_status 0 asnobody check --drill --db mysql-shop
-grep -q "  mysql-shop  proven in a private server" "$T/stdout" || fail "the next drill"
+# Any snap reaps it (the next full drill may be a month away).
+expect_status 0 asnobody snap
+grep -q "^stopped 1 private drill server left by killed runs$" "$T/stdout" ||
+	{ cat "$T/stdout"; fail "the next snap did not say it stopped the leftover server"; }
 [ -z "$(servers_in "$left/data")" ] || fail "the leftover private server was not stopped"
 [ ! -e "$left" ] || fail "the leftover private server's dir was not removed"
 no_leftover
