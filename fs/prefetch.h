@@ -39,7 +39,8 @@ enum prefetch_kind {
 #define PREFETCH_TREES_MAX 64                     /* trees per request */
 #define PREFETCH_BYTES_MAX ((uint64_t)8 << 20)    /* file content per request */
 #define PREFETCH_FILE_MAX ((uint64_t)1 << 20)     /* bigger files: the kernel reads ahead */
-#define PREFETCH_CATALOG_MAX ((uint64_t)256 << 20) /* catalog read whole up to this */
+#define PREFETCH_CATALOG_MAX ((uint64_t)64 << 20) /* catalog read whole up to this: a
+						   few hundred thousand blobs */
 
 /* Start the worker.  0 or -ENOMEM / a pthread error (negative). */
 int prefetch_new(struct repo *repo, struct tcache *trees, struct prefetch **ret);
