@@ -1,5 +1,6 @@
 /* rio_rclone.c — the rclone backend of rio.h: every operation one run of
- * the rclone command (copyto, moveto, cat, rcat, lsf, deletefile, mkdir).
+ * the rclone command (copy, copyto, moveto, cat, rcat, lsf, delete,
+ * deletefile).
  *
  * Retries are kept low (--retries 1, --low-level-retries 2) and the
  * connection timeout short: a push is resumable, so failing fast with
