@@ -189,8 +189,6 @@ static int take_capture(struct repo *repo, const struct take_req *req, struct ta
 		.parent_root = t->have_parent ? &t->parent.root : NULL,
 		.parent_time_ns = t->have_parent ? t->parent.time_ns : 0,
 		.verify_reused = t->have_parent && repo_snapshot_is_legacy(repo, t->parent.id),
-		.trust_parent_chunks = t->have_parent && !repo_snapshot_is_legacy(repo, t->parent.id) &&
-				       t->parent.status != SNAP_DAMAGED,
 		.excludes = req->excludes,
 		.nexcludes = req->nexcludes,
 		.hooks = &hooks,

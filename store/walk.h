@@ -64,11 +64,6 @@ struct walk_opts {
 	 * as a data chunk (else the file is read again), and unchanged trees
 	 * are stored again through writer_put_tree's reference check. */
 	bool verify_reused;
-	/* The parent's chunks are all held as data chunks (a parent neither
-	 * version 1 nor damaged): a changed file's chunks that the parent's
-	 * version of it had are deduplicated without an index lookup each
-	 * (writer_know_data) — for a 1 GiB log grown by 20 MB, 16,000 of them. */
-	bool trust_parent_chunks;
 	const char *const *excludes;   /* extra gitignore-style patterns (--exclude) */
 	size_t nexcludes;
 	const struct walk_hooks *hooks; /* or NULL */

@@ -314,9 +314,6 @@ int walk_file(struct walk_ctx *c, int dirfd, const struct stat *st0, const struc
 		walk_warn(c, xr, "cannot read xattrs");
 		c->res.partial = true;
 	}
-	if (c->opts->trust_parent_chunks && prev && prev->type == NODE_FILE &&
-	    (r = writer_know_data(c->w, prev->chunks, prev->nchunks)) < 0)
-		goto out;
 	if (c->hooks->capture) {
 		r = c->hooks->capture(c->hooks->ctx, c->w, c->path.s, fd, &st, n);
 		if (r < 0)

@@ -199,20 +199,6 @@ void writer_free(struct writer *w)
 	free(w);
 }
 
-int writer_know_data(struct writer *w, const struct node_chunk *chunks, size_t n)
-{
-	if (n > PENDING_MAX / 2)
-		return 0; /* would push out more than it saves */
-	if (w->known.n + n > PENDING_MAX)
-		idset_clear(&w->known);
-	for (size_t i = 0; i < n; i++) {
-		int r = idset_add(&w->known, &chunks[i].id, BLOB_DATA);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 bool writer_has(struct writer *w, const blob_id *id, uint8_t type)
 {
 	struct blob_loc loc;

@@ -52,13 +52,6 @@ int writer_put_tree(struct writer *w, const struct tree *t, blob_id *ret_id);
  * this id as type (enum blob_type). */
 bool writer_has(struct writer *w, const blob_id *id, uint8_t type);
 
-/* Tell the writer the repository holds these n chunks as data chunks (the
- * chunks of a file in a parent snapshot that is neither version 1 nor
- * damaged, which nothing can remove while the writer lock is held): a
- * chunk stored again then costs no index lookup.  Only a cache: it may be
- * forgotten.  0 or -ENOMEM. */
-int writer_know_data(struct writer *w, const struct node_chunk *chunks, size_t n);
-
 /* Make everything queued durable and indexed, without a snapshot
  * (check --repair stores blobs it re-creates this way). */
 int writer_flush(struct writer *w);

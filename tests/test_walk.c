@@ -13,9 +13,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include <sqlite3.h>
-
-#include "store/blob.h"
 #include "tests/walk_fixture.h"
 #include "store/walk_internal.h"
 
@@ -535,69 +532,6 @@ static void db_copies_always_captured(void **state)
 	assert_int_equal(cap.progress_calls, 2);
 }
 
-/* A changed file's chunks that its parent version had are taken as held
- * (writer_know_data) when the parent can be trusted, without an index
- * lookup each; never when it cannot (version 1, damaged).  Seen through a
- * chunk whose index row is gone: trusted, it is not stored again; not
- * trusted, the lookup misses and it is. */
-static void parent_chunks_trusted_only_when_told(void **state)
-{
-	struct fx *fx = *state;
-	fx_random(fx, "log", 1 << 20, 7);
-	sleep_ms(250);
-	int64_t t1 = fx_now_ns();
-	struct walk_result r1, r2, r3;
-	fx_walk(fx, NULL, 0, &r1);
-	fx_commit(fx, &r1, t1);
-	struct node a;
-	get(fx, &r1.root, "log", &a);
-	assert_true(a.nchunks > 1);
-	blob_id first = a.chunks[0].id;
-	node_clear(&a);
-	/* The row removed behind the writer's back (reopened after: its
-	 * lookups share a read transaction only this process renews). */
-	writer_free(fx->w);
-	fx->w = NULL;
-	char cat[8192 + 16];
-	snprintf(cat, sizeof cat, "%s/catalog.db", fx->repo_path);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(cat, &db), SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db, "DELETE FROM blobs WHERE id = ?1 AND type = 1", -1,
-					    &st, NULL), SQLITE_OK);
-	sqlite3_bind_blob(st, 1, first.b, ID_BYTES, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	assert_int_equal(writer_open(fx->repo, &fx->w), 0);
-	assert_false(repo_has_blob(fx->repo, &first, BLOB_DATA));
-	/* The file grows: read again, its first chunk the same. */
-	char p[8192];
-	fx_path(fx, "log", p, sizeof p);
-	FILE *f = fopen(p, "a");
-	assert_non_null(f);
-	fputs("one more line\n", f);
-	fclose(f);
-
-	struct walk_opts o = {.parent_root = &r1.root, .parent_time_ns = t1,
-			      .trust_parent_chunks = true};
-	fx_walk_opts(fx, &o, &r2);
-	assert_int_equal(writer_flush(fx->w), 0);
-	get(fx, &r2.root, "log", &a);
-	assert_true(id_equal(&a.chunks[0].id, &first));
-	node_clear(&a);
-	assert_false(repo_has_blob(fx->repo, &first, BLOB_DATA));
-
-	/* A new writer (a new snap: the last one's cache is gone). */
-	writer_free(fx->w);
-	fx->w = NULL;
-	assert_int_equal(writer_open(fx->repo, &fx->w), 0);
-	o.trust_parent_chunks = false;
-	fx_walk_opts(fx, &o, &r3);
-	assert_int_equal(writer_flush(fx->w), 0);
-	assert_true(repo_has_blob(fx->repo, &first, BLOB_DATA));
-}
-
 static void bad_roots(void **state)
 {
 	struct fx *fx = *state;
@@ -666,7 +600,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(mount_point_left_out, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(extra_root_merged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(db_copies_always_captured, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(parent_chunks_trusted_only_when_told, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_roots, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(nothing_changed_cost, fx_setup, fx_teardown),
 	};
