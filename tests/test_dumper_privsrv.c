@@ -236,6 +236,9 @@ static pid_t fake_server(const char *dir)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* A real postgres handles SIGQUIT itself; a background job of a
+		 * non-interactive shell (a CI runner) inherits it ignored. */
+		signal(SIGQUIT, SIG_DFL);
 		char p[PATH_MAX + 16];
 		snprintf(p, sizeof p, "%s/data", dir);
 		if (chdir(p) < 0)
