@@ -113,18 +113,9 @@ void dumper_sqlcount_feed(struct dumper_sqlcount *c, const char *buf, size_t n)
 			}
 			break;
 		case S_TUPLES:
-			if (c->quote) {
-				if (c->escaped)
-					c->escaped = false;
-				else if (ch == '\\')
-					c->escaped = true;
-				else if (ch == c->quote)
-					c->quote = 0; /* '' reopens at once: still in the string */
+			if (sql_string_byte(&c->quote, &c->escaped, ch))
 				break;
-			}
-			if (ch == '\'' || ch == '"') {
-				c->quote = ch;
-			} else if (ch == '(') {
+			if (ch == '(') {
 				if (c->depth++ == 0)
 					tuple(c);
 			} else if (ch == ')') {

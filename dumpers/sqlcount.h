@@ -42,4 +42,27 @@ void dumper_sqlcount_feed(struct dumper_sqlcount *c, const char *buf, size_t n);
 /* Free what c holds (and zero it). */
 void dumper_sqlcount_clear(struct dumper_sqlcount *c);
 
+/* The string rule of a dump's VALUES tuples, one byte at a time: ' or "
+ * opens a string, a backslash escapes the next byte, the same quote closes
+ * it ('' closes and reopens at once: still inside).  True if ch belongs to
+ * a string (its quotes included); the caller looks at ch only when false.
+ * Shared by the row counter and the migration reader (sqlmigr.c). */
+static inline bool sql_string_byte(char *quote, bool *escaped, char ch)
+{
+	if (*quote) {
+		if (*escaped)
+			*escaped = false;
+		else if (ch == '\\')
+			*escaped = true;
+		else if (ch == *quote)
+			*quote = 0;
+		return true;
+	}
+	if (ch == '\'' || ch == '"') {
+		*quote = ch;
+		return true;
+	}
+	return false;
+}
+
 #endif

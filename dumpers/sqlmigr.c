@@ -1,6 +1,7 @@
 /* sqlmigr.c — the migration tables' sections of a mysqldump stream, and
  * their version read in an in-memory SQLite database (sqlmigr.h). */
 #include "dumpers/sqlmigr.h"
+#include "dumpers/sqlcount.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -103,15 +104,8 @@ static void keep(struct dumper_sqlmigr *c, char ch)
 /* One byte of a kept INSERT's tuples. */
 static void value_byte(struct dumper_sqlmigr *c, char ch)
 {
-	if (c->quote) {
-		if (c->escaped)
-			c->escaped = false;
-		else if (ch == '\\')
-			c->escaped = true;
-		else if (ch == c->quote)
-			c->quote = 0; /* '' reopens at once: still in the string */
-	} else if (ch == '\'' || ch == '"') {
-		c->quote = ch;
+	if (sql_string_byte(&c->quote, &c->escaped, ch)) {
+		/* inside a string: kept as it is */
 	} else if (ch == '(') {
 		c->depth++;
 	} else if (ch == ')') {
