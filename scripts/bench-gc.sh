@@ -25,6 +25,7 @@
 # saved in GC_DIR/history (before any forget) and reused when present, so
 # gc can be measured again on the same history (GC_DIR=... BENCH_KEEP=1
 # make bench-gc, twice).  GC_BUILD_ONLY=1 stops after building it.
+# GC_COLD=1 drops the page cache before gc (see below).
 set -euo pipefail
 : "${CKPTFS:?set CKPTFS to the ckptfs binary}"
 SNAPS=${GC_SNAPS:-1000}
@@ -129,6 +130,13 @@ forced = [a for a in d["actions"] if a["action"] == "repack" and a["live"] * 100
 print(f"   dry run: {len(forced)} packs rewritten only for a dead snapshot record "
       f"({sum(a['live'] for a in forced) / 1048576:.1f} MiB live in them)")
 PY
+# GC_COLD=1: the page cache is dropped first, so gc reads the packs and the
+# catalog from the disk (by default they are warm from the copy above).
+if [ "${GC_COLD:-0}" = 1 ]; then
+	sync
+	echo 3 >/proc/sys/vm/drop_caches || { echo "bench-gc: GC_COLD=1 needs a writable /proc/sys/vm/drop_caches" >&2; exit 1; }
+	echo "   page cache dropped before gc"
+fi
 /usr/bin/time -f '%e %U %S %M' -o "$W/time.txt" "$CKPTFS" gc --json >"$W/gc.json"
 read -r wall user sys rss <"$W/time.txt"
 after=$(du -sb "$CKPTFS_REPO/packs" | awk '{print $1}')
