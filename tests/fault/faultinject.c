@@ -1,7 +1,7 @@
 /* faultinject.c — an LD_PRELOAD shim that makes one chosen libc call fail.
  *
  *   FAULT_CALL   write | pwrite | fsync | fdatasync | syncfs | rename | open |
- *                unlink
+ *                unlink | odirect_open | odirect_io
  *                Each names a family: write is write+writev (restore writes
  *                file contents with writev); pwrite is pwrite+pwrite64; rename is
  *                rename+renameat+renameat2 ("renameat" is a synonym); open is
@@ -9,9 +9,15 @@
  *                variants ("openat" is a synonym); unlink is unlink+unlinkat (gc
  *                deleting packs) — so a sweep covers every
  *                way the store and SQLite reach the call.
+ *                odirect_open counts only opens that ask for O_DIRECT, and
+ *                odirect_io only pread/pwrite (and their 64 forms) on an fd
+ *                open with O_DIRECT: with FAULT_ERRNO=EINVAL FAULT_NTH=1
+ *                FAULT_STICKY=1 they stand for a file system that refuses
+ *                direct I/O at open (tmpfs before Linux 6.6, some FUSE and
+ *                network file systems) or at the first transfer.
  *   FAULT_NTH    the Nth counted call of that family fails (1-based);
  *                0 or unset: count only, never fail
- *   FAULT_ERRNO  ENOSPC | EIO | EDQUOT | EROFS | a number   (default EIO)
+ *   FAULT_ERRNO  ENOSPC | EIO | EDQUOT | EROFS | EINVAL | a number (default EIO)
  *   FAULT_STICKY 1: every counted call from the Nth on fails (a disk that
  *                stays broken), not only the Nth
  *   FAULT_PREFIX only calls on paths (or fds open on paths) under this
@@ -53,6 +59,8 @@ enum family {
 	F_RENAME,
 	F_OPEN,
 	F_UNLINK,
+	F_ODIRECT_OPEN,
+	F_ODIRECT_IO,
 };
 
 static const struct {
@@ -64,6 +72,7 @@ static const struct {
 	{ "renameat", F_RENAME },
 	{ "open", F_OPEN },     { "openat", F_OPEN },
 	{ "unlink", F_UNLINK }, { "unlinkat", F_UNLINK },
+	{ "odirect_open", F_ODIRECT_OPEN }, { "odirect_io", F_ODIRECT_IO },
 };
 
 static enum family target = F_NONE;
@@ -83,7 +92,7 @@ static int parse_errno(const char *s)
 		int e;
 	} names[] = { { "ENOSPC", ENOSPC }, { "EIO", EIO },     { "EDQUOT", EDQUOT },
 		      { "EROFS", EROFS },   { "EACCES", EACCES }, { "EPERM", EPERM },
-		      { "ENOMEM", ENOMEM }, { "EINTR", EINTR } };
+		      { "ENOMEM", ENOMEM }, { "EINTR", EINTR },   { "EINVAL", EINVAL } };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strcmp(s, names[i].n))
 			return names[i].e;
@@ -220,10 +229,19 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return real_writev(fd, iov, cnt);
 }
 
+/* An fd whose transfers odirect_io fails: one open with O_DIRECT. */
+static bool direct_fd(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && (fl & O_DIRECT);
+}
+
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite, int, const void *, size_t, off_t);
 	if (target == F_PWRITE && inject(F_PWRITE, fd_counts(fd)))
+		return -1;
+	if (target == F_ODIRECT_IO && direct_fd(fd) && inject(F_ODIRECT_IO, fd_counts(fd)))
 		return -1;
 	return real_pwrite(fd, buf, n, off);
 }
@@ -233,7 +251,26 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 	REAL(ssize_t, pwrite64, int, const void *, size_t, off64_t);
 	if (target == F_PWRITE && inject(F_PWRITE, fd_counts(fd)))
 		return -1;
+	if (target == F_ODIRECT_IO && direct_fd(fd) && inject(F_ODIRECT_IO, fd_counts(fd)))
+		return -1;
 	return real_pwrite64(fd, buf, n, off);
+}
+
+/* Reads fail only for odirect_io (a read-back that must fall back too). */
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	REAL(ssize_t, pread, int, void *, size_t, off_t);
+	if (target == F_ODIRECT_IO && direct_fd(fd) && inject(F_ODIRECT_IO, fd_counts(fd)))
+		return -1;
+	return real_pread(fd, buf, n, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	REAL(ssize_t, pread64, int, void *, size_t, off64_t);
+	if (target == F_ODIRECT_IO && direct_fd(fd) && inject(F_ODIRECT_IO, fd_counts(fd)))
+		return -1;
+	return real_pread64(fd, buf, n, off);
 }
 
 int fsync(int fd)
@@ -306,6 +343,12 @@ static bool needs_mode(int flags)
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+/* An open odirect_open counts. */
+static bool direct_open(int flags)
+{
+	return target == F_ODIRECT_OPEN && (flags & O_DIRECT);
+}
+
 #define OPEN_WRAPPER(name, fam)                                                \
 	int name(const char *p, int flags, ...)                                \
 	{                                                                      \
@@ -318,6 +361,9 @@ static bool needs_mode(int flags)
 			va_end(ap);                                            \
 		}                                                              \
 		if (target == fam && inject(fam, path_counts(AT_FDCWD, p)))    \
+			return -1;                                             \
+		if (direct_open(flags) &&                                      \
+		    inject(F_ODIRECT_OPEN, path_counts(AT_FDCWD, p)))          \
 			return -1;                                             \
 		return real_##name(p, flags, mode);                            \
 	}
@@ -334,6 +380,8 @@ static bool needs_mode(int flags)
 			va_end(ap);                                            \
 		}                                                              \
 		if (target == fam && inject(fam, path_counts(d, p)))           \
+			return -1;                                             \
+		if (direct_open(flags) && inject(F_ODIRECT_OPEN, path_counts(d, p)))   \
 			return -1;                                             \
 		return real_##name(d, p, flags, mode);                         \
 	}
@@ -355,6 +403,9 @@ int __openat64_2(int d, const char *p, int flags);
 		REAL(int, name, const char *, int);                            \
 		if (target == fam && inject(fam, path_counts(AT_FDCWD, p)))    \
 			return -1;                                             \
+		if (direct_open(flags) &&                                      \
+		    inject(F_ODIRECT_OPEN, path_counts(AT_FDCWD, p)))          \
+			return -1;                                             \
 		return real_##name(p, flags);                                  \
 	}
 #define FORTIFY_OPENAT(name, fam)                                              \
@@ -362,6 +413,8 @@ int __openat64_2(int d, const char *p, int flags);
 	{                                                                      \
 		REAL(int, name, int, const char *, int);                       \
 		if (target == fam && inject(fam, path_counts(d, p)))           \
+			return -1;                                             \
+		if (direct_open(flags) && inject(F_ODIRECT_OPEN, path_counts(d, p)))   \
 			return -1;                                             \
 		return real_##name(d, p, flags);                               \
 	}
