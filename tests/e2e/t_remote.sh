@@ -3,7 +3,9 @@
 # remote of type local: what push sends (packs byte for byte, the wrapped
 # key, never the plain key), incremental pushes, the 14-day grace of
 # deletions on a fixed clock (--no-delete, append-only), kill -9 during a
-# push then push again = a clean push, a full remote (tmpfs), missing
+# push then push again = a clean push, check --remote --read-data naming
+# a corrupt, a cut and a rotten pack with the snapshots and files they
+# hold, a full remote (tmpfs), missing
 # rclone, recover (wrong passphrase: nothing written; right: every
 # snapshot back byte for byte, the remote re-added).
 . "$(dirname "$0")/lib.sh"
@@ -261,9 +263,47 @@ bn=$(basename "$big" .pack)
 grep -q "^damaged: pack $bn: its bytes do not match the manifest's checksum$" "$T/stdout" || fail "corrupt: $(cat "$T/stdout")"
 grep -Eq "^damaged: snapshot proj/.*: its pack is damaged$" "$T/stdout" || fail "affected files not named: $(cat "$T/stdout")"
 grep -q 'remote clean is damaged' "$T/stderr" || fail "corrupt stderr: $(cat "$T/stderr")"
+# The biggest pack is the "big" snapshot's (24 MiB of big.bin, and its
+# trees): damage in it names, from the local catalog, that snapshot by
+# its root tree, each later one by the file and its chunk in that pack,
+# and none of the older ones.
+affected_by_big() {
+	local name held
+	while read -r name held; do
+		case $held in
+		own) grep -Eq "^damaged: snapshot proj/$name: /: tree [0-9a-f]+: its pack is damaged$" "$T/stdout" ||
+			fail "$1: snapshot $name: its root tree not named: $(cat "$T/stdout")" ;;
+		later) grep -Eq "^damaged: snapshot proj/$name: big\.bin: chunk [0-9a-f]+ \(file offset 0\) in pack $bn: its pack is damaged$" "$T/stdout" ||
+			fail "$1: snapshot $name: big.bin not named: $(cat "$T/stdout")" ;;
+		*) ! grep -q "^damaged: snapshot proj/$name:" "$T/stdout" || fail "$1: snapshot $name named: it holds nothing of pack $bn" ;;
+		esac
+	done < <("$CKPTFS" log -p proj --json | python3 -c 'import json,sys
+held = "older"
+for s in sorted(json.load(sys.stdin), key=lambda s: s["time_ns"]):
+    held = "own" if s["message"] == "big" else "later" if held != "older" else held
+    print(s["name"], held)')
+}
+affected_by_big "corrupt"
+# Read pack by pack through the work folder, nothing left in it.
+[ -z "$(find "$CKPTFS_REPO/remote" -path '*.check/*' -type f)" ] || fail "check left fetched packs behind"
+# Cut short (the flipped byte put back): named by its size, the same
+# snapshots and files, also when reading.
+flip "$big"
+bsize=$(stat -c %s "$big")
+truncate -s $((bsize - 4096)) "$big"
+expect_status 1 "$CKPTFS" check --remote clean --read-data
+grep -q "^damaged: pack $bn: $((bsize - 4096)) bytes on the remote, the manifest says $bsize$" "$T/stdout" ||
+	fail "truncated, read: $(cat "$T/stdout")"
+affected_by_big "truncated"
 truncate -s 100 "$small"
 expect_status 1 "$CKPTFS" check --remote clean -q
 grep -q "^damaged: pack $(basename "$small" .pack): 100 bytes on the remote, the manifest says " "$T/stdout" || fail "truncated: $(cat "$T/stdout")"
+second=$(ls -S "$T"/clean/packs/*/*.pack | sed -n 2p)
+mv "$second" "$T/aside.pack"
+expect_status 1 "$CKPTFS" check --remote clean -q
+grep -q "^damaged: pack $(basename "$second" .pack): missing on the remote (the manifest lists it)$" "$T/stdout" ||
+	fail "missing: $(cat "$T/stdout")"
+mv "$T/aside.pack" "$second"
 expect_status 1 "$CKPTFS" check --remote clean --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["healthy"] and d["damaged_packs"]>=1' "$T/stdout" || fail "--json: $(cat "$T/stdout")"
 # push re-sends the cut one; the corrupt one once removed from the remote.
@@ -271,6 +311,21 @@ rm "$big"
 ck push clean >/dev/null
 expect_status 0 "$CKPTFS" check --remote clean --read-data
 ck check -q
+# Every blob is authenticated, not only the checksum compared: a pack
+# that rotted locally before its first push reaches a new remote with
+# the manifest's sum of the rotten bytes (a push hashes what it sends),
+# and check --read-data still names it and what it holds.
+lbig=$CKPTFS_REPO/packs/${bn:0:2}/$bn.pack
+flip "$lbig"
+ck remote add rot "$T/rot" >/dev/null
+ck push rot >/dev/null
+flip "$lbig"
+ck check -q
+expect_status 1 "$CKPTFS" check --remote rot --read-data
+grep -q "^damaged: pack $bn: a blob in it does not authenticate$" "$T/stdout" || fail "rot: $(cat "$T/stdout")"
+[ "$(grep -c '^damaged: pack ' "$T/stdout")" = 2 ] || fail "rot: other packs named: $(cat "$T/stdout")"
+affected_by_big "rot"
+ck remote remove rot >/dev/null
 
 # --- missing rclone: one line; the other remotes are still pushed ------------------------
 mkdir -p "$T/bin"
