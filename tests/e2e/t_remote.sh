@@ -275,7 +275,7 @@ affected_by_big() {
 			fail "$1: snapshot $name: its root tree not named: $(cat "$T/stdout")" ;;
 		later) grep -Eq "^damaged: snapshot proj/$name: big\.bin: chunk [0-9a-f]+ \(file offset 0\) in pack $bn: its pack is damaged$" "$T/stdout" ||
 			fail "$1: snapshot $name: big.bin not named: $(cat "$T/stdout")" ;;
-		*) ! grep -q "^damaged: snapshot proj/$name:" "$T/stdout" || fail "$1: snapshot $name named: it holds nothing of pack $bn" ;;
+		*) ! grep -q "^damaged: snapshot proj/$name: " "$T/stdout" || fail "$1: snapshot $name named: it holds nothing of pack $bn: $(cat "$T/stdout")" ;;
 		esac
 	done < <("$CKPTFS" log -p proj --json | python3 -c 'import json,sys
 held = "older"
