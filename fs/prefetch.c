@@ -149,7 +149,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (catalog)
 			repo_hint_catalog(p->repo, PREFETCH_CATALOG_MAX);
+		/* One read transaction for the job's lookups, not one each: a
+		 * blob committed or moved by gc since it began costs this job a
+		 * hint or a tree load, which the walk's own request then does. */
+		repo_lookups_begin(p->repo);
 		run_job(p, &job);
+		repo_lookups_end(p->repo);
 		pthread_mutex_lock(&p->lock);
 	}
 	p->busy = false;

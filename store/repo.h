@@ -88,6 +88,17 @@ uint64_t repo_hint_blob(struct repo *repo, const blob_id *id, uint8_t type);
  * in memory. */
 void repo_hint_catalog(struct repo *repo, uint64_t max_bytes);
 
+/* Between these two, the calling thread's blob lookups share read
+ * transactions (catalog_reader.h) instead of each being its own autocommit
+ * read, which costs an fstat, two fcntl locks and a look at the WAL index:
+ * for a run of many lookups that may see the catalog as it was when the
+ * run began (the mount's read-ahead, which trusts nothing it finds).  A
+ * transaction lasts at most a few thousand lookups, and ends with the
+ * run, so a checkpoint is never held back for long.  Calls nest; end each
+ * begin. */
+void repo_lookups_begin(struct repo *repo);
+void repo_lookups_end(struct repo *repo);
+
 /* Bound the decoded-chunk cache used by content_read() (default 64 MiB). */
 void repo_set_cache_bytes(struct repo *repo, size_t bytes);
 

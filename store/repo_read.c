@@ -207,6 +207,16 @@ uint64_t repo_hint_blob(struct repo *repo, const blob_id *id, uint8_t type)
 	return len;
 }
 
+void repo_lookups_begin(struct repo *repo)
+{
+	cat_reader_hold(repo);
+}
+
+void repo_lookups_end(struct repo *repo)
+{
+	cat_reader_unhold(repo);
+}
+
 void repo_hint_catalog(struct repo *repo, uint64_t max_bytes)
 {
 	/* Through SQLite, never by opening catalog.db here: closing any

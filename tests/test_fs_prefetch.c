@@ -203,6 +203,38 @@ static void stops_with_work_queued(void **state)
 	prefetch_folder(NULL, &p->deep, PREFETCH_TREES);
 }
 
+/* repo_lookups_begin/end (the worker's one read transaction per job): a
+ * blob indexed by another connection during the run is not seen until it
+ * ends, and is seen after. */
+static void lookups_batched_until_end(void **state)
+{
+	struct pfix *p = *state;
+	assert_true(repo_has_blob(p->rd, &p->file.chunks[0].id, BLOB_DATA));
+	repo_lookups_begin(p->rd);
+	assert_true(repo_has_blob(p->rd, &p->file.chunks[0].id, BLOB_DATA));
+	uint8_t data[4096];
+	memset(data, 0x6b, sizeof(data));
+	struct node n = file_node("late");
+	put_mem(p->f, data, sizeof(data), &n);
+	struct node top[1];
+	CHECK(node_copy(&n, &top[0]));
+	blob_id root;
+	put_tree(p->f, top, 1, &root);
+	struct snapshot snap;
+	fixture_commit(p->f, &root, 2, &snap);
+	snapshot_clear(&snap);
+	/* Inside the run: the catalog as it was when the run began. */
+	assert_false(repo_has_blob(p->rd, &n.chunks[0].id, BLOB_DATA));
+	repo_lookups_begin(p->rd); /* nested: still the same transaction */
+	assert_false(repo_has_blob(p->rd, &n.chunks[0].id, BLOB_DATA));
+	repo_lookups_end(p->rd);
+	assert_false(repo_has_blob(p->rd, &n.chunks[0].id, BLOB_DATA));
+	repo_lookups_end(p->rd);
+	/* Ended: every lookup sees what is committed. */
+	assert_true(repo_has_blob(p->rd, &n.chunks[0].id, BLOB_DATA));
+	node_clear(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +242,7 @@ int main(void)
 		cmocka_unit_test(subtrees_loaded_once),
 		cmocka_unit_test(bounded_per_request),
 		cmocka_unit_test(stops_with_work_queued),
+		cmocka_unit_test(lookups_batched_until_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
