@@ -10,13 +10,19 @@
 #include "store/err.h"
 #include "store/fileio.h"
 
-int catalog_scan_packs(struct repo *repo, catalog_pack_fn fn, void *ctx)
+/* A failure of db (the shared connection or a private one), recorded. */
+static int scan_fail(struct repo *repo, sqlite3 *db, int rc, const char *what)
+{
+	return store_fail(cat_errno(rc) ? cat_errno(rc) : -EIO, "%s/catalog.db: %s: %s", repo->path,
+			  what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static int scan_packs(struct repo *repo, sqlite3 *db, catalog_pack_fn fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	cat_lock(repo);
-	int rc = sqlite3_prepare_v2(repo->db, "SELECT id, name, size FROM packs ORDER BY id", -1,
-				    &st, NULL);
-	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the pack list");
+	int rc = sqlite3_prepare_v2(db, "SELECT id, name, size FROM packs ORDER BY id", -1, &st,
+				    NULL);
+	int r = rc == SQLITE_OK ? 0 : scan_fail(repo, db, rc, "reading the pack list");
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		int64_t size = sqlite3_column_int64(st, 2);
@@ -24,9 +30,8 @@ int catalog_scan_packs(struct repo *repo, catalog_pack_fn fn, void *ctx)
 		       size < 0 ? 0 : (uint64_t)size);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "reading the pack list");
+		r = scan_fail(repo, db, rc, "reading the pack list");
 	sqlite3_finalize(st);
-	cat_unlock(repo);
 	return r;
 }
 
@@ -44,59 +49,52 @@ static void entry_from_row(sqlite3_stmt *st, struct pack_entry *e)
 	e->xxh = (uint64_t)sqlite3_column_int64(st, 6);
 }
 
-int catalog_scan_blobs(struct repo *repo, catalog_blob_fn fn, void *ctx)
+static int scan_blobs(struct repo *repo, sqlite3 *db, catalog_blob_fn fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	cat_lock(repo);
-	int rc = sqlite3_prepare_v2(repo->db,
+	int rc = sqlite3_prepare_v2(db,
 				    "SELECT pack_id, id, type, offset, length, raw_length, xxh"
 				    " FROM blobs",
 				    -1, &st, NULL);
-	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the blob index");
+	int r = rc == SQLITE_OK ? 0 : scan_fail(repo, db, rc, "reading the blob index");
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct pack_entry e;
 		entry_from_row(st, &e);
 		r = fn(ctx, sqlite3_column_int64(st, 0), &e);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "reading the blob index");
+		r = scan_fail(repo, db, rc, "reading the blob index");
 	sqlite3_finalize(st);
-	cat_unlock(repo);
 	return r;
 }
 
-int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after, blob_id *out,
-			  size_t max, size_t *ret_n)
+int catalog_scan_private(struct repo *repo, catalog_pack_fn pack_fn, catalog_blob_fn blob_fn,
+			 void *ctx)
 {
-	static const blob_id zero;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-	cat_lock(repo);
-	/* ">=" from the zero id, ">" after a given one. */
-	int rc = sqlite3_prepare_v2(repo->db,
-				    after ? "SELECT id FROM blobs WHERE id > ?1 AND type = ?2"
-					    " ORDER BY id LIMIT ?3"
-					  : "SELECT id FROM blobs WHERE id >= ?1 AND type = ?2"
-					    " ORDER BY id LIMIT ?3",
-				    -1, &st, NULL);
-	int r = rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "reading the blob index");
+	char *file;
+	if (asprintf(&file, "%s/catalog.db", repo->path) < 0)
+		return store_fail(-ENOMEM, "catalog: out of memory");
+	/* NOMUTEX: the calling thread's alone. */
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(file, &db,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
+					 SQLITE_OPEN_EXRESCODE,
+				 NULL);
+	free(file);
+	int r = rc == SQLITE_OK ? 0 : scan_fail(repo, db, rc, "opening a read connection");
 	if (r == 0) {
-		sqlite3_bind_blob(st, 1, (after ? after : &zero)->b, ID_BYTES, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, type);
-		sqlite3_bind_int64(st, 3, (int64_t)max);
+		/* As the shared connection: a checkpoint waits, it does not fail. */
+		sqlite3_busy_timeout(db, 10000);
+		rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		r = rc == SQLITE_OK ? 0 : scan_fail(repo, db, rc, "starting a read transaction");
 	}
-	while (r == 0 && n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *id = sqlite3_column_blob(st, 0);
-		if (!id || sqlite3_column_bytes(st, 0) != ID_BYTES)
-			continue; /* CHECK(length(id) = 32) makes this unreachable */
-		memcpy(out[n++].b, id, ID_BYTES);
-	}
-	if (r == 0 && n < max && rc != SQLITE_DONE)
-		r = cat_fail(repo, rc, "reading the blob index");
-	sqlite3_finalize(st);
-	cat_unlock(repo);
 	if (r == 0)
-		*ret_n = n;
+		r = scan_packs(repo, db, pack_fn, ctx);
+	if (r == 0)
+		r = scan_blobs(repo, db, blob_fn, ctx);
+	if (db && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
 	return r;
 }
 

@@ -1,6 +1,7 @@
 /* catalog_gc.h — the catalog calls of garbage collection (store/gc*.c):
  * scanning packs and blobs, and the one transaction that moves blobs into
- * a new pack and drops old packs.  Each takes repo->db_lock itself. */
+ * a new pack and drops old packs.  Each takes repo->db_lock itself (the
+ * scan uses no shared state). */
 #ifndef CKPTFS_STORE_CATALOG_GC_H
 #define CKPTFS_STORE_CATALOG_GC_H
 
@@ -14,17 +15,15 @@
 struct repo;
 
 /* Every row of packs (by id), then every row of blobs (in no order, with
- * its pack's id).  fn runs with the catalog lock held (it must not call
- * the catalog); a negative return stops the scan and is returned. */
+ * its pack's id), in one read transaction on a read-only connection of
+ * the caller's own (opened and closed here), not the shared one: so a
+ * thread can read the whole index while another uses the shared
+ * connection (gc's plan alongside its mark).  The callbacks must not call
+ * the catalog; a negative return stops the scan and is returned. */
 typedef int (*catalog_pack_fn)(void *ctx, int64_t dbid, const char *name, uint64_t size);
 typedef int (*catalog_blob_fn)(void *ctx, int64_t pack_dbid, const struct pack_entry *e);
-int catalog_scan_packs(struct repo *repo, catalog_pack_fn fn, void *ctx);
-int catalog_scan_blobs(struct repo *repo, catalog_blob_fn fn, void *ctx);
-
-/* Up to max ids of blobs of type, in id order, after *after (NULL: from
- * the start): a page, so the caller may use the catalog between pages. */
-int catalog_blob_ids_page(struct repo *repo, uint8_t type, const blob_id *after, blob_id *out,
-			  size_t max, size_t *ret_n);
+int catalog_scan_private(struct repo *repo, catalog_pack_fn pack_fn, catalog_blob_fn blob_fn,
+			 void *ctx);
 
 /* One transaction: if new_name, record that pack (durable already) and
  * point the rows of its n entries at it (a missing row is inserted); then

@@ -15,8 +15,8 @@
 #include "store/repo_internal.h"
 
 /* Up to 64 MiB of catalog pages (used only as the catalog is that big):
- * the blob index is read through twice (mark's lookups, plan's scan) and
- * its rows are rewritten all over by the repack's commits; a 1,000-
+ * the blob index is read by the mark's lookups and its rows are
+ * rewritten all over by the repack's commits; a 1,000-
  * snapshot history's 24 MB catalog then stays in memory (16 MiB: 8% more
  * CPU in gc). */
 #define GC_CATALOG_CACHE_KIB (64u << 10)
@@ -46,12 +46,17 @@ int gc_run(struct repo *repo, const struct gc_opts *opts, struct gc_result *ret)
 	if (r >= 0)
 		r = gc_set_new(&set);
 	int64_t t = fio_mono_ns();
+	/* The plan's read of the index runs alongside the mark. */
+	struct gc_scan *scan = NULL;
 	if (r >= 0)
-		r = gc_mark_at(repo, set, opts->dry_run ? now : 0, ret);
+		r = gc_scan_start(repo, &scan);
+	if (r >= 0)
+		r = gc_mark_at(repo, scan, set, opts->dry_run ? now : 0, ret);
 	ret->mark_ns = fio_mono_ns() - t;
 	t += ret->mark_ns;
 	if (r >= 0)
-		r = gc_plan_make(repo, set, opts->threshold, &plan);
+		r = gc_plan_make(repo, scan, set, opts->threshold, &plan);
+	gc_scan_free(scan);
 	ret->plan_ns = fio_mono_ns() - t;
 	t += ret->plan_ns;
 	if (r >= 0) {

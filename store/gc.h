@@ -16,7 +16,9 @@
  *                         whose row still exists, into a set of ids
  *                         (gc_set.c), all in one read transaction;
  *   plan    (gc_plan.c)   per pack: live bytes against its size, from one
- *                         scan of the blob index.  A pack
+ *                         scan of the blob index (gc_scan.c: read in a
+ *                         thread of its own while the mark runs, judged
+ *                         once the mark is done).  A pack
  *                         with no live blob is deleted; one under the
  *                         threshold, or holding a dead snapshot record (so
  *                         check --repair cannot bring a collected snapshot

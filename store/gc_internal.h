@@ -37,6 +37,10 @@ uint8_t gc_set_get(const struct gc_set *s, const blob_id *id);
 /* Start loading the slot id would be probed at (a hint: a caller about
  * to add many ids prefetches a few ahead). */
 void gc_set_prefetch(const struct gc_set *s, const blob_id *id);
+/* How far ahead: a root tree lists every chunk of a big file (16,384 for
+ * a 64 MiB database), the plan classifies every row of the index, and the
+ * probes are cache misses. */
+#define GC_PREFETCH_AHEAD 8
 size_t gc_set_count(const struct gc_set *s);
 size_t gc_set_bytes(const struct gc_set *s);
 
@@ -70,18 +74,36 @@ typedef int (*gc_load_fn)(void *ctx, const blob_id *id, int err, uint8_t *data, 
 int gc_load_batch(struct repo *repo, struct gc_fds *fds, const blob_id *ids, size_t n,
 		  uint8_t type, gc_load_fn fn, void *ctx);
 
+/* ---- the plan's read, alongside the mark (gc_scan.c) ---- */
+
+/* In a thread of its own, on a read connection of its own: the pack
+ * list, every row of the blob index (kept whole until the mark set is
+ * complete: 72 bytes a row) and the pack files the catalog does not list
+ * (never one a journal entry in tmp/ still names). */
+struct gc_scan;
+int gc_scan_start(struct repo *repo, struct gc_scan **ret);
+/* Wait for it to end.  0, or its failure (recorded here).  May be called
+ * again (the same answer). */
+int gc_scan_wait(struct gc_scan *sc);
+/* After a successful wait: the ids of every snapshot record in the index
+ * (*ret_n of them, owned by sc). */
+const blob_id *gc_scan_snaprecs(const struct gc_scan *sc, size_t *ret_n);
+/* Wait for it (if not yet) and free it; NULL is a no-op. */
+void gc_scan_free(struct gc_scan *sc);
+
 /* ---- mark (gc_mark.c) ---- */
 
 /* Fill set from every snapshot row: trees walked level by level (each
  * level's trees read in disk order, one decoded at a time, each tree
- * once), then the snapshot records whose row exists, all in one read
- * transaction.  A tree that cannot be
+ * once), then the snapshot records whose row exists (their ids from scan,
+ * waited for), all in one read transaction.  A tree that cannot be
  * loaded fails the mark (nothing may be deleted on a partial mark). */
-int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res);
+int gc_mark(struct repo *repo, struct gc_scan *scan, struct gc_set *set, struct gc_result *res);
 /* The same, leaving out trashed rows whose window ends at or before
  * expired_by (for a dry run, which does not delete them first); 0: every
  * row. */
-int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct gc_result *res);
+int gc_mark_at(struct repo *repo, struct gc_scan *scan, struct gc_set *set, int64_t expired_by,
+	       struct gc_result *res);
 
 /* ---- plan (gc_plan.c) ---- */
 
@@ -114,12 +136,15 @@ struct gc_plan {
 	size_t nunindexed;
 };
 
-/* Decide per pack (threshold in %), keep the live rows of the packs to
- * repack (one scan of the blob index) and find the unlisted pack files
- * (never one a journal entry in tmp/ still names). */
-int gc_plan_make(struct repo *repo, const struct gc_set *set, unsigned threshold,
-		 struct gc_plan *ret);
+/* Decide per pack (threshold in %) from scan's rows (waited for; taken
+ * over: scan then only needs freeing) and the complete mark set, and keep
+ * the live rows of the packs to repack. */
+int gc_plan_make(struct repo *repo, struct gc_scan *scan, const struct gc_set *set,
+		 unsigned threshold, struct gc_plan *ret);
 void gc_plan_clear(struct gc_plan *p);
+/* The scan's rows, packs and unlisted files, unclassified (every row in
+ * live), for gc_plan_make: sc keeps nothing of them. */
+void gc_scan_take(struct gc_scan *sc, struct gc_plan *ret);
 
 /* ---- sweep (gc_sweep.c) and repack (gc_repack.c) ---- */
 

@@ -92,11 +92,6 @@ static int add_row(void *p, const struct snapshot *s, unsigned faults)
 	return had & GC_LIVE_TREE ? 0 : push(c->stack, &s->root);
 }
 
-/* Chunk ids this far ahead have their set slot prefetched: a root tree
- * lists every chunk of a big file (16,384 for a 64 MiB database), and
- * the probes are cache misses. */
-#define PREFETCH_AHEAD 8
-
 struct level_ctx {
 	struct gc_set *set;
 	struct id_stack *next; /* subtrees first met on this level */
@@ -130,8 +125,8 @@ static int visit(void *p, const blob_id *id, int err, uint8_t *data, size_t len)
 				r = push(c->next, &n->subtree);
 		} else if (n->type == NODE_FILE) {
 			for (size_t k = 0; r >= 0 && k < n->nchunks; k++) {
-				if (k + PREFETCH_AHEAD < n->nchunks)
-					gc_set_prefetch(c->set, &n->chunks[k + PREFETCH_AHEAD].id);
+				if (k + GC_PREFETCH_AHEAD < n->nchunks)
+					gc_set_prefetch(c->set, &n->chunks[k + GC_PREFETCH_AHEAD].id);
 				r = gc_set_add(c->set, &n->chunks[k].id, GC_LIVE_DATA);
 			}
 		}
@@ -160,8 +155,6 @@ static int walk(struct repo *repo, struct gc_set *set, struct gc_fds *fds, struc
 	free(next.v);
 	return r;
 }
-
-#define SNAPREC_PAGE 256
 
 struct snaprec_ctx {
 	struct gc_set *set;
@@ -192,32 +185,30 @@ static int mark_snaprec(void *p, const blob_id *id, int err, uint8_t *data, size
 	return 0;
 }
 
-static int mark_snaprecs(struct repo *repo, struct gc_set *set, struct gc_fds *fds)
+/* The snapshot records the scan found, in batches (a bounded sort), each
+ * read in disk order. */
+#define SNAPREC_BATCH 4096
+
+static int mark_snaprecs(struct repo *repo, struct gc_scan *scan, struct gc_set *set,
+			 struct gc_fds *fds)
 {
-	blob_id page[SNAPREC_PAGE], last;
-	size_t n;
-	bool first = true;
+	int r = gc_scan_wait(scan);
+	size_t n = 0;
+	const blob_id *ids = r < 0 ? NULL : gc_scan_snaprecs(scan, &n);
 	struct snaprec_ctx c = { .set = set };
-	do {
-		int r = catalog_blob_ids_page(repo, BLOB_SNAPSHOT, first ? NULL : &last, page,
-					      SNAPREC_PAGE, &n);
-		if (r < 0)
-			return r;
-		if (n)
-			last = page[n - 1];
-		if ((r = gc_load_batch(repo, fds, page, n, BLOB_SNAPSHOT, mark_snaprec, &c)) < 0)
-			return r;
-		first = false;
-	} while (n == SNAPREC_PAGE);
-	return 0;
+	for (size_t i = 0; r >= 0 && i < n; i += SNAPREC_BATCH)
+		r = gc_load_batch(repo, fds, ids + i, n - i < SNAPREC_BATCH ? n - i : SNAPREC_BATCH,
+				  BLOB_SNAPSHOT, mark_snaprec, &c);
+	return r;
 }
 
-int gc_mark(struct repo *repo, struct gc_set *set, struct gc_result *res)
+int gc_mark(struct repo *repo, struct gc_scan *scan, struct gc_set *set, struct gc_result *res)
 {
-	return gc_mark_at(repo, set, 0, res);
+	return gc_mark_at(repo, scan, set, 0, res);
 }
 
-int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct gc_result *res)
+int gc_mark_at(struct repo *repo, struct gc_scan *scan, struct gc_set *set, int64_t expired_by,
+	       struct gc_result *res)
 {
 	struct id_stack roots = { 0 };
 	struct scan_ctx c = { .expired_by = expired_by, .set = set, .stack = &roots, .res = res };
@@ -231,7 +222,7 @@ int gc_mark_at(struct repo *repo, struct gc_set *set, int64_t expired_by, struct
 		if (r >= 0)
 			r = walk(repo, set, &fds, &roots, res);
 		if (r >= 0)
-			r = mark_snaprecs(repo, set, &fds);
+			r = mark_snaprecs(repo, scan, set, &fds);
 		catalog_gc_read_end(repo);
 	}
 	free(roots.v);

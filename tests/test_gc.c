@@ -175,7 +175,9 @@ static void mark_from_every_row(void **state)
 	struct gc_set *set;
 	CHECK(gc_set_new(&set));
 	struct gc_result res = { 0 };
-	CHECK(gc_mark(f->repo, set, &res));
+	struct gc_scan *scan;
+	CHECK(gc_scan_start(f->repo, &scan));
+	CHECK(gc_mark(f->repo, scan, set, &res));
 	assert_int_equal(res.snapshots, 1);
 	assert_int_equal(res.trees, 2);
 	assert_true(gc_set_live(set, &s2.root, BLOB_TREE, false));
@@ -195,7 +197,8 @@ static void mark_from_every_row(void **state)
 	/* Exactly one snapshot record is live: s2's. */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs WHERE type = 4"), 2);
 	struct gc_plan plan;
-	CHECK(gc_plan_make(f->repo, set, GC_DEFAULT_THRESHOLD, &plan));
+	CHECK(gc_plan_make(f->repo, scan, set, GC_DEFAULT_THRESHOLD, &plan));
+	gc_scan_free(scan);
 	assert_int_equal(plan.n, 2);
 	/* s1's pack: keep.bin is live, own.bin and its record are not. */
 	assert_int_equal(plan.packs[0].action, GC_REPACK);
