@@ -1,9 +1,13 @@
-/* gc_reap.c — unlinking the packs gc has dropped, in a thread of its own
+/* gc_reap.c — unlinking the packs gc has dropped, in threads of their own
  * (gc_internal.h).
  *
  * Removing a pack file frees its extents: about a millisecond each on a
  * busy disk, and a gc of a long history drops hundreds of packs.  Done
- * here, the unlinks overlap with the repack copying the next packs.  Only
+ * here, the unlinks overlap with the repack copying the next packs.  Most
+ * of that millisecond is waiting, not work: on a file system mounted with
+ * -o discard each unlink waits for the discard of the freed extents
+ * (ext4_free_blocks -> blkdev_issue_discard, seen with perf), and the
+ * disk takes several at once, so REAP_THREADS unlink side by side.  Only
  * packs whose rows a committed transaction removed are queued, so neither
  * the order of the unlinks nor a crash between them matters: what is left
  * is an unlisted file the next gc deletes.  For the same reason the
@@ -23,15 +27,27 @@ struct reap_item {
 	uint64_t size;
 };
 
+/* Unlinks in flight at most (a 1,000-snapshot gc's 943 unlinks of ~1.4
+ * MiB packs: 1 thread ~1 ms each, 4 threads ~0.65 ms). */
+#define REAP_THREADS 4
+
+struct gc_reaper;
+
+struct reap_worker {
+	struct gc_reaper *rp;
+	pthread_t thread;
+	struct gc_fans fans; /* this worker's */
+};
+
 struct gc_reaper {
 	struct repo *repo;
-	pthread_t thread;
+	struct reap_worker w[REAP_THREADS];
+	size_t nworkers; /* started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct reap_item *q; /* [head, n) still to unlink */
 	size_t head, n, cap;
 	bool closing;
-	struct gc_fans fans;  /* worker's */
 	uint64_t freed;       /* bytes of packs removed */
 	uint64_t removed;     /* packs removed */
 	int err;              /* the first failure, its message in why */
@@ -40,7 +56,8 @@ struct gc_reaper {
 
 static void *reap_main(void *p)
 {
-	struct gc_reaper *rp = p;
+	struct reap_worker *w = p;
+	struct gc_reaper *rp = w->rp;
 	pthread_mutex_lock(&rp->mu);
 	for (;;) {
 		while (rp->head == rp->n && !rp->closing)
@@ -49,7 +66,7 @@ static void *reap_main(void *p)
 			break;
 		struct reap_item it = rp->q[rp->head++];
 		pthread_mutex_unlock(&rp->mu);
-		int r = gc_unlink_pack(rp->repo, it.name, &rp->fans);
+		int r = gc_unlink_pack(rp->repo, it.name, &w->fans);
 		pthread_mutex_lock(&rp->mu);
 		if (r < 0 && !rp->err) {
 			rp->err = r;
@@ -73,7 +90,15 @@ int gc_reaper_start(struct repo *repo, struct gc_reaper **ret)
 	rp->repo = repo;
 	pthread_mutex_init(&rp->mu, NULL);
 	pthread_cond_init(&rp->cv, NULL);
-	if (pthread_create(&rp->thread, NULL, reap_main, rp) != 0) {
+	/* As many as can be had: one is enough to be correct. */
+	for (size_t i = 0; i < REAP_THREADS; i++) {
+		rp->w[rp->nworkers].rp = rp;
+		if (pthread_create(&rp->w[rp->nworkers].thread, NULL, reap_main,
+				   &rp->w[rp->nworkers]) != 0)
+			break;
+		rp->nworkers++;
+	}
+	if (!rp->nworkers) {
 		pthread_mutex_destroy(&rp->mu);
 		pthread_cond_destroy(&rp->cv);
 		free(rp);
@@ -113,11 +138,16 @@ int gc_reaper_finish(struct gc_reaper *rp, uint64_t *ret_freed, uint64_t *ret_re
 		return 0;
 	pthread_mutex_lock(&rp->mu);
 	rp->closing = true;
-	pthread_cond_signal(&rp->cv);
+	pthread_cond_broadcast(&rp->cv);
 	pthread_mutex_unlock(&rp->mu);
-	pthread_join(rp->thread, NULL);
+	struct gc_fans fans = { 0 };
+	for (size_t i = 0; i < rp->nworkers; i++) {
+		pthread_join(rp->w[i].thread, NULL);
+		for (size_t d = 0; d < 256; d++)
+			fans.dirty[d] |= rp->w[i].fans.dirty[d];
+	}
 	int r = rp->err ? store_fail(rp->err, "%s", rp->why) : 0;
-	int s = gc_sync_fans(rp->repo, &rp->fans);
+	int s = gc_sync_fans(rp->repo, &fans);
 	if (r == 0)
 		r = s;
 	*ret_freed = rp->freed;
