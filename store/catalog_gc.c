@@ -253,10 +253,30 @@ out:
 	return r;
 }
 
+/* The repack's transaction runs with SQLite's foreign-key enforcement off
+ * (blobs.pack_id references packs.id).  With it on, every statement that
+ * changes blobs keeps a statement journal (a copy of each page it changes,
+ * in case a check fails halfway), and the mover runs one statement per
+ * moved row: the 108,972 UPDATEs of a 1,000-snapshot gc took 2.1-2.6 s
+ * with it on, 0.6-1.0 s with it off (sqlite3 3.40, the same statements
+ * on a copy of its catalog).  Nothing those checks look at can go wrong
+ * in this transaction: a moved row is pointed at the pack recorded just
+ * before in it (add_pack returns its id), and a pack's row is deleted
+ * only after every blob row in it (drop_packs).  Switched on again
+ * whenever the transaction ends, committed or not. */
+static int set_foreign_keys(struct repo *repo, bool on)
+{
+	int rc = sqlite3_exec(repo->db, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
+			      NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : cat_fail(repo, rc, "setting the foreign-key checks");
+}
+
 int catalog_gc_txn_begin(struct repo *repo)
 {
 	cat_lock(repo);
-	int r = cat_begin(repo);
+	int r = set_foreign_keys(repo, false);
+	if (r == 0 && (r = cat_begin(repo)) < 0)
+		set_foreign_keys(repo, true);
 	cat_unlock(repo);
 	return r;
 }
@@ -283,14 +303,16 @@ int catalog_gc_txn_commit(struct repo *repo)
 	int r = cat_commit(repo);
 	if (r < 0)
 		cat_rollback(repo);
+	int f = set_foreign_keys(repo, true);
 	cat_unlock(repo);
-	return r;
+	return r < 0 ? r : f;
 }
 
 void catalog_gc_txn_rollback(struct repo *repo)
 {
 	cat_lock(repo);
 	cat_rollback(repo);
+	set_foreign_keys(repo, true);
 	cat_unlock(repo);
 }
 

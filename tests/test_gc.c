@@ -97,6 +97,8 @@ static struct gc_result run_gc(struct fixture *f, bool dry_run, unsigned thresho
 	struct gc_opts o = { .dry_run = dry_run, .threshold = threshold };
 	struct gc_result res;
 	CHECK(gc_run(f->repo, &o, &res));
+	/* The repack's transaction turns them off (catalog_gc.c): back on. */
+	assert_int_equal(sql_int(f, "PRAGMA foreign_keys"), 1);
 	return res;
 }
 
