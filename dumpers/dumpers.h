@@ -20,7 +20,8 @@
  * kept, which a raw copy needs).  Server databases (Postgres, MySQL/MariaDB,
  * MongoDB) are dumped by their own tools into @databases/NAME.dump|.sql|
  * .archive, next to a RESTORE.txt with the restore commands.  Every capture
- * is drilled at once and the results go into the snapshot's notes.
+ * is drilled at once (a SQLite copy's drill on a thread of its own, while
+ * the walk goes on) and the results go into the snapshot's notes.
  */
 #ifndef CKPTFS_DUMPERS_DUMPERS_H
 #define CKPTFS_DUMPERS_DUMPERS_H
@@ -107,14 +108,16 @@ struct dumper_result {
 	size_t nnotices;
 };
 
-/* What happened so far.  The pointers stay valid until the next session
- * call that captures or dumps, or until dumper_session_free. */
-void dumper_session_result(const struct dumper_session *s, struct dumper_result *ret);
+/* What happened so far, once the drill still running beside the walk (if
+ * any) has given its verdict.  The pointers stay valid until the next
+ * session call that captures or dumps, or until dumper_session_free.
+ * Returns 0, or -ENOMEM (*ret is filled either way). */
+int dumper_session_result(struct dumper_session *s, struct dumper_result *ret);
 
 /* The databases part of the snapshot notes: the text of one JSON member,
  * `"databases": [...]`, to put inside the notes object, or NULL when
  * there were no databases.  malloc'd; NULL with -ENOMEM in *ret_err. */
-char *dumper_session_notes(const struct dumper_session *s, int *ret_err);
+char *dumper_session_notes(struct dumper_session *s, int *ret_err);
 
 /* Print the databases of a notes JSON object (as stored with a snapshot)
  * for people, one line each plus a line of table counts:

@@ -159,6 +159,7 @@ void dumper_session_free(struct dumper_session *s)
 {
 	if (!s)
 		return;
+	(void)session_sqdrill_wait(s); /* its copy is in the tmpdir */
 	if (s->tmpdir)
 		dumper_tmp_remove(s->tmpdir);
 	free(s->tmpdir);
@@ -181,13 +182,15 @@ void dumper_session_free(struct dumper_session *s)
 	free(s);
 }
 
-void dumper_session_result(const struct dumper_session *s, struct dumper_result *ret)
+int dumper_session_result(struct dumper_session *s, struct dumper_result *ret)
 {
+	int r = session_sqdrill_wait(s);
 	*ret = s->res;
 	ret->problems = (const char *const *)s->problems;
 	ret->nproblems = s->nproblems;
 	ret->notices = (const char *const *)s->notices;
 	ret->nnotices = s->nnotices;
+	return r;
 }
 
 const struct node *dumper_session_extra(const struct dumper_session *s, size_t *ret_n)
@@ -265,7 +268,6 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 	if (r < 0)
 		return store_raw(s, relpath, node, r) < 0 ? -ENOMEM : 0;
 
-	struct dumper_drill dr = {0};
 	struct dumper_db d = {.kind = "sqlite", .method = c.method, .entries = -1,
 			      .max_step_us = c.max_step_us, .restarts = c.restarts,
 			      .have_wal = have_wal, .src_size = st->st_size};
@@ -282,58 +284,33 @@ static int hook_capture(void *ctx, struct writer *w, const char *relpath, int fd
 		    after.st_mtim.tv_nsec == wst.st_mtim.tv_nsec)
 			dumper_file_stamp(&after, &d.wal);
 	}
+	/* The record is made now and gets the drill's verdict when it is in
+	 * (session_sqdrill.c): the drill runs while the copy is stored. */
 	int cfd = -1;
-	if ((r = dumper_sqlite_drill(c.path, &dr)) < 0) {
-		if (r == -ENOMEM)
-			goto out;
-		/* The drill could not even open the copy: that is its verdict. */
-		dr.how = "open";
-		dr.check = strdup(store_error() ? store_error() : strerror(-r));
-		store_error_clear();
-		if (!dr.check) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
+	size_t idx = s->ndbs;
+	r = -ENOMEM;
+	if (!(d.name = strdup(relpath)) || !(d.file = strdup(relpath)) ||
+	    (r = dumper_session_add_db(s, &d)) < 0)
+		goto out;
+	s->res.sqlite++;
 	cfd = open(c.path, O_RDONLY | O_CLOEXEC);
 	if (cfd < 0) {
 		r = store_failp(-errno, "%s", c.path);
 		goto out;
 	}
+	if ((r = session_sqdrill_start(s, idx, &c)) < 0)
+		goto out;
 	/* The copy replaces the file's content; the metadata stays the
 	 * file's own (the walk filled it). */
 	if ((r = writer_put_fd(w, cfd, node)) < 0)
 		goto out;
 	node->flags |= NODE_F_DB_COPY;
-	d.how = dr.how;
-	d.ok = dr.ok;
-	d.check = dr.check;
-	d.tables = dr.tables;
-	d.ntables = dr.ntables;
-	d.schema = dr.schema;
-	dr.schema = (struct dumper_schema){0};
-	dr.check = NULL;
-	dr.tables = NULL;
-	dr.ntables = 0;
-	d.bytes = node->size;
-	r = -ENOMEM;
-	if (!(d.name = strdup(relpath)) || !(d.file = strdup(relpath)))
-		goto out;
-	s->res.sqlite++;
-	if (!d.ok) {
-		s->res.drill_failed++;
-		if (dumper_session_problem(s, "database %s: drill failed (%s): %s", relpath, d.how,
-					   d.check ? d.check : "?") < 0)
-			goto out;
-	}
-	r = dumper_session_add_db(s, &d);
-	if (r == 0)
-		r = 1;
+	s->dbs[idx].bytes = node->size;
+	r = 1;
 out:
 	if (cfd >= 0)
 		close(cfd);
 	dumper_db_clear(&d);
-	dumper_drill_clear(&dr);
 	dumper_sqlite_copy_clear(&c);
 	return r;
 }

@@ -3,6 +3,7 @@
 #ifndef CKPTFS_DUMPERS_SESSION_H
 #define CKPTFS_DUMPERS_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <stddef.h>
@@ -53,6 +54,18 @@ struct dumper_db {
 /* The stamp of a file's stat. */
 void dumper_file_stamp(const struct stat *st, struct dumper_file_stamp *ret);
 
+/* The drill of a SQLite capture running beside the walk
+ * (session_sqdrill.c). */
+struct session_sqdrill {
+	bool busy;     /* a drill was started and its verdict not yet recorded */
+	bool threaded; /* it runs on thread (else it ran at the start) */
+	pthread_t thread;
+	size_t db;     /* its record: dbs[db] */
+	struct dumper_sqlite_copy copy; /* the drill's own; removed when it ends */
+	struct dumper_drill dr;         /* the verdict */
+	int err;                        /* -ENOMEM, else 0 */
+};
+
 struct dumper_session {
 	char *root;
 	char *tmpdir; /* private 0700 temp dir, NULL until dumper_session_tmpdir */
@@ -77,6 +90,7 @@ struct dumper_session {
 	const char *parent_notes;
 	bool parent_legacy; /* a version-1 snapshot: check its chunks before reuse */
 	bool drill_full; /* snap --drill=full */
+	struct session_sqdrill sqdrill;
 };
 
 /* What a server dump carries along for its counts and its full drill
@@ -107,6 +121,18 @@ int session_drill_end(struct dumper_session *s, const struct dumper_target *tg,
 
 /* Release what dc holds (also after a failed begin). */
 void session_drill_clear(struct session_drill *dc);
+
+/* Drill copy (moved in; its files are removed once drilled) for the
+ * record dbs[db] on a thread of its own, after waiting for the previous
+ * drill (session_sqdrill_wait).  Without a thread the drill runs here.
+ * 0, or the previous drill's -ENOMEM (copy then removed). */
+int session_sqdrill_start(struct dumper_session *s, size_t db, struct dumper_sqlite_copy *copy);
+
+/* Wait for the drill started last, if its verdict is not recorded yet,
+ * and record it in its dbs[] entry (how, ok, check, tables, schema); a
+ * failed check counts in res.drill_failed and adds a problem.  0, or
+ * -ENOMEM. */
+int session_sqdrill_wait(struct dumper_session *s);
 
 /* Reuse the parent snapshot's capture of the database at relpath (open
  * as fd with stat st) if it is certainly unchanged: 1 with node's content

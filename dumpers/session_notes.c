@@ -122,9 +122,12 @@ static void db_json(FILE *f, const struct dumper_db *d)
 	fputc('}', f);
 }
 
-char *dumper_session_notes(const struct dumper_session *s, int *ret_err)
+char *dumper_session_notes(struct dumper_session *s, int *ret_err)
 {
-	*ret_err = 0;
+	/* A drill still running has the last word on its record. */
+	*ret_err = session_sqdrill_wait(s);
+	if (*ret_err < 0)
+		return NULL;
 	if (!s->ndbs)
 		return NULL;
 	char *text = NULL;

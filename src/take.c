@@ -198,7 +198,7 @@ static int take_capture(struct repo *repo, const struct take_req *req, struct ta
 	r = walk_run(t->w, &opts, &t->wr);
 	out_progress_clear(&t->ctx.progress);
 	if (r == 0)
-		dumper_session_result(t->ds, &t->dres);
+		r = dumper_session_result(t->ds, &t->dres);
 	return r;
 }
 

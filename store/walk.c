@@ -142,6 +142,20 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		r = -ENOMEM;
 		goto out;
 	}
+	/* A re-snapshot reads only what changed, and often little else keeps
+	 * the disk busy meanwhile: the scout reads its big files ahead.  A
+	 * first snapshot reads everything and keeps both cores busy. */
+	if (opts->parent_root) {
+		struct walk_scout_opts so = {
+			.root = opts->root, .root_dev = c.root_dev, .have_repo = c.have_repo_id,
+			.repo_dev = c.repo_dev, .repo_ino = c.repo_ino, .excludes = opts->excludes,
+			.nexcludes = opts->nexcludes, .since_ns = opts->parent_time_ns,
+		};
+		if (walk_scout_start(&so, &c.scout) < 0) {
+			c.scout = NULL; /* only a hint */
+			store_error_clear();
+		}
+	}
 	/* The root's own mode and owner, and what the folders above it let
 	 * through: the mount serves them for the snapshot folder (only its
 	 * attributes not in any node).  Not its times: a file made and deleted between two snapshots would give an
@@ -158,6 +172,7 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		goto out;
 	*ret = c.res;
 out:
+	walk_scout_free(c.scout, false, NULL);
 	tree_free(prev);
 	relpath_free(&c.path);
 	ignore_free(c.ig);

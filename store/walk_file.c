@@ -167,6 +167,7 @@ static int src_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
 		return s->err;
 	}
 	s->c->res.read_bytes += (uint64_t)n;
+	walk_scout_consumed(s->c->scout, s->c->res.read_bytes);
 	*ret_n = (size_t)n;
 	return 0;
 }
@@ -315,7 +316,9 @@ int walk_file(struct walk_ctx *c, int dirfd, const struct stat *st0, const struc
 		c->res.partial = true;
 	}
 	if (c->hooks->capture) {
+		walk_scout_pause(c->scout);
 		r = c->hooks->capture(c->hooks->ctx, c->w, c->path.s, fd, &st, n);
+		walk_scout_resume(c->scout);
 		if (r < 0)
 			goto out;
 		if (r == 1) {

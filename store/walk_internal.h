@@ -17,6 +17,51 @@
 #define WALK_RACY_COARSE_NS (2 * 1000 * 1000 * 1000LL) /* whole-second filesystems */
 #define WALK_READ_TRIES 3 /* reads of a file that keeps changing */
 
+/* The read-ahead thread of a walk (walk_scout.c). */
+struct walk_scout;
+
+struct walk_scout_opts {
+	const char *root;             /* absolute project root */
+	dev_t root_dev;               /* its filesystem: the scout stays on it */
+	bool have_repo;               /* the repository's directory, never entered */
+	dev_t repo_dev;
+	ino_t repo_ino;
+	const char *const *excludes;  /* as walk_opts */
+	size_t nexcludes;
+	int64_t since_ns;             /* the parent snapshot's start */
+	uint64_t ahead_max;           /* bytes asked for beyond those read; 0 = default */
+};
+
+struct walk_scout_stats {
+	uint64_t files, bytes; /* files and bytes asked for */
+};
+
+/* Start the scout over o->root: it asks the kernel to read ahead the files
+ * of at least 8 MiB changed since o->since_ns (by ctime or mtime) that the
+ * walk will meet, in the walk's order, at most ahead_max bytes beyond what
+ * walk_scout_consumed last said (at most an eighth of the memory).  0 or a
+ * negative errno (message recorded; the walk then goes without). */
+int walk_scout_start(const struct walk_scout_opts *o, struct walk_scout **ret);
+
+/* The walk has read bytes so far (any thread; cheap). */
+void walk_scout_consumed(struct walk_scout *s, uint64_t bytes);
+
+/* Around hooks->capture: pause returns once the scout has no file open,
+ * and it opens none until resume.  Closing any fd of a file drops every
+ * fcntl lock this process holds on it, and a capture holds SQLite's
+ * locks on the database it copies (a read transaction a checkpoint must
+ * respect): an fd of the scout's on that file, closed meanwhile, would
+ * silently release them.  The kernel goes on reading what the scout
+ * asked for before.  NULL is a no-op. */
+void walk_scout_pause(struct walk_scout *s);
+void walk_scout_resume(struct walk_scout *s);
+
+/* Stop the scout (finish: let it walk to its end first — it then waits
+ * while it is ahead_max ahead, so only with a bound it cannot reach) and
+ * free it; *ret_stats (may be NULL) gets what it asked for.  NULL is a
+ * no-op. */
+void walk_scout_free(struct walk_scout *s, bool finish, struct walk_scout_stats *ret_stats);
+
 /* State of one walk_run. */
 struct walk_ctx {
 	struct writer *w;
@@ -33,6 +78,7 @@ struct walk_ctx {
 	struct walk_result res;
 	struct walk_progress prog;
 	struct relpath path; /* of the entry being handled */
+	struct walk_scout *scout; /* or NULL */
 };
 
 /* Record a warning about the current path (c->path.s). */

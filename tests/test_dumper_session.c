@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -476,6 +479,97 @@ static void test_failed_drill(void **state)
 	node_clear(&n);
 }
 
+/* Files in the session's temp dir (the copies still there). */
+static int tmp_files(const struct dumper_session *s)
+{
+	if (!s->tmpdir)
+		return 0;
+	DIR *d = opendir(s->tmpdir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += strncmp(e->d_name, "copy-", 5) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Drills run beside the walk (session_sqdrill.c): each verdict still lands
+ * in its own record, in the order the databases were met, a failed one
+ * counts and is a problem, and every copy is gone once the result is in. */
+static void test_drills_in_background(void **state)
+{
+	struct sfx *x = *state;
+	char bad[256], good[256];
+	snprintf(bad, sizeof bad, "%s/a-bad.db", x->proj);
+	snprintf(good, sizeof good, "%s/b-good.db", x->proj);
+	sql(bad, "CREATE TABLE t(a, b); CREATE INDEX i ON t(a);"
+		 "WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM c WHERE k<200)"
+		 " INSERT INTO t SELECT k, 1000-k FROM c;"
+		 "PRAGMA writable_schema=ON;"
+		 "UPDATE sqlite_schema SET sql='CREATE INDEX i ON t(b)' WHERE name='i';");
+	sql(good, "CREATE TABLE u(x); INSERT INTO u VALUES (1), (2);");
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks h;
+	dumper_session_hooks(x->s, NULL, &h);
+	struct node n[2];
+	assert_int_equal(offer(x, &h, "a-bad.db", &n[0]), 1);
+	assert_int_equal(offer(x, &h, "b-good.db", &n[1]), 1);
+	struct dumper_result res;
+	CHECK(dumper_session_result(x->s, &res));
+	assert_int_equal(res.sqlite, 2);
+	assert_int_equal(res.drill_failed, 1);
+	assert_int_equal(res.nproblems, 1);
+	assert_non_null(strstr(res.problems[0], "database a-bad.db: drill failed (integrity_check): "));
+	assert_int_equal(tmp_files(x->s), 0);
+	int err;
+	char *m = dumper_session_notes(x->s, &err), *notes;
+	assert_non_null(m);
+	assert_true(asprintf(&notes, "{%s}", m) > 0);
+	struct jv v;
+	assert_int_equal(jv_parse(notes, &v), 0);
+	const struct jv *dbs = jv_get(&v, "databases");
+	assert_non_null(dbs);
+	assert_int_equal(dbs->n, 2);
+	assert_string_equal(jv_str(&dbs->items[0], "name"), "a-bad.db");
+	assert_false(jv_bool(&dbs->items[0], "ok"));
+	assert_string_equal(jv_str(&dbs->items[0], "check"), "integrity_check");
+	assert_string_equal(jv_str(&dbs->items[1], "name"), "b-good.db");
+	assert_true(jv_bool(&dbs->items[1], "ok"));
+	assert_string_equal(jv_str(&dbs->items[1], "result"), "ok");
+	assert_true(jv_num(&dbs->items[1], "rows", -1) == 2);
+	assert_true(jv_num(&dbs->items[1], "bytes", -1) == (double)n[1].size);
+	jv_clear(&v);
+	free(notes);
+	free(m);
+	node_clear(&n[0]);
+	node_clear(&n[1]);
+}
+
+/* A session freed with a drill still running (a walk that failed) waits
+ * for it and leaves no copy behind. */
+static void test_free_with_drill_running(void **state)
+{
+	struct sfx *x = *state;
+	char db[256];
+	snprintf(db, sizeof db, "%s/app.db", x->proj);
+	sql(db, "CREATE TABLE t(x);"
+		"WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM c WHERE k<20000)"
+		" INSERT INTO t SELECT randomblob(100) FROM c;");
+	CHECK(dumper_session_new(x->proj, &x->s));
+	struct walk_hooks h;
+	dumper_session_hooks(x->s, NULL, &h);
+	struct node n;
+	assert_int_equal(offer(x, &h, "app.db", &n), 1);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", x->s->tmpdir);
+	dumper_session_free(x->s);
+	x->s = NULL;
+	struct stat st;
+	assert_int_equal(lstat(dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	node_clear(&n);
+}
+
 /* A fake dump tool on PATH: prints a dump with the completion trailer. */
 static void fake_tools(struct sfx *x, bool refuse)
 {
@@ -879,6 +973,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_siblings_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_stored_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_drill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drills_in_background, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_with_drill_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_dump_into_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compose_not_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compose_required, setup, teardown),

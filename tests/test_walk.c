@@ -585,6 +585,37 @@ static void nothing_changed_cost(void **state)
 		      ndirs * 30, ndirs, t_second / 1e6, t_first / 1e6);
 }
 
+/* The read-ahead scout (walk_scout.c) asks only for big files changed
+ * since the parent began, never for excluded ones, small ones, or ones the
+ * files cache reuses. */
+static void scout_asks_for_changed_big_files(void **state)
+{
+	struct fx *fx = *state;
+	size_t big = 9u << 20;
+	char *buf = calloc(1, big);
+	assert_non_null(buf);
+	fx_write(fx, "old.bin", buf, big);
+	sleep_ms(250); /* past the files cache's racy window */
+	int64_t since = fx_now_ns();
+	fx_mkdir(fx, "logs");
+	fx_write(fx, "logs/app.log", buf, big);
+	fx_write(fx, "small.txt", buf, 1 << 20);
+	fx_mkdir(fx, "skipme");
+	fx_write(fx, "skipme/big.dat", buf, big);
+	free(buf);
+	struct stat st;
+	assert_int_equal(stat(fx->src, &st), 0);
+	static const char *const ex[] = {"skipme/"};
+	struct walk_scout_opts o = {.root = fx->src, .root_dev = st.st_dev, .excludes = ex,
+				    .nexcludes = 1, .since_ns = since, .ahead_max = 64u << 20};
+	struct walk_scout *s;
+	assert_int_equal(walk_scout_start(&o, &s), 0);
+	struct walk_scout_stats stats;
+	walk_scout_free(s, true, &stats);
+	assert_int_equal(stats.files, 1);
+	assert_int_equal(stats.bytes, big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +633,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(db_copies_always_captured, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_roots, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(nothing_changed_cost, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(scout_asks_for_changed_big_files, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
