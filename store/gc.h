@@ -32,8 +32,10 @@
  *                         then a thread of its own (gc_move.c) points the
  *                         moved rows at it and drops the old packs' rows
  *                         in a transaction committed per 256 MiB of new
- *                         packs, then the old files go (unlinked by
- *                         another thread, gc_reap.c).
+ *                         packs (without foreign-key checks, which
+ *                         cannot fail there: catalog_gc.c), then the old
+ *                         files go (unlinked by threads of their own,
+ *                         gc_reap.c).
  *
  * A crash anywhere leaves every kept blob readable from its old or its new
  * location; the next gc deletes what the interrupted one left (a pack file
