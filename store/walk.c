@@ -142,14 +142,15 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		r = -ENOMEM;
 		goto out;
 	}
-	/* A re-snapshot reads only what changed, and often little else keeps
-	 * the disk busy meanwhile: the scout reads its big files ahead.  A
-	 * first snapshot reads everything and keeps both cores busy. */
-	if (opts->parent_root) {
+	/* The scout reads big files ahead of the walk: every one in a first
+	 * snapshot (since 0), those changed since the parent began in a
+	 * re-snapshot. */
+	{
 		struct walk_scout_opts so = {
 			.root = opts->root, .root_dev = c.root_dev, .have_repo = c.have_repo_id,
 			.repo_dev = c.repo_dev, .repo_ino = c.repo_ino, .excludes = opts->excludes,
-			.nexcludes = opts->nexcludes, .since_ns = opts->parent_time_ns,
+			.nexcludes = opts->nexcludes,
+			.since_ns = opts->parent_root ? opts->parent_time_ns : 0,
 		};
 		if (walk_scout_start(&so, &c.scout) < 0) {
 			c.scout = NULL; /* only a hint */

@@ -28,7 +28,7 @@ struct walk_scout_opts {
 	ino_t repo_ino;
 	const char *const *excludes;  /* as walk_opts */
 	size_t nexcludes;
-	int64_t since_ns;             /* the parent snapshot's start */
+	int64_t since_ns;             /* the parent snapshot's start; 0: every file */
 	uint64_t ahead_max;           /* bytes asked for beyond those read; 0 = default */
 };
 

@@ -15,7 +15,9 @@
  * a step at a time, at most
  * ahead_max bytes beyond what the walk has read.  So the disk reads the
  * log while the walk works on the database, and the snap approaches
- * max(disk, CPU) instead of their sum.
+ * max(disk, CPU) instead of their sum.  In a first snapshot (every file
+ * read) it asks for every big file: the kernel then fills the page cache
+ * on this thread, in large requests, not on the walk's reads.
  *
  * Only hints: the scout reads no data itself, writes nothing, takes no
  * lock, opens no file while the walk is in hooks->capture (see

@@ -586,8 +586,8 @@ static void nothing_changed_cost(void **state)
 }
 
 /* The read-ahead scout (walk_scout.c) asks only for big files changed
- * since the parent began, never for excluded ones, small ones, or ones the
- * files cache reuses. */
+ * since the parent began (all of them for a first snapshot), never for
+ * excluded ones, small ones, or ones the files cache reuses. */
 static void scout_asks_for_changed_big_files(void **state)
 {
 	struct fx *fx = *state;
@@ -614,6 +614,14 @@ static void scout_asks_for_changed_big_files(void **state)
 	walk_scout_free(s, true, &stats);
 	assert_int_equal(stats.files, 1);
 	assert_int_equal(stats.bytes, big);
+
+	/* A first snapshot (since 0) reads every file: each big one is asked
+	 * for, the excluded one still not. */
+	o.since_ns = 0;
+	assert_int_equal(walk_scout_start(&o, &s), 0);
+	walk_scout_free(s, true, &stats);
+	assert_int_equal(stats.files, 2);
+	assert_int_equal(stats.bytes, 2 * big);
 }
 
 int main(void)
