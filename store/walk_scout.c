@@ -177,7 +177,8 @@ static void scout_dir(struct walk_scout *s, int fd)
 		has_ignore_file |= strcmp(nm, ".ckptignore") == 0;
 		n++;
 	}
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n) /* names is NULL for an empty folder */
+		qsort(names, n, sizeof *names, name_cmp);
 	size_t base = s->path.len;
 	/* The ignore rules may open .ckptignore files: in a hold too. */
 	if (!hold(s))
