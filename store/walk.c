@@ -76,6 +76,17 @@ static uint32_t root_reach(const char *root, const struct stat *rst)
 	return reach;
 }
 
+void walk_scout_begin(struct walk_ctx *c)
+{
+	if (c->scout_tried)
+		return;
+	c->scout_tried = true;
+	if (walk_scout_start(&c->scout_opts, &c->scout) < 0) {
+		c->scout = NULL; /* only a hint */
+		store_error_clear();
+	}
+}
+
 int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result *ret)
 {
 	static const struct walk_hooks no_hooks;
@@ -143,20 +154,19 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 		goto out;
 	}
 	/* The scout reads big files ahead of the walk: every one in a first
-	 * snapshot (since 0), those changed since the parent began in a
-	 * re-snapshot. */
-	{
-		struct walk_scout_opts so = {
-			.root = opts->root, .root_dev = c.root_dev, .have_repo = c.have_repo_id,
-			.repo_dev = c.repo_dev, .repo_ino = c.repo_ino, .excludes = opts->excludes,
-			.nexcludes = opts->nexcludes,
-			.since_ns = opts->parent_root ? opts->parent_time_ns : 0,
-		};
-		if (walk_scout_start(&so, &c.scout) < 0) {
-			c.scout = NULL; /* only a hint */
-			store_error_clear();
-		}
-	}
+	 * snapshot (since 0), started at once; in a re-snapshot those changed
+	 * since the parent began, started only when the walk meets the first
+	 * changed file (walk_file): on an unchanged tree its second stat walk
+	 * would only cost CPU (0.46-0.52 -> 0.70-0.77 s on a warm 75,843-entry
+	 * tree), with nothing to read ahead. */
+	c.scout_opts = (struct walk_scout_opts){
+		.root = opts->root, .root_dev = c.root_dev, .have_repo = c.have_repo_id,
+		.repo_dev = c.repo_dev, .repo_ino = c.repo_ino, .excludes = opts->excludes,
+		.nexcludes = opts->nexcludes,
+		.since_ns = opts->parent_root ? opts->parent_time_ns : 0,
+	};
+	if (!opts->parent_root)
+		walk_scout_begin(&c);
 	/* The root's own mode and owner, and what the folders above it let
 	 * through: the mount serves them for the snapshot folder (only its
 	 * attributes not in any node).  Not its times: a file made and deleted between two snapshots would give an
@@ -169,11 +179,13 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 	};
 	r = walk_dir(&c, fd, prev, prev ? opts->parent_root : NULL, opts->extra_root, opts->nextra,
 		     &self, &c.res.root);
-	if (r < 0)
-		goto out;
-	*ret = c.res;
-out:
-	walk_scout_free(c.scout, false, NULL);
+out:;
+	struct walk_scout_stats ss = {0};
+	c.res.read_ahead = c.scout != NULL;
+	walk_scout_free(c.scout, false, &ss);
+	c.res.read_ahead_files = ss.files;
+	if (r >= 0)
+		*ret = c.res;
 	tree_free(prev);
 	relpath_free(&c.path);
 	ignore_free(c.ig);

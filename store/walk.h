@@ -32,6 +32,7 @@ struct repo;
 struct walk_progress {
 	uint64_t files, dirs, bytes; /* seen so far */
 	uint64_t read_bytes;         /* read so far (not from the files cache) */
+	uint64_t read_ahead_files;   /* big files the read-ahead asked for so far */
 	const char *current;         /* path being read, relative to the root */
 };
 
@@ -78,6 +79,10 @@ struct walk_result {
 	uint64_t files, dirs, bytes, read_bytes, reused_files;
 	uint64_t warnings; /* hooks->warn calls */
 	bool partial;      /* something could not be stored as it is */
+	/* The read-ahead of big files ran (a first snapshot, or a file had
+	 * changed), and how many files it asked the kernel for. */
+	bool read_ahead;
+	uint64_t read_ahead_files;
 };
 
 /* Walk opts->root, storing file contents and trees through w. */

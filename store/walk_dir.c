@@ -239,6 +239,7 @@ static void progress(struct walk_ctx *c)
 	c->prog.dirs = c->res.dirs;
 	c->prog.bytes = c->res.bytes;
 	c->prog.read_bytes = c->res.read_bytes;
+	c->prog.read_ahead_files = walk_scout_asked(c->scout);
 	c->prog.current = c->path.s;
 	c->hooks->progress(c->hooks->ctx, &c->prog);
 }

@@ -243,14 +243,21 @@ static bool chunks_held(const struct walk_ctx *c, const struct node *n)
 	return true;
 }
 
+/* The file's identity and times are those of its entry in the parent
+ * snapshot, recorded safely before the parent began. */
+static bool stat_unchanged(const struct walk_ctx *c, const struct stat *st, const struct node *prev)
+{
+	return prev && prev->type == NODE_FILE && prev->dev == st->st_dev &&
+	       prev->ino == st->st_ino && prev->size == (uint64_t)st->st_size &&
+	       prev->mtime_ns == ts_ns(&st->st_mtim) && prev->ctime_ns == ts_ns(&st->st_ctim) &&
+	       !walk_racy(c, prev->mtime_ns, prev->ctime_ns);
+}
+
 static bool cache_hit(const struct walk_ctx *c, const struct stat *st, const struct node *prev)
 {
 	/* flags == 0 also rules out NODE_F_DB_COPY: a database capture is
 	 * always offered to hooks->capture again. */
-	return prev && prev->type == NODE_FILE && prev->flags == 0 && prev->dev == st->st_dev &&
-	       prev->ino == st->st_ino && prev->size == (uint64_t)st->st_size &&
-	       prev->mtime_ns == ts_ns(&st->st_mtim) && prev->ctime_ns == ts_ns(&st->st_ctim) &&
-	       !walk_racy(c, prev->mtime_ns, prev->ctime_ns) &&
+	return stat_unchanged(c, st, prev) && prev->flags == 0 &&
 	       (!c->opts->verify_reused || chunks_held(c, prev));
 }
 
@@ -272,6 +279,12 @@ int walk_file(struct walk_ctx *c, int dirfd, const struct stat *st0, const struc
 	walk_fill_meta(n, &st);
 	n->size = (uint64_t)st.st_size;
 
+	/* The first changed file starts the read-ahead scout (walk.c).  A
+	 * database capture whose file kept its stat does not: the capture
+	 * hook reuses it unless its -wal changed, and a live database alone
+	 * says nothing about the rest of the tree. */
+	if (!stat_unchanged(c, &st, prev))
+		walk_scout_begin(c);
 	if (cache_hit(c, &st, prev)) {
 		/* Unchanged since the parent snapshot: its chunks (and xattrs —
 		 * changing one would have moved ctime) stand as they are. */

@@ -36,6 +36,9 @@ struct walk_scout_stats {
 	uint64_t files, bytes; /* files and bytes asked for */
 };
 
+/* Files asked for so far (any thread; cheap).  0 for NULL. */
+uint64_t walk_scout_asked(const struct walk_scout *s);
+
 /* Start the scout over o->root: it asks the kernel to read ahead the files
  * of at least 8 MiB changed since o->since_ns (by ctime or mtime) that the
  * walk will meet, in the walk's order, at most ahead_max bytes beyond what
@@ -78,8 +81,18 @@ struct walk_ctx {
 	struct walk_result res;
 	struct walk_progress prog;
 	struct relpath path; /* of the entry being handled */
-	struct walk_scout *scout; /* or NULL */
+	/* The read-ahead scout, started by walk_scout_begin at the first file
+	 * that changed (at once for a first snapshot); NULL until then, or if
+	 * it could not be started. */
+	struct walk_scout *scout;
+	struct walk_scout_opts scout_opts;
+	bool scout_tried;
 };
+
+/* Start the scout unless it was started (or tried) already: the walk has
+ * met a file it will read.  A scout that cannot start is only a missed
+ * hint (the error is cleared). */
+void walk_scout_begin(struct walk_ctx *c);
 
 /* Record a warning about the current path (c->path.s). */
 void walk_warn(struct walk_ctx *c, int err, const char *what);

@@ -55,6 +55,7 @@ struct walk_scout {
 	int64_t since_ns;
 	uint64_t ahead_max;
 	uint64_t asked; /* bytes asked for (the scout's thread only) */
+	_Atomic uint64_t asked_files; /* stats.files, for walk_scout_asked */
 	_Atomic uint64_t consumed; /* bytes the walk has read */
 	atomic_bool stop;
 	/* The pause (walk_scout_pause): while paused the scout opens no file,
@@ -131,6 +132,7 @@ static bool ask_step(struct walk_scout *s, int dirfd, const char *name, ino_t in
 static void ask(struct walk_scout *s, int dirfd, const char *name, const struct stat *st)
 {
 	s->stats.files++;
+	atomic_store_explicit(&s->asked_files, s->stats.files, memory_order_relaxed);
 	for (off_t off = 0; off < st->st_size; off += SCOUT_STEP) {
 		while (s->asked >= atomic_load_explicit(&s->consumed, memory_order_relaxed) + s->ahead_max) {
 			if (atomic_load(&s->stop))
@@ -250,6 +252,7 @@ int walk_scout_start(const struct walk_scout_opts *o, struct walk_scout **ret)
 	if (pages > 0 && psize > 0 && (uint64_t)pages * (uint64_t)psize / 8 < s->ahead_max)
 		s->ahead_max = (uint64_t)pages * (uint64_t)psize / 8;
 	atomic_init(&s->consumed, 0);
+	atomic_init(&s->asked_files, 0);
 	atomic_init(&s->stop, false);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
@@ -279,6 +282,11 @@ fail:
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return r;
+}
+
+uint64_t walk_scout_asked(const struct walk_scout *s)
+{
+	return s ? atomic_load_explicit(&s->asked_files, memory_order_relaxed) : 0;
 }
 
 void walk_scout_consumed(struct walk_scout *s, uint64_t bytes)

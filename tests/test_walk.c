@@ -624,6 +624,73 @@ static void scout_asks_for_changed_big_files(void **state)
 	assert_int_equal(stats.bytes, 2 * big);
 }
 
+/* The walk starts the scout only at the first changed file (walk.c): an
+ * unchanged re-snapshot, a database capture that kept its stat included,
+ * runs no second stat walk; one with a change still gets its changed big
+ * file asked for ahead of the walk, and not the unchanged one. */
+static struct {
+	uint64_t seen_ahead; /* read_ahead_files when the walk reached m.bin */
+} scout_prog;
+
+static void scout_progress(void *ctx, const struct walk_progress *p)
+{
+	(void)ctx;
+	/* Give the scout time (up to 2 s over the c files) to get ahead. */
+	if (p->read_ahead_files == 0 && p->current[0] == 'c')
+		sleep_ms(10);
+	if (strcmp(p->current, "c199.txt") == 0)
+		scout_prog.seen_ahead = p->read_ahead_files;
+}
+
+static void scout_starts_at_first_change(void **state)
+{
+	struct fx *fx = *state;
+	size_t big = 9u << 20;
+	char *buf = calloc(1, big);
+	assert_non_null(buf);
+	fx_text(fx, "a.txt", "a");
+	fx_write(fx, "b_old.bin", buf, big);
+	for (int i = 0; i < 200; i++) {
+		char rel[32];
+		snprintf(rel, sizeof rel, "c%03d.txt", i);
+		fx_text(fx, rel, rel);
+	}
+	fx_text(fx, "db.sqlite", "SQLite format 3");
+	fx_write(fx, "m.bin", buf, big);
+	sleep_ms(250);
+	int64_t t1 = fx_now_ns();
+	struct walk_hooks hooks = {.capture = capture_hook, .progress = scout_progress};
+	struct walk_opts o = {.hooks = &hooks};
+	struct walk_result r1, r2, r3;
+	fx_walk_opts(fx, &o, &r1);
+	fx_commit(fx, &r1, t1);
+	assert_true(r1.read_ahead); /* a first snapshot: at once */
+
+	sleep_ms(250);
+	int64_t t2 = fx_now_ns();
+	o.parent_root = &r1.root;
+	o.parent_time_ns = t1;
+	fx_walk_opts(fx, &o, &r2);
+	fx_commit(fx, &r2, t2);
+	assert_int_equal(r2.reused_files, r2.files - 1); /* all but db.sqlite */
+	assert_false(r2.read_ahead);
+	assert_int_equal(r2.read_ahead_files, 0);
+
+	fx_text(fx, "a.txt", "changed");
+	buf[0] = 1;
+	fx_write(fx, "m.bin", buf, big);
+	free(buf);
+	sleep_ms(250);
+	scout_prog.seen_ahead = 0;
+	o.parent_root = &r2.root;
+	o.parent_time_ns = t2;
+	fx_walk_opts(fx, &o, &r3);
+	assert_true(r3.read_ahead);
+	assert_int_equal(scout_prog.seen_ahead, 1); /* m.bin, before the walk got there */
+	assert_int_equal(r3.read_ahead_files, 1);
+	assert_int_equal(r3.read_bytes, strlen("changed") + big); /* the capture reads db.sqlite */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_roots, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(nothing_changed_cost, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(scout_asks_for_changed_big_files, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(scout_starts_at_first_change, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
