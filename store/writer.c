@@ -116,15 +116,24 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 int writer_put_blob_level(struct writer *w, uint8_t type, int level, const void *data,
 			  size_t len, blob_id *ret_id)
 {
-	struct blob_loc loc;
 	blob_id id;
-	int r;
-
 	if (w->failed)
 		return refuse(w);
 	repo_blob_id(w->repo, data, len, &id);
 	if (ret_id)
 		*ret_id = id;
+	return writer_put_blob_id(w, type, level, data, len, &id);
+}
+
+int writer_put_blob_id(struct writer *w, uint8_t type, int level, const void *data, size_t len,
+		       const blob_id *idp)
+{
+	struct blob_loc loc;
+	blob_id id = *idp;
+	int r;
+
+	if (w->failed)
+		return refuse(w);
 	if (idset_has(&w->pending, &id, type))
 		return 0;
 	if (idset_has(&w->known, &id, type))
@@ -189,13 +198,18 @@ void writer_free(struct writer *w)
 	if (!w)
 		return;
 	writer_worker_stop(w); /* drops the queue and the unfinished temp pack */
+	writer_hasher_free(w);
 	/* Held on the thread that opened it (a connection is per thread). */
 	if (pthread_equal(w->lookup_thread, pthread_self()))
 		cat_reader_unhold(w->repo);
 	blob_codec_free(w->codec);
 	free(w->pending.slots);
 	free(w->known.slots);
-	free(w->read_buf);
+	for (size_t i = 0; i < 2; i++) {
+		free(w->batch[i].buf);
+		free(w->batch[i].spans);
+		free(w->batch[i].ids);
+	}
 	free(w);
 }
 

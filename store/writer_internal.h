@@ -2,7 +2,7 @@
  * share.
  *
  * The writer is a pipeline.  The caller's thread reads, chunks, hashes and
- * deduplicates; each new blob is copied into a slot of a bounded ring.  A
+ * deduplicates (a long stream's hashing shared with a helper, below); each new blob is copied into a slot of a bounded ring.  A
  * few sealing workers (one per CPU, at most WRITER_MAX_WORKERS) take slots
  * in ring order and compress and seal them side by side, each with its own
  * codec; whichever worker finds the oldest slot sealed becomes the appender
@@ -13,6 +13,10 @@
  * set belongs to the caller's thread; the pack writer and w->codec belong
  * to the appender, or to the caller's thread while the ring is drained
  * (writer_drain), when it may finish the pack itself.
+ *
+ * A stream longer than one buffer has its chunk ids hashed on a helper
+ * thread (writer_hash.c), one buffer behind the caller's reading and
+ * cutting, one ahead of its lookups.
  */
 #ifndef CKPTFS_STORE_WRITER_INTERNAL_H
 #define CKPTFS_STORE_WRITER_INTERNAL_H
@@ -60,6 +64,26 @@ struct writer_job {
 };
 
 struct writer;
+struct writer_hasher;
+
+/* One chunk of a stream buffer. */
+struct writer_span {
+	size_t off, len;
+};
+
+/* A buffer of writer_put_stream cut into chunks, and their ids. */
+struct writer_batch {
+	uint8_t *buf;              /* WRITER_STREAM_BUF bytes */
+	struct writer_span *spans; /* WRITER_STREAM_SPANS each */
+	blob_id *ids;
+	size_t n;            /* spans in use */
+	_Atomic size_t next; /* the next span to hash (writer_hash.c) */
+};
+
+/* 16 * CHUNKER_MAX (kept literal: chunker.h is not needed here) */
+#define WRITER_STREAM_BUF (16u * 256 * 1024)
+/* Every chunk but a stream's last is at least CHUNKER_SQLITE_MIN (4 KiB). */
+#define WRITER_STREAM_SPANS (WRITER_STREAM_BUF / (4u * 1024) + 1)
 
 struct writer_worker {
 	struct writer *w;
@@ -74,7 +98,9 @@ struct writer {
 	 * cleared: writer_has (the reference check of writer_put_tree) then
 	 * costs no second index seek for a chunk just deduplicated. */
 	struct idset known;
-	uint8_t *read_buf; /* writer_put_stream's buffer */
+	struct writer_batch batch[2]; /* writer_put_stream's buffers, made on first use */
+	struct writer_hasher *hasher; /* started on first use (writer_hash.c) */
+	bool hasher_off;              /* none: one CPU, or it could not start */
 	pthread_t lookup_thread; /* opened the writer: holds its catalog reader */
 	uint64_t new_blobs;
 	_Atomic uint64_t new_bytes; /* added by the appender */
@@ -108,6 +134,28 @@ int writer_put_blob(struct writer *w, uint8_t type, const void *data, size_t len
 /* The same, sealed at zstd level level if it is new (0 = the default). */
 int writer_put_blob_level(struct writer *w, uint8_t type, int level, const void *data,
 			  size_t len, blob_id *ret_id);
+
+/* The same for a blob whose id, repo_blob_id of data, the caller made. */
+int writer_put_blob_id(struct writer *w, uint8_t type, int level, const void *data, size_t len,
+		       const blob_id *id);
+
+/* Hash b's spans into b->ids: submit lets the helper thread start on
+ * them (if there is one) and returns at once; finish hashes those left on
+ * the calling thread, side by side with the helper, and returns once
+ * every id is in.  Submit a batch only after finishing the one before.
+ * Between the two b's bytes must not change and its ids not be read. */
+void writer_hash_submit(struct writer *w, struct writer_batch *b);
+void writer_hash_finish(struct writer *w, struct writer_batch *b);
+
+/* Hash b's spans on the calling thread. */
+void writer_hash_here(const struct repo *repo, struct writer_batch *b);
+
+/* The helper holds no batch (always so once writer_put_stream returns:
+ * the next stream refills both).  For tests. */
+bool writer_hash_idle(struct writer *w);
+
+/* Stop the helper, if any (writer_free). */
+void writer_hasher_free(struct writer *w);
 
 /* Start / stop the workers (stop drops queued jobs).  The count is the
  * number of CPUs, at most WRITER_MAX_WORKERS. */

@@ -7,6 +7,10 @@
  * guarantees.  A stream that starts as a SQLite database is cut on page
  * boundaries instead (chunker_sqlite_unit): STREAM_BUF and CHUNKER_MAX are
  * multiples of every page size, so pos stays page-aligned.
+ *
+ * There are two buffers: while a helper thread hashes one's chunks
+ * (writer_hash.c), the caller reads and cuts the next into the other, then
+ * looks up and queues the hashed one's chunks in stream order.
  */
 #include "store/writer.h"
 
@@ -19,7 +23,10 @@
 #include "store/err.h"
 #include "store/writer_internal.h"
 
-#define STREAM_BUF (16 * (size_t)CHUNKER_MAX) /* 4 MiB */
+#define STREAM_BUF ((size_t)WRITER_STREAM_BUF) /* 4 MiB */
+_Static_assert(WRITER_STREAM_BUF == 16 * CHUNKER_MAX, "writer_internal.h's buffer size");
+_Static_assert(WRITER_STREAM_BUF / CHUNKER_SQLITE_MIN + 1 <= WRITER_STREAM_SPANS,
+	       "a span per chunk of at least CHUNKER_SQLITE_MIN bytes");
 
 /* Past its first BULK_FROM bytes a stream is sealed at zstd level 1
  * (BLOB_ZSTD_LEVEL_BULK) instead of 3.  Big files are where a first
@@ -77,6 +84,41 @@ static int refill(writer_read_fn read, void *ctx, uint8_t *buf, size_t cap, size
 	return 0;
 }
 
+static int batches_make(struct writer *w)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct writer_batch *b = &w->batch[i];
+		if (b->buf)
+			continue;
+		b->buf = malloc(STREAM_BUF);
+		b->spans = malloc(WRITER_STREAM_SPANS * sizeof *b->spans);
+		b->ids = malloc(WRITER_STREAM_SPANS * sizeof *b->ids);
+		if (!b->buf || !b->spans || !b->ids) {
+			free(b->buf);
+			free(b->spans);
+			free(b->ids);
+			*b = (struct writer_batch){0};
+			return store_fail(-ENOMEM, "writer: out of memory");
+		}
+	}
+	return 0;
+}
+
+/* Look up and queue b's chunks (hashed), in order, onto l. */
+static int store_batch(struct writer *w, const struct writer_batch *b, struct chunk_list *l)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int level = l->size >= BULK_FROM ? BLOB_ZSTD_LEVEL_BULK : 0;
+		int r = writer_put_blob_id(w, BLOB_DATA, level, b->buf + b->spans[i].off,
+					   b->spans[i].len, &b->ids[i]);
+		if (r < 0)
+			return r;
+		if ((r = list_add(l, &b->ids[i], b->spans[i].len)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct node *file)
 {
 	struct chunk_list l = { 0 };
@@ -84,39 +126,60 @@ int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct n
 	bool eof = false;
 	int r;
 
-	if (!w->read_buf) {
-		w->read_buf = malloc(STREAM_BUF);
-		if (!w->read_buf)
-			return store_fail(-ENOMEM, "writer: out of memory");
-	}
-	uint8_t *buf = w->read_buf;
+	if ((r = batches_make(w)) < 0)
+		return r;
+	/* cur is being filled and cut; prev (if not NULL) was submitted for
+	 * hashing and its chunks are not stored yet; hashing (if not NULL) is
+	 * the batch submitted and not yet finished.  They alternate. */
+	struct writer_batch *cur = &w->batch[0], *prev = NULL, *hashing = NULL;
 	size_t unit = 0; /* page-aligned chunks of this size (SQLite), or 0 */
 	bool first = true;
 	for (;;) {
-		r = refill(read, ctx, buf, STREAM_BUF, &fill, &eof);
+		r = refill(read, ctx, cur->buf, STREAM_BUF, &fill, &eof);
 		if (r < 0)
 			goto fail;
 		if (first)
-			unit = chunker_sqlite_unit(buf, fill);
-		first = false;
+			unit = chunker_sqlite_unit(cur->buf, fill);
 		size_t pos = 0;
+		cur->n = 0;
 		while (fill - pos >= CHUNKER_MAX || (eof && pos < fill)) {
 			size_t left = fill - pos;
-			size_t c = unit ? (left < unit ? left : unit) : chunker_cut(buf + pos, left);
-			blob_id id;
-			int level = l.size >= BULK_FROM ? BLOB_ZSTD_LEVEL_BULK : 0;
-			r = writer_put_blob_level(w, BLOB_DATA, level, buf + pos, c, &id);
-			if (r < 0)
-				goto fail;
-			r = list_add(&l, &id, c);
-			if (r < 0)
-				goto fail;
+			size_t c = unit ? (left < unit ? left : unit) : chunker_cut(cur->buf + pos, left);
+			cur->spans[cur->n++] = (struct writer_span){.off = pos, .len = c};
 			pos += c;
 		}
-		if (eof)
+		if (prev) {
+			writer_hash_finish(w, prev);
+			hashing = NULL;
+		}
+		if (first && eof) {
+			/* A stream that fits one buffer (most files) is hashed
+			 * here: a handoff per small file would cost more than it
+			 * could overlap. */
+			writer_hash_here(w->repo, cur);
+		} else {
+			writer_hash_submit(w, cur);
+			hashing = cur;
+		}
+		first = false;
+		if (prev && (r = store_batch(w, prev, &l)) < 0)
+			goto fail;
+		if (eof) {
+			if (hashing) {
+				writer_hash_finish(w, cur);
+				hashing = NULL;
+			}
+			if ((r = store_batch(w, cur, &l)) < 0)
+				goto fail;
 			break;
-		memmove(buf, buf + pos, fill - pos);
+		}
+		/* The tail after cur's last chunk starts the other buffer (cur
+		 * is only read meanwhile: it is being hashed). */
+		struct writer_batch *next = cur == &w->batch[0] ? &w->batch[1] : &w->batch[0];
+		memcpy(next->buf, cur->buf + pos, fill - pos);
 		fill -= pos;
+		prev = cur;
+		cur = next;
 	}
 	free(file->chunks);
 	file->chunks = l.v;
@@ -124,6 +187,9 @@ int writer_put_stream(struct writer *w, writer_read_fn read, void *ctx, struct n
 	file->size = l.size;
 	return 0;
 fail:
+	/* The helper must be done with the buffers before they are reused. */
+	if (hashing)
+		writer_hash_finish(w, hashing);
 	free(l.v);
 	return r;
 }

@@ -753,10 +753,143 @@ static void sqlite_databases_chunk_by_page(void **state)
 	}
 }
 
+/* ---- ids hashed beside the caller (writer_hash.c) ----------------------- */
+
+/* The chunks of data[0..len) as the chunker cuts them in one piece, with
+ * the ids hashed here: what any reader step and any helper timing must
+ * give. */
+static size_t expected_chunks(struct fixture *f, const uint8_t *data, size_t len,
+			      struct node_chunk **ret)
+{
+	size_t unit = chunker_sqlite_unit(data, len), n = 0;
+	struct node_chunk *v = malloc((len / CHUNKER_SQLITE_MIN + 2) * sizeof *v);
+	assert_non_null(v);
+	for (size_t pos = 0; pos < len; n++) {
+		size_t left = len - pos;
+		size_t c = unit ? (left < unit ? left : unit) : chunker_cut(data + pos, left);
+		v[n].off = pos;
+		v[n].len = (uint32_t)c;
+		repo_blob_id(f->repo, data + pos, c, &v[n].id);
+		pos += c;
+	}
+	*ret = v;
+	return n;
+}
+
+/* n is data's chunk list, and every chunk reads back (repo_load_blob
+ * checks the id against the bytes) as data's bytes at its offset. */
+static void assert_stored_as(struct fixture *f, const struct node *n, const uint8_t *data,
+			     size_t len)
+{
+	struct node_chunk *want;
+	size_t nwant = expected_chunks(f, data, len, &want);
+	assert_int_equal(n->size, len);
+	assert_int_equal(n->nchunks, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		assert_int_equal(n->chunks[i].off, want[i].off);
+		assert_int_equal(n->chunks[i].len, want[i].len);
+		assert_true(id_equal(&n->chunks[i].id, &want[i].id));
+	}
+	free(want);
+	CHECK(writer_flush(f->w));
+	for (size_t i = 0; i < n->nchunks; i++) {
+		uint8_t *got;
+		size_t glen;
+		CHECK(repo_load_blob(f->repo, &n->chunks[i].id, BLOB_DATA, &got, &glen));
+		assert_int_equal(glen, n->chunks[i].len);
+		assert_memory_equal(got, data + n->chunks[i].off, glen);
+		free(got);
+	}
+}
+
+/* A stream of many buffers: its ids are hashed on the helper and the
+ * caller together while the next buffer is read (writer_stream.c); the
+ * chunk list must be the one-piece one whatever the reader's step, and no
+ * chunk stored under an id not its own. */
+static void streamed_ids_are_the_stored_bytes(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 21 * MiB + 12345;
+	uint8_t *data = malloc(len);
+	assert_non_null(data);
+	static const size_t steps[] = {0, 4093, 3 * MiB + 1, 256 * 1024};
+	for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+		fill_mixed(data, len, 100 + k);
+		struct node n = file_node("f");
+		struct mem_reader m = {.p = data, .len = len, .step = steps[k]};
+		CHECK(writer_put_stream(f->w, mem_read, &m, &n));
+		assert_true(writer_hash_idle(f->w));
+		assert_stored_as(f, &n, data, len);
+		node_clear(&n);
+	}
+	/* A SQLite file is cut on its pages, across buffers as well. */
+	fill_mixed(data, len, 7);
+	memcpy(data, "SQLite format 3", 16);
+	data[16] = 0x10; /* page size 4096 */
+	data[17] = 0x00;
+	size_t dblen = 9 * MiB + 3 * 4096;
+	struct node n = file_node("db");
+	struct mem_reader m = {.p = data, .len = dblen, .step = 65536 + 7};
+	CHECK(writer_put_stream(f->w, mem_read, &m, &n));
+	assert_int_equal(n.nchunks, dblen / 4096);
+	assert_stored_as(f, &n, data, dblen);
+	node_clear(&n);
+	free(data);
+}
+
+/* A reader that fails after limit bytes. */
+struct failing_mem {
+	struct mem_reader m;
+	size_t limit;
+};
+
+static int failing_mem_read(void *ctx, void *buf, size_t cap, size_t *ret_n)
+{
+	struct failing_mem *fm = ctx;
+	if (fm->m.pos >= fm->limit)
+		return store_fail(-EIO, "test source: broken");
+	return mem_read(&fm->m, buf, cap, ret_n);
+}
+
+/* A source error in the middle of a long stream leaves the writer usable:
+ * the helper is off both buffers before the next stream fills them.  The
+ * error comes right after a buffer was handed to the helper (limit on a
+ * buffer's end) and the next stream starts at once, into that buffer. */
+static void stream_error_mid_way_then_stream(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 17 * MiB;
+	uint8_t *bad = malloc(len), *good = malloc(len);
+	assert_non_null(bad);
+	assert_non_null(good);
+	fill_mixed(bad, len, 31);
+	static const size_t limits[] = {4 * MiB, 8 * MiB, 4 * MiB + 5, 12 * MiB, 7 * MiB - 3};
+	for (int round = 0; round < 20; round++) {
+		size_t limit = limits[round % 5];
+		fill_mixed(good, len, 32 + (uint64_t)round);
+		struct node n = file_node("f");
+		struct failing_mem fm = {.m = {.p = bad, .len = len, .step = 1 << 20}, .limit = limit};
+		assert_int_equal(writer_put_stream(f->w, failing_mem_read, &fm, &n), -EIO);
+		assert_true(writer_hash_idle(f->w));
+		assert_null(n.chunks);
+		node_clear(&n);
+		struct node n2 = file_node("g");
+		put_mem(f, good, len, &n2);
+		assert_stored_as(f, &n2, good, len);
+		node_clear(&n2);
+	}
+	free(bad);
+	free(good);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_stream_chunks, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(streamed_ids_are_the_stored_bytes, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(stream_error_mid_way_then_stream, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(sqlite_databases_chunk_by_page, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(held_lookups_see_rows_added_meanwhile, fixture_setup,
