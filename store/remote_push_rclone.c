@@ -12,7 +12,11 @@
  * half written is named by no manifest: its size is wrong, or its hash
  * (--checksum), and the next push sends it again.  A push is three steps
  * (the cat and the listing; the copy; the manifest's move), four when the
- * format or key changed on a remote that has a manifest.  The sums of the
+ * format or key changed on a remote that has a manifest; the copy's
+ * rclone is started beside the look and held on its stdin list (rio.h,
+ * rio_upload_begin), so that the copy does not wait for an rclone start.
+ * A held run has touched nothing on the remote: a remote the look
+ * refuses (another repository's) gets nothing written.  The sums of the
  * packs to send (XXH3-128, for the manifest) are taken in a thread from
  * the first step on, while rclone starts and copies; the manifest is
  * finished, staged and sent to its temp name beside the copy, so no step
@@ -269,6 +273,20 @@ static bool meta_unchanged(struct push_ctx *c, const struct push_meta *m, const 
 	return n > 0 && (size_t)n == strlen(want) && !memcmp(have, want, (size_t)n);
 }
 
+/* Whether this push will most likely copy packs: no last push to this
+ * remote, or a local pack it did not send. */
+static bool expect_packs(const struct push_ctx *c, const struct manifest *last)
+{
+	if (!last->time_ns)
+		return true;
+	for (size_t i = 0; i < c->nlp; i++) {
+		const struct manifest_pack *mp = manifest_find(last, c->lp[i].name);
+		if (!mp || mp->size != c->lp[i].size)
+			return true;
+	}
+	return false;
+}
+
 struct plan {
 	char **names; /* files for the transfer, relative to the repository */
 	size_t n;
@@ -421,6 +439,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	snprintf(lpath, sizeof lpath, "%s/%s", c->repo->path, list);
 	struct prehash h = {.c = c};
 	struct finish fin = {.c = c, .h = &h, .buf = buf, .len = len};
+	struct rio_upload *up = NULL;
 	if ((r = rio_set_list_path(c->rio, lpath)) < 0 ||
 	    (r = catalog_pack_list(c->repo, &c->lp, &c->nlp)) < 0)
 		return r;
@@ -433,7 +452,13 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 		r = store_fail(-ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = look(c, &seen, &h)) < 0)
+	/* The pack copy's rclone starts now, beside the look, and waits for
+	 * its list: a remote the look refuses gets nothing from it (it is
+	 * killed unreleased, before it has opened the remote).  Not when the
+	 * last push sent every local pack (most likely nothing to copy): its
+	 * start would only take CPU from the look's two. */
+	if ((r = rio_upload_begin(c->rio, c->repo->path, expect_packs(c, &h.last), &up)) < 0 ||
+	    (r = look(c, &seen, &h)) < 0)
 		goto out;
 	remote_push_totals(c);
 	bool direct = c->prev.time_ns == 0, staged_meta = false;
@@ -448,8 +473,8 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	 * manifest arrives, so the format and key need no temp names.  The
 	 * manifest is finished (its sums) and staged while the packs travel. */
 	remote_state_name(c->rem->name, "next", staged, sizeof staged);
-	r = rio_upload_many(c->rio, c->repo->path, p.names, p.n, direct, staged, REMOTE_MANIFEST,
-			    finish_manifest, &fin);
+	r = rio_upload_many(up, p.names, p.n, direct, staged, REMOTE_MANIFEST, finish_manifest,
+			    &fin);
 	unlinkat(c->repo->dirfd, staged, 0);
 	/* A killed push's temp key or format this one did not move in. */
 	if (r == 0 && !staged_meta && seen.key_tmp)
@@ -464,6 +489,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 		r = save_meta(c, &m);
 	}
 out:
+	rio_upload_free(up);
 	prehash_join(&h);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.names[i]);

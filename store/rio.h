@@ -109,23 +109,41 @@ int rio_download(struct rio *rio, const char *name, int outfd, char ret_sum[RIO_
  * messages); -ESTALE if its size differs. */
 int rio_hash_file(int fd, uint64_t size, const char *name, char ret_sum[RIO_SUM_LEN + 1]);
 
-/* rclone only: upload the n files names (paths relative to local_root,
- * kept as they are under the target), then commit_local (relative to
- * local_root) as commit_name, in a few rclone runs whatever n is: one
- * `copy --checksum` of the packs (names under packs/) straight to their
- * names, each checked by rclone (size, and the backend's hash; a file
- * already there with the right bytes is skipped), while the others and
- * commit_local go to temp names (NAME.tmp) in runs of their own beside
- * it; when all of that succeeded the others are moved into place, and
- * last commit_local to commit_name (the manifest: the commit point).
- * direct: the others too go straight to their names, in the one copy (a
- * remote with no manifest yet, which nothing can read in between).
- * before_commit (if not NULL) is called with ctx in a thread of its own
- * while the packs travel, before commit_local is read: it may write
- * commit_local then (push finishes the manifest's sums there); a failure
- * of it fails the upload, with its message, and nothing is committed. */
-int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    bool direct, const char *commit_local, const char *commit_name,
+/* rclone only: an upload of a push (rio_upload_many).  start: its pack
+ * copy is started at once, before what it is to send is known: an rclone
+ * run whose --files-from list comes on a pipe, and which until then has
+ * read nothing of its config and touched nothing of the remote (rclone
+ * reads the list first), so a push may start it before it looks at the
+ * remote and drop it when the look refuses the remote.  Its start
+ * (0.1-0.3 s) then overlaps the look.  Not start (a push that expects
+ * to send no pack): rio_upload_many starts it if it has packs after
+ * all.  Call it from the main thread: a started rclone dies with the
+ * thread that started it.  *ret: rio_upload_free. */
+struct rio_upload;
+int rio_upload_begin(struct rio *rio, const char *local_root, bool start, struct rio_upload **ret);
+
+/* Kill the held copy if rio_upload_many did not run (nothing was
+ * written), free u.  NULL is a no-op. */
+void rio_upload_free(struct rio_upload *u);
+
+/* Upload the n files names (paths relative to local_root, kept as they
+ * are under the target), then commit_local (relative to local_root) as
+ * commit_name, in a few rclone runs whatever n is: u's `copy --checksum`
+ * of the packs (names under packs/) straight to their names, each
+ * checked by rclone (size, and the backend's hash; a file already there
+ * with the right bytes is skipped), while the others and commit_local go
+ * to temp names (NAME.tmp) in runs of their own beside it; when all of
+ * that succeeded the others are moved into place, and last commit_local
+ * to commit_name (the manifest: the commit point).  direct: the others too
+ * go straight to their names, in the one copy (a remote with no manifest
+ * yet, which nothing can read in between).  before_commit (if not NULL)
+ * is called with ctx in a thread of its own while the packs travel,
+ * before commit_local is read: it may write commit_local then (push
+ * finishes the manifest's sums there); a failure of it fails the upload,
+ * with its message, and nothing is committed.  Call it once per u, from
+ * the thread that began u. */
+int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool direct,
+		    const char *commit_local, const char *commit_name,
 		    int (*before_commit)(void *ctx), void *ctx);
 
 /* rclone: where the --files-from lists of the *_many calls are written:

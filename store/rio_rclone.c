@@ -2,6 +2,9 @@
  * the rclone command (copy, copyto, moveto, cat, rcat, lsf, delete,
  * deletefile).
  *
+ * A push's copy is started ahead and held on its stdin list (struct held
+ * below), so that its start overlaps the look at the remote before it.
+ *
  * Retries are kept low (--retries 1, --low-level-retries 2) and the
  * connection timeout short: a push is resumable, so failing fast with
  * rclone's own error line beats a long hang on an unreachable server.
@@ -177,8 +180,12 @@ static char *find_rclone(void)
 	return NULL;
 }
 
-/* Run rclone with the common options and args (NULL-terminated). */
-static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
+/* rclone with the common options and args (NULL-terminated) started,
+ * in0 its stdin; *ret_out and *ret_err our ends of its stdout and stderr.
+ * Call it from a thread that outlives the run: PR_SET_PDEATHSIG fires
+ * when the thread that forked ends, not the process. */
+static int start_rclone(struct rio *rio, const char *const *args, int in0, pid_t *ret_pid,
+			int *ret_out, int *ret_err)
 {
 	const char *argv[MAX_ARGS + 12];
 	size_t n = 0;
@@ -199,27 +206,21 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 
-	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1}, r = 0;
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, r = 0;
 	char *exe = find_rclone();
 	if (!exe) {
 		r = store_fail(-ENOENT, "remote %s: rclone is not installed (apt install rclone)",
 			       rio->target);
 		goto out;
 	}
-	int devnull = -1;
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
-	    (ru->in_buf && pipe2(pi, O_CLOEXEC) < 0) ||
-	    (!ru->in_buf && ru->in_fd < 0 &&
-	     (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		r = store_failp(-errno, "rclone: pipe");
 		goto out;
 	}
-	int in0 = ru->in_buf ? pi[0] : ru->in_fd >= 0 ? ru->in_fd : devnull;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		r = store_failp(-errno, "remote %s: running rclone", rio->target);
-		close(devnull);
 		goto out;
 	}
 	if (pid == 0) {
@@ -233,33 +234,129 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 		execve(exe, (char *const *)argv, environ);
 		_exit(127);
 	}
-	if (devnull >= 0)
-		close(devnull);
 	close(po[1]);
 	close(pe[1]);
-	po[1] = pe[1] = -1;
-	if (pi[0] >= 0) {
-		close(pi[0]);
-		pi[0] = -1;
-	}
-	/* A closed stdin pipe must not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	r = pump(ru, po[0], pe[0], pi[1]);
-	po[0] = pe[0] = pi[1] = -1;
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			r = store_failp(-errno, "rclone: wait");
-			goto out;
-		}
-	ru->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	*ret_pid = pid;
+	*ret_out = po[0];
+	*ret_err = pe[0];
+	po[0] = po[1] = pe[0] = pe[1] = -1;
 out:
 	free(exe);
-	int fds[] = {po[0], po[1], pe[0], pe[1], pi[0], pi[1]};
-	for (size_t i = 0; i < 6; i++)
+	int fds[] = {po[0], po[1], pe[0], pe[1]};
+	for (size_t i = 0; i < 4; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return r;
+}
+
+/* The rest of a run: ru->in_buf written to in (if in >= 0), its output
+ * taken, its exit status into ru->status.  Closes out, err and in. */
+static int end_rclone(struct run *ru, pid_t pid, int out, int err, int in)
+{
+	/* A closed stdin pipe must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	int r = pump(ru, out, err, in);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return store_failp(-errno, "rclone: wait");
+	ru->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return r;
+}
+
+/* Run rclone with the common options and args (NULL-terminated). */
+static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
+{
+	int pi[2] = {-1, -1}, devnull = -1, out, err, r;
+	pid_t pid;
+	if ((ru->in_buf && pipe2(pi, O_CLOEXEC) < 0) ||
+	    (!ru->in_buf && ru->in_fd < 0 &&
+	     (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
+		return store_failp(-errno, "rclone: pipe");
+	int in0 = ru->in_buf ? pi[0] : ru->in_fd >= 0 ? ru->in_fd : devnull;
+	r = start_rclone(rio, args, in0, &pid, &out, &err);
+	if (devnull >= 0)
+		close(devnull);
+	if (pi[0] >= 0)
+		close(pi[0]);
+	if (r < 0) {
+		if (pi[1] >= 0)
+			close(pi[1]);
+		return r;
+	}
+	return end_rclone(ru, pid, out, err, pi[1]);
+}
+
+/* An rclone run started before what it is to do is decided: its stdin a
+ * pipe held here, from which it reads its list (--files-from -) as it
+ * starts.  rclone 1.60 reads that list before it even loads its config,
+ * let alone opens the remote (seen with strace: the read of fd 0 comes
+ * before the config file's open, and an sftp remote's connect after the
+ * list's end), so a held run has done nothing to the remote, and costs
+ * nothing but its start, until it is released (hold_release) or killed
+ * (hold_drop).  Its start (Go's runtime and rclone's init: 0.1-0.3 s
+ * here) then overlaps whatever the caller does meanwhile; the remote's
+ * own connection (sftp's SSH login) is still made after the release.
+ *
+ * Only a run that may do what its list says at any time may be held: if
+ * we die, our end of the pipe closes, and that end of file can reach it
+ * before the PDEATHSIG does (the files are closed first when a process
+ * exits; seen: 3 kills in 12 mid-copy let a held `moveto --exclude-from -`
+ * of the manifest go).  The pack copy is such a run: a list cut short
+ * sends packs that no manifest names, which the next push completes. */
+struct held {
+	pid_t pid; /* 0: none */
+	int in, out, err;
+};
+
+/* Start h (from the main thread: see start_rclone). */
+static int hold_start(struct rio *rio, const char *const *args, struct held *h)
+{
+	int pi[2];
+	*h = (struct held){0, -1, -1, -1};
+	if (pipe2(pi, O_CLOEXEC) < 0)
+		return store_failp(-errno, "rclone: pipe");
+	int r = start_rclone(rio, args, pi[0], &h->pid, &h->out, &h->err);
+	close(pi[0]);
+	if (r < 0) {
+		close(pi[1]);
+		h->pid = 0;
+		return r;
+	}
+	h->in = pi[1];
+	return 0;
+}
+
+/* Release h: list (len bytes, may be 0) is its stdin, then EOF; the run
+ * then goes on as any other, into ru. */
+static int hold_release(struct held *h, struct run *ru, const char *list, size_t len)
+{
+	ru->in_buf = list;
+	ru->in_len = len;
+	int in = h->in;
+	if (!len) {
+		close(in);
+		in = -1;
+	}
+	pid_t pid = h->pid;
+	int out = h->out, err = h->err;
+	*h = (struct held){0, -1, -1, -1};
+	return end_rclone(ru, pid, out, err, in);
+}
+
+/* Kill h's rclone (not released: it has touched nothing) and reap it.
+ * A no-op for none. */
+static void hold_drop(struct held *h)
+{
+	if (h->pid <= 0)
+		return;
+	kill(h->pid, SIGKILL);
+	close(h->in);
+	close(h->out);
+	close(h->err);
+	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*h = (struct held){0, -1, -1, -1};
 }
 
 /* rclone's documented exit statuses: 3 directory not found, 4 file not
@@ -633,18 +730,90 @@ static int bg_wait(struct bg_copy *b, int r)
 	return r;
 }
 
-int rio_upload_many(struct rio *rio, const char *local_root, char *const *names, size_t n,
-		    bool direct, const char *commit_local, const char *commit_name,
+/* The pack copy of a push, started ahead (see struct held). */
+struct rio_upload {
+	struct rio *rio;
+	char *local_root, *base;
+	struct held copy;
+};
+
+/* Start u's copy of the packs, held until rio_upload_many gives it its
+ * list.  Straight to their names: only a manifest makes a pack part of
+ * the remote, and it names one only once rclone copied and checked it.
+ * What a killed run leaves half written has the wrong size, or a wrong
+ * hash that --checksum finds: the next run sends it again. */
+static int upload_hold(struct rio_upload *u)
+{
+	const char *copy[] = {"copy", "--checksum", "--files-from", "-", "--no-traverse",
+			      u->local_root, u->base, NULL};
+	return hold_start(u->rio, copy, &u->copy);
+}
+
+int rio_upload_begin(struct rio *rio, const char *local_root, bool start, struct rio_upload **ret)
+{
+	if (!rio->rclone)
+		return store_fail(-ENOTSUP, "remote %s: not an rclone remote", rio->target);
+	struct rio_upload *u = calloc(1, sizeof *u);
+	int r = 0;
+	if (!u || !(u->base = rpath(rio, "")) || !(u->local_root = strdup(local_root))) {
+		r = store_fail(-ENOMEM, "out of memory");
+		goto fail;
+	}
+	u->rio = rio;
+	u->copy = (struct held){0, -1, -1, -1};
+	if (start && (r = upload_hold(u)) < 0)
+		goto fail;
+	*ret = u;
+	return 0;
+fail:
+	if (u) {
+		free(u->local_root);
+		free(u->base);
+	}
+	free(u);
+	return r;
+}
+
+void rio_upload_free(struct rio_upload *u)
+{
+	if (!u)
+		return;
+	hold_drop(&u->copy);
+	free(u->local_root);
+	free(u->base);
+	free(u);
+}
+
+/* names, one a line: an rclone --files-from list (malloc'd, *ret_len). */
+static char *join_lines(char *const *names, size_t n, size_t *ret_len)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	char *s = malloc(len + 1), *p = s;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s\n", names[i]);
+	*ret_len = len;
+	return s;
+}
+
+int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool direct,
+		    const char *commit_local, const char *commit_name,
 		    int (*before_commit)(void *ctx), void *ctx)
 {
-	char list[4096];
+	struct rio *rio = u->rio;
+	const char *local_root = u->local_root;
 	/* The small files (the key and format when they changed, the new
 	 * manifest) go to temp names beside the one transfer of the packs. */
 	struct bg_copy *bg = calloc(n + 1, sizeof *bg);
 	char **packs = calloc(n ? n : 1, sizeof *packs), **locals = calloc(n + 1, sizeof *locals);
-	char *base = rpath(rio, "");
-	size_t np = 0, nbg = 0;
-	int r = !bg || !packs || !locals || !base ? store_fail(-ENOMEM, "out of memory") : 0;
+	char *list = NULL;
+	char tmp[4200];
+	size_t np = 0, nbg = 0, list_len = 0;
+	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, commit_name);
+	int r = !bg || !packs || !locals ? store_fail(-ENOMEM, "out of memory") : 0;
 	for (size_t i = 0; r == 0 && i <= n; i++) {
 		const char *name = i < n ? names[i] : commit_local;
 		if (i < n && (direct || !strncmp(name, "packs/", 6))) {
@@ -662,17 +831,18 @@ int rio_upload_many(struct rio *rio, const char *local_root, char *const *names,
 					   .before_ctx = ctx};
 		bg_start(&bg[nbg++]);
 	}
-	/* The packs straight to their names: only a manifest makes a pack
-	 * part of the remote, and it names one only once rclone copied and
-	 * checked it.  What a killed run leaves half written has the wrong
-	 * size, or a wrong hash that --checksum finds: the next run sends it
-	 * again. */
-	if (r == 0 && np && (r = files_list(rio, packs, np, NULL, list)) == 0) {
-		const char *copy[] = {"copy", "--checksum", "--files-from", list, "--no-traverse",
-				      local_root, base, NULL};
-		r = run_simple(rio, "uploading packs", copy, false);
-		unlink(list);
+	if (r == 0 && np && !(list = join_lines(packs, np, &list_len)))
+		r = store_fail(-ENOMEM, "out of memory");
+	if (r == 0 && np && !u->copy.pid) /* not started ahead: now */
+		r = upload_hold(u);
+	if (r == 0 && np) {
+		struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+		r = hold_release(&u->copy, &ru, list, list_len);
+		if (r == 0)
+			r = check_status(rio, &ru, "uploading packs", false);
+		free(ru.out);
 	}
+	hold_drop(&u->copy); /* nothing to copy (or a failure before it) */
 	for (size_t i = 0; i < nbg; i++)
 		r = bg_wait(&bg[i], r);
 	/* The key and format into place (side by side), then the manifest:
@@ -683,17 +853,14 @@ int rio_upload_many(struct rio *rio, const char *local_root, char *const *names,
 	}
 	for (size_t i = 0; i + 1 < nbg && bg[i].move; i++)
 		r = bg_wait(&bg[i], r);
-	if (r == 0 && nbg) {
-		char tmp[4200];
-		snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, commit_name);
+	if (r == 0 && nbg)
 		r = move_into_place(rio, tmp, commit_name);
-	}
 	for (size_t i = 0; locals && i < nbg; i++)
 		free(locals[i]);
 	free(locals);
 	free(bg);
 	free(packs);
-	free(base);
+	free(list);
 	return r;
 }
 

@@ -207,7 +207,14 @@ for i in $(seq 1 "$rrounds"); do
 	# --bwlimit: the copy still runs when the kill comes (as above).
 	TMPDIR=$T/tmp "$CKPTFS" push rkilled --bwlimit 4M >/dev/null 2>&1 &
 	pid=$!
-	sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
+	# Every other kill in the first half second: the look, with the pack
+	# copy's rclone started beside it and held, and the copy's first
+	# moments; the others anywhere in the copy or the manifest's move.
+	if [ $((i % 2)) = 1 ]; then
+		sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
+	else
+		sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))"
+	fi
 	kill -9 "$pid" 2>/dev/null || true
 	st=0
 	wait "$pid" 2>/dev/null || st=$?
@@ -327,11 +334,62 @@ grep -q "^damaged: pack $bn: a blob in it does not authenticate$" "$T/stdout" ||
 affected_by_big "rot"
 ck remote remove rot >/dev/null
 
+# --- a remote holding another repository: refused before anything is written to it ------
+# push starts its pack copy's rclone beside its look at the remote (held,
+# waiting for its list): a remote the look refuses gets nothing from it,
+# not a folder, not a byte, not a changed time.
+tree_state() { (cd "$1" && find . -printf '%y %p %s %T@ %m\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+mkdir -p "$T/oproj"
+head -c $((1 << 20)) /dev/urandom >"$T/oproj/o.bin"
+(cd "$T/oproj" && CKPTFS_REPO=$T/orepo ck snap -q)
+CKPTFS_REPO=$T/orepo CKPTFS_PASSPHRASE_FILE=$T/pass ck key passphrase >/dev/null
+CKPTFS_REPO=$T/orepo ck remote add theirs "rclone:loc:$T/theirs" >/dev/null
+CKPTFS_REPO=$T/orepo ck push theirs >/dev/null
+ck remote add theirs "rclone:loc:$T/theirs" >/dev/null
+tree_state "$T/theirs" >"$T/theirs.before"
+expect_status 1 "$CKPTFS" push theirs
+grep -q '^ckptfs: remote theirs: holds another repository (id ' "$T/stderr" || fail "foreign: $(cat "$T/stderr")"
+[ "$(wc -l <"$T/stderr")" = 1 ] || fail "foreign: more than one line: $(cat "$T/stderr")"
+tree_state "$T/theirs" | diff "$T/theirs.before" - >&2 || fail "a refused push changed the other repository's remote"
+ck remote remove theirs >/dev/null
+
+# --- what push relies on in rclone: a copy held on its stdin list does nothing before it --
+# push starts `rclone copy --files-from -` before it has looked at the
+# remote: rclone must not touch the destination while it waits for its
+# list, nor when the list ends empty (push killed during its look).
+# Pinned here, for the rclone installed: held until it is blocked reading
+# fd 0, and longer.
+if cat /proc/$$/syscall >/dev/null 2>&1; then
+	mkdir -p "$T/gsrc"
+	echo a >"$T/gsrc/a"
+	for list in "" "a"; do
+		rm -rf "$T/gdst" "$T/gate.fifo"
+		mkfifo "$T/gate.fifo"
+		rclone copy --files-from - --no-traverse "$T/gsrc" "loc:$T/gdst/sub" <"$T/gate.fifo" &
+		gpid=$!
+		exec 3>"$T/gate.fifo"
+		# Some thread of it in read(0, ...): syscall 0 with fd 0.
+		reading() { cat /proc/$gpid/task/*/syscall 2>/dev/null | grep -q '^0 0x0 '; }
+		wait_for 60 "rclone copy never read its list" reading
+		sleep 0.3
+		[ ! -e "$T/gdst" ] || fail "a held rclone copy touched its destination before its list"
+		[ -z "$list" ] || echo "$list" >&3
+		exec 3>&-
+		wait "$gpid" || fail "held rclone copy (list '$list') failed"
+		if [ -z "$list" ]; then
+			[ ! -e "$T/gdst" ] || fail "rclone copy of an empty list made its destination"
+		else
+			cmp -s "$T/gsrc/a" "$T/gdst/sub/a" || fail "held rclone copy did not copy once let go"
+		fi
+	done
+fi
+
 # --- missing rclone: one line; the other remotes are still pushed ------------------------
 mkdir -p "$T/bin"
 for t in "$CKPTFS" sqlite3; do ln -sf "$(command -v "$t" || echo "$t")" "$T/bin/"; done
 PATH=$T/bin expect_status 1 "$CKPTFS" push usb cloud
-grep -q 'cloud.*rclone is not installed (apt install rclone)' "$T/stderr" || fail "no rclone: $(cat "$T/stderr")"
+grep -q '^ckptfs: remote rclone:loc:.*/cloud: rclone is not installed (apt install rclone)$' "$T/stderr" || fail "no rclone: $(cat "$T/stderr")"
+[ "$(wc -l <"$T/stderr")" = 1 ] || fail "no rclone: more than one line: $(cat "$T/stderr")"
 grep -q '^usb: ' "$T/stdout" || fail "usb not pushed without rclone"
 
 # --- a full remote (small tmpfs): one line, nothing lost locally ---------------------------

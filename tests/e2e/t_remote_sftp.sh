@@ -110,6 +110,23 @@ for s in $("$CKPTFS" log -p proj | awk '{print $1}'); do
 	same_tree "$T/o1" "$T/o2"
 done
 
+# --- a remote holding another repository: refused, nothing written to it -----------
+# (push's pack copy is started beside the look and held; over sftp too the
+# refused remote gets nothing from it.)
+tree_state() { (cd "$1" && find . -printf '%y %p %s %T@ %m\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+mkdir -p "$T/oproj"
+head -c $((1 << 20)) /dev/urandom >"$T/oproj/o.bin"
+(cd "$T/oproj" && CKPTFS_REPO=$T/orepo ck snap -q)
+CKPTFS_REPO=$T/orepo CKPTFS_PASSPHRASE_FILE=$T/pass ck key passphrase >/dev/null
+CKPTFS_REPO=$T/orepo ck remote add theirs "rclone:sf:$T/theirs" >/dev/null
+CKPTFS_REPO=$T/orepo ck push theirs >/dev/null
+ck remote add theirs "rclone:sf:$T/theirs" >/dev/null
+tree_state "$T/theirs" >"$T/theirs.before"
+expect_status 1 "$CKPTFS" push theirs
+grep -q '^ckptfs: remote theirs: holds another repository (id ' "$T/stderr" || fail "foreign: $(cat "$T/stderr")"
+[ "$(wc -l <"$T/stderr")" = 1 ] || fail "foreign: more than one line: $(cat "$T/stderr")"
+tree_state "$T/theirs" | diff "$T/theirs.before" - >&2 || fail "a refused push changed the other repository's remote"
+
 # --- connection refused: fast, one line, exit 1 --------------------------------
 ck remote add down "rclone:down:$T/nowhere" >/dev/null
 t0=$SECONDS
