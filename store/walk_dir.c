@@ -259,6 +259,7 @@ static int walk_entry(struct walk_ctx *c, int dirfd, const char *name, size_t di
 		c->res.partial = true;
 		return 1;
 	}
+	walk_scout_if_cold(c);
 	for (size_t i = 0; i < nextras; i++) {
 		if (strcmp(extras[i].name, name) == 0) {
 			walk_warn(c, -EEXIST, "left out: the name is reserved for ckptfs");

@@ -87,12 +87,19 @@ struct walk_ctx {
 	struct walk_scout *scout;
 	struct walk_scout_opts scout_opts;
 	bool scout_tried;
+	long inblock0;      /* the walk's thread's ru_inblock when it began */
+	unsigned cold_skip; /* entries until walk_scout_if_cold looks again */
 };
 
 /* Start the scout unless it was started (or tried) already: the walk has
  * met a file it will read.  A scout that cannot start is only a missed
  * hint (the error is cleared). */
 void walk_scout_begin(struct walk_ctx *c);
+
+/* Now and then (every few dozen entries): start the scout if the walk's
+ * thread has had to read from the disk (a cold cache), where the scout's
+ * stat pass, a second reader of the same inodes, is what saves time. */
+void walk_scout_if_cold(struct walk_ctx *c);
 
 /* Record a warning about the current path (c->path.s). */
 void walk_warn(struct walk_ctx *c, int err, const char *what);

@@ -691,6 +691,43 @@ static void scout_starts_at_first_change(void **state)
 	assert_int_equal(r3.read_bytes, strlen("changed") + big); /* the capture reads db.sqlite */
 }
 
+/* On a cold cache the scout starts even with nothing changed: its stat
+ * pass reads inodes beside the walk (walk_scout_if_cold).  Needs root
+ * (drop_caches): skipped otherwise. */
+static void scout_starts_on_a_cold_cache(void **state)
+{
+	struct fx *fx = *state;
+	int drop = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (drop < 0) {
+		print_message("cannot drop caches (%s): skipped\n", strerror(errno));
+		skip();
+	}
+	char rel[64];
+	for (int d = 0; d < 30; d++) {
+		snprintf(rel, sizeof rel, "d%02d", d);
+		fx_mkdir(fx, rel);
+		for (int f = 0; f < 70; f++) {
+			snprintf(rel, sizeof rel, "d%02d/f%02d", d, f);
+			fx_text(fx, rel, rel);
+		}
+	}
+	sleep_ms(250);
+	int64_t t1 = fx_now_ns();
+	struct walk_result r1, r2, r3;
+	fx_walk(fx, NULL, 0, &r1);
+	fx_commit(fx, &r1, t1);
+	sleep_ms(250);
+	fx_walk(fx, &r1.root, t1, &r2); /* warm: not started */
+	assert_false(r2.read_ahead);
+	sync();
+	assert_int_equal(write(drop, "3", 1), 1);
+	close(drop);
+	fx_walk(fx, &r1.root, t1, &r3);
+	assert_int_equal(r3.reused_files, r3.files);
+	assert_true(r3.read_ahead);
+	assert_int_equal(r3.read_ahead_files, 0); /* nothing to ask for */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nothing_changed_cost, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(scout_asks_for_changed_big_files, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(scout_starts_at_first_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(scout_starts_on_a_cold_cache, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
