@@ -152,6 +152,13 @@ void cat_reader_unhold(struct repo *repo)
 		cat_reader_close_mine(repo);
 }
 
+void cat_reader_renew(struct repo *repo)
+{
+	struct cat_reader *rd = pthread_getspecific(repo->reader_key);
+	if (rd && rd->holds)
+		end_tx(rd);
+}
+
 int cat_reader_stmt(struct cat_reader *rd, enum cat_reader_q q, const char *sql,
 		    sqlite3_stmt **ret)
 {

@@ -31,6 +31,11 @@ struct cat_reader *cat_reader_get(struct repo *repo);
 void cat_reader_hold(struct repo *repo);
 void cat_reader_unhold(struct repo *repo);
 
+/* End the calling thread's held read transaction, if one is open, keeping
+ * the hold and the connection: its next lookup begins a new one and sees
+ * the catalog as it is then.  No hold: nothing. */
+void cat_reader_renew(struct repo *repo);
+
 /* Statement q of rd (sql prepared on first use, else reset with its
  * bindings cleared) in *ret.  An SQLite result code. */
 int cat_reader_stmt(struct cat_reader *rd, enum cat_reader_q q, const char *sql,

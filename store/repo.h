@@ -92,12 +92,21 @@ void repo_hint_catalog(struct repo *repo, uint64_t max_bytes);
  * transactions (catalog_reader.h) instead of each being its own autocommit
  * read, which costs an fstat, two fcntl locks and a look at the WAL index:
  * for a run of many lookups that may see the catalog as it was when the
- * run began (the mount's read-ahead, which trusts nothing it finds).  A
- * transaction lasts at most a few thousand lookups, and ends with the
- * run, so a checkpoint is never held back for long.  Calls nest; end each
- * begin. */
+ * run began.  That is safe for blobs committed before the run (every blob
+ * of a snapshot being read): the older view still holds each of them, at
+ * its old place if gc moved it since, and a read that then finds the old
+ * pack gone looks again in a new transaction (repo_load_blob).  Used by the
+ * mount's read-ahead and restore's writers.  A transaction lasts at most a
+ * few thousand lookups, and ends with the run (or repo_lookups_renew), so
+ * a checkpoint is never held back for long.  Calls nest; end each begin. */
 void repo_lookups_begin(struct repo *repo);
 void repo_lookups_end(struct repo *repo);
+
+/* Within a begin/end: end the transaction now, keeping the connection (the
+ * next lookup begins a new one).  For a thread about to wait for work, so
+ * no transaction is held while it idles.  (A read whose pack gc removed
+ * does this itself before it looks the blob up again.) */
+void repo_lookups_renew(struct repo *repo);
 
 /* Bound the decoded-chunk cache used by content_read() (default 64 MiB). */
 void repo_set_cache_bytes(struct repo *repo, size_t bytes);

@@ -163,7 +163,10 @@ int repo_load_blob_flags(struct repo *repo, const blob_id *id, uint8_t type, uns
 	if (r == -ENOENT) {
 		/* gc (gc.h) may have moved the blob into a new pack and removed
 		 * this one between the lookup and the open: the catalog already
-		 * names the new place, so look once more. */
+		 * names the new place, so look once more, in a new read
+		 * transaction if this thread holds one (repo_lookups_begin): the
+		 * held one may have begun before gc committed the move. */
+		cat_reader_renew(repo);
 		struct blob_loc again;
 		unsigned again_flags = flags;
 		if (locate(repo, id, type, &again_flags, &again) == 0 &&
@@ -215,6 +218,11 @@ void repo_lookups_begin(struct repo *repo)
 void repo_lookups_end(struct repo *repo)
 {
 	cat_reader_unhold(repo);
+}
+
+void repo_lookups_renew(struct repo *repo)
+{
+	cat_reader_renew(repo);
 }
 
 void repo_hint_catalog(struct repo *repo, uint64_t max_bytes)

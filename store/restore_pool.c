@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "store/err.h"
+#include "store/repo.h"
 #include "store/restore_internal.h"
 
 #define POOL_INFLIGHT 64 /* files handed out and not yet taken back */
@@ -68,8 +69,20 @@ static void *writer_main(void *arg)
 {
 	struct rs_pool *p = arg;
 	struct rs_rand rnd = { .left = 0 };
+	/* The chunk lookups of a run of files share read transactions
+	 * (repo_lookups_begin): one each cost an fstat and two fcntl locks,
+	 * for about 100,000 chunks in a 1.7 GB project.  Every blob looked up
+	 * belongs to the snapshot, committed before the restore began, so an
+	 * older view of the catalog still finds it.  No transaction is kept
+	 * while the writer waits for work. */
+	repo_lookups_begin(p->c->repo);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		if (!p->todo && !p->stop) {
+			pthread_mutex_unlock(&p->lock);
+			repo_lookups_renew(p->c->repo);
+			pthread_mutex_lock(&p->lock);
+		}
 		while (!p->todo && !p->stop)
 			pthread_cond_wait(&p->work, &p->lock);
 		if (!p->todo)
@@ -87,6 +100,7 @@ static void *writer_main(void *arg)
 		pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->lock);
+	repo_lookups_end(p->c->repo);
 	return NULL;
 }
 

@@ -564,6 +564,38 @@ static void reader_stale_location_reread(void **state)
 	snapshot_clear(&s2);
 }
 
+/* The same race for a reader whose lookups share one read transaction
+ * (repo_lookups_begin: restore's writers, the mount's read-ahead): the
+ * transaction began before gc committed the move, so the second lookup
+ * must run in a new one or it finds the removed pack again. */
+static void held_reader_stale_location_reread(void **state)
+{
+	struct fixture *f = *state;
+	struct snapshot s1, s2;
+	struct repo *reader;
+	struct node n;
+	char pack[PACK_NAME_LEN + 1];
+	race_setup(f, &s1, &s2, &reader, &n, pack);
+	memcpy(race.pack, pack, sizeof pack);
+	repo_lookups_begin(reader);
+	/* The transaction's view is taken now, before gc. */
+	assert_true(repo_has_blob(reader, &n.chunks[0].id, BLOB_DATA));
+	race.armed = true;
+	assert_keep_bin(reader, &n, 0);
+	assert_int_equal(atomic_load(&race.fired), 1);
+	assert_int_equal(race.res.packs_repacked, 1);
+	assert_int_equal(race.open_errno, ENOENT); /* the held view was stale */
+	assert_false(pack_exists(f, pack));
+	/* Still held after the renewal: a later lookup works too. */
+	assert_true(repo_has_blob(reader, &n.chunks[1].id, BLOB_DATA));
+	repo_lookups_end(reader);
+	node_clear(&n);
+	repo_close(reader);
+	assert_healthy(f);
+	snapshot_clear(&s1);
+	snapshot_clear(&s2);
+}
+
 /* The reader holds the old pack open (it read the first chunk from it)
  * and has looked the next chunk up there; gc moves both and unlinks the
  * pack before the reader's pread: the open file still has the bytes. */
@@ -649,6 +681,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reader_follows_a_moved_blob, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(trash_kept_until_it_expires, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(held_reader_stale_location_reread, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(reader_stale_location_reread, fixture_setup,
 						fixture_teardown),
