@@ -289,7 +289,7 @@ int restore_node(struct repo *repo, const struct node *n, int dest_dirfd, const 
 	}
 	r = rs_node(&c, n, dest_dirfd, dest_name);
 	if (r >= 0 && !c.opts->dry_run) {
-		rs_batch_flush(&c);
+		rs_batch_finish(&c);
 		rs_dirmeta_apply(&c, dest_dirfd);
 		rs_sync_all(&c, dest_dirfd);
 	}

@@ -9,22 +9,29 @@
  * project), so instead
  *
  *   1. each file is written and given its metadata under its temp name,
- *      with no barrier, and queued (rs_batch_add);
- *   2. when the queue is large (files, bytes, directories held open) or
- *      the restore ends, one syncfs(2) per file system makes every queued
- *      temp file durable at once, and only then are they renamed over their
- *      targets (rs_batch_flush): with RENAME_NOREPLACE first, so a name
- *      nothing holds costs one call, and what does hold it is checked
- *      (rs_refusal) before it is replaced;
+ *      with no barrier, and queued in the current batch (rs_batch_queue);
+ *   2. when the batch is large (files, bytes, directories held open) it
+ *      is cut (rs_batch_cut), and once every file of it is written, one
+ *      syncfs(2) per file system makes all of them durable at once; only
+ *      then are they renamed over their targets (rs_batch_barrier): with
+ *      RENAME_NOREPLACE first, so a name nothing holds costs one call, and
+ *      what does hold it is checked (rs_refusal) before it is replaced.
+ *      With writer threads (restore_pool.c) that runs on a thread of its
+ *      own while the walk and the writers fill the next batch: the syncfs
+ *      calls were a fifth of a restore's time with every writer idle;
  *   3. a directory's own metadata (mode, owner, xattrs, mtime) is set after
  *      every rename into it, so it is recorded as it goes and applied at the
- *      end, children before parents (rs_dirmeta_add / rs_dirmeta_apply);
+ *      end, children before parents (rs_dirmeta_add / rs_dirmeta_apply),
+ *      after every batch is done (rs_batch_finish);
  *   4. a last syncfs makes the renames and the directories durable.
  *
- * syncfs reports writeback errors of the file system since Linux 5.8;
- * an error fails every queued file (none is renamed).  A killed restore
- * leaves temp files (removed by the next restore, restore_temp.c) and
- * directories it created without their final metadata.
+ * syncfs reports writeback errors of the file system since Linux 5.8,
+ * through each open file once; a batch syncs through descriptors opened
+ * for it before any of its files was written (dir_ref), so an error is
+ * never reported to another batch only.  An error fails every file of the
+ * batch (none is renamed).  A killed restore leaves temp files (removed by
+ * the next restore, restore_temp.c) and directories it created without
+ * their final metadata.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -46,37 +53,6 @@
 #define BATCH_MAX_FILES 8192
 #define BATCH_MAX_BYTES (512ull << 20)
 #define BATCH_MAX_DIRS 128
-
-struct rs_pending {
-	int dir;        /* index into batch dirs */
-	char *tmp;      /* temp name in that directory */
-	char *name;     /* target name */
-	char *path;     /* for messages */
-	uint64_t size;  /* counted as restored: taken back if the rename fails */
-};
-
-struct rs_dirref {
-	int fd; /* our own dup of the directory */
-	dev_t dev;
-	ino_t ino;
-};
-
-#define MAX_DEVS 16
-
-struct rs_batch {
-	struct rs_pending *v;
-	size_t n, cap;
-	uint64_t bytes;
-	size_t noted;        /* files announced by rs_batch_note since the flush */
-	uint64_t noted_bytes;
-	struct rs_dirref *dirs;
-	size_t ndirs, dircap;
-	/* One directory of each file system written to, for the last sync
-	 * (renames made after the flush's syncfs); more than MAX_DEVS: sync(). */
-	struct rs_dirref devs[MAX_DEVS];
-	size_t ndevs;
-	bool many_devs;
-};
 
 struct rs_dirmeta {
 	char *path;       /* relative to the restore's destination directory */
@@ -101,9 +77,34 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* The restore's own reference to a directory of each file system written
+ * to, for the last sync (renames made after the batches' syncfs); more
+ * than MAX_DEVS: sync(). */
+static int last_sync_ref(struct rs_ctx *c, int dirfd, dev_t dev)
+{
+	struct rs_devs *v = c->devs;
+	if (!v && !(v = c->devs = calloc(1, sizeof *v)))
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].dev == dev)
+			return 0;
+	int dfd = v->n < MAX_DEVS ? fcntl(dirfd, F_DUPFD_CLOEXEC, 3) : -1;
+	if (dfd >= 0)
+		v->v[v->n++] = (struct rs_dirref){ .fd = dfd, .dev = dev };
+	else
+		v->many = true;
+	return 0;
+}
+
 /* The batch's reference to directory dirfd (the same directory as the
- * last file queued, usually): index, or a negative errno. */
-static int dir_ref(struct rs_batch *b, int dirfd)
+ * last file queued, usually): index, or a negative errno.  The first
+ * directory of each file system in the batch also gets a descriptor of
+ * its own for the batch's syncfs, opened now, before any file of the
+ * batch is written there: syncfs reports a writeback error through a
+ * descriptor opened before it happened, once per open file, and a shared
+ * one (a dup) could have reported it already to another batch's syncfs
+ * (one running while this batch's files were written). */
+static int dir_ref(struct rs_ctx *c, struct rs_batch *b, int dirfd)
 {
 	struct stat st;
 	if (fstat(dirfd, &st) < 0)
@@ -111,24 +112,23 @@ static int dir_ref(struct rs_batch *b, int dirfd)
 	for (size_t i = b->ndirs; i-- > 0;)
 		if (b->dirs[i].dev == st.st_dev && b->dirs[i].ino == st.st_ino)
 			return (int)i;
-	if (grow((void **)&b->dirs, &b->dircap, b->ndirs, sizeof *b->dirs) < 0)
+	if (grow((void **)&b->dirs, &b->dircap, b->ndirs, sizeof *b->dirs) < 0 ||
+	    grow((void **)&b->syncs, &b->synccap, b->nsyncs, sizeof *b->syncs) < 0 ||
+	    last_sync_ref(c, dirfd, st.st_dev) < 0)
 		return -ENOMEM;
+	bool known = false;
+	for (size_t i = 0; i < b->nsyncs && !known; i++)
+		known = b->syncs[i].dev == st.st_dev;
+	if (!known) {
+		int sfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0)
+			return -errno;
+		b->syncs[b->nsyncs++] = (struct rs_dirref){ .fd = sfd, .dev = st.st_dev };
+	}
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return -errno;
 	b->dirs[b->ndirs] = (struct rs_dirref){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino };
-	bool known = false;
-	for (size_t i = 0; i < b->ndevs && !known; i++)
-		known = b->devs[i].dev == st.st_dev;
-	if (!known && b->ndevs < MAX_DEVS) {
-		int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-		if (dfd >= 0)
-			b->devs[b->ndevs++] = (struct rs_dirref){ .fd = dfd, .dev = st.st_dev };
-		else
-			b->many_devs = true;
-	} else if (!known) {
-		b->many_devs = true;
-	}
 	return (int)b->ndirs++;
 }
 
@@ -137,6 +137,8 @@ static void pending_free(struct rs_pending *p)
 	free(p->tmp);
 	free(p->name);
 	free(p->path);
+	if (p->what_owned)
+		free((char *)p->what);
 }
 
 /* A failure of a queued file, reported under its own path. */
@@ -151,31 +153,37 @@ static void fail_pending(struct rs_ctx *c, const struct rs_pending *p, int err, 
 	c->stats.bytes -= p->size;
 }
 
-/* One syncfs per file system among the directories given: 0 or the first
- * error (a writeback error of any file written there since the last). */
-static int sync_filesystems(const struct rs_dirref *dirs, size_t n)
+/* Record why queued file p was not renamed (the batch's thread may not
+ * report it: the walk's thread does, in rs_batch_reap). */
+static void pending_failed(struct rs_pending *p, int err, const char *what, bool copy)
 {
-	int r = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = dirs[k].dev == dirs[i].dev;
-		if (!seen && syncfs(dirs[i].fd) < 0 && !r)
-			r = -errno;
+	p->err = err;
+	p->what = what;
+	p->what_owned = false;
+	if (copy) {
+		char *w = strdup(what);
+		p->what = w ? w : "cannot rename";
+		p->what_owned = w != NULL;
 	}
-	return r;
 }
 
-int rs_batch_flush(struct rs_ctx *c)
+static void close_refs(struct rs_batch *b)
 {
-	/* Every file in flight first: its temp must be complete and queued
-	 * before the barrier, and its directory open until it is. */
-	rs_pool_drain(c);
-	struct rs_batch *b = c->batch;
-	if (!b)
-		return 0;
+	for (size_t i = 0; i < b->ndirs; i++)
+		close(b->dirs[i].fd);
+	for (size_t i = 0; i < b->nsyncs; i++)
+		close(b->syncs[i].fd);
+	b->ndirs = b->nsyncs = 0;
+}
+
+void rs_batch_barrier(struct rs_batch *b)
+{
 	static const struct node file = {.type = NODE_FILE};
-	int r = b->n ? sync_filesystems(b->dirs, b->ndirs) : 0;
+	char msg[512];
+	int r = 0;
+	for (size_t i = 0; b->n && i < b->nsyncs; i++)
+		if (syncfs(b->syncs[i].fd) < 0 && !r)
+			r = -errno;
 	for (size_t i = 0; i < b->n; i++) {
 		struct rs_pending *p = &b->v[i];
 		int dfd = b->dirs[p->dir].fd;
@@ -183,34 +191,42 @@ int rs_batch_flush(struct rs_ctx *c)
 		const char *why;
 		if (r < 0) {
 			unlinkat(dfd, p->tmp, 0);
-			fail_pending(c, p, r, "cannot sync");
+			pending_failed(p, r, "cannot sync", false);
 		} else if (renameat2(dfd, p->tmp, dfd, p->name, RENAME_NOREPLACE) == 0) {
 			/* Nothing was at the name: nothing to refuse, one call. */
 		} else if (errno != EEXIST && errno != EINVAL && errno != ENOSYS) {
 			e = -errno;
 			unlinkat(dfd, p->tmp, 0);
-			fail_pending(c, p, e, "cannot rename");
-		} else if ((why = rs_refusal(dfd, p->name, &file, c->msg, sizeof c->msg, &e))) {
+			pending_failed(p, e, "cannot rename", false);
+		} else if ((why = rs_refusal(dfd, p->name, &file, msg, sizeof msg, &e))) {
 			/* Checked again: what is at the name may have changed
 			 * since the temp file was made (issue 8). */
 			unlinkat(dfd, p->tmp, 0);
-			fail_pending(c, p, e, why);
+			pending_failed(p, e, why, true);
 		} else if (renameat(dfd, p->tmp, dfd, p->name) < 0) {
 			e = -errno;
 			unlinkat(dfd, p->tmp, 0);
-			fail_pending(c, p, e,
-				     e == -EISDIR ? "exists and is a directory: left alone" : "cannot rename");
+			pending_failed(p, e,
+				       e == -EISDIR ? "exists and is a directory: left alone"
+						    : "cannot rename",
+				       false);
 		}
-		pending_free(p);
 	}
-	for (size_t i = 0; i < b->ndirs; i++)
-		close(b->dirs[i].fd);
-	b->n = b->ndirs = 0;
-	b->bytes = 0;
-	b->noted = 0;
-	b->noted_bytes = 0;
-	c->here.batch_dir = -1;
-	return 0;
+	close_refs(b);
+}
+
+void rs_batch_reap(struct rs_ctx *c, struct rs_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i].what)
+			fail_pending(c, &b->v[i], b->v[i].err, b->v[i].what);
+		pending_free(&b->v[i]);
+	}
+	close_refs(b);
+	free(b->v);
+	free(b->dirs);
+	free(b->syncs);
+	free(b);
 }
 
 static struct rs_batch *batch_of(struct rs_ctx *c)
@@ -220,16 +236,39 @@ static struct rs_batch *batch_of(struct rs_ctx *c)
 	return c->batch;
 }
 
+void rs_batch_cut(struct rs_ctx *c)
+{
+	struct rs_batch *b = c->batch;
+	c->here.batch_dir = -1;
+	if (!b)
+		return;
+	c->batch = NULL;
+	if (c->pool) {
+		/* Its barrier and renames run beside the walk, once every
+		 * file of it in flight is back (restore_pool.c). */
+		rs_pool_seal(c, b);
+		return;
+	}
+	rs_batch_barrier(b);
+	rs_batch_reap(c, b);
+}
+
+void rs_batch_finish(struct rs_ctx *c)
+{
+	rs_batch_cut(c);
+	rs_pool_finish(c);
+}
+
 int rs_batch_dir(struct rs_ctx *c, int dirfd)
 {
+	if (c->here.batch_dir >= 0)
+		return c->here.batch_dir;
+	if (c->batch && c->batch->ndirs >= BATCH_MAX_DIRS)
+		rs_batch_cut(c);
 	struct rs_batch *b = batch_of(c);
 	if (!b)
 		return -ENOMEM;
-	if (c->here.batch_dir >= 0)
-		return c->here.batch_dir;
-	if (b->ndirs >= BATCH_MAX_DIRS)
-		rs_batch_flush(c);
-	int d = dir_ref(b, dirfd);
+	int d = dir_ref(c, b, dirfd);
 	if (d >= 0)
 		c->here.batch_dir = d;
 	return d;
@@ -240,10 +279,9 @@ int rs_batch_dirfd(struct rs_ctx *c, int d)
 	return c->batch->dirs[d].fd;
 }
 
-int rs_batch_queue(struct rs_ctx *c, int d, const char *tmp, const char *name, const char *path,
-		   uint64_t size)
+int rs_batch_queue(struct rs_ctx *c, struct rs_batch *b, int d, const char *tmp, const char *name,
+		   const char *path, uint64_t size)
 {
-	struct rs_batch *b = c->batch;
 	if (grow((void **)&b->v, &b->cap, b->n, sizeof *b->v) < 0)
 		return -ENOMEM;
 	struct rs_pending p = { .dir = d, .size = size };
@@ -264,12 +302,9 @@ bool rs_batch_note(struct rs_ctx *c, uint64_t size)
 	return b->noted >= BATCH_MAX_FILES || b->noted_bytes >= BATCH_MAX_BYTES;
 }
 
-int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size)
+int rs_batch_add(struct rs_ctx *c, int d, int dirfd, const char *tmp, const char *name,
+		 uint64_t size)
 {
-	/* The directory being filled is looked up once, not per file. */
-	int d = rs_batch_dir(c, dirfd);
-	if (d == -ENOMEM)
-		return d;
 	if (d < 0) {
 		/* Cannot hold the directory: this one file pays its barrier. */
 		static const struct node file = {.type = NODE_FILE};
@@ -288,11 +323,11 @@ int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name,
 			close(fd);
 		return 0;
 	}
-	int r = rs_batch_queue(c, d, tmp, name, c->path.s, size);
+	int r = rs_batch_queue(c, c->batch, d, tmp, name, c->path.s, size);
 	if (r < 0)
 		return r;
 	if (rs_batch_note(c, size))
-		rs_batch_flush(c);
+		rs_batch_cut(c);
 	return 0;
 }
 
@@ -377,11 +412,12 @@ void rs_dirmeta_apply(struct rs_ctx *c, int dest_dirfd)
 
 void rs_sync_all(struct rs_ctx *c, int dest_dirfd)
 {
-	struct rs_batch *b = c->batch;
+	struct rs_devs *v = c->devs;
 	int r = syncfs(dest_dirfd) < 0 ? -errno : 0;
-	if (b && !r)
-		r = sync_filesystems(b->devs, b->ndevs);
-	if (b && b->many_devs)
+	for (size_t i = 0; v && !r && i < v->n; i++)
+		if (syncfs(v->v[i].fd) < 0)
+			r = -errno;
+	if (v && v->many)
 		sync();
 	if (r < 0)
 		rs_fail(c, r, "cannot sync");
@@ -397,14 +433,16 @@ void rs_batch_free(struct rs_ctx *c)
 			unlinkat(b->dirs[b->v[i].dir].fd, b->v[i].tmp, 0);
 			pending_free(&b->v[i]);
 		}
-		for (size_t i = 0; i < b->ndirs; i++)
-			close(b->dirs[i].fd);
-		for (size_t i = 0; i < b->ndevs; i++)
-			close(b->devs[i].fd);
-		free(b->v);
-		free(b->dirs);
-		free(b);
+		b->n = 0;
+		rs_batch_reap(c, b);
 		c->batch = NULL;
+	}
+	struct rs_devs *v = c->devs;
+	if (v) {
+		for (size_t i = 0; i < v->n; i++)
+			close(v->v[i].fd);
+		free(v);
+		c->devs = NULL;
 	}
 	struct rs_dirmetas *m = c->dirmetas;
 	if (m) {

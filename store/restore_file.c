@@ -398,14 +398,15 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 	 * the rename checks again in any case (restore_batch.c). */
 	if (!c->here.fresh && !target_ok(c, dirfd, name, n))
 		return 0;
-	if (c->pool) {
-		int d = rs_batch_dir(c, dirfd);
-		if (d == -ENOMEM)
-			return d;
-		if (d >= 0)
-			return rs_pool_submit(c, n, d, name);
-		/* Without the batch holding the directory: in line. */
-	}
+	/* The batch's hold on the directory comes first: its syncfs handle
+	 * must be older than the file's writes (restore_batch.c). */
+	int d = rs_batch_dir(c, dirfd);
+	if (d == -ENOMEM)
+		return d;
+	if (c->pool && d >= 0)
+		return rs_pool_submit(c, n, d, name);
+	/* Without the batch holding the directory (then synced alone), or
+	 * without writers: in line. */
 	/* chown when root, unless the file is created with its owner already
 	 * (the common case: a root restore of root's files). */
 	bool owned = n->uid == c->uid && c->here.gid_known && n->gid == c->here.file_gid;
@@ -421,7 +422,7 @@ int rs_file(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)
 		return 0;
 	}
 	rs_count(c, n);
-	return rs_batch_add(c, dirfd, tmp, name, n->size);
+	return rs_batch_add(c, d, dirfd, tmp, name, n->size);
 }
 
 int rs_symlink(struct rs_ctx *c, const struct node *n, int dirfd, const char *name)

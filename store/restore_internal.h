@@ -40,7 +40,8 @@ struct rs_ctx {
 	int first_err;
 	char *first_msg; /* "PATH: what" of first_err */
 	struct timespec start; /* CLOCK_REALTIME when the restore began */
-	struct rs_batch *batch;       /* files written, not yet renamed (restore_batch.c) */
+	struct rs_batch *batch;       /* the batch being filled (restore_batch.c) */
+	struct rs_devs *devs;         /* for the last sync (restore_batch.c) */
 	struct rs_dirmetas *dirmetas; /* directory metadata to set at the end */
 	uid_t uid;                    /* what a file we create is owned by... */
 	gid_t gid;                    /* ...outside a setgid directory */
@@ -51,33 +52,96 @@ struct rs_ctx {
 
 /* ---- restore_batch.c: durability with few barriers ---- */
 
-/* The batch's index of directory dirfd, the one being filled (c->here),
- * looked up once per directory; flushes first when the batch holds too
- * many directories.  The batch keeps its own descriptor of it until the
- * next flush.  An index, or a negative errno. */
+/* A file written under its temp name, waiting for its batch's barrier. */
+struct rs_pending {
+	int dir;        /* index into its batch's dirs */
+	char *tmp;      /* temp name in that directory */
+	char *name;     /* target name */
+	char *path;     /* for messages */
+	uint64_t size;  /* counted as restored: taken back if the rename fails */
+	/* Set by the barrier when it was not renamed: reported by the walk. */
+	int err;
+	const char *what;
+	bool what_owned;
+};
+
+struct rs_dirref {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Files written, not yet renamed, with the directories they are in. */
+struct rs_batch {
+	struct rs_pending *v;
+	size_t n, cap;
+	uint64_t bytes;
+	size_t noted;        /* files announced by rs_batch_note */
+	uint64_t noted_bytes;
+	struct rs_dirref *dirs; /* our own dups, for the renames */
+	size_t ndirs, dircap;
+	struct rs_dirref *syncs; /* one per file system, opened for this batch */
+	size_t nsyncs, synccap;
+	/* restore_pool.c's, under its lock: */
+	size_t outstanding; /* files of it handed to writers, not taken back */
+	bool sealed;        /* cut: no file is added but those outstanding */
+	bool busy, done;    /* its barrier is running / has run */
+	struct rs_batch *next; /* among the sealed ones */
+};
+
+#define MAX_DEVS 16
+
+/* A directory of each file system the restore wrote to, for the last
+ * sync; more than MAX_DEVS: many, and sync(). */
+struct rs_devs {
+	struct rs_dirref v[MAX_DEVS];
+	size_t n;
+	bool many;
+};
+
+/* The current batch's index of directory dirfd, the one being filled
+ * (c->here), looked up once per directory; cuts the batch first when it
+ * holds too many directories.  The batch keeps its own descriptor of it
+ * until its barrier.  An index, or a negative errno. */
 int rs_batch_dir(struct rs_ctx *c, int dirfd);
 
-/* The batch's descriptor of directory index d. */
+/* The current batch's descriptor of directory index d. */
 int rs_batch_dirfd(struct rs_ctx *c, int d);
 
-/* Queue the finished temp file tmp in batch directory d, to be renamed
- * over name once durable; path is for messages.  Never flushes.  0, or
- * -ENOMEM. */
-int rs_batch_queue(struct rs_ctx *c, int d, const char *tmp, const char *name, const char *path,
-		   uint64_t size);
+/* Queue the finished temp file tmp in directory d of batch b (not yet past
+ * its barrier), to be renamed over name once durable; path is for
+ * messages.  Never cuts.  0, or -ENOMEM. */
+int rs_batch_queue(struct rs_ctx *c, struct rs_batch *b, int d, const char *tmp,
+		   const char *name, const char *path, uint64_t size);
 
-/* Count a file of size bytes about to be written into the batch (queued
- * later, by the pool): true when the batch should be flushed now. */
+/* Count a file of size bytes about to be written into the current batch
+ * (queued later, by the pool): true when the batch should be cut now. */
 bool rs_batch_note(struct rs_ctx *c, uint64_t size);
 
 /* Queue the finished temp file tmp (size bytes, already counted as
- * restored) in dirfd, to be renamed over name once durable.  May flush.
- * 0, or -ENOMEM. */
-int rs_batch_add(struct rs_ctx *c, int dirfd, const char *tmp, const char *name, uint64_t size);
+ * restored) of directory d of the current batch (from rs_batch_dir before
+ * it was written; negative: the batch could not hold the directory, and
+ * the file is synced alone), dirfd, to be renamed over name once durable.
+ * May cut.  0, or -ENOMEM. */
+int rs_batch_add(struct rs_ctx *c, int d, int dirfd, const char *tmp, const char *name,
+		 uint64_t size);
 
-/* Make every queued file durable (one syncfs per file system), then
- * rename each over its target; failures are reported per path. */
-int rs_batch_flush(struct rs_ctx *c);
+/* Cut the current batch: with a pool, handed to its barrier thread
+ * (rs_pool_seal); else made durable and renamed now. */
+void rs_batch_cut(struct rs_ctx *c);
+
+/* Cut, and wait until every batch is durable and renamed and its failures
+ * reported. */
+void rs_batch_finish(struct rs_ctx *c);
+
+/* The barrier of batch b, every file of it written: one syncfs per file
+ * system, then each file renamed over its target, or why not recorded in
+ * it; its descriptors closed.  Touches nothing but b: runs on the pool's
+ * barrier thread. */
+void rs_batch_barrier(struct rs_batch *b);
+
+/* Report b's failures (walk thread) and free it. */
+void rs_batch_reap(struct rs_ctx *c, struct rs_batch *b);
 
 /* Record directory node n's metadata (at c->path) to be set at the end. */
 int rs_dirmeta_add(struct rs_ctx *c, const struct node *n);
@@ -108,19 +172,23 @@ void rs_clean_temps(struct rs_ctx *c, int dirfd, const char *only);
  * negative errno. */
 int rs_pool_start(struct rs_ctx *c, unsigned threads);
 
-/* Hand file node n, to be made as name in batch directory d, to a writer:
- * it makes the temp file, writes content and metadata; the result is
- * taken back in this thread (queued in the batch, or failed under path
- * c->path) by a later rs_pool_submit or rs_pool_drain.  Waits while too
- * many files are in flight.  0, or -ENOMEM. */
+/* Hand file node n, to be made as name in directory d of the current
+ * batch, to a writer: it makes the temp file, writes content and
+ * metadata; the result is taken back in this thread (queued in that
+ * batch, or failed under path c->path) by a later call here.  Waits while
+ * too many files are in flight.  0, or -ENOMEM. */
 int rs_pool_submit(struct rs_ctx *c, const struct node *n, int d, const char *name);
 
-/* Wait for every file in flight and take their results back.  Called
- * before the batch is flushed: nothing may be renamed, nor a batch
- * directory closed, while a writer works in it. */
-void rs_pool_drain(struct rs_ctx *c);
+/* Batch b was cut: its barrier thread makes it durable and renames its
+ * files once every file of it in flight is back.  Waits while too many
+ * cut batches are not done yet, reporting those that are. */
+void rs_pool_seal(struct rs_ctx *c, struct rs_batch *b);
 
-/* Stop and free the writers (after rs_pool_drain).  NULL pool: no-op. */
+/* Wait for every file in flight and every cut batch, and report them.
+ * No pool: nothing. */
+void rs_pool_finish(struct rs_ctx *c);
+
+/* Finish, then stop and free the writers.  NULL pool: no-op. */
 void rs_pool_free(struct rs_ctx *c);
 
 #define RS_POOL_MAX 8

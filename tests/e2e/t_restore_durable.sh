@@ -60,6 +60,53 @@ find "$P" -type f -exec sha256sum {} + | sort >"$T/after"
 diff "$T/before" "$T/after" >/dev/null || { diff "$T/before" "$T/after" | head; fail "a file was replaced although its content was never made durable"; }
 find "$P" -name '.*.ckptfs-*' | grep . && fail "temp files were left behind"
 
+# --- batches made durable beside the walk ---------------------------------------
+# A project of 320 folders is restored in several batches (128 folders
+# each, store/restore_batch.c), whose syncfs and renames run on a thread
+# of their own while the next batch is written (restore_pool.c).  With the
+# second syncfs failing, the files of that batch keep their changed
+# version and are reported, one line each; every other file is restored.
+P2=$T/proj2
+for d in $(seq 1 320); do
+	mkdir -p "$P2/d$d"
+	for f in 1 2 3; do echo "new $d $f" >"$P2/d$d/f$f"; done
+done
+ck snap -q "$P2"
+first2=$("$CKPTFS" log --json --project proj2 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')
+rm -rf "$T/to5"
+run_faulted syncfs 0 "$T/to5" . --project proj2 --to "$T/to5" || { cat "$T/err"; fail "restore exited $?"; }
+[ "$(calls)" -ge 4 ] || fail "a restore of 320 folders made $(calls) syncfs calls (want one per batch of 128 folders, and the last)"
+same_tree "$P2" "$T/to5"
+# A batch is synced only once every file of it is back from its writer:
+# the first write stalls for 2 s while the walk cuts the first batch and
+# fills the next ones; that file must still be restored.
+rm -rf "$T/to6"
+FAULT_DELAY_MS=2000 run_faulted write 1 "$T/to6" . --project proj2 --to "$T/to6" ||
+	{ cat "$T/err"; fail "restore with a slow write exited $?"; }
+same_tree "$P2" "$T/to6"
+find "$T/to6" -name '.*.ckptfs-*' | grep . && fail "a temp file was left behind by a slow write"
+for d in $(seq 1 320); do for f in 1 2 3; do echo "changed $d $f" >"$P2/d$d/f$f"; done; done
+cd "$P2"
+if run_faulted syncfs 2 "$P2" . --project proj2 --from "$first2"; then fail "restore with a failing syncfs exited 0"; fi
+cd "$T"
+grep -v '^ckptfs: ' "$T/err" && fail "stderr holds lines that are not ckptfs: messages"
+nfail=$(grep -c 'cannot sync' "$T/err" || true)
+[ "$nfail" -gt 0 ] && [ "$nfail" -lt 960 ] || { cat "$T/err"; fail "want the files of one batch failed, not $nfail of 960"; }
+kept=0
+for d in $(seq 1 320); do
+	for f in 1 2 3; do
+		case $(cat "$P2/d$d/f$f") in
+		"new $d $f") ;;
+		"changed $d $f")
+			kept=$((kept + 1))
+			grep -q "d$d/f$f: cannot sync" "$T/err" || fail "d$d/f$f was not restored and not reported" ;;
+		*) fail "d$d/f$f holds neither version" ;;
+		esac
+	done
+done
+[ "$kept" = "$nfail" ] || fail "$nfail files reported as not synced, $kept kept their changed version"
+find "$P2" -name '.*.ckptfs-*' | grep . && fail "temp files were left behind after a failed batch"
+
 # --- a failing rename fails that file only -------------------------------------
 rm -rf "$T/to3"
 if run_faulted rename 7 "$T/to3" . --project proj --from "$first" --to "$T/to3"; then fail "restore with a failing rename exited 0"; fi

@@ -23,6 +23,10 @@
  *   FAULT_PREFIX only calls on paths (or fds open on paths) under this
  *                directory count; default $CKPTFS_REPO.  Unset and no
  *                CKPTFS_REPO: every call counts.
+ *   FAULT_DELAY_MS instead of failing, the Nth counted call (each one from
+ *                the Nth on with FAULT_STICKY) sleeps this long, then runs:
+ *                a call that is slow for once (a writer stuck on the disk),
+ *                so a test can see what the others do meanwhile
  *   FAULT_REPORT file to which "calls=C injected=I" is written at exit, so a
  *                test can first count the calls of a run, then sweep N.
  *
@@ -47,6 +51,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 enum family {
@@ -79,6 +84,7 @@ static enum family target = F_NONE;
 static long nth;
 static int fail_errno = EIO;
 static bool sticky;
+static long delay_ms;
 static char prefix[PATH_MAX];
 static size_t prefix_len;
 static char report_path[PATH_MAX];
@@ -112,6 +118,8 @@ __attribute__((constructor)) static void fault_init(void)
 	const char *e = getenv("FAULT_ERRNO");
 	if (e)
 		fail_errno = parse_errno(e);
+	const char *dl = getenv("FAULT_DELAY_MS");
+	delay_ms = dl ? atol(dl) : 0;
 	const char *s = getenv("FAULT_STICKY");
 	sticky = s && *s == '1';
 	const char *p = getenv("FAULT_PREFIX");
@@ -204,6 +212,12 @@ static bool inject(enum family f, bool counts)
 	if (nth <= 0 || k < nth || (k > nth && !sticky))
 		return false;
 	atomic_fetch_add(&ninjected, 1);
+	if (delay_ms > 0) {
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		return false;
+	}
 	errno = fail_errno;
 	return true;
 }
