@@ -88,13 +88,6 @@ void walk_scout_begin(struct walk_ctx *c)
 	}
 }
 
-/* Entries between looks at getrusage, and the disk reads (512-byte blocks)
- * that make a cache cold: a warm walk reads none, while a cold one reads
- * tens of thousands of blocks (inode tables, directories, the parent's
- * trees); a few stray reads (the catalog) stay below. */
-#define WALK_COLD_EVERY 64
-#define WALK_COLD_BLOCKS 256
-
 static long thread_inblock(void)
 {
 	struct rusage ru;
@@ -171,9 +164,9 @@ int walk_run(struct writer *w, const struct walk_opts *opts, struct walk_result 
 			store_error_clear();
 		}
 	}
-	if (relpath_init(&c.path) < 0) {
+	if (relpath_init(&c.path) < 0 || !(c.dents = malloc(WALK_DENTS_BUF))) {
 		close(fd);
-		r = -ENOMEM;
+		r = store_fail(-ENOMEM, "walk: out of memory");
 		goto out;
 	}
 	/* The scout reads big files ahead of the walk: every one in a first
@@ -214,6 +207,7 @@ out:;
 		*ret = c.res;
 	tree_free(prev);
 	relpath_free(&c.path);
+	free(c.dents);
 	ignore_free(c.ig);
 	return r;
 }

@@ -4,7 +4,7 @@
  * Memory is proportional to the depth times the width of a directory: a
  * directory's tree is stored and freed as soon as its last entry is done,
  * and the parent snapshot's tree of the same directory is loaded when the
- * walk enters it and freed when it leaves.  One fd (the DIR) is open per
+ * walk enters it and freed when it leaves.  One fd (the directory's) is open per
  * level; a tree nested deeper than the fd limit gets EMFILE, which is
  * reported as an unreadable directory.
  */
@@ -324,27 +324,32 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	}
 	size_t base = c->path.len;
 	int r = 0;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		r = store_failp(-errno, "%s", c->path.len ? c->path.s : c->opts->root);
-		close(fd);
-		return r;
-	}
-	struct dirent *de;
+	/* getdents64 straight into the names, not fdopendir/readdir: the fd
+	 * is a directory already (opened O_DIRECTORY), and fdopendir's fstat
+	 * and two fcntl calls were 3 of the 8 system calls per directory of
+	 * an unchanged re-snapshot. */
+	int lerr = 0;
 	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (de->d_name[0] == '.' &&
-		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+		ssize_t got = getdents64(fd, c->dents, WALK_DENTS_BUF);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if ((r = names_add(&ns, de->d_name, de->d_type)) < 0)
-			goto out;
+		if (got < 0)
+			lerr = -errno;
+		if (got <= 0)
+			break;
+		for (size_t off = 0; off < (size_t)got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(c->dents + off);
+			off += de->d_reclen;
+			if (de->d_name[0] == '.' &&
+			    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+				continue;
+			if ((r = names_add(&ns, de->d_name, de->d_type)) < 0)
+				goto out;
+		}
 	}
-	if (errno) {
+	if (lerr) {
 		/* Keep what could be listed; the snapshot says it is partial. */
-		walk_warn(c, -errno, "cannot list directory");
+		walk_warn(c, lerr, "cannot list directory");
 		c->res.partial = true;
 	}
 	if (ns.n > 1)
@@ -352,7 +357,7 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	bool has_ignore_file = false;
 	for (size_t i = 0; i < ns.n && !has_ignore_file; i++)
 		has_ignore_file = strcmp(ns.buf + ns.off[i], ".ckptignore") == 0;
-	if ((r = ignore_enter(c->ig, dirfd(d), c->path.s, c->path.len, has_ignore_file)) < 0)
+	if ((r = ignore_enter(c->ig, fd, c->path.s, c->path.len, has_ignore_file)) < 0)
 		goto out;
 
 	t.nodes = calloc(ns.n + nextras + 1, sizeof(*t.nodes));
@@ -364,10 +369,10 @@ int walk_dir(struct walk_ctx *c, int fd, const struct tree *prev, const blob_id 
 	for (size_t i = 0; i < ns.n; i++) {
 		const char *name = ns.buf + ns.off[i];
 		for (; ahead < ns.n && ahead <= i + PREFETCH_AHEAD; ahead++)
-			prefetch_one(dirfd(d), &ns, ahead, prev);
+			prefetch_one(fd, &ns, ahead, prev);
 		if ((r = relpath_push(&c->path, name, NULL)) < 0)
 			goto out;
-		r = walk_entry(c, dirfd(d), name, base, prev, extras, nextras, &t.nodes[t.n]);
+		r = walk_entry(c, fd, name, base, prev, extras, nextras, &t.nodes[t.n]);
 		relpath_pop(&c->path, base);
 		if (r < 0)
 			goto out;
@@ -396,6 +401,6 @@ out:
 	free(t.nodes);
 	free(ns.buf);
 	free(ns.off);
-	closedir(d);
+	close(fd);
 	return r < 0 ? r : 0;
 }

@@ -17,6 +17,15 @@
 #define WALK_RACY_COARSE_NS (2 * 1000 * 1000 * 1000LL) /* whole-second filesystems */
 #define WALK_READ_TRIES 3 /* reads of a file that keeps changing */
 
+#define WALK_DENTS_BUF (32u * 1024)
+
+/* Entries between looks at getrusage, and the disk reads (512-byte blocks)
+ * that make a cache cold (walk_scout_if_cold): a warm walk reads none,
+ * while a cold one reads tens of thousands of blocks (inode tables,
+ * directories, the parent's trees); a few stray reads stay below. */
+#define WALK_COLD_EVERY 64
+#define WALK_COLD_BLOCKS 256
+
 /* The read-ahead thread of a walk (walk_scout.c). */
 struct walk_scout;
 
@@ -87,6 +96,8 @@ struct walk_ctx {
 	struct walk_scout *scout;
 	struct walk_scout_opts scout_opts;
 	bool scout_tried;
+	char *dents; /* WALK_DENTS_BUF bytes for getdents64 (walk_dir lists a
+		      * directory whole before it recurses: one buffer is enough) */
 	long inblock0;      /* the walk's thread's ru_inblock when it began */
 	unsigned cold_skip; /* entries until walk_scout_if_cold looks again */
 };

@@ -10,11 +10,18 @@
 #include <grp.h>
 #include <stdatomic.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "tests/walk_fixture.h"
 #include "store/walk_internal.h"
+
+static long thread_inblock(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_inblock : 0;
+}
 
 static void sleep_ms(int ms)
 {
@@ -628,6 +635,19 @@ static void scout_asks_for_changed_big_files(void **state)
  * unchanged re-snapshot, a database capture that kept its stat included,
  * runs no second stat walk; one with a change still gets its changed big
  * file asked for ahead of the walk, and not the unchanged one. */
+/* An unchanged walk on a warm cache does not start the scout.  Other jobs
+ * on the machine may drop the page cache meanwhile (benchmarks do): a
+ * walk that had to read from the disk may start it, by the cold rule. */
+static void assert_warm_no_scout(const struct walk_result *r, long blocks_read)
+{
+	if (blocks_read >= WALK_COLD_BLOCKS) {
+		print_message("the walk read %ld blocks (cache dropped meanwhile?): not checked\n",
+			      blocks_read);
+		return;
+	}
+	assert_false(r->read_ahead);
+}
+
 static struct {
 	uint64_t seen_ahead; /* read_ahead_files when the walk reached m.bin */
 } scout_prog;
@@ -670,11 +690,13 @@ static void scout_starts_at_first_change(void **state)
 	int64_t t2 = fx_now_ns();
 	o.parent_root = &r1.root;
 	o.parent_time_ns = t1;
+	long in0 = thread_inblock();
 	fx_walk_opts(fx, &o, &r2);
+	long read = thread_inblock() - in0;
 	fx_commit(fx, &r2, t2);
 	assert_int_equal(r2.reused_files, r2.files - 1); /* all but db.sqlite */
-	assert_false(r2.read_ahead);
 	assert_int_equal(r2.read_ahead_files, 0);
+	assert_warm_no_scout(&r2, read);
 
 	fx_text(fx, "a.txt", "changed");
 	buf[0] = 1;
@@ -717,8 +739,9 @@ static void scout_starts_on_a_cold_cache(void **state)
 	fx_walk(fx, NULL, 0, &r1);
 	fx_commit(fx, &r1, t1);
 	sleep_ms(250);
+	long in0 = thread_inblock();
 	fx_walk(fx, &r1.root, t1, &r2); /* warm: not started */
-	assert_false(r2.read_ahead);
+	assert_warm_no_scout(&r2, thread_inblock() - in0);
 	sync();
 	assert_int_equal(write(drop, "3", 1), 1);
 	close(drop);
