@@ -14,9 +14,10 @@
  * (the cat and the listing; the copy; the manifest's move), four when the
  * format or key changed on a remote that has a manifest; the copy's
  * rclone is started beside the look and held on its stdin list (rio.h,
- * rio_upload_begin), so that the copy does not wait for an rclone start.
- * A held run has touched nothing on the remote: a remote the look
- * refuses (another repository's) gets nothing written.  The sums of the
+ * rio_upload_begin), and the move's beside the copy (held and stopped),
+ * so that neither waits for an rclone start.  A held run has touched
+ * nothing on the remote: a remote the look refuses (another
+ * repository's) gets nothing written.  The sums of the
  * packs to send (XXH3-128, for the manifest) are taken in a thread from
  * the first step on, while rclone starts and copies; the manifest is
  * finished, staged and sent to its temp name beside the copy, so no step
@@ -67,6 +68,7 @@ static void *fetch_manifest(void *p)
 struct seen {
 	int64_t key_size, fmt_size; /* -1: absent */
 	bool key_tmp, fmt_tmp;      /* a killed push's temp copies are there */
+	bool manifest_tmp;
 };
 
 static int cmp_rpack(const void *a, const void *b)
@@ -92,6 +94,8 @@ static int sort_listing(struct push_ctx *c, struct rio_entry *e, size_t n, struc
 			seen->key_tmp = true;
 		else if (!strcmp(name, REMOTE_FORMAT RIO_TMP_SUFFIX))
 			seen->fmt_tmp = true;
+		else if (!strcmp(name, REMOTE_MANIFEST RIO_TMP_SUFFIX))
+			seen->manifest_tmp = true;
 		else if (!strncmp(name, "packs/", 6) && l > sl && !strcmp(name + l - sl, RIO_TMP_SUFFIX))
 			r = rio_remove(c->rio, name); /* an older push's temp upload */
 		else if (remote_pack_of(name, c->rp[c->nrp].name))
@@ -428,7 +432,7 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 		       size_t *len)
 {
 	struct push_meta m;
-	struct seen seen = {-1, -1, false, false};
+	struct seen seen = {-1, -1, false, false, false};
 	struct plan p = {0};
 	char staged[128], list[160];
 	int r = remote_push_read_meta(c, &m);
@@ -473,8 +477,8 @@ int remote_push_rclone(struct push_ctx *c, struct remote_rpack **dead, size_t *n
 	 * manifest arrives, so the format and key need no temp names.  The
 	 * manifest is finished (its sums) and staged while the packs travel. */
 	remote_state_name(c->rem->name, "next", staged, sizeof staged);
-	r = rio_upload_many(up, p.names, p.n, direct, staged, REMOTE_MANIFEST, finish_manifest,
-			    &fin);
+	r = rio_upload_many(up, p.names, p.n, direct, staged, REMOTE_MANIFEST, !seen.manifest_tmp,
+			    finish_manifest, &fin);
 	unlinkat(c->repo->dirfd, staged, 0);
 	/* A killed push's temp key or format this one did not move in. */
 	if (r == 0 && !staged_meta && seen.key_tmp)

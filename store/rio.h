@@ -134,7 +134,10 @@ void rio_upload_free(struct rio_upload *u);
  * with the right bytes is skipped), while the others and commit_local go
  * to temp names (NAME.tmp) in runs of their own beside it; when all of
  * that succeeded the others are moved into place, and last commit_local
- * to commit_name (the manifest: the commit point).  direct: the others too
+ * to commit_name (the manifest: the commit point).  hold_commit (the
+ * remote has no commit_name.tmp): that move's rclone is started beside
+ * the copy, stopped before commit_name.tmp is written, and let go only
+ * then (rio_rclone.c, struct held).  direct: the others too
  * go straight to their names, in the one copy (a remote with no manifest
  * yet, which nothing can read in between).  before_commit (if not NULL)
  * is called with ctx in a thread of its own while the packs travel,
@@ -143,7 +146,7 @@ void rio_upload_free(struct rio_upload *u);
  * with its message, and nothing is committed.  Call it once per u, from
  * the thread that began u. */
 int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool direct,
-		    const char *commit_local, const char *commit_name,
+		    const char *commit_local, const char *commit_name, bool hold_commit,
 		    int (*before_commit)(void *ctx), void *ctx);
 
 /* rclone: where the --files-from lists of the *_many calls are written:

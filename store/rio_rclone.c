@@ -2,8 +2,9 @@
  * the rclone command (copy, copyto, moveto, cat, rcat, lsf, delete,
  * deletefile).
  *
- * A push's copy is started ahead and held on its stdin list (struct held
- * below), so that its start overlaps the look at the remote before it.
+ * A push's copy and its manifest's move are started ahead and held on a
+ * stdin list (struct held below), so that their start overlaps what
+ * comes before them (the look, the copy).
  *
  * Retries are kept low (--retries 1, --low-level-retries 2) and the
  * connection timeout short: a push is resumable, so failing fast with
@@ -14,11 +15,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/err.h"
@@ -184,8 +187,8 @@ static char *find_rclone(void)
  * in0 its stdin; *ret_out and *ret_err our ends of its stdout and stderr.
  * Call it from a thread that outlives the run: PR_SET_PDEATHSIG fires
  * when the thread that forked ends, not the process. */
-static int start_rclone(struct rio *rio, const char *const *args, int in0, pid_t *ret_pid,
-			int *ret_out, int *ret_err)
+static int start_rclone(struct rio *rio, const char *const *args, int in0, bool own_group,
+			pid_t *ret_pid, int *ret_out, int *ret_err)
 {
 	const char *argv[MAX_ARGS + 12];
 	size_t n = 0;
@@ -229,11 +232,18 @@ static int start_rclone(struct rio *rio, const char *const *args, int in0, pid_t
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
+		/* Out of the terminal's job control (see hold_pause). */
+		if (own_group && setpgid(0, 0) < 0)
+			_exit(127);
 		if (dup2(in0, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
 			_exit(127);
 		execve(exe, (char *const *)argv, environ);
 		_exit(127);
 	}
+	/* Both sides, as shells do: whichever runs first, the group exists
+	 * before we signal it (EACCES once it has exec'd: already done). */
+	if (own_group)
+		setpgid(pid, pid);
 	close(po[1]);
 	close(pe[1]);
 	*ret_pid = pid;
@@ -274,7 +284,7 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
 	     (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
 		return store_failp(-errno, "rclone: pipe");
 	int in0 = ru->in_buf ? pi[0] : ru->in_fd >= 0 ? ru->in_fd : devnull;
-	r = start_rclone(rio, args, in0, &pid, &out, &err);
+	r = start_rclone(rio, args, in0, false, &pid, &out, &err);
 	if (devnull >= 0)
 		close(devnull);
 	if (pi[0] >= 0)
@@ -298,33 +308,84 @@ static int run_rclone(struct rio *rio, struct run *ru, const char *const *args)
  * here) then overlaps whatever the caller does meanwhile; the remote's
  * own connection (sftp's SSH login) is still made after the release.
  *
- * Only a run that may do what its list says at any time may be held: if
- * we die, our end of the pipe closes, and that end of file can reach it
- * before the PDEATHSIG does (the files are closed first when a process
- * exits; seen: 3 kills in 12 mid-copy let a held `moveto --exclude-from -`
- * of the manifest go).  The pack copy is such a run: a list cut short
- * sends packs that no manifest names, which the next push completes. */
+ * If we die, our end of the pipe closes, and that end of file can reach a
+ * held run before its PDEATHSIG does (the files are closed first when a
+ * process exits; seen: 3 kills in 12 mid-copy let a held `moveto
+ * --exclude-from -` of the manifest go).  A run that may do what a list
+ * cut short says at any time (the pack copy: packs no manifest names)
+ * can just be held; one that must not go on its own (the manifest's
+ * move) is paused as well, stopped with SIGSTOP, before the moment from
+ * which going would do harm (hold_pause): a stopped process runs nothing
+ * on that end of file, and the PDEATHSIG (SIGKILL) ends it stopped. */
 struct held {
 	pid_t pid; /* 0: none */
 	int in, out, err;
+	bool paused; /* SIGSTOPped by hold_pause */
 };
 
-/* Start h (from the main thread: see start_rclone). */
-static int hold_start(struct rio *rio, const char *const *args, struct held *h)
+#define HELD_NONE ((struct held){0, -1, -1, -1, false})
+
+/* A line --exclude-from skips (a comment): written to a paused run's
+ * list at its start; once rclone has read it, it has started and waits
+ * for the rest. */
+#define HOLD_PROBE "#\n"
+
+/* Start h (from the main thread: see start_rclone).  probe: HOLD_PROBE
+ * first on its list, and rclone in a process group of its own, for
+ * hold_pause. */
+static int hold_start(struct rio *rio, const char *const *args, bool probe, struct held *h)
 {
 	int pi[2];
-	*h = (struct held){0, -1, -1, -1};
+	*h = HELD_NONE;
 	if (pipe2(pi, O_CLOEXEC) < 0)
 		return store_failp(-errno, "rclone: pipe");
-	int r = start_rclone(rio, args, pi[0], &h->pid, &h->out, &h->err);
+	int r = start_rclone(rio, args, pi[0], probe, &h->pid, &h->out, &h->err);
 	close(pi[0]);
+	if (r == 0 && probe && write(pi[1], HOLD_PROBE, strlen(HOLD_PROBE)) != (ssize_t)strlen(HOLD_PROBE))
+		r = store_failp(-errno, "rclone: pipe");
 	if (r < 0) {
 		close(pi[1]);
-		h->pid = 0;
+		if (h->pid > 0) {
+			kill(h->pid, SIGKILL);
+			close(h->out);
+			close(h->err);
+			while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		*h = HELD_NONE;
 		return r;
 	}
 	h->in = pi[1];
 	return 0;
+}
+
+/* Stop h's rclone (SIGSTOP) once it has read the probe, i.e. started
+ * and now waiting for the rest of its list (or after 5 s: it then starts
+ * on its release).  From the return on it runs nothing, whatever its
+ * stdin does, until hold_release: a queued SIGSTOP is taken before the
+ * process runs user code again, and SIGKILL still ends it.  Its own
+ * process group keeps a terminal's SIGCONT (fg after ^Z) from waking
+ * it. */
+static void hold_pause(struct held *h)
+{
+	for (int i = 0; i < 2500; i++) {
+		int left = 0;
+		if (ioctl(h->in, FIONREAD, &left) < 0 || left == 0)
+			break;
+		nanosleep(&(struct timespec){0, 2000000}, NULL);
+	}
+	kill(-h->pid, SIGSTOP); /* its group: a wrapper script's rclone too */
+	h->paused = true;
+}
+
+/* Whether h's rclone is still waiting (not exited): what a release
+ * relies on.  A held run that ended before its release did not wait
+ * for its list. */
+static bool hold_waiting(const struct held *h)
+{
+	siginfo_t si = {0};
+	return h->pid > 0 && waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == 0;
 }
 
 /* Release h: list (len bytes, may be 0) is its stdin, then EOF; the run
@@ -338,9 +399,13 @@ static int hold_release(struct held *h, struct run *ru, const char *list, size_t
 		close(in);
 		in = -1;
 	}
+	/* The end of its list first, then it runs (paused: we may die in
+	 * between, and it dies stopped). */
+	if (h->paused)
+		kill(-h->pid, SIGCONT);
 	pid_t pid = h->pid;
 	int out = h->out, err = h->err;
-	*h = (struct held){0, -1, -1, -1};
+	*h = HELD_NONE;
 	return end_rclone(ru, pid, out, err, in);
 }
 
@@ -350,13 +415,13 @@ static void hold_drop(struct held *h)
 {
 	if (h->pid <= 0)
 		return;
-	kill(h->pid, SIGKILL);
+	kill(h->paused ? -h->pid : h->pid, SIGKILL);
 	close(h->in);
 	close(h->out);
 	close(h->err);
 	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	*h = (struct held){0, -1, -1, -1};
+	*h = HELD_NONE;
 }
 
 /* rclone's documented exit statuses: 3 directory not found, 4 file not
@@ -677,6 +742,7 @@ struct bg_copy {
 	bool move;                /* move NAME.tmp to NAME rather than copy */
 	int (*before)(void *ctx); /* called first, in this thread (the commit file) */
 	void *before_ctx;
+	struct held *pause;       /* paused before the copy (the commit's move) */
 	pthread_t th;
 	bool threaded;
 	int r;
@@ -698,6 +764,9 @@ static void *bg_copy_run(void *p)
 		snprintf(b->why, sizeof b->why, "%s", store_error() ? store_error() : "failed");
 		return NULL;
 	}
+	/* From here NAME.tmp may exist: the held move of it must not go. */
+	if (b->pause && b->pause->pid)
+		hold_pause(b->pause);
 	char *dst = rpath(b->rio, tmp);
 	if (!dst) {
 		b->r = -ENOMEM;
@@ -746,7 +815,7 @@ static int upload_hold(struct rio_upload *u)
 {
 	const char *copy[] = {"copy", "--checksum", "--files-from", "-", "--no-traverse",
 			      u->local_root, u->base, NULL};
-	return hold_start(u->rio, copy, &u->copy);
+	return hold_start(u->rio, copy, false, &u->copy);
 }
 
 int rio_upload_begin(struct rio *rio, const char *local_root, bool start, struct rio_upload **ret)
@@ -760,7 +829,7 @@ int rio_upload_begin(struct rio *rio, const char *local_root, bool start, struct
 		goto fail;
 	}
 	u->rio = rio;
-	u->copy = (struct held){0, -1, -1, -1};
+	u->copy = HELD_NONE;
 	if (start && (r = upload_hold(u)) < 0)
 		goto fail;
 	*ret = u;
@@ -800,7 +869,7 @@ static char *join_lines(char *const *names, size_t n, size_t *ret_len)
 }
 
 int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool direct,
-		    const char *commit_local, const char *commit_name,
+		    const char *commit_local, const char *commit_name, bool hold_commit,
 		    int (*before_commit)(void *ctx), void *ctx)
 {
 	struct rio *rio = u->rio;
@@ -809,11 +878,26 @@ int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool dir
 	 * manifest) go to temp names beside the one transfer of the packs. */
 	struct bg_copy *bg = calloc(n + 1, sizeof *bg);
 	char **packs = calloc(n ? n : 1, sizeof *packs), **locals = calloc(n + 1, sizeof *locals);
-	char *list = NULL;
+	char *list = NULL, *mtmp = NULL, *mdst = NULL;
 	char tmp[4200];
 	size_t np = 0, nbg = 0, list_len = 0;
+	struct held move = HELD_NONE;
 	snprintf(tmp, sizeof tmp, "%s" RIO_TMP_SUFFIX, commit_name);
-	int r = !bg || !packs || !locals ? store_fail(-ENOMEM, "out of memory") : 0;
+	int r = !bg || !packs || !locals || !(mtmp = rpath(rio, tmp)) ||
+			!(mdst = rpath(rio, commit_name))
+		    ? store_fail(-ENOMEM, "out of memory")
+		    : 0;
+	/* The commit's move, started now so that its start overlaps the
+	 * copy: `moveto --exclude-from -` reads its list before anything
+	 * (an empty one is no rule: moveto refuses rules), and gets its end
+	 * only when the packs are in.  Paused (hold_pause) before NAME.tmp
+	 * is written: our death closes its stdin, and a running one would
+	 * then move the manifest of packs still travelling.  Not when the
+	 * remote has a NAME.tmp already (a killed push's): the move could go
+	 * on our death before it is paused. */
+	const char *mv[] = {"moveto", "--exclude-from", "-", mtmp, mdst, NULL};
+	if (r == 0 && hold_commit)
+		r = hold_start(rio, mv, true, &move);
 	for (size_t i = 0; r == 0 && i <= n; i++) {
 		const char *name = i < n ? names[i] : commit_local;
 		if (i < n && (direct || !strncmp(name, "packs/", 6))) {
@@ -828,7 +912,7 @@ int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool dir
 		bg[nbg] = (struct bg_copy){.rio = rio, .local = locals[nbg],
 					   .name = i < n ? name : commit_name,
 					   .before = i < n ? NULL : before_commit,
-					   .before_ctx = ctx};
+					   .before_ctx = ctx, .pause = i < n ? NULL : &move};
 		bg_start(&bg[nbg++]);
 	}
 	if (r == 0 && np && !(list = join_lines(packs, np, &list_len)))
@@ -853,14 +937,28 @@ int rio_upload_many(struct rio_upload *u, char *const *names, size_t n, bool dir
 	}
 	for (size_t i = 0; i + 1 < nbg && bg[i].move; i++)
 		r = bg_wait(&bg[i], r);
-	if (r == 0 && nbg)
+	if (r == 0 && move.pid && !hold_waiting(&move))
+		r = store_fail(-EIO, "remote %s: rclone moveto ended before it was let go (it did "
+				     "not wait for its --exclude-from list)",
+			       rio->target);
+	if (r == 0 && move.pid) {
+		struct run ru = {.in_fd = -1, .out_fd = -1, .out_max = 1 << 16};
+		r = hold_release(&move, &ru, NULL, 0);
+		if (r == 0)
+			r = check_status(rio, &ru, commit_name, false);
+		free(ru.out);
+	} else if (r == 0 && nbg) {
 		r = move_into_place(rio, tmp, commit_name);
+	}
+	hold_drop(&move);
 	for (size_t i = 0; locals && i < nbg; i++)
 		free(locals[i]);
 	free(locals);
 	free(bg);
 	free(packs);
 	free(list);
+	free(mtmp);
+	free(mdst);
 	return r;
 }
 

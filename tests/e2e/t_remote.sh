@@ -242,6 +242,32 @@ diff <(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/clean/manifest") \
 	<(grep -v -e '^time ' -e '^sum ' -e '^remote ' "$T/rkilled/manifest") >&2 || fail "rclone manifests differ"
 ck remote remove rkilled >/dev/null
 [ -z "$(ls "$CKPTFS_REPO/remote" | grep '^rkilled\.')" ] || fail "remote remove left: $(ls "$CKPTFS_REPO/remote")"
+# The manifest's move is started beside the copy and held on its stdin
+# list; a push killed meanwhile closes that list, so from the moment
+# manifest.tmp exists the move must be stopped (SIGSTOP), not waiting:
+# a waiting one would take that end of file as its go and commit packs
+# still travelling.  Seen stopped mid-copy, then killed: no manifest.
+ck remote add held "rclone:loc:$T/held" >/dev/null
+"$CKPTFS" push held --bwlimit 2M >/dev/null 2>&1 &
+pid=$!
+wait_for 60 "no manifest.tmp on the remote while the packs travel" test -e "$T/held/manifest.tmp"
+mpid=$(pgrep -P "$pid" -f 'moveto --exclude-from -' || true)
+[ -n "$mpid" ] || fail "no held rclone moveto beside the copy"
+[ "$(awk '{print $3}' "/proc/$mpid/stat")" = T ] || fail "held rclone moveto not stopped while the packs travel"
+[ ! -e "$T/held/manifest" ] || fail "manifest before the packs were in"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+sleep 0.5
+[ ! -e "$T/held/manifest" ] || fail "a push killed mid-copy committed its manifest"
+# Gone, or a zombie not yet reaped by whoever inherited it.
+st=$(awk '{print $3}' "/proc/$mpid/stat" 2>/dev/null || echo gone)
+[ "$st" = gone ] || [ "$st" = Z ] || fail "the held rclone moveto outlived the push (state $st)"
+ck push held >/dev/null
+(cd "$T/held" && find . -type f ! -name manifest | sort | xargs sha256sum) >"$T/d"
+ck push clean >/dev/null
+(cd "$T/clean" && find . -type f ! -name manifest | sort | xargs sha256sum) >"$T/a"
+diff "$T/a" "$T/d" >&2 || fail "killed held push + push differ from a clean push"
+ck remote remove held >/dev/null
 echo "kill -9 during push: directory $rounds rounds ($mid mid-run), rclone $rrounds rounds ($rmid mid-run); each then pushed = a clean push"
 
 # --- check --remote: sound; a corrupt and a truncated pack are found ----------------------
@@ -353,7 +379,7 @@ grep -q '^ckptfs: remote theirs: holds another repository (id ' "$T/stderr" || f
 tree_state "$T/theirs" | diff "$T/theirs.before" - >&2 || fail "a refused push changed the other repository's remote"
 ck remote remove theirs >/dev/null
 
-# --- what push relies on in rclone: a copy held on its stdin list does nothing before it --
+# --- what push relies on in rclone: a run held on its stdin list does nothing before it ---
 # push starts `rclone copy --files-from -` before it has looked at the
 # remote: rclone must not touch the destination while it waits for its
 # list, nor when the list ends empty (push killed during its look).
@@ -382,6 +408,23 @@ if cat /proc/$$/syscall >/dev/null 2>&1; then
 			cmp -s "$T/gsrc/a" "$T/gdst/sub/a" || fail "held rclone copy did not copy once let go"
 		fi
 	done
+	# And the manifest's move: `moveto --exclude-from -` reads its list
+	# (push writes a comment line first, to see it read) before it moves,
+	# and an empty one (comments only) is no rule at all.
+	mkdir -p "$T/gate"
+	echo staged >"$T/gate/m.tmp"
+	rm -f "$T/gate.fifo"
+	mkfifo "$T/gate.fifo"
+	rclone moveto --exclude-from - "loc:$T/gate/m.tmp" "loc:$T/gate/m" <"$T/gate.fifo" &
+	gpid=$!
+	exec 3>"$T/gate.fifo"
+	echo '#' >&3
+	wait_for 60 "rclone moveto never read its list" reading
+	sleep 0.3
+	[ -e "$T/gate/m.tmp" ] && [ ! -e "$T/gate/m" ] || fail "rclone moveto moved before it had its --exclude-from list"
+	exec 3>&-
+	wait "$gpid" || fail "rclone moveto --exclude-from - with a comment-only list failed"
+	[ "$(cat "$T/gate/m")" = staged ] && [ ! -e "$T/gate/m.tmp" ] || fail "held moveto did not move once let go"
 fi
 
 # --- missing rclone: one line; the other remotes are still pushed ------------------------
